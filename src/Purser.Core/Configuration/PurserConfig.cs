@@ -1,0 +1,109 @@
+using Purser.Pricing;
+
+namespace Purser.Configuration;
+
+/// <summary>The whole validated configuration. Immutable: a reload swaps the instance atomically.</summary>
+public sealed record PurserConfig
+{
+    public ServerConfig Server { get; init; } = new();
+
+    public StorageConfig Storage { get; init; } = new();
+
+    /// <summary>Providers by name (case-sensitive, as written in the file).</summary>
+    public IReadOnlyDictionary<string, ProviderConfig> Providers { get; init; } = new Dictionary<string, ProviderConfig>();
+
+    /// <summary>Model aliases by alias name, as callers write them in <c>model</c>.</summary>
+    public IReadOnlyDictionary<string, ModelConfig> Models { get; init; } = new Dictionary<string, ModelConfig>();
+
+    public IReadOnlyList<KeyConfig> Keys { get; init; } = [];
+}
+
+public sealed record ServerConfig
+{
+    /// <summary>Where the gateway listens; loopback by default.</summary>
+    public string Listen { get; init; } = "http://127.0.0.1:8080";
+
+    /// <summary>Requests with a larger body are refused with 413 before they are parsed.</summary>
+    public long MaxBodyBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Upper bound on one upstream call, headers to last byte.</summary>
+    public int UpstreamTimeoutSeconds { get; init; } = 600;
+
+    /// <summary>The admin (master) key's hash; null disables the admin API.</summary>
+    public string? AdminKeyHash { get; init; }
+}
+
+public sealed record StorageConfig
+{
+    /// <summary>The embedded SQLite file. Relative paths are relative to the config file's directory.</summary>
+    public string SqlitePath { get; init; } = "data/purser.db";
+}
+
+public enum ProviderKind
+{
+    /// <summary>OpenAI or any OpenAI-compatible endpoint (vLLM, Ollama, Together, Groq, …).</summary>
+    OpenAI = 0,
+
+    /// <summary>Anthropic's native Messages API.</summary>
+    Anthropic = 1,
+}
+
+public sealed record ProviderConfig
+{
+    public required string Name { get; init; }
+
+    public required ProviderKind Kind { get; init; }
+
+    /// <summary>Base URL including the version segment, e.g. https://api.openai.com/v1 or https://api.anthropic.com/v1.</summary>
+    public required Uri BaseUrl { get; init; }
+
+    /// <summary>The provider's secret, resolved from ${ENV}. Never logged, never returned.</summary>
+    public string? ApiKey { get; init; }
+
+    public override string ToString() => $"ProviderConfig {{ Name = {Name}, Kind = {Kind}, BaseUrl = {BaseUrl}, ApiKey = {(ApiKey is null ? "none" : "***")} }}";
+}
+
+public enum ModelKind
+{
+    Chat = 0,
+    Embeddings = 1,
+}
+
+public sealed record ModelConfig
+{
+    /// <summary>The name callers use.</summary>
+    public required string Alias { get; init; }
+
+    public required string Provider { get; init; }
+
+    /// <summary>The provider's own model name.</summary>
+    public required string UpstreamModel { get; init; }
+
+    public ModelKind Kind { get; init; } = ModelKind.Chat;
+
+    /// <summary>Null means unpriced: requests are refused unless <see cref="Free"/> is set.</summary>
+    public ModelPrice? Price { get; init; }
+
+    /// <summary>The operator says this model costs nothing, on purpose.</summary>
+    public bool Free { get; init; }
+
+    /// <summary>The model's own ceiling on output tokens.</summary>
+    public int MaxOutputTokens { get; init; } = 4096;
+
+    /// <summary>The max_tokens the gateway sets when a caller omits it (never above <see cref="MaxOutputTokens"/>).</summary>
+    public int DefaultMaxTokens { get; init; } = 4096;
+}
+
+public sealed record KeyConfig
+{
+    /// <summary>The key's public id, used in usage records and logs.</summary>
+    public required string Id { get; init; }
+
+    /// <summary>"sha256:&lt;hex&gt;" of the secret; the secret itself is never stored.</summary>
+    public required string Hash { get; init; }
+
+    /// <summary>Aliases this key may call; empty means every alias.</summary>
+    public IReadOnlyList<string> AllowedModels { get; init; } = [];
+
+    public DateTimeOffset? ExpiresAt { get; init; }
+}

@@ -1,0 +1,52 @@
+using Purser.Pricing;
+
+namespace Purser.Usage;
+
+/// <summary>How the token counts of a record were obtained.</summary>
+public enum UsageSource
+{
+    /// <summary>The provider reported usage (response body or final stream chunk).</summary>
+    Reported = 0,
+
+    /// <summary>The stream ended without usage; the gateway counted what it relayed and bounded the input.</summary>
+    Counted = 1,
+
+    /// <summary>The request was refused before any upstream call: nothing was spent.</summary>
+    None = 2,
+}
+
+/// <summary>One request's durable accounting line. Never contains prompts, completions or keys.</summary>
+public sealed record UsageRecord
+{
+    public required string RequestId { get; init; }
+
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>The virtual key's id (its name), never the secret.</summary>
+    public required string KeyId { get; init; }
+
+    public required string ModelAlias { get; init; }
+
+    public string Provider { get; init; } = "";
+
+    public string UpstreamModel { get; init; } = "";
+
+    /// <summary>"chat", "messages" or "embeddings".</summary>
+    public required string Operation { get; init; }
+
+    public TokenUsage Tokens { get; init; }
+
+    public Money Cost { get; init; }
+
+    /// <summary>HTTP status returned to the caller.</summary>
+    public int Status { get; init; }
+
+    /// <summary>Error code when the request failed (e.g. "upstream_error"), else null.</summary>
+    public string? ErrorCode { get; init; }
+
+    public long LatencyMs { get; init; }
+
+    public bool Streamed { get; init; }
+
+    public UsageSource Source { get; init; }
+}
