@@ -1,0 +1,99 @@
+using System.Runtime.InteropServices;
+using Purser.Configuration;
+using Purser.Gateway.Logging;
+using Purser.Pricing;
+
+namespace Purser.Gateway.Configuration;
+
+/// <summary>
+/// Owns the current <see cref="GatewayState"/> and reloads it when the file changes or the process gets SIGHUP.
+/// An invalid file is reported error by error and the last good state keeps serving.
+/// </summary>
+internal sealed class ConfigMonitor : IDisposable
+{
+    private readonly string? _path;
+    private readonly Func<string, string?> _environment;
+    private readonly ILogger _logger;
+    private readonly FileSystemWatcher? _watcher;
+    private readonly PosixSignalRegistration? _sighup;
+    private readonly Lock _reloadLock = new();
+    private Timer? _debounce;
+    private volatile GatewayState _current;
+
+    public ConfigMonitor(GatewayState initial, string? path, Func<string, string?> environment, ILogger logger)
+    {
+        _current = initial;
+        _path = path is null ? null : Path.GetFullPath(path);
+        _environment = environment;
+        _logger = logger;
+        if (_path is null)
+        {
+            return;
+        }
+
+        _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!, Path.GetFileName(_path))
+        {
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
+        };
+        _watcher.Changed += (_, _) => ScheduleReload();
+        _watcher.Created += (_, _) => ScheduleReload();
+        _watcher.Renamed += (_, _) => ScheduleReload();
+        _watcher.EnableRaisingEvents = true;
+        if (!OperatingSystem.IsWindows())
+        {
+            _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                Reload();
+            });
+        }
+    }
+
+    public GatewayState Current => _current;
+
+    /// <summary>Raised after a successful reload, with the new state.</summary>
+    public event Action<GatewayState>? Reloaded;
+
+    /// <summary>Loads the file again; returns the errors, empty when the new configuration took effect.</summary>
+    public IReadOnlyList<ConfigError> Reload()
+    {
+        if (_path is null)
+        {
+            return [];
+        }
+
+        lock (_reloadLock)
+        {
+            var result = ConfigLoader.LoadFile(_path, _environment, PriceCatalog.Default);
+            if (!result.Success)
+            {
+                foreach (var error in result.Errors)
+                {
+                    Log.ConfigReloadRejected(_logger, error.ToString());
+                }
+
+                return result.Errors;
+            }
+
+            var state = new GatewayState(result.Config!);
+            _current = state;
+            Log.ConfigReloaded(_logger, state.Config.Models.Count, state.Keys.Count);
+            Reloaded?.Invoke(state);
+            return [];
+        }
+    }
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _sighup?.Dispose();
+        _debounce?.Dispose();
+    }
+
+    private void ScheduleReload()
+    {
+        // Editors write a file in several steps; wait for the burst of events to settle before reading it.
+        var timer = new Timer(_ => Reload(), null, TimeSpan.FromMilliseconds(250), Timeout.InfiniteTimeSpan);
+        Interlocked.Exchange(ref _debounce, timer)?.Dispose();
+    }
+}

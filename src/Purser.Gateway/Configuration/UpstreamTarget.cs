@@ -1,0 +1,37 @@
+using Purser.Configuration;
+
+namespace Purser.Gateway.Configuration;
+
+/// <summary>A provider's endpoints, built once per configuration so the request path allocates no URIs.</summary>
+internal sealed class UpstreamTarget
+{
+    public UpstreamTarget(ProviderConfig provider)
+    {
+        Name = provider.Name;
+        Kind = provider.Kind;
+        ApiKey = provider.ApiKey;
+        BearerHeader = string.IsNullOrEmpty(provider.ApiKey) ? null : "Bearer " + provider.ApiKey;
+        var root = provider.BaseUrl.AbsoluteUri.TrimEnd('/');
+        ChatCompletionsUri = new Uri(root + "/chat/completions");
+        MessagesUri = new Uri(root + "/messages");
+        EmbeddingsUri = new Uri(root + "/embeddings");
+    }
+
+    public string Name { get; }
+
+    public ProviderKind Kind { get; }
+
+    /// <summary>The provider secret. Only ever written into the upstream request's auth header.</summary>
+    public string? ApiKey { get; }
+
+    /// <summary>"Bearer &lt;key&gt;", built once.</summary>
+    public string? BearerHeader { get; }
+
+    public Uri ChatCompletionsUri { get; }
+
+    public Uri MessagesUri { get; }
+
+    public Uri EmbeddingsUri { get; }
+
+    public override string ToString() => $"{Name} ({Kind})";
+}

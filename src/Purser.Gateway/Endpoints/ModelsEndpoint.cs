@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Purser.Gateway.Auth;
+using Purser.Gateway.Configuration;
+using Purser.Gateway.Errors;
+using Purser.Gateway.Proxy;
+
+namespace Purser.Gateway.Endpoints;
+
+/// <summary>
+/// <c>GET /v1/models</c>: the aliases this key may call, in OpenAI's list shape, or Anthropic's when the caller sends
+/// <c>anthropic-version</c> (as the Anthropic SDK always does).
+/// </summary>
+internal static class ModelsEndpoint
+{
+    public static async Task HandleAsync(HttpContext context, ConfigMonitor config, TimeProvider time)
+    {
+        var state = config.Current;
+        var format = context.Request.Headers.ContainsKey("anthropic-version") ? ApiFormat.Anthropic : ApiFormat.OpenAI;
+        if (CallerAuthenticator.Authenticate(context.Request, state, time, out var key) is { } error)
+        {
+            await ErrorWriter.WriteAsync(context, error, format).ConfigureAwait(false);
+            return;
+        }
+
+        var created = time.GetUtcNow();
+        using var buffer = new PooledBufferWriter();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (format == ApiFormat.OpenAI)
+            {
+                json.WriteString("object"u8, "list"u8);
+            }
+
+            json.WriteStartArray("data"u8);
+            string? first = null;
+            string? last = null;
+            foreach (var (alias, model) in state.Models)
+            {
+                if (!key!.Allows(alias))
+                {
+                    continue;
+                }
+
+                first ??= alias;
+                last = alias;
+                json.WriteStartObject();
+                if (format == ApiFormat.OpenAI)
+                {
+                    json.WriteString("id"u8, alias);
+                    json.WriteString("object"u8, "model"u8);
+                    json.WriteNumber("created"u8, created.ToUnixTimeSeconds());
+                    json.WriteString("owned_by"u8, model.Upstream.Name);
+                }
+                else
+                {
+                    json.WriteString("type"u8, "model"u8);
+                    json.WriteString("id"u8, alias);
+                    json.WriteString("display_name"u8, alias);
+                    json.WriteString("created_at"u8, created.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            if (format == ApiFormat.Anthropic)
+            {
+                json.WriteBoolean("has_more"u8, false);
+                json.WriteString("first_id"u8, first);
+                json.WriteString("last_id"u8, last);
+            }
+
+            json.WriteEndObject();
+        }
+
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+}

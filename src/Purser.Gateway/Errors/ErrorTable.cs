@@ -1,0 +1,36 @@
+namespace Purser.Gateway.Errors;
+
+/// <summary>
+/// The single place where an outcome becomes an HTTP status and an error type. OpenAI and Anthropic SDKs decide
+/// whether to retry from the status alone, so the statuses follow their conventions: 429 and 5xx are retried,
+/// 4xx are not.
+/// </summary>
+internal static class ErrorTable
+{
+    public readonly record struct Entry(int Status, string OpenAiType, string AnthropicType, string Code);
+
+    public static Entry Describe(GatewayErrorCode code) => code switch
+    {
+        GatewayErrorCode.MissingApiKey => new(401, "invalid_request_error", "authentication_error", "missing_api_key"),
+        GatewayErrorCode.InvalidApiKey => new(401, "invalid_request_error", "authentication_error", "invalid_api_key"),
+        GatewayErrorCode.ExpiredApiKey => new(401, "invalid_request_error", "authentication_error", "expired_api_key"),
+        GatewayErrorCode.ModelNotAllowed => new(403, "permission_error", "permission_error", "model_not_allowed"),
+        GatewayErrorCode.ModelNotFound => new(404, "invalid_request_error", "not_found_error", "model_not_found"),
+        GatewayErrorCode.ModelNotPriced => new(400, "invalid_request_error", "invalid_request_error", "model_not_priced"),
+        GatewayErrorCode.WrongModelKind => new(400, "invalid_request_error", "invalid_request_error", "wrong_model_kind"),
+        GatewayErrorCode.InvalidJson => new(400, "invalid_request_error", "invalid_request_error", "invalid_json"),
+        GatewayErrorCode.InvalidRequest => new(400, "invalid_request_error", "invalid_request_error", "invalid_request"),
+        GatewayErrorCode.BodyTooLarge => new(413, "invalid_request_error", "request_too_large", "request_too_large"),
+        GatewayErrorCode.UnsupportedMediaType => new(415, "invalid_request_error", "invalid_request_error", "unsupported_media_type"),
+        GatewayErrorCode.UpstreamUnreachable => new(502, "server_error", "api_error", "upstream_unreachable"),
+        GatewayErrorCode.UpstreamTimeout => new(504, "server_error", "api_error", "upstream_timeout"),
+        GatewayErrorCode.UpstreamInvalidResponse => new(502, "server_error", "api_error", "upstream_invalid_response"),
+        GatewayErrorCode.UpstreamAuthFailed => new(502, "server_error", "api_error", "upstream_auth_failed"),
+        GatewayErrorCode.UpstreamRateLimited => new(429, "rate_limit_error", "rate_limit_error", "upstream_rate_limited"),
+        GatewayErrorCode.UpstreamOverloaded => new(529, "server_error", "overloaded_error", "upstream_overloaded"),
+        GatewayErrorCode.UpstreamServerError => new(502, "server_error", "api_error", "upstream_error"),
+        _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
+    };
+
+    public static int StatusOf(in GatewayError error) => error.StatusOverride ?? Describe(error.Code).Status;
+}

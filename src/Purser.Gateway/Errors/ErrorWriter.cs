@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Purser.Gateway.Proxy;
+
+namespace Purser.Gateway.Errors;
+
+/// <summary>Renders a <see cref="GatewayError"/> in the caller's API format, so the caller's SDK raises its own exception type.</summary>
+internal static class ErrorWriter
+{
+    public static async Task WriteAsync(HttpContext context, GatewayError error, ApiFormat format)
+    {
+        var entry = ErrorTable.Describe(error.Code);
+        var response = context.Response;
+        response.StatusCode = ErrorTable.StatusOf(error);
+        response.ContentType = "application/json";
+        if (error.RetryAfterSeconds is { } retry)
+        {
+            response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var body = Render(error, entry, format);
+        response.ContentLength = body.Length;
+        await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    public static byte[] Render(GatewayError error, ApiFormat format) => Render(error, ErrorTable.Describe(error.Code), format);
+
+    private static byte[] Render(GatewayError error, ErrorTable.Entry entry, ApiFormat format)
+    {
+        using var buffer = new PooledBufferWriter();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (format == ApiFormat.Anthropic)
+            {
+                json.WriteString("type"u8, "error"u8);
+                json.WriteStartObject("error"u8);
+                json.WriteString("type"u8, entry.AnthropicType);
+                json.WriteString("message"u8, error.Message);
+                json.WriteEndObject();
+            }
+            else
+            {
+                json.WriteStartObject("error"u8);
+                json.WriteString("message"u8, error.Message);
+                json.WriteString("type"u8, entry.OpenAiType);
+                if (error.Param is null)
+                {
+                    json.WriteNull("param"u8);
+                }
+                else
+                {
+                    json.WriteString("param"u8, error.Param);
+                }
+
+                json.WriteString("code"u8, entry.Code);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

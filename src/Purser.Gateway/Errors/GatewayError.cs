@@ -1,0 +1,14 @@
+namespace Purser.Gateway.Errors;
+
+/// <summary>
+/// An expected failure of a request, as a value. The request path returns these instead of throwing; the one
+/// <see cref="ErrorTable"/> decides status and body, and <see cref="ErrorWriter"/> renders it in the caller's format.
+/// </summary>
+internal readonly record struct GatewayError(GatewayErrorCode Code, string Message, string? Param = null)
+{
+    /// <summary>For upstream errors passed through: the upstream's status when it is meaningful to the caller.</summary>
+    public int? StatusOverride { get; init; }
+
+    /// <summary>Seconds the caller should wait, sent as Retry-After.</summary>
+    public int? RetryAfterSeconds { get; init; }
+}

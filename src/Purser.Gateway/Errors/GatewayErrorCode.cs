@@ -1,0 +1,24 @@
+namespace Purser.Gateway.Errors;
+
+/// <summary>Every way the gateway can refuse or fail a request. <see cref="ErrorTable"/> maps each to its HTTP face.</summary>
+internal enum GatewayErrorCode
+{
+    MissingApiKey,
+    InvalidApiKey,
+    ExpiredApiKey,
+    ModelNotAllowed,
+    ModelNotFound,
+    ModelNotPriced,
+    WrongModelKind,
+    InvalidJson,
+    InvalidRequest,
+    BodyTooLarge,
+    UnsupportedMediaType,
+    UpstreamUnreachable,
+    UpstreamTimeout,
+    UpstreamInvalidResponse,
+    UpstreamAuthFailed,
+    UpstreamRateLimited,
+    UpstreamOverloaded,
+    UpstreamServerError,
+}

@@ -1,0 +1,141 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Purser.Configuration;
+using Purser.Gateway.Configuration;
+using Purser.Gateway.Endpoints;
+using Purser.Gateway.Logging;
+using Purser.Gateway.Proxy;
+using Purser.Pricing;
+using Purser.SimulatedProvider;
+using Purser.Store.Sqlite;
+using Purser.Usage;
+
+namespace Purser.Gateway.Hosting;
+
+/// <summary>
+/// A running gateway: the web server, its configuration monitor, its usage store and, in the quickstart, the simulated
+/// provider it fronts. Disposing stops serving first and then drains every buffered usage record to disk.
+/// </summary>
+public sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly SqliteUsageStore _store;
+    private readonly SimulatedProviderServer? _simulator;
+    private readonly ConfigMonitor _config;
+
+    private GatewayHost(WebApplication app, SqliteUsageStore store, SimulatedProviderServer? simulator, ConfigMonitor config, Uri baseAddress, string? demoKey)
+    {
+        _app = app;
+        _store = store;
+        _simulator = simulator;
+        _config = config;
+        BaseAddress = baseAddress;
+        DemoKey = demoKey;
+    }
+
+    /// <summary>The gateway's own address, e.g. http://127.0.0.1:8080.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>The quickstart's virtual key, null when a config file was given.</summary>
+    public string? DemoKey { get; }
+
+    public IUsageStore Usage => _store;
+
+    /// <summary>Waits until every usage record recorded so far is on disk.</summary>
+    public Task FlushUsageAsync(CancellationToken cancellationToken = default) => _store.FlushAsync(cancellationToken);
+
+    /// <summary>Reloads the configuration file now; returns the errors (empty when it took effect).</summary>
+    public IReadOnlyList<ConfigError> ReloadConfiguration() => _config.Reload();
+
+    public static async Task<GatewayHost> StartAsync(GatewayHostOptions options, CancellationToken cancellationToken = default)
+    {
+        // 1. Configuration: the operator's file, or the quickstart's generated one fronting the simulated provider.
+        SimulatedProviderServer? simulator = null;
+        string? demoKey = null;
+        PurserConfig config;
+        if (options.ConfigPath is { } path)
+        {
+            var loaded = ConfigLoader.LoadFile(path, options.Environment, PriceCatalog.Default);
+            if (!loaded.Success)
+            {
+                throw new InvalidConfigurationException(loaded.Errors);
+            }
+
+            config = loaded.Config!;
+        }
+        else
+        {
+            simulator = await SimulatedProviderServer.StartAsync("http://127.0.0.1:0", cancellationToken).ConfigureAwait(false);
+            (config, demoKey) = Quickstart.Configure(options, simulator.BaseAddress);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        builder.WebHost.UseUrls(options.Urls ?? config.Server.Listen);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+
+            // The gateway enforces its own, reloadable limit while reading, and answers 413 in the caller's format.
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+
+        // 2. Services: one of each, shared by every request.
+        ILogger? storeLogger = null;
+        var store = new SqliteUsageStore(
+            SqliteDatabase.Open(config.Storage.SqlitePath),
+            new SqliteStoreOptions
+            {
+                Path = config.Storage.SqlitePath,
+                OnError = ex =>
+                {
+                    if (storeLogger is not null)
+                    {
+                        Log.UsageWriteFailed(storeLogger, ex);
+                    }
+                },
+            },
+            options.Time);
+        var services = builder.Services;
+        services.AddSingleton(options.Time);
+        services.AddSingleton<IUsageSink>(store);
+        services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
+        services.AddSingleton(_ => UpstreamHttp.CreateClient());
+        services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<ChatProxy>();
+        services.AddSingleton<EmbeddingsProxy>();
+
+        var app = builder.Build();
+        app.MapProxyEndpoints();
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var logger = app.Services.GetRequiredService<ILogger<GatewayHost>>();
+        storeLogger = logger;
+        Log.Listening(logger, address);
+        var monitor = app.Services.GetRequiredService<ConfigMonitor>();
+        return new GatewayHost(app, store, simulator, monitor, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), demoKey);
+    }
+
+    /// <summary>Serves until the process is asked to stop (Ctrl+C, SIGTERM).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
+        if (_simulator is not null)
+        {
+            await _simulator.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

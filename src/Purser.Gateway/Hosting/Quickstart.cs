@@ -1,0 +1,114 @@
+using System.Text;
+using Purser.Configuration;
+using Purser.Keys;
+using Purser.Pricing;
+
+namespace Purser.Gateway.Hosting;
+
+/// <summary>
+/// The zero-configuration start: the bundled simulated provider behind a demo set of models, a demo key kept in the
+/// data directory (so it survives restarts), and real providers added when their API keys are in the environment.
+/// The configuration is generated as YAML and goes through the same loader as an operator's file.
+/// </summary>
+internal static class Quickstart
+{
+    public static (PurserConfig Config, string DemoKey) Configure(GatewayHostOptions options, Uri simulator)
+    {
+        var data = Path.GetFullPath(options.DataDirectory);
+        Directory.CreateDirectory(data);
+        var keyFile = Path.Combine(data, "demo-key.txt");
+        if (!File.Exists(keyFile))
+        {
+            File.WriteAllText(keyFile, KeyHasher.NewSecret());
+        }
+
+        var demoKey = File.ReadAllText(keyFile).Trim();
+        var sim = simulator.AbsoluteUri.TrimEnd('/');
+        var yaml = new StringBuilder();
+        yaml.Append($"""
+            server:
+              listen: http://127.0.0.1:8080
+            storage:
+              sqlite_path: {Path.Combine(data, "purser.db")}
+            providers:
+              sim-openai:
+                kind: openai
+                base_url: {sim}/v1
+                api_key: sim
+              sim-anthropic:
+                kind: anthropic
+                base_url: {sim}/v1
+                api_key: sim
+
+            """);
+        var openAi = !string.IsNullOrEmpty(options.Environment("OPENAI_API_KEY"));
+        var anthropic = !string.IsNullOrEmpty(options.Environment("ANTHROPIC_API_KEY"));
+        if (openAi)
+        {
+            yaml.Append("""
+                  openai:
+                    kind: openai
+                    base_url: https://api.openai.com/v1
+                    api_key: ${OPENAI_API_KEY}
+
+                """);
+        }
+
+        if (anthropic)
+        {
+            yaml.Append("""
+                  anthropic:
+                    kind: anthropic
+                    base_url: https://api.anthropic.com/v1
+                    api_key: ${ANTHROPIC_API_KEY}
+
+                """);
+        }
+
+        yaml.Append("""
+            models:
+              sim-chat:
+                provider: sim-openai
+              sim-embed:
+                provider: sim-openai
+                kind: embeddings
+              claude-sim:
+                provider: sim-anthropic
+
+            """);
+        if (openAi)
+        {
+            yaml.Append("""
+                  gpt-4o-mini: { provider: openai }
+                  gpt-4.1-mini: { provider: openai }
+                  gpt-4o: { provider: openai }
+                  text-embedding-3-small: { provider: openai, kind: embeddings }
+
+                """);
+        }
+
+        if (anthropic)
+        {
+            yaml.Append("""
+                  claude-haiku-4-5: { provider: anthropic }
+                  claude-sonnet-4-5: { provider: anthropic }
+
+                """);
+        }
+
+        yaml.Append($"""
+            keys:
+              - id: demo
+                hash: {KeyHasher.Hash(demoKey)}
+
+            """);
+
+        var result = ConfigLoader.Parse(yaml.ToString(), "quickstart", options.Environment, PriceCatalog.Default);
+        if (!result.Success)
+        {
+            throw new InvalidConfigurationException(result.Errors);
+        }
+
+        return (result.Config!, demoKey);
+    }
+}

@@ -1,0 +1,26 @@
+namespace Purser.Gateway.Logging;
+
+/// <summary>Every log line of the gateway, source-generated. None carries a prompt, a completion or a key.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Configuration reloaded: {ModelCount} models, {KeyCount} keys")]
+    public static partial void ConfigReloaded(ILogger logger, int modelCount, int keyCount);
+
+    [LoggerMessage(2, LogLevel.Error, "Configuration reload rejected, the last good configuration keeps serving: {Error}")]
+    public static partial void ConfigReloadRejected(ILogger logger, string error);
+
+    [LoggerMessage(3, LogLevel.Warning, "Upstream {Provider} call for {ModelAlias} failed: {Reason}")]
+    public static partial void UpstreamFailed(ILogger logger, string provider, string modelAlias, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "Request {RequestId}: stream from {Provider} ended without usage; settled from counted tokens ({OutputTokens} output)")]
+    public static partial void StreamSettledFromCount(ILogger logger, string requestId, string provider, long outputTokens);
+
+    [LoggerMessage(5, LogLevel.Error, "Usage store write failed; the batch will be retried")]
+    public static partial void UsageWriteFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Information, "Purser listening on {Url}")]
+    public static partial void Listening(ILogger logger, string url);
+
+    [LoggerMessage(7, LogLevel.Warning, "Request {RequestId}: upstream {Provider} sent a malformed stream frame; the stream was ended with an error")]
+    public static partial void MalformedStream(ILogger logger, string requestId, string provider);
+}

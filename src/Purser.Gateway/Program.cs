@@ -1,0 +1,3 @@
+using Purser.Gateway.Hosting;
+
+return await Cli.RunAsync(args).ConfigureAwait(false);

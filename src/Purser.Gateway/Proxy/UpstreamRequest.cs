@@ -1,0 +1,49 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Purser.Configuration;
+using Purser.Gateway.Configuration;
+
+namespace Purser.Gateway.Proxy;
+
+/// <summary>Builds the HTTP request to a provider: its URI, its auth header, and the JSON body from a pooled buffer.</summary>
+internal static class UpstreamRequest
+{
+    private const string DefaultAnthropicVersion = "2023-06-01";
+    private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json");
+
+    /// <summary>Serialises <paramref name="body"/> into <paramref name="buffer"/>; the request reads from it until sent.</summary>
+    public static HttpRequestMessage Create(UpstreamTarget target, Uri uri, JsonObject body, PooledBufferWriter buffer, HttpRequest caller)
+    {
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            body.WriteTo(json);
+        }
+
+        var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
+        content.Headers.ContentType = JsonMediaType;
+        var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content, Version = new Version(1, 1) };
+        if (target.Kind == ProviderKind.Anthropic)
+        {
+            if (target.ApiKey is { Length: > 0 } key)
+            {
+                request.Headers.TryAddWithoutValidation("x-api-key", key);
+            }
+
+            // An Anthropic caller's version and beta flags describe its own request, so they travel with it.
+            string? version = caller.Headers["anthropic-version"];
+            request.Headers.TryAddWithoutValidation("anthropic-version", string.IsNullOrEmpty(version) ? DefaultAnthropicVersion : version);
+            string? beta = caller.Headers["anthropic-beta"];
+            if (!string.IsNullOrEmpty(beta))
+            {
+                request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
+            }
+        }
+        else if (target.BearerHeader is { } bearer)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", bearer);
+        }
+
+        return request;
+    }
+}
