@@ -65,6 +65,18 @@ internal sealed class UsageBatchWriter : IDisposable
         _latencyMs = Add("$latency_ms", SqliteType.Integer);
         _streamed = Add("$streamed", SqliteType.Integer);
         _source = Add("$source", SqliteType.Integer);
+
+        // A failure here (schema missing) must not leak the connection.
+        try
+        {
+            // Compiled once here; every record of every batch rebinds the same statement.
+            _insert.Prepare();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>Writes the whole batch in one transaction: either every new record lands or none does.</summary>

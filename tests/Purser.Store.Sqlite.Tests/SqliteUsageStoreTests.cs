@@ -232,6 +232,34 @@ public sealed class SqliteUsageStoreTests : IDisposable
         Assert.Equal(6, TestRecords.Scalar(db, "SELECT sum(cost_nano) FROM usage_records;"));
     }
 
+    [Fact]
+    public async Task Throwing_error_callback_does_not_stop_the_writer()
+    {
+        var path = _dir.File("purser.db");
+        var db = SqliteDatabase.Open(path);
+        var calls = 0;
+        using var admin = db.OpenConnection();
+        TestRecords.Execute(admin, "CREATE TRIGGER block BEFORE INSERT ON usage_records BEGIN SELECT RAISE(ABORT, 'no'); END;");
+        var options = new SqliteStoreOptions
+        {
+            Path = path,
+            MaxDelay = TimeSpan.Zero,
+            OnError = _ =>
+            {
+                Interlocked.Increment(ref calls);
+                throw new InvalidOperationException("logger broke");
+            },
+        };
+        await using var store = new SqliteUsageStore(db, options, TimeProvider.System);
+        store.Record(TestRecords.Make("a"));
+
+        Assert.True(await WaitUntil(() => Volatile.Read(ref calls) >= 2));
+        TestRecords.Execute(admin, "DROP TRIGGER block;");
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal(1, TestRecords.Scalar(db, "SELECT count(*) FROM usage_records;"));
+    }
+
     private (SqliteDatabase Db, SqliteUsageStore Store) Create(string? path = null, int maxBatch = 512, TimeSpan? maxDelay = null)
     {
         path ??= _dir.File("purser.db");
