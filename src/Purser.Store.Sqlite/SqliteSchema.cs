@@ -1,0 +1,37 @@
+namespace Purser.Store.Sqlite;
+
+/// <summary>
+/// The schema of the Purser database file as an append-only list of migration steps: step <c>i</c> brings the file
+/// from <c>user_version = i</c> to <c>i + 1</c>. Never edit a released step; add a new one (ledger tables too).
+/// </summary>
+internal static class SqliteSchema
+{
+    public static readonly IReadOnlyList<string> Migrations =
+    [
+        // 1: usage records. Money is the exact integer nano-USD; timestamps are unix milliseconds so that range
+        // filters and ordering are integer comparisons on an index.
+        """
+        CREATE TABLE usage_records (
+            request_id          TEXT    NOT NULL PRIMARY KEY,
+            timestamp           INTEGER NOT NULL,
+            key_id              TEXT    NOT NULL,
+            model_alias         TEXT    NOT NULL,
+            provider            TEXT    NOT NULL,
+            upstream_model      TEXT    NOT NULL,
+            operation           TEXT    NOT NULL,
+            input_tokens        INTEGER NOT NULL,
+            output_tokens       INTEGER NOT NULL,
+            cached_input_tokens INTEGER NOT NULL,
+            cache_write_tokens  INTEGER NOT NULL,
+            cost_nano           INTEGER NOT NULL,
+            status              INTEGER NOT NULL,
+            error_code          TEXT,
+            latency_ms          INTEGER NOT NULL,
+            streamed            INTEGER NOT NULL,
+            source              INTEGER NOT NULL
+        );
+        CREATE INDEX ix_usage_records_timestamp ON usage_records (timestamp);
+        CREATE INDEX ix_usage_records_key_id ON usage_records (key_id, timestamp);
+        """,
+    ];
+}

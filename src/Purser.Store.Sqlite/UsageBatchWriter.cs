@@ -1,0 +1,127 @@
+using Microsoft.Data.Sqlite;
+using Purser.Usage;
+
+namespace Purser.Store.Sqlite;
+
+/// <summary>
+/// The background writer's connection and its prepared insert. Parameters are created once and only their values
+/// change per record, so a batch costs one statement compilation per connection, not one per record.
+/// </summary>
+internal sealed class UsageBatchWriter : IDisposable
+{
+    // DO NOTHING on a known request id makes a retried (or replayed) batch idempotent.
+    private const string InsertSql =
+        """
+        INSERT INTO usage_records (
+            request_id, timestamp, key_id, model_alias, provider, upstream_model, operation,
+            input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano,
+            status, error_code, latency_ms, streamed, source)
+        VALUES (
+            $request_id, $timestamp, $key_id, $model_alias, $provider, $upstream_model, $operation,
+            $input_tokens, $output_tokens, $cached_input_tokens, $cache_write_tokens, $cost_nano,
+            $status, $error_code, $latency_ms, $streamed, $source)
+        ON CONFLICT (request_id) DO NOTHING;
+        """;
+
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _insert;
+    private readonly SqliteParameter _requestId;
+    private readonly SqliteParameter _timestamp;
+    private readonly SqliteParameter _keyId;
+    private readonly SqliteParameter _modelAlias;
+    private readonly SqliteParameter _provider;
+    private readonly SqliteParameter _upstreamModel;
+    private readonly SqliteParameter _operation;
+    private readonly SqliteParameter _inputTokens;
+    private readonly SqliteParameter _outputTokens;
+    private readonly SqliteParameter _cachedInputTokens;
+    private readonly SqliteParameter _cacheWriteTokens;
+    private readonly SqliteParameter _costNano;
+    private readonly SqliteParameter _status;
+    private readonly SqliteParameter _errorCode;
+    private readonly SqliteParameter _latencyMs;
+    private readonly SqliteParameter _streamed;
+    private readonly SqliteParameter _source;
+
+    public UsageBatchWriter(SqliteDatabase database)
+    {
+        _connection = database.OpenConnection();
+        _insert = _connection.CreateCommand();
+        _insert.CommandText = InsertSql;
+        _requestId = Add("$request_id", SqliteType.Text);
+        _timestamp = Add("$timestamp", SqliteType.Integer);
+        _keyId = Add("$key_id", SqliteType.Text);
+        _modelAlias = Add("$model_alias", SqliteType.Text);
+        _provider = Add("$provider", SqliteType.Text);
+        _upstreamModel = Add("$upstream_model", SqliteType.Text);
+        _operation = Add("$operation", SqliteType.Text);
+        _inputTokens = Add("$input_tokens", SqliteType.Integer);
+        _outputTokens = Add("$output_tokens", SqliteType.Integer);
+        _cachedInputTokens = Add("$cached_input_tokens", SqliteType.Integer);
+        _cacheWriteTokens = Add("$cache_write_tokens", SqliteType.Integer);
+        _costNano = Add("$cost_nano", SqliteType.Integer);
+        _status = Add("$status", SqliteType.Integer);
+        _errorCode = Add("$error_code", SqliteType.Text);
+        _latencyMs = Add("$latency_ms", SqliteType.Integer);
+        _streamed = Add("$streamed", SqliteType.Integer);
+        _source = Add("$source", SqliteType.Integer);
+
+        // A failure here (schema missing) must not leak the connection.
+        try
+        {
+            // Compiled once here; every record of every batch rebinds the same statement.
+            _insert.Prepare();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Writes the whole batch in one transaction: either every new record lands or none does.</summary>
+    public void Write(List<UsageRecord> batch)
+    {
+        using var transaction = _connection.BeginTransaction(deferred: false);
+        _insert.Transaction = transaction;
+        foreach (var record in batch)
+        {
+            _requestId.Value = record.RequestId;
+            _timestamp.Value = record.Timestamp.ToUnixTimeMilliseconds();
+            _keyId.Value = record.KeyId;
+            _modelAlias.Value = record.ModelAlias;
+            _provider.Value = record.Provider;
+            _upstreamModel.Value = record.UpstreamModel;
+            _operation.Value = record.Operation;
+            _inputTokens.Value = record.Tokens.InputTokens;
+            _outputTokens.Value = record.Tokens.OutputTokens;
+            _cachedInputTokens.Value = record.Tokens.CachedInputTokens;
+            _cacheWriteTokens.Value = record.Tokens.CacheWriteTokens;
+            _costNano.Value = record.Cost.NanoUsd;
+            _status.Value = record.Status;
+            _errorCode.Value = (object?)record.ErrorCode ?? DBNull.Value;
+            _latencyMs.Value = record.LatencyMs;
+            _streamed.Value = record.Streamed ? 1L : 0L;
+            _source.Value = (int)record.Source;
+            _insert.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+        _insert.Transaction = null;
+    }
+
+    public void Dispose()
+    {
+        _insert.Dispose();
+        _connection.Dispose();
+    }
+
+    private SqliteParameter Add(string name, SqliteType type)
+    {
+        var parameter = _insert.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.SqliteType = type;
+        _insert.Parameters.Add(parameter);
+        return parameter;
+    }
+}

@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Text;
+using Purser.Usage;
+
+namespace Purser.Store.Sqlite;
+
+/// <summary>
+/// RFC 4180 rows for usage exports: CRLF line ends, a field is quoted only when it holds a comma, quote, CR or LF,
+/// and quotes inside are doubled. Cost is the exact decimal USD string, timestamps ISO 8601 UTC.
+/// </summary>
+internal static class UsageCsv
+{
+    public const string Header =
+        "request_id,timestamp,key_id,model_alias,provider,upstream_model,operation,input_tokens,output_tokens,"
+        + "cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source\r\n";
+
+    public static void AppendRow(StringBuilder row, UsageRecord record)
+    {
+        AppendField(row, record.RequestId).Append(',');
+        row.Append(record.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)).Append(',');
+        AppendField(row, record.KeyId).Append(',');
+        AppendField(row, record.ModelAlias).Append(',');
+        AppendField(row, record.Provider).Append(',');
+        AppendField(row, record.UpstreamModel).Append(',');
+        AppendField(row, record.Operation).Append(',');
+        row.Append(record.Tokens.InputTokens.ToString(CultureInfo.InvariantCulture)).Append(',');
+        row.Append(record.Tokens.OutputTokens.ToString(CultureInfo.InvariantCulture)).Append(',');
+        row.Append(record.Tokens.CachedInputTokens.ToString(CultureInfo.InvariantCulture)).Append(',');
+        row.Append(record.Tokens.CacheWriteTokens.ToString(CultureInfo.InvariantCulture)).Append(',');
+        row.Append(record.Cost.ToString()).Append(',');
+        row.Append(record.Status.ToString(CultureInfo.InvariantCulture)).Append(',');
+        AppendField(row, record.ErrorCode ?? "").Append(',');
+        row.Append(record.LatencyMs.ToString(CultureInfo.InvariantCulture)).Append(',');
+        row.Append(record.Streamed ? "true" : "false").Append(',');
+        row.Append(SourceName(record.Source)).Append("\r\n");
+    }
+
+    private static StringBuilder AppendField(StringBuilder row, string value)
+    {
+        if (value.AsSpan().IndexOfAny(",\"\r\n") < 0)
+        {
+            return row.Append(value);
+        }
+
+        row.Append('"');
+        foreach (var c in value)
+        {
+            if (c == '"')
+            {
+                row.Append('"');
+            }
+
+            row.Append(c);
+        }
+
+        return row.Append('"');
+    }
+
+    private static string SourceName(UsageSource source) => source switch
+    {
+        UsageSource.Reported => "reported",
+        UsageSource.Counted => "counted",
+        UsageSource.None => "none",
+        _ => ((int)source).ToString(CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,76 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Purser.Pricing;
+using Purser.Usage;
+
+namespace Purser.Store.Sqlite;
+
+/// <summary>Reading <c>usage_records</c> back: the query text for a <see cref="UsageQuery"/> and row mapping.</summary>
+internal static class UsageRecordRows
+{
+    // The column order is the ordinal contract of Read below.
+    private const string SelectColumns =
+        "SELECT request_id, timestamp, key_id, model_alias, provider, upstream_model, operation, "
+        + "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano, "
+        + "status, error_code, latency_ms, streamed, source FROM usage_records";
+
+    /// <summary>
+    /// Newest first; rowid breaks timestamp ties by insertion order. Only the filters that are set appear in the SQL,
+    /// so SQLite can pick the key or timestamp index. A non-positive limit means no limit.
+    /// </summary>
+    public static SqliteCommand CreateCommand(SqliteConnection connection, UsageQuery query)
+    {
+        var command = connection.CreateCommand();
+        var sql = new StringBuilder(SelectColumns, 512);
+        var separator = " WHERE ";
+        if (query.KeyId is not null)
+        {
+            sql.Append(separator).Append("key_id = $key_id");
+            command.Parameters.AddWithValue("$key_id", query.KeyId);
+            separator = " AND ";
+        }
+
+        if (query.ModelAlias is not null)
+        {
+            sql.Append(separator).Append("model_alias = $model_alias");
+            command.Parameters.AddWithValue("$model_alias", query.ModelAlias);
+            separator = " AND ";
+        }
+
+        if (query.From is { } from)
+        {
+            sql.Append(separator).Append("timestamp >= $from");
+            command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
+            separator = " AND ";
+        }
+
+        if (query.To is { } to)
+        {
+            sql.Append(separator).Append("timestamp < $to");
+            command.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());
+        }
+
+        sql.Append(" ORDER BY timestamp DESC, rowid DESC LIMIT $limit;");
+        command.Parameters.AddWithValue("$limit", query.Limit > 0 ? query.Limit : -1);
+        command.CommandText = sql.ToString();
+        return command;
+    }
+
+    public static UsageRecord Read(SqliteDataReader reader) => new()
+    {
+        RequestId = reader.GetString(0),
+        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+        KeyId = reader.GetString(2),
+        ModelAlias = reader.GetString(3),
+        Provider = reader.GetString(4),
+        UpstreamModel = reader.GetString(5),
+        Operation = reader.GetString(6),
+        Tokens = new TokenUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10)),
+        Cost = new Money(reader.GetInt64(11)),
+        Status = reader.GetInt32(12),
+        ErrorCode = reader.IsDBNull(13) ? null : reader.GetString(13),
+        LatencyMs = reader.GetInt64(14),
+        Streamed = reader.GetInt64(15) != 0,
+        Source = (UsageSource)reader.GetInt32(16),
+    };
+}

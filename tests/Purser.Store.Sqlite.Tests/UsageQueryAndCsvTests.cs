@@ -1,0 +1,129 @@
+using Microsoft.Extensions.Time.Testing;
+using Purser.Pricing;
+using Purser.Usage;
+
+namespace Purser.Store.Sqlite.Tests;
+
+public sealed class UsageQueryAndCsvTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private static readonly DateTimeOffset T0 = TestRecords.Start;
+
+    private readonly TempDirectory _dir = new();
+    private SqliteUsageStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        var path = _dir.File("purser.db");
+        _store = new SqliteUsageStore(SqliteDatabase.Open(path), new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
+
+        // Recorded out of time order on purpose; r-tie-1 and r-tie-2 share a timestamp.
+        _store.Record(TestRecords.Make("r2", keyId: "team-a", modelAlias: "fast", at: T0.AddMinutes(2)));
+        _store.Record(TestRecords.Make("r0", keyId: "team-a", modelAlias: "smart", at: T0));
+        _store.Record(TestRecords.Make("r4", keyId: "team-b", modelAlias: "smart", at: T0.AddMinutes(4)));
+        _store.Record(TestRecords.Make("r1", keyId: "team-b", modelAlias: "fast", at: T0.AddMinutes(1)));
+        _store.Record(TestRecords.Make("r3", keyId: "team-a", modelAlias: "smart", at: T0.AddMinutes(3)));
+        _store.Record(TestRecords.Make("r-tie-1", keyId: "team-c", modelAlias: "fast", at: T0.AddMinutes(5)));
+        _store.Record(TestRecords.Make("r-tie-2", keyId: "team-c", modelAlias: "fast", at: T0.AddMinutes(5)));
+        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task Query_without_filters_returns_all_newest_first_with_ties_in_insertion_order_reversed()
+    {
+        var ids = await Ids(new UsageQuery());
+
+        Assert.Equal(["r-tie-2", "r-tie-1", "r4", "r3", "r2", "r1", "r0"], ids);
+    }
+
+    [Fact]
+    public async Task Query_filters_by_key_and_model_alias()
+    {
+        Assert.Equal(["r3", "r2", "r0"], await Ids(new UsageQuery { KeyId = "team-a" }));
+        Assert.Equal(["r4", "r3", "r0"], await Ids(new UsageQuery { ModelAlias = "smart" }));
+        Assert.Equal(["r3", "r0"], await Ids(new UsageQuery { KeyId = "team-a", ModelAlias = "smart" }));
+        Assert.Empty(await Ids(new UsageQuery { KeyId = "nobody" }));
+    }
+
+    [Fact]
+    public async Task Query_time_range_includes_From_and_excludes_To()
+    {
+        var ids = await Ids(new UsageQuery { From = T0.AddMinutes(1), To = T0.AddMinutes(3) });
+
+        Assert.Equal(["r2", "r1"], ids);
+        Assert.Equal(["r-tie-2", "r-tie-1", "r4"], await Ids(new UsageQuery { From = T0.AddMinutes(4) }));
+        Assert.Equal(["r0"], await Ids(new UsageQuery { To = T0.AddMinutes(1) }));
+    }
+
+    [Fact]
+    public async Task Query_limit_keeps_the_newest_and_non_positive_means_unlimited()
+    {
+        Assert.Equal(["r-tie-2", "r-tie-1"], await Ids(new UsageQuery { Limit = 2 }));
+        Assert.Equal(["r3"], await Ids(new UsageQuery { KeyId = "team-a", Limit = 1 }));
+        Assert.Equal(7, (await Ids(new UsageQuery { Limit = 0 })).Count);
+    }
+
+    [Fact]
+    public async Task Csv_has_header_and_quotes_fields_with_commas_and_quotes()
+    {
+        var path = _dir.File("csv.db");
+        await using var store = new SqliteUsageStore(SqliteDatabase.Open(path), new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
+        store.Record(new UsageRecord
+        {
+            RequestId = "req-1",
+            Timestamp = new DateTimeOffset(2025, 1, 2, 5, 4, 5, 678, TimeSpan.FromHours(2)),
+            KeyId = "team-a",
+            ModelAlias = "gpt, \"the\" best",
+            Provider = "openai",
+            UpstreamModel = "gpt-4o",
+            Operation = "chat",
+            Tokens = new TokenUsage(1000, 50, 200, 0),
+            Cost = new Money(125_000),
+            Status = 200,
+            LatencyMs = 42,
+            Streamed = true,
+            Source = UsageSource.Reported,
+        });
+        store.Record(TestRecords.Make("req-0", costNano: 2_500_000_000, at: T0.AddDays(-1)) with { ErrorCode = "upstream_error", Status = 502, Source = UsageSource.Counted });
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        using var text = new StringWriter();
+
+        // Newest first: req-0 (March) before req-1 (January).
+        await store.WriteCsvAsync(new UsageQuery(), text, CancellationToken.None);
+
+        var lines = text.ToString().Split("\r\n");
+        Assert.Equal(
+            [
+                "request_id,timestamp,key_id,model_alias,provider,upstream_model,operation,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source",
+                "req-0,2025-03-03T05:06:07.890Z,team-a,gpt-4o,openai,gpt-4o-2024-08-06,chat,100,20,0,0,2.5,502,upstream_error,12,false,counted",
+                "req-1,2025-01-02T03:04:05.678Z,team-a,\"gpt, \"\"the\"\" best\",openai,gpt-4o,chat,1000,50,200,0,0.000125,200,,42,true,reported",
+                "",
+            ],
+            lines);
+    }
+
+    [Fact]
+    public async Task Csv_applies_the_query_filters()
+    {
+        using var text = new StringWriter();
+
+        await _store.WriteCsvAsync(new UsageQuery { KeyId = "team-b" }, text, CancellationToken.None);
+
+        var lines = text.ToString().Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.StartsWith("r4,", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("r1,", lines[2], StringComparison.Ordinal);
+    }
+
+    private async Task<List<string>> Ids(UsageQuery query)
+    {
+        var records = await _store.QueryAsync(query, CancellationToken.None);
+        return records.Select(r => r.RequestId).ToList();
+    }
+}
