@@ -11,6 +11,8 @@ internal sealed class UpstreamTarget
         Kind = provider.Kind;
         ApiKey = provider.ApiKey;
         BearerHeader = string.IsNullOrEmpty(provider.ApiKey) ? null : "Bearer " + provider.ApiKey;
+        UsesMaxCompletionTokens = provider.Kind == ProviderKind.OpenAI
+            && provider.BaseUrl.Host.Equals("api.openai.com", StringComparison.OrdinalIgnoreCase);
         var root = provider.BaseUrl.AbsoluteUri.TrimEnd('/');
         ChatCompletionsUri = new Uri(root + "/chat/completions");
         MessagesUri = new Uri(root + "/messages");
@@ -26,6 +28,12 @@ internal sealed class UpstreamTarget
 
     /// <summary>"Bearer &lt;key&gt;", built once.</summary>
     public string? BearerHeader { get; }
+
+    /// <summary>
+    /// OpenAI itself wants <c>max_completion_tokens</c> (its reasoning models reject <c>max_tokens</c>), while many
+    /// OpenAI-compatible servers only know <c>max_tokens</c>.
+    /// </summary>
+    public bool UsesMaxCompletionTokens { get; }
 
     public Uri ChatCompletionsUri { get; }
 

@@ -91,13 +91,13 @@ internal static class Cli
         {
             if (host.DemoKey is { } demoKey)
             {
-                Console.WriteLine($"""
+                Console.WriteLine($$"""
 
                     Purser quickstart: the bundled simulated provider serves the models sim-chat, claude-sim and sim-embed.
-                    Demo key: {demoKey}
+                    Demo key: {{demoKey}}
 
-                      curl {host.BaseAddress}v1/chat/completions -H "Authorization: Bearer {demoKey}" -H "Content-Type: application/json" \
-                        -d '{{"model":"sim-chat","messages":[{{"role":"user","content":"Hello"}}]}}'
+                      curl {{host.BaseAddress}}v1/chat/completions -H "Authorization: Bearer {{demoKey}}" -H "Content-Type: application/json" \
+                        -d '{"model":"sim-chat","messages":[{"role":"user","content":"Hello"}]}'
 
                     """);
             }

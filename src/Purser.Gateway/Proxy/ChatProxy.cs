@@ -103,6 +103,11 @@ internal sealed class ChatProxy
             return;
         }
 
+        if (model.Upstream.UsesMaxCompletionTokens && upstreamBody.Remove("max_tokens", out var limit))
+        {
+            upstreamBody["max_completion_tokens"] = limit;
+        }
+
         using var upstreamBuffer = new PooledBufferWriter(body.ByteCount + 256);
         var uri = upstreamFormat == ApiFormat.Anthropic ? model.Upstream.MessagesUri : model.Upstream.ChatCompletionsUri;
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, upstreamBody, upstreamBuffer, context.Request);
