@@ -117,13 +117,14 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        if (status is >= 200 and < 300 && !UsageReader.TryReadOpenAi(responseBody, out var usage))
+        var ok = status is >= 200 and < 300;
+        TokenUsage usage = default;
+        if (ok && !UsageReader.TryReadOpenAi(responseBody, out usage))
         {
             await FailAsync(context, call, new GatewayError(GatewayErrorCode.UpstreamInvalidResponse, $"The provider '{model.Upstream.Name}' returned a response the gateway could not read.")).ConfigureAwait(false);
             return;
         }
 
-        var ok = status is >= 200 and < 300;
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         if (ok)
