@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Purser.Gateway.Hosting;
 using Purser.Keys;
 using Purser.SimulatedProvider;

@@ -26,7 +26,7 @@ public sealed class AnthropicSdkTests
     {
         Model = model,
         MaxTokens = maxTokens,
-        Messages = [new MessageParam { Role = Role.User, Content = prompt }],
+        Messages = [new UserMessageParam(prompt)],
     };
 
     private static string TextOf(Message message)
@@ -48,7 +48,7 @@ public sealed class AnthropicSdkTests
     {
         var message = await Client().Messages.Create(Ask("claude-sim", "Hello through the gateway"));
         Assert.Equal(20, TextOf(message).Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
-        Assert.Equal(StopReason.EndTurn, message.StopReason);
+        Assert.Equal(StopReason.EndTurn, message.StopReason!.Value());
         Assert.Equal(20, message.Usage.OutputTokens);
         Assert.True(message.Usage.InputTokens > 0);
     }
@@ -90,7 +90,7 @@ public sealed class AnthropicSdkTests
         };
         var ask = Ask("claude-sim", "Look up the gateway") with { Tools = [tool] };
         var first = await Client().Messages.Create(ask);
-        Assert.Equal(StopReason.ToolUse, first.StopReason);
+        Assert.Equal(StopReason.ToolUse, first.StopReason!.Value());
         ToolUseBlock? use = null;
         foreach (var block in first.Content)
         {
@@ -107,13 +107,13 @@ public sealed class AnthropicSdkTests
         {
             Messages =
             [
-                new MessageParam { Role = Role.User, Content = "Look up the gateway" },
-                new MessageParam { Role = Role.Assistant, Content = new List<ContentBlockParam> { new ToolUseBlockParam { ID = use.ID, Name = use.Name, Input = use.Input } } },
-                new MessageParam { Role = Role.User, Content = new List<ContentBlockParam> { new ToolResultBlockParam { ToolUseID = use.ID, Content = "found it" } } },
+                new UserMessageParam("Look up the gateway"),
+                new AssistantMessageParam(new List<ContentBlockParam> { new ToolUseBlockParam { ID = use.ID, Name = use.Name, Input = use.Input } }),
+                new UserMessageParam(new List<ContentBlockParam> { new ToolResultBlockParam { ToolUseID = use.ID, Content = "found it" } }),
             ],
         };
         var second = await Client().Messages.Create(followUp);
-        Assert.Equal(StopReason.EndTurn, second.StopReason);
+        Assert.Equal(StopReason.EndTurn, second.StopReason!.Value());
         Assert.False(string.IsNullOrWhiteSpace(TextOf(second)));
     }
 
@@ -122,7 +122,7 @@ public sealed class AnthropicSdkTests
     {
         var message = await Client().Messages.Create(Ask("sim-chat", "Hello GPT, from Claude's SDK") with { System = "Be brief." });
         Assert.Equal(20, TextOf(message).Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
-        Assert.Equal(StopReason.EndTurn, message.StopReason);
+        Assert.Equal(StopReason.EndTurn, message.StopReason!.Value());
         Assert.Equal(20, message.Usage.OutputTokens);
     }
 
@@ -168,7 +168,7 @@ public sealed class AnthropicSdkTests
             },
         };
         var message = await Client().Messages.Create(Ask("sim-chat", "Look it up") with { Tools = [tool] });
-        Assert.Equal(StopReason.ToolUse, message.StopReason);
+        Assert.Equal(StopReason.ToolUse, message.StopReason!.Value());
         Assert.Contains(message.Content, b => b.TryPickToolUse(out var u) && u.Name == "lookup");
     }
 
