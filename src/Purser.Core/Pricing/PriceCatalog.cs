@@ -22,6 +22,9 @@ public sealed class PriceCatalog
     /// <summary>The prices Purser ships with; see <see cref="CreateDefault"/> for the table and its date.</summary>
     public static PriceCatalog Default { get; } = CreateDefault();
 
+    /// <summary>No prices at all: every model is unpriced unless the configuration prices it.</summary>
+    public static PriceCatalog Empty { get; } = new([]);
+
     /// <summary>Every entry by exact catalog name.</summary>
     public IReadOnlyDictionary<string, CatalogEntry> Entries => entries;
 
