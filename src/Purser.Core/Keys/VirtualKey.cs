@@ -1,0 +1,13 @@
+using System.Collections.Frozen;
+
+namespace Purser.Keys;
+
+/// <summary>A caller's key as the gateway sees it after lookup: never the secret, only its hash.</summary>
+/// <param name="AllowedModels">Aliases the key may call; null means every alias.</param>
+public sealed record VirtualKey(string Id, string Hash, FrozenSet<string>? AllowedModels, DateTimeOffset? ExpiresAt)
+{
+    public bool Allows(string modelAlias) => AllowedModels is null || AllowedModels.Contains(modelAlias);
+
+    /// <summary>A key stops working at the instant of <see cref="ExpiresAt"/>, not after it.</summary>
+    public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } expiresAt && now >= expiresAt;
+}
