@@ -55,25 +55,62 @@ public sealed class PriceCatalog
     public bool TryGet(string upstreamModel, [NotNullWhen(true)] out CatalogEntry? entry)
     {
         ArgumentNullException.ThrowIfNull(upstreamModel);
-        ReadOnlySpan<char> candidate = upstreamModel;
-        while (candidate.Length > 0)
+        ReadOnlySpan<char> name = upstreamModel;
+        if (bySpan.TryGetValue(name, out entry))
         {
-            if (bySpan.TryGetValue(candidate, out entry))
-            {
-                return true;
-            }
+            return true;
+        }
 
-            var dash = candidate.LastIndexOf('-');
-            if (dash <= 0)
-            {
-                break;
-            }
-
-            candidate = candidate[..dash];
+        // Only a dated snapshot of a listed model inherits its price ("gpt-4o-2024-08-06", "claude-sonnet-4-5-20250929",
+        // "gpt-4-0613", "claude-3-5-haiku-latest"). A different model that merely shares a prefix ("o3-pro",
+        // "gpt-5-pro") costs more, and pricing it as its namesake would under-count spend, so it stays unpriced.
+        var snapshot = SnapshotSuffixLength(name);
+        if (snapshot > 0 && bySpan.TryGetValue(name[..^snapshot], out entry))
+        {
+            return true;
         }
 
         entry = null;
         return false;
+    }
+
+    private static int SnapshotSuffixLength(ReadOnlySpan<char> name)
+    {
+        if (name.EndsWith("-latest", StringComparison.Ordinal))
+        {
+            return "-latest".Length;
+        }
+
+        // -YYYY-MM-DD
+        if (name.Length > 11 && name[^11] == '-' && name[^6] == '-' && name[^3] == '-'
+            && IsDigits(name[^10..^6]) && IsDigits(name[^5..^3]) && IsDigits(name[^2..]))
+        {
+            return 11;
+        }
+
+        // -YYYYMMDD or -MMDD
+        foreach (var digits in (ReadOnlySpan<int>)[8, 4])
+        {
+            if (name.Length > digits + 1 && name[^(digits + 1)] == '-' && IsDigits(name[^digits..]))
+            {
+                return digits + 1;
+            }
+        }
+
+        return 0;
+    }
+
+    private static bool IsDigits(ReadOnlySpan<char> text)
+    {
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return text.Length > 0;
     }
 
     /// <summary>

@@ -15,14 +15,15 @@ public sealed class PriceCatalogTests
     [InlineData("claude-sonnet-4-20250514", "claude-sonnet-4")]
     [InlineData("claude-3-5-haiku-20241022", "claude-3-5-haiku")]
     [InlineData("claude-opus-4-1-20250805", "claude-opus-4-1")]
-    public void Dated_snapshots_resolve_to_the_longest_catalog_prefix(string upstream, string expected)
+    [InlineData("claude-3-5-haiku-latest", "claude-3-5-haiku")]
+    public void Dated_snapshots_resolve_to_their_catalog_model(string upstream, string expected)
     {
         Assert.True(PriceCatalog.Default.TryGet(upstream, out var entry));
         Assert.Same(PriceCatalog.Default.Entries[expected], entry);
     }
 
     [Fact]
-    public void Shorter_prefix_is_used_only_when_the_longer_name_is_missing()
+    public void A_different_model_sharing_a_prefix_is_not_priced_as_its_namesake()
     {
         var both = CatalogWith(("gpt-4o", 1), ("gpt-4o-mini", 2));
         Assert.True(both.TryGet("gpt-4o-mini", out var exact));
@@ -31,8 +32,9 @@ public sealed class PriceCatalogTests
         Assert.Equal(2, snapshot.Price.InputPerMillion);
 
         var baseOnly = CatalogWith(("gpt-4o", 1));
-        Assert.True(baseOnly.TryGet("gpt-4o-mini", out var fallback));
-        Assert.Equal(1, fallback.Price.InputPerMillion);
+        Assert.False(baseOnly.TryGet("gpt-4o-mini", out _));
+        Assert.False(PriceCatalog.Default.TryGet("o3-pro", out _));
+        Assert.False(PriceCatalog.Default.TryGet("gpt-5-pro", out _));
     }
 
     [Theory]
