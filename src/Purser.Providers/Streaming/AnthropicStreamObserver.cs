@@ -1,0 +1,119 @@
+using Purser.Providers.Usage;
+using Purser.Usage;
+
+namespace Purser.Providers.Streaming;
+
+/// <summary>
+/// Watches an Anthropic Messages stream, event by event, without changing it: learns the reported usage, and
+/// counts generated text so that a stream ending without usage can still be settled.
+/// </summary>
+public sealed class AnthropicStreamObserver
+{
+    private readonly AnthropicEvent _event = new();
+    private long _input;
+    private long _cacheRead;
+    private long _cacheWrite;
+    private long _output;
+    private bool _sawOutputUsage;
+
+    /// <summary>
+    /// Input from message_start (input_tokens + cache reads + cache writes, so the whole prompt), output from the
+    /// latest message_delta; null until a message_delta has reported output_tokens. message_delta counts, being
+    /// cumulative, replace message_start's when present.
+    /// </summary>
+    public TokenUsage? ReportedUsage => _sawOutputUsage
+        ? new TokenUsage(_input + _cacheRead + _cacheWrite, _output, _cacheRead, _cacheWrite)
+        : null;
+
+    /// <summary>The whole prompt as message_start reported it; known long before the output.</summary>
+    public long? ReportedInputTokens { get; private set; }
+
+    /// <summary>Events that carried text, thinking, tool input or a tool name.</summary>
+    public long ContentChunks { get; private set; }
+
+    /// <summary>UTF-8 bytes of text, thinking, tool input JSON and tool names.</summary>
+    public long ContentBytes { get; private set; }
+
+    public string? StopReason { get; private set; }
+
+    public bool SawMessageStop { get; private set; }
+
+    /// <summary>max(ContentChunks, ceil(ContentBytes / 4)); see <see cref="OutputTokenEstimate.Count"/> for why.</summary>
+    public long CountedOutputTokens => OutputTokenEstimate.Count(ContentChunks, ContentBytes);
+
+    /// <summary>The last observed event's fields, for the translator that owns this observer.</summary>
+    internal AnthropicEvent LastEvent => _event;
+
+    /// <summary>Observes one SSE event: its "event:" name (may be empty) and its data.</summary>
+    public AnthropicEventKind Observe(ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data)
+    {
+        if (!_event.TryParse(eventName, data))
+        {
+            return AnthropicEventKind.Malformed;
+        }
+
+        switch (_event.Kind)
+        {
+            case AnthropicEventKind.MessageStart:
+                ApplyInput(_event.MessageUsage);
+                break;
+            case AnthropicEventKind.ContentBlockStart:
+                Count(_event.BlockName.DecodedLength + _event.BlockText.DecodedLength);
+                break;
+            case AnthropicEventKind.Delta:
+                if (_event.Delta is AnthropicEvent.DeltaKind.Text or AnthropicEvent.DeltaKind.InputJson
+                    or AnthropicEvent.DeltaKind.Thinking)
+                {
+                    Count(_event.DeltaText.DecodedLength);
+                }
+
+                break;
+            case AnthropicEventKind.MessageDelta:
+                if (_event.StopReason is not null)
+                {
+                    StopReason = _event.StopReason;
+                }
+
+                var usage = _event.Usage;
+                if (usage.OutputTokens is { } output)
+                {
+                    _output = output;
+                    _sawOutputUsage = true;
+                }
+
+                if (usage.InputTokens is not null || usage.CacheReadTokens is not null || usage.CacheCreationTokens is not null)
+                {
+                    ApplyInput(usage);
+                }
+
+                break;
+            case AnthropicEventKind.MessageStop:
+                SawMessageStop = true;
+                break;
+            default:
+                break;
+        }
+
+        return _event.Kind;
+    }
+
+    private void ApplyInput(AnthropicUsageFields usage)
+    {
+        _input = usage.InputTokens ?? _input;
+        _cacheRead = usage.CacheReadTokens ?? _cacheRead;
+        _cacheWrite = usage.CacheCreationTokens ?? _cacheWrite;
+        if (usage.Any)
+        {
+            ReportedInputTokens = _input + _cacheRead + _cacheWrite;
+        }
+    }
+
+    private void Count(int bytes)
+    {
+        if (bytes > 0)
+        {
+            ContentChunks++;
+            ContentBytes += bytes;
+        }
+    }
+}
