@@ -26,4 +26,32 @@ public sealed record ModelPrice(long InputPerMillion, long OutputPerMillion, lon
         var nano = (perMillion + 999_999) / 1_000_000;
         return new Money(checked((long)nano));
     }
+
+    /// <summary>
+    /// The largest output token count whose worst case, with <paramref name="inputTokens"/> of uncached input, costs at
+    /// most <paramref name="budget"/>; -1 when even the input alone does not fit. Used to lower max_tokens so that a
+    /// request fits what is left instead of being refused.
+    /// </summary>
+    public long MaxOutputTokensWithin(Money budget, long inputTokens, long ceiling)
+    {
+        if (Cost(new TokenUsage(inputTokens, 0)) > budget)
+        {
+            return -1;
+        }
+
+        if (OutputPerMillion == 0)
+        {
+            return ceiling;
+        }
+
+        // Cost rounds up, so start from the exact quotient and step down until the rounded cost fits.
+        var spare = ((Int128)budget.NanoUsd * 1_000_000) - ((Int128)inputTokens * InputPerMillion);
+        var guess = (long)Int128.Min(spare / OutputPerMillion, ceiling);
+        while (guess > 0 && Cost(new TokenUsage(inputTokens, guess)) > budget)
+        {
+            guess--;
+        }
+
+        return Math.Max(0, guess);
+    }
 }

@@ -1,0 +1,217 @@
+using System.Collections.Concurrent;
+using Purser.Budgets;
+using Purser.Configuration;
+using Purser.Gateway.Configuration;
+using Purser.Gateway.Errors;
+using Purser.Keys;
+using Purser.Pricing;
+using Purser.Usage;
+
+namespace Purser.Gateway.Budgets;
+
+/// <summary>
+/// Decides whether a request may start, and holds its worst case on every budget of its path (organisation, team,
+/// key, task) in one atomic ledger step. When the worst case does not fit a budget that allows it, the request is
+/// degraded — a lower <c>max_tokens</c>, then a cheaper model — before it is refused with a 402.
+/// </summary>
+internal sealed class BudgetAdmission
+{
+    private static readonly ConcurrentDictionary<string, TimeZoneInfo> Zones = new(StringComparer.Ordinal);
+
+    private readonly IBudgetLedger _ledger;
+    private readonly TaskBudgets _tasks;
+    private readonly TimeProvider _time;
+
+    public BudgetAdmission(IBudgetLedger ledger, TaskBudgets tasks, TimeProvider time)
+    {
+        _ledger = ledger;
+        _tasks = tasks;
+        _time = time;
+    }
+
+    /// <summary>The budgets on a key's path (and a task's, when named), each in its current window.</summary>
+    public async ValueTask<(List<PathLine> Lines, GatewayError? Error)> PathAsync(GatewayState state, VirtualKey key, BudgetRequestHeaders headers, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var lines = new List<PathLine>(4);
+        Add(lines, state, new ScopeRef(ScopeKind.Organization, state.Config.Organization), now);
+        if (key.Team is { } team)
+        {
+            Add(lines, state, new ScopeRef(ScopeKind.Team, team), now);
+        }
+
+        Add(lines, state, new ScopeRef(ScopeKind.Key, key.Id), now);
+        if (headers.TaskId is { } taskId)
+        {
+            var task = await _tasks.ResolveAsync(taskId, headers.Ceiling, cancellationToken).ConfigureAwait(false);
+            if (task is null)
+            {
+                return (lines, new GatewayError(GatewayErrorCode.UnknownScope, $"The task scope '{taskId}' does not exist: send x-budget-ceiling with its first call to create it.", BudgetRequestHeaders.ScopeHeader));
+            }
+
+            lines.Add(new PathLine(task, BudgetWindows.Current(task.Window, ZoneOf(task), now)));
+        }
+
+        return (lines, null);
+    }
+
+    /// <summary>
+    /// Holds the worst case of the request on its path, degrading it where a budget allows, or refuses it.
+    /// The returned admission must be settled exactly once.
+    /// </summary>
+    public async ValueTask<(Admission? Admission, GatewayError? Error)> AdmitAsync(AdmissionRequest request, CancellationToken cancellationToken)
+    {
+        var lines = request.Lines;
+        var holdLines = new HoldLine[lines.Count];
+        for (var i = 0; i < lines.Count; i++)
+        {
+            holdLines[i] = lines[i].ToHoldLine();
+        }
+
+        // The caller's own estimate: refuse early when less than that remains (before any hold is taken).
+        if (request.Hint is { } hint && lines.Count > 0)
+        {
+            var before = await _ledger.ReadAsync(CountersOf(holdLines), cancellationToken).ConfigureAwait(false);
+            var standing = Standing(lines, before, Money.Zero, Money.Zero);
+            if (standing.HasUsdCap && standing.Remaining < hint)
+            {
+                return (null, BudgetRefusals.InsufficientForHint(standing, hint, _time.GetUtcNow()));
+            }
+        }
+
+        var model = request.Model;
+        var price = request.Price;
+        var maxTokens = request.MaxTokens;
+        string? degraded = null;
+        var loweredTokens = false;
+        var swappedModel = false;
+        var expires = _time.GetUtcNow().Add(request.HoldTtl);
+        while (true)
+        {
+            var amount = price.Cost(new TokenUsage(request.InputTokenBound, maxTokens));
+            var tokens = request.InputTokenBound + maxTokens;
+            if (lines.Count == 0)
+            {
+                return (new Admission(request.HoldId, lines, [], amount, tokens, model, price, maxTokens, degraded, held: false), null);
+            }
+
+            var outcome = await _ledger.ReserveAsync(new HoldRequest(request.HoldId, holdLines, amount, tokens, expires), cancellationToken).ConfigureAwait(false);
+            if (outcome.Granted)
+            {
+                return (new Admission(request.HoldId, lines, outcome.States, amount, tokens, model, price, maxTokens, degraded, held: true), null);
+            }
+
+            var denied = lines[outcome.DeniedLine];
+            var state = outcome.States[outcome.DeniedLine];
+            var degrade = denied.Budget.Degrade;
+
+            // Degrade step 1: lower max_tokens so the worst case fits what is left, never below the floor.
+            if (degrade?.MinMaxTokens is { } floor && !loweredTokens && denied.Budget.Mode == AccountingMode.Reserve)
+            {
+                loweredTokens = true;
+                var fits = FittingMaxTokens(denied.Budget, state, price, request.InputTokenBound, maxTokens - 1);
+                if (fits >= floor)
+                {
+                    maxTokens = (int)fits;
+                    degraded = "max_tokens=" + maxTokens.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    continue;
+                }
+            }
+
+            // Degrade step 2: serve the configured cheaper model instead.
+            if (degrade?.FallbackModel is { } fallbackAlias && !swappedModel
+                && request.State.Models.TryGetValue(fallbackAlias, out var fallback) && fallback.Model.Kind == ModelKind.Chat
+                && (fallback.Model.Price is not null || fallback.Model.Free))
+            {
+                swappedModel = true;
+                model = fallback;
+                price = fallback.Model.Price ?? ModelPrice.Free;
+                maxTokens = Math.Min(maxTokens, fallback.Model.MaxOutputTokens);
+                degraded = "model=" + fallbackAlias;
+                loweredTokens = false;
+                continue;
+            }
+
+            return (null, BudgetRefusals.Denied(denied, state, outcome.Reason, amount, tokens, _time.GetUtcNow()));
+        }
+    }
+
+    /// <summary>The tightest USD window, after a hold of <paramref name="held"/> was replaced by a charge of <paramref name="charged"/>.</summary>
+    public static BudgetStanding Standing(IReadOnlyList<PathLine> lines, IReadOnlyList<CounterState> states, Money held, Money charged)
+    {
+        var best = BudgetStanding.None;
+        for (var i = 0; i < lines.Count && i < states.Count; i++)
+        {
+            var budget = lines[i].Budget;
+            if (budget.CapUsd is not { } cap)
+            {
+                continue;
+            }
+
+            var state = states[i];
+            var releasedHold = budget.Mode == AccountingMode.Reserve ? held : Money.Zero;
+            var remaining = cap - state.Spent - charged - (state.Held - releasedHold);
+            if (remaining < Money.Zero)
+            {
+                remaining = Money.Zero;
+            }
+
+            if (!best.HasUsdCap || remaining < best.Remaining)
+            {
+                best = new BudgetStanding(true, remaining, cap, budget.Scope.ToString(), WindowName(budget.Window), lines[i].Window.ResetsAt);
+            }
+        }
+
+        return best;
+    }
+
+    public static string WindowName(BudgetWindowKind window) => window switch
+    {
+        BudgetWindowKind.Daily => "daily",
+        BudgetWindowKind.Monthly => "monthly",
+        _ => "lifetime",
+    };
+
+    private static long FittingMaxTokens(BudgetDefinition budget, CounterState state, ModelPrice price, long input, long ceiling)
+    {
+        var fits = ceiling;
+        if (budget.CapUsd is { } cap)
+        {
+            fits = Math.Min(fits, price.MaxOutputTokensWithin(cap - state.Spent - state.Held, input, ceiling));
+        }
+
+        if (budget.CapTokens is { } tokenCap)
+        {
+            fits = Math.Min(fits, tokenCap - state.SpentTokens - state.HeldTokens - input);
+        }
+
+        return fits;
+    }
+
+    private static CounterKey[] CountersOf(HoldLine[] lines)
+    {
+        var counters = new CounterKey[lines.Length];
+        for (var i = 0; i < lines.Length; i++)
+        {
+            counters[i] = lines[i].Counter;
+        }
+
+        return counters;
+    }
+
+    private static void Add(List<PathLine> lines, GatewayState state, ScopeRef scope, DateTimeOffset now)
+    {
+        if (!state.BudgetsByScope.TryGetValue(scope.ToString(), out var budgets))
+        {
+            return;
+        }
+
+        foreach (var budget in budgets)
+        {
+            lines.Add(new PathLine(budget, BudgetWindows.Current(budget.Window, ZoneOf(budget), now)));
+        }
+    }
+
+    internal static TimeZoneInfo ZoneOf(BudgetDefinition budget) =>
+        Zones.GetOrAdd(budget.TimeZone, static id => BudgetWindows.TryFindZone(id, out var zone) ? zone : TimeZoneInfo.Utc);
+}
