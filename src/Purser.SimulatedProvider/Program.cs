@@ -10,14 +10,12 @@ for (int i = 0; i < args.Length - 1; i++)
     }
 }
 
-var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    stop.TrySetResult();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
-
 await using SimulatedProviderServer server = await SimulatedProviderServer.StartAsync(url);
 Console.WriteLine($"simulated provider listening on {server.BaseAddress.ToString().TrimEnd('/')}");
-await stop.Task;
+
+// The host's console lifetime turns Ctrl+C and SIGTERM into a stop; wait for that.
+var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+using (server.Stopping.Register(static s => ((TaskCompletionSource)s!).TrySetResult(), stopped))
+{
+    await stopped.Task;
+}

@@ -28,6 +28,9 @@ public sealed class SimulatedProviderServer : IAsyncDisposable
     /// <summary>The real bound address, e.g. <c>http://127.0.0.1:41234</c> when started on port 0.</summary>
     public Uri BaseAddress { get; }
 
+    /// <summary>Signalled when the host begins stopping (Ctrl+C, SIGTERM or <see cref="DisposeAsync"/>).</summary>
+    internal CancellationToken Stopping => app.Lifetime.ApplicationStopping;
+
     public static Task<SimulatedProviderServer> StartAsync(string url = "http://127.0.0.1:0", CancellationToken ct = default) =>
         StartAsync(url, TimeProvider.System, ct);
 
