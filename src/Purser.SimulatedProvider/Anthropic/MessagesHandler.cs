@@ -121,8 +121,7 @@ internal sealed class MessagesHandler
     private async Task StreamAsync(HttpContext context, MessagesRequest request, SimOptions options, Reply reply)
     {
         CancellationToken ct = context.RequestAborted;
-        PipeWriter pipe = context.Response.BodyWriter;
-        ResponseWriter.StartStream(context);
+        PipeWriter pipe = ResponseWriter.StartStream(context, options.Fail == FailMode.Cut);
 
         Utf8JsonWriter w = ResponseWriter.BeginFrame(pipe, "message_start"u8);
         w.WriteStartObject();
@@ -224,7 +223,7 @@ internal sealed class MessagesHandler
         if (cut)
         {
             // Drop the connection mid-message: no content_block_stop, message_delta or message_stop.
-            context.Abort();
+            await ResponseWriter.EndCutAsync(context, pipe, ct).ConfigureAwait(false);
             return;
         }
 

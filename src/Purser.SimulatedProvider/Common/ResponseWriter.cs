@@ -20,13 +20,41 @@ internal static class ResponseWriter
         await response.BodyWriter.WriteAsync(body.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
     }
 
-    /// <summary>Starts an SSE response; headers go out with the first flush.</summary>
-    public static void StartStream(HttpContext context)
+    /// <summary>
+    /// Starts an SSE response (headers go out with the first flush) and returns the writer for its frames.
+    /// A stream that will be cut frames its own HTTP/1.1 chunks and closes the connection, so it can end without
+    /// the terminating chunk; see <see cref="EndCutAsync"/>.
+    /// </summary>
+    public static PipeWriter StartStream(HttpContext context, bool willCut)
     {
         HttpResponse response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = EventStream;
         response.Headers.CacheControl = "no-cache";
+        if (willCut && HttpProtocol.IsHttp11(context.Request.Protocol))
+        {
+            response.Headers.TransferEncoding = "chunked";
+            response.Headers.Connection = "close";
+            return new ManualChunkedWriter(response.BodyWriter);
+        }
+
+        return response.BodyWriter;
+    }
+
+    /// <summary>Ends a cut stream: everything written so far reaches the client, then the connection ends mid-body.</summary>
+    public static async Task EndCutAsync(HttpContext context, PipeWriter pipe, CancellationToken ct)
+    {
+        await FlushAsync(pipe, ct).ConfigureAwait(false);
+        if (pipe is ManualChunkedWriter)
+        {
+            // Returning leaves the body without its zero-length chunk; "Connection: close" then ends the connection
+            // after Kestrel has sent everything, which the client sees as a prematurely ended response.
+            await pipe.CompleteAsync().ConfigureAwait(false);
+            return;
+        }
+
+        // HTTP/2 and others have their own framing: a reset stream is the closest equivalent.
+        context.Abort();
     }
 
     /// <summary>Begins an SSE frame (<c>event: name</c> when given, then <c>data: </c>) and rents a writer for its JSON.</summary>

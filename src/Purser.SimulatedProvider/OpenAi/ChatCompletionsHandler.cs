@@ -135,9 +135,8 @@ internal sealed class ChatCompletionsHandler
     private async Task StreamAsync(HttpContext context, ChatRequest request, SimOptions options, Reply reply)
     {
         CancellationToken ct = context.RequestAborted;
-        PipeWriter pipe = context.Response.BodyWriter;
+        PipeWriter pipe = ResponseWriter.StartStream(context, options.Fail == FailMode.Cut);
         bool usageField = request.IncludeUsage;
-        ResponseWriter.StartStream(context);
 
         for (int i = 0; i < request.N; i++)
         {
@@ -196,7 +195,7 @@ internal sealed class ChatCompletionsHandler
                 EndChunk(pipe, w, null, usageField);
                 if (cut && ++frames >= options.CutAfter)
                 {
-                    await AbortAsync(context, pipe, ct).ConfigureAwait(false);
+                    await ResponseWriter.EndCutAsync(context, pipe, ct).ConfigureAwait(false);
                     return;
                 }
             }
@@ -224,7 +223,7 @@ internal sealed class ChatCompletionsHandler
                     EndChunk(pipe, w, null, usageField);
                     if (cut && ++frames >= options.CutAfter)
                     {
-                        await AbortAsync(context, pipe, ct).ConfigureAwait(false);
+                        await ResponseWriter.EndCutAsync(context, pipe, ct).ConfigureAwait(false);
                         return;
                     }
                 }
@@ -249,7 +248,7 @@ internal sealed class ChatCompletionsHandler
                     EndChunk(pipe, w, null, usageField);
                     if (cut && ++frames >= options.CutAfter)
                     {
-                        await AbortAsync(context, pipe, ct).ConfigureAwait(false);
+                        await ResponseWriter.EndCutAsync(context, pipe, ct).ConfigureAwait(false);
                         return;
                     }
                 }
@@ -263,7 +262,7 @@ internal sealed class ChatCompletionsHandler
 
         if (cut)
         {
-            await AbortAsync(context, pipe, ct).ConfigureAwait(false);
+            await ResponseWriter.EndCutAsync(context, pipe, ct).ConfigureAwait(false);
             return;
         }
 
@@ -287,13 +286,6 @@ internal sealed class ChatCompletionsHandler
 
         pipe.Write("data: [DONE]\n\n"u8);
         await ResponseWriter.FlushAsync(pipe, ct).ConfigureAwait(false);
-    }
-
-    private static async Task AbortAsync(HttpContext context, PipeWriter pipe, CancellationToken ct)
-    {
-        // The client must have received the frames before the connection drops, or the cut point would be invisible.
-        await ResponseWriter.FlushAsync(pipe, ct).ConfigureAwait(false);
-        context.Abort();
     }
 
     private static Utf8JsonWriter BeginChunk(PipeWriter pipe, Reply reply, ChatRequest request, int index)
