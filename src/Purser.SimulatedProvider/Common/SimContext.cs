@@ -19,7 +19,22 @@ internal sealed class SimContext
 
     /// <summary>Waits only when asked: zero means no timer at all.</summary>
     public Task DelayAsync(int milliseconds, CancellationToken ct) =>
-        milliseconds <= 0 ? Task.CompletedTask : Task.Delay(TimeSpan.FromMilliseconds(milliseconds), Time, ct);
+        milliseconds <= 0 ? Task.CompletedTask : DelayAtLeastAsync(TimeSpan.FromMilliseconds(milliseconds), ct);
+
+    /// <summary>
+    /// Timers run on a coarse clock and can fire a fraction of a millisecond early; callers measure with a
+    /// precise one, so top up until the requested time has really elapsed.
+    /// </summary>
+    private async Task DelayAtLeastAsync(TimeSpan wanted, CancellationToken ct)
+    {
+        long start = Time.GetTimestamp();
+        TimeSpan left = wanted;
+        for (int attempt = 0; attempt < 5 && left > TimeSpan.Zero; attempt++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds)), Time, ct).ConfigureAwait(false);
+            left = wanted - Time.GetElapsedTime(start);
+        }
+    }
 
     /// <summary>Never answers: waits until the client gives up (or the server stops).</summary>
     public async Task HangAsync(CancellationToken requestAborted)
