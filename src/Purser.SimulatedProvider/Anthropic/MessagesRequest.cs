@@ -1,0 +1,278 @@
+using System.Text.Json;
+using Purser.SimulatedProvider.Common;
+
+namespace Purser.SimulatedProvider.Anthropic;
+
+/// <summary>The fields of an Anthropic Messages request the simulator acts on, validated in one pass.</summary>
+internal sealed class MessagesRequest
+{
+    private JsonElement tools;
+    private string? toolChoiceName;
+    private bool toolChoiceNone;
+
+    private MessagesRequest(string model)
+    {
+        Model = model;
+    }
+
+    public string Model { get; }
+
+    public bool Stream { get; private set; }
+
+    public int MaxTokens { get; private set; }
+
+    public string[]? StopSequences { get; private set; }
+
+    public int InputTokens { get; private set; }
+
+    public bool LastIsToolResult { get; private set; }
+
+    public static bool TryRead(JsonElement root, out MessagesRequest request, out string error)
+    {
+        request = null!;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            error = "The request body must be a JSON object.";
+            return false;
+        }
+
+        if (!RequestFields.TryGetRequiredString(root, "model", out string model, out error))
+        {
+            error = "model: " + error;
+            return false;
+        }
+
+        var r = new MessagesRequest(model);
+        if (!RequestFields.TryGetOptionalInt(root, "max_tokens", 1, int.MaxValue, out int? maxTokens, out error))
+        {
+            error = "max_tokens: " + error;
+            return false;
+        }
+
+        if (maxTokens is null)
+        {
+            error = "max_tokens: Field required";
+            return false;
+        }
+
+        r.MaxTokens = maxTokens.Value;
+        if (!r.TryReadMessages(root, out error)
+            || !r.TryReadSystem(root, out error)
+            || !r.TryReadTools(root, out error))
+        {
+            return false;
+        }
+
+        if (!RequestFields.TryGetOptionalBool(root, "stream", out bool stream, out error))
+        {
+            error = "stream: " + error;
+            return false;
+        }
+
+        r.Stream = stream;
+        if (!RequestFields.TryGetStops(root, "stop_sequences", allowSingleString: false, out string[]? stops, out error))
+        {
+            error = "stop_sequences: " + error;
+            return false;
+        }
+
+        r.StopSequences = stops;
+        r.InputTokens += TokenCounter.PerRequest;
+        request = r;
+        return true;
+    }
+
+    /// <summary>The tool to call, when the answer must be a tool_use block rather than text.</summary>
+    public bool TryChooseTool(out string name, out JsonElement inputSchema)
+    {
+        name = string.Empty;
+        inputSchema = default;
+        if (tools.ValueKind != JsonValueKind.Array || toolChoiceNone || LastIsToolResult)
+        {
+            return false;
+        }
+
+        foreach (JsonElement tool in tools.EnumerateArray())
+        {
+            string toolName = tool.GetProperty("name").GetString()!;
+            if (toolChoiceName is null || toolChoiceName == toolName)
+            {
+                name = toolName;
+                tool.TryGetProperty("input_schema", out inputSchema);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool TryReadMessages(JsonElement root, out string error)
+    {
+        if (!root.TryGetProperty("messages", out JsonElement messages))
+        {
+            error = "messages: Field required";
+            return false;
+        }
+
+        if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
+        {
+            error = "messages: expected a non-empty array of messages";
+            return false;
+        }
+
+        int index = 0;
+        foreach (JsonElement message in messages.EnumerateArray())
+        {
+            if (message.ValueKind != JsonValueKind.Object
+                || !message.TryGetProperty("role", out JsonElement role)
+                || role.ValueKind != JsonValueKind.String
+                || !message.TryGetProperty("content", out JsonElement content)
+                || content.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+            {
+                error = $"messages.{index}: expected an object with a string 'role' and string or array 'content'";
+                return false;
+            }
+
+            long bytes = 0;
+            bool allToolResults = content.ValueKind == JsonValueKind.Array && content.GetArrayLength() > 0;
+            if (content.ValueKind == JsonValueKind.String)
+            {
+                bytes = JsonText.Utf8Length(content);
+            }
+            else
+            {
+                foreach (JsonElement block in content.EnumerateArray())
+                {
+                    if (block.ValueKind != JsonValueKind.Object || !block.TryGetProperty("type", out JsonElement type) || type.ValueKind != JsonValueKind.String)
+                    {
+                        error = $"messages.{index}.content: each block must be an object with a string 'type'";
+                        return false;
+                    }
+
+                    bool isToolResult = type.ValueEquals("tool_result");
+                    allToolResults &= isToolResult;
+                    bytes += BlockBytes(block, type, isToolResult);
+                }
+            }
+
+            InputTokens += TokenCounter.PerMessage + TokenCounter.FromBytes(bytes);
+            LastIsToolResult = allToolResults && role.ValueEquals("user");
+            index++;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    private static long BlockBytes(JsonElement block, JsonElement type, bool isToolResult)
+    {
+        if (isToolResult)
+        {
+            return block.TryGetProperty("content", out JsonElement result) ? RequestFields.TextBytes(result) : 0;
+        }
+
+        if (type.ValueEquals("tool_use"))
+        {
+            long bytes = 0;
+            if (block.TryGetProperty("name", out JsonElement name) && name.ValueKind == JsonValueKind.String)
+            {
+                bytes += JsonText.Utf8Length(name);
+            }
+
+            if (block.TryGetProperty("input", out JsonElement input))
+            {
+                bytes += JsonText.RawLength(input);
+            }
+
+            return bytes;
+        }
+
+        return block.TryGetProperty("text", out JsonElement text) && text.ValueKind == JsonValueKind.String ? JsonText.Utf8Length(text) : 0;
+    }
+
+    private bool TryReadSystem(JsonElement root, out string error)
+    {
+        error = string.Empty;
+        if (!root.TryGetProperty("system", out JsonElement system) || system.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (system.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
+        {
+            error = "system: expected a string or an array of text blocks";
+            return false;
+        }
+
+        InputTokens += TokenCounter.PerSystem + TokenCounter.FromBytes(RequestFields.TextBytes(system));
+        return true;
+    }
+
+    private bool TryReadTools(JsonElement root, out string error)
+    {
+        error = string.Empty;
+        if (root.TryGetProperty("tools", out JsonElement toolList) && toolList.ValueKind != JsonValueKind.Null)
+        {
+            if (toolList.ValueKind != JsonValueKind.Array)
+            {
+                error = "tools: expected an array";
+                return false;
+            }
+
+            int index = 0;
+            foreach (JsonElement tool in toolList.EnumerateArray())
+            {
+                if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("name", out JsonElement name) || name.ValueKind != JsonValueKind.String)
+                {
+                    error = $"tools.{index}: expected an object with a string 'name'";
+                    return false;
+                }
+
+                index++;
+            }
+
+            if (index > 0)
+            {
+                tools = toolList;
+                InputTokens += TokenCounter.FromBytes(JsonText.RawLength(toolList));
+            }
+        }
+
+        if (!root.TryGetProperty("tool_choice", out JsonElement choice) || choice.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (choice.ValueKind != JsonValueKind.Object || !choice.TryGetProperty("type", out JsonElement type) || type.ValueKind != JsonValueKind.String)
+        {
+            error = "tool_choice: expected an object with a string 'type'";
+            return false;
+        }
+
+        if (type.ValueEquals("none"))
+        {
+            toolChoiceNone = true;
+            return true;
+        }
+
+        if (type.ValueEquals("auto") || type.ValueEquals("any"))
+        {
+            return true;
+        }
+
+        if (type.ValueEquals("tool") && choice.TryGetProperty("name", out JsonElement chosen) && chosen.ValueKind == JsonValueKind.String)
+        {
+            toolChoiceName = chosen.GetString();
+            if (!TryChooseTool(out _, out _) && !LastIsToolResult)
+            {
+                error = $"tool_choice: no tool named '{toolChoiceName}' in tools";
+                return false;
+            }
+
+            return true;
+        }
+
+        error = "tool_choice: expected type auto, any, none, or tool with a name";
+        return false;
+    }
+}

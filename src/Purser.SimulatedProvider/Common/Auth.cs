@@ -1,0 +1,19 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Purser.SimulatedProvider.Common;
+
+/// <summary>Any key is accepted; only its absence is an error, so clients that forget to send one are caught.</summary>
+internal static class Auth
+{
+    public static bool HasKey(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue("x-api-key", out var apiKey) && !string.IsNullOrWhiteSpace(apiKey.ToString()))
+        {
+            return true;
+        }
+
+        string? authorization = request.Headers.Authorization.ToString();
+        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            && authorization.AsSpan(7).Trim().Length > 0;
+    }
+}

@@ -1,0 +1,11 @@
+namespace Purser.SimulatedProvider.Common;
+
+internal enum FailMode
+{
+    None,
+    Status,
+    Timeout,
+    MalformedJson,
+    MalformedSse,
+    Cut,
+}

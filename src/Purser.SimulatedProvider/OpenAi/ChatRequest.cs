@@ -1,0 +1,308 @@
+using System.Text.Json;
+using Purser.SimulatedProvider.Common;
+
+namespace Purser.SimulatedProvider.OpenAi;
+
+/// <summary>The fields of a chat completion request the simulator acts on, validated in one pass over the JSON.</summary>
+internal sealed class ChatRequest
+{
+    private JsonElement tools;
+    private string? toolChoiceName;
+    private bool toolChoiceNone;
+
+    private ChatRequest(string model)
+    {
+        Model = model;
+    }
+
+    public string Model { get; }
+
+    public bool Stream { get; private set; }
+
+    public int N { get; private set; } = 1;
+
+    public int? MaxTokens { get; private set; }
+
+    public string[]? Stops { get; private set; }
+
+    public bool JsonMode { get; private set; }
+
+    public bool IncludeUsage { get; private set; }
+
+    public int InputTokens { get; private set; }
+
+    public bool LastIsToolResult { get; private set; }
+
+    public static bool TryRead(JsonElement root, out ChatRequest request, out string error, out string? param)
+    {
+        request = null!;
+        param = null;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            error = "The request body must be a JSON object.";
+            return false;
+        }
+
+        if (!RequestFields.TryGetRequiredString(root, "model", out string model, out error))
+        {
+            param = "model";
+            return false;
+        }
+
+        var r = new ChatRequest(model);
+        if (!r.TryReadMessages(root, out error))
+        {
+            param = "messages";
+            return false;
+        }
+
+        param = "stream";
+        if (!RequestFields.TryGetOptionalBool(root, "stream", out bool stream, out error))
+        {
+            return false;
+        }
+
+        r.Stream = stream;
+        param = "n";
+        if (!RequestFields.TryGetOptionalInt(root, "n", 1, 128, out int? n, out error))
+        {
+            return false;
+        }
+
+        r.N = n ?? 1;
+        param = "max_tokens";
+        if (!RequestFields.TryGetOptionalInt(root, "max_tokens", 1, int.MaxValue, out int? maxTokens, out error))
+        {
+            return false;
+        }
+
+        param = "max_completion_tokens";
+        if (!RequestFields.TryGetOptionalInt(root, "max_completion_tokens", 1, int.MaxValue, out int? maxCompletion, out error))
+        {
+            return false;
+        }
+
+        r.MaxTokens = maxCompletion ?? maxTokens;
+        param = "stop";
+        if (!RequestFields.TryGetStops(root, "stop", allowSingleString: true, out string[]? stops, out error))
+        {
+            return false;
+        }
+
+        r.Stops = stops;
+        if (!r.TryReadResponseFormat(root, out error, out param)
+            || !r.TryReadStreamOptions(root, out error, out param)
+            || !r.TryReadTools(root, out error, out param))
+        {
+            return false;
+        }
+
+        r.InputTokens += TokenCounter.PerRequest;
+        param = null;
+        request = r;
+        return true;
+    }
+
+    /// <summary>The tool to call, when the answer must be a tool call rather than text.</summary>
+    public bool TryChooseTool(out string name, out JsonElement parameters)
+    {
+        name = string.Empty;
+        parameters = default;
+        if (tools.ValueKind != JsonValueKind.Array || toolChoiceNone || LastIsToolResult)
+        {
+            return false;
+        }
+
+        foreach (JsonElement tool in tools.EnumerateArray())
+        {
+            JsonElement function = tool.GetProperty("function");
+            string toolName = function.GetProperty("name").GetString()!;
+            if (toolChoiceName is null || toolChoiceName == toolName)
+            {
+                name = toolName;
+                function.TryGetProperty("parameters", out parameters);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool TryReadMessages(JsonElement root, out string error)
+    {
+        if (!root.TryGetProperty("messages", out JsonElement messages))
+        {
+            error = "Missing required parameter: 'messages'.";
+            return false;
+        }
+
+        if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
+        {
+            error = "Invalid 'messages': expected a non-empty array of message objects.";
+            return false;
+        }
+
+        int index = 0;
+        foreach (JsonElement message in messages.EnumerateArray())
+        {
+            if (message.ValueKind != JsonValueKind.Object
+                || !message.TryGetProperty("role", out JsonElement role)
+                || role.ValueKind != JsonValueKind.String)
+            {
+                error = $"Invalid 'messages[{index}]': expected an object with a string 'role'.";
+                return false;
+            }
+
+            long bytes = 0;
+            if (message.TryGetProperty("content", out JsonElement content))
+            {
+                if (content.ValueKind is not (JsonValueKind.String or JsonValueKind.Array or JsonValueKind.Null))
+                {
+                    error = $"Invalid type for 'messages[{index}].content': expected a string, an array of parts or null.";
+                    return false;
+                }
+
+                bytes += RequestFields.TextBytes(content);
+            }
+
+            if (message.TryGetProperty("tool_calls", out JsonElement calls) && calls.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement call in calls.EnumerateArray())
+                {
+                    if (call.ValueKind == JsonValueKind.Object && call.TryGetProperty("function", out JsonElement function) && function.ValueKind == JsonValueKind.Object)
+                    {
+                        bytes += StringBytes(function, "name") + StringBytes(function, "arguments");
+                    }
+                }
+            }
+
+            InputTokens += TokenCounter.PerMessage + TokenCounter.FromBytes(bytes);
+            LastIsToolResult = role.ValueEquals("tool") || role.ValueEquals("function");
+            index++;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    private bool TryReadResponseFormat(JsonElement root, out string error, out string? param)
+    {
+        error = string.Empty;
+        param = "response_format";
+        if (!root.TryGetProperty("response_format", out JsonElement format) || format.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (format.ValueKind != JsonValueKind.Object || !format.TryGetProperty("type", out JsonElement type) || type.ValueKind != JsonValueKind.String)
+        {
+            error = "Invalid 'response_format': expected an object with a string 'type'.";
+            return false;
+        }
+
+        JsonMode = type.ValueEquals("json_object") || type.ValueEquals("json_schema");
+        return true;
+    }
+
+    private bool TryReadStreamOptions(JsonElement root, out string error, out string? param)
+    {
+        error = string.Empty;
+        param = "stream_options";
+        if (!root.TryGetProperty("stream_options", out JsonElement options) || options.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (options.ValueKind != JsonValueKind.Object)
+        {
+            error = "Invalid type for 'stream_options': expected an object.";
+            return false;
+        }
+
+        if (!RequestFields.TryGetOptionalBool(options, "include_usage", out bool include, out error))
+        {
+            param = "stream_options.include_usage";
+            return false;
+        }
+
+        IncludeUsage = include;
+        return true;
+    }
+
+    private bool TryReadTools(JsonElement root, out string error, out string? param)
+    {
+        error = string.Empty;
+        param = "tools";
+        if (root.TryGetProperty("tools", out JsonElement toolList) && toolList.ValueKind != JsonValueKind.Null)
+        {
+            if (toolList.ValueKind != JsonValueKind.Array)
+            {
+                error = "Invalid type for 'tools': expected an array.";
+                return false;
+            }
+
+            int index = 0;
+            foreach (JsonElement tool in toolList.EnumerateArray())
+            {
+                if (tool.ValueKind != JsonValueKind.Object
+                    || !tool.TryGetProperty("function", out JsonElement function)
+                    || function.ValueKind != JsonValueKind.Object
+                    || !function.TryGetProperty("name", out JsonElement name)
+                    || name.ValueKind != JsonValueKind.String)
+                {
+                    error = $"Invalid 'tools[{index}]': expected {{\"type\":\"function\",\"function\":{{\"name\":...}}}}.";
+                    return false;
+                }
+
+                index++;
+            }
+
+            if (index > 0)
+            {
+                tools = toolList;
+                InputTokens += TokenCounter.FromBytes(JsonText.RawLength(toolList));
+            }
+        }
+
+        param = "tool_choice";
+        if (!root.TryGetProperty("tool_choice", out JsonElement choice) || choice.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (choice.ValueKind == JsonValueKind.String)
+        {
+            if (choice.ValueEquals("none"))
+            {
+                toolChoiceNone = true;
+                return true;
+            }
+
+            if (choice.ValueEquals("auto") || choice.ValueEquals("required"))
+            {
+                return true;
+            }
+        }
+        else if (choice.ValueKind == JsonValueKind.Object
+            && choice.TryGetProperty("function", out JsonElement chosen)
+            && chosen.ValueKind == JsonValueKind.Object
+            && chosen.TryGetProperty("name", out JsonElement chosenName)
+            && chosenName.ValueKind == JsonValueKind.String)
+        {
+            toolChoiceName = chosenName.GetString();
+            if (!TryChooseTool(out _, out _) && !LastIsToolResult)
+            {
+                error = $"Invalid 'tool_choice': no tool named '{toolChoiceName}' in 'tools'.";
+                return false;
+            }
+
+            return true;
+        }
+
+        error = "Invalid 'tool_choice': expected \"none\", \"auto\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}.";
+        return false;
+    }
+
+    private static long StringBytes(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String ? JsonText.Utf8Length(value) : 0;
+}

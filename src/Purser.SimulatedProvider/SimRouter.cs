@@ -1,0 +1,64 @@
+using Microsoft.AspNetCore.Http;
+using Purser.SimulatedProvider.Anthropic;
+using Purser.SimulatedProvider.Common;
+using Purser.SimulatedProvider.OpenAi;
+
+namespace Purser.SimulatedProvider;
+
+/// <summary>
+/// A single terminal middleware with a switch on the path: a handful of fixed routes does not need endpoint
+/// routing, and skipping it keeps the per-request cost to a few string comparisons.
+/// </summary>
+internal sealed class SimRouter
+{
+    private readonly ChatCompletionsHandler chat;
+    private readonly MessagesHandler messages;
+    private readonly EmbeddingsHandler embeddings;
+    private readonly ModelsHandler models;
+
+    public SimRouter(SimContext sim)
+    {
+        chat = new ChatCompletionsHandler(sim);
+        messages = new MessagesHandler(sim);
+        embeddings = new EmbeddingsHandler(sim);
+        models = new ModelsHandler(sim);
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        try
+        {
+            await DispatchAsync(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-delay or mid-stream: nothing left to answer.
+        }
+    }
+
+    private Task DispatchAsync(HttpContext context)
+    {
+        HttpRequest request = context.Request;
+        string path = request.Path.Value ?? string.Empty;
+        bool post = HttpMethods.IsPost(request.Method);
+        bool get = HttpMethods.IsGet(request.Method);
+        switch (path)
+        {
+            case "/v1/chat/completions" when post:
+                return chat.HandleAsync(context);
+            case "/v1/messages" when post:
+                return messages.HandleAsync(context);
+            case "/v1/embeddings" when post:
+                return embeddings.HandleAsync(context);
+            case "/v1/models" when get:
+                return models.HandleAsync(context);
+            case "/health" when get:
+                context.Response.ContentType = "text/plain";
+                return context.Response.WriteAsync("ok", context.RequestAborted);
+            case "/v1/chat/completions" or "/v1/messages" or "/v1/embeddings" or "/v1/models" or "/health":
+                return OpenAiErrors.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, $"Method {request.Method} not allowed for {path}.", "invalid_request_error");
+            default:
+                return OpenAiErrors.WriteAsync(context, StatusCodes.Status404NotFound, $"Unknown request URL: {request.Method} {path}.", "invalid_request_error", code: "unknown_url");
+        }
+    }
+}
