@@ -37,9 +37,11 @@ public sealed class ConfigReloadTests : IAsyncLifetime
 
         var errors = _fixture.Gateway.ReloadConfiguration();
 
-        Assert.True(errors.Count >= 2, string.Join("\n", errors));
-        Assert.Contains(errors, e => e.Field.Contains("broken", StringComparison.Ordinal) && e.Line is > 0);
-        Assert.Contains(errors, e => e.Field.Contains("worse", StringComparison.Ordinal));
-        Assert.Equal(HttpStatusCode.OK, (await AskAsync("sim-chat")).StatusCode);
+        var listed = string.Join("\n", errors);
+        Assert.True(errors.Count >= 2, listed);
+        Assert.True(errors.Any(e => e.Field.Contains("broken", StringComparison.Ordinal) && e.Line is > 0), listed);
+        Assert.True(errors.Any(e => e.Field.Contains("worse", StringComparison.Ordinal)), listed);
+        using var response = await AskAsync("sim-chat");
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 }
