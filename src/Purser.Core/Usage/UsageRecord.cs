@@ -49,4 +49,10 @@ public sealed record UsageRecord
     public bool Streamed { get; init; }
 
     public UsageSource Source { get; init; }
+
+    /// <summary>The task scope the request was charged to (x-budget-scope), if any.</summary>
+    public string? TaskScope { get; init; }
+
+    /// <summary>How the request was degraded to fit a budget ("max_tokens=N", "model=alias"), if it was.</summary>
+    public string? Degraded { get; init; }
 }

@@ -103,7 +103,7 @@ internal sealed class BudgetAdmission
 
             var denied = lines[outcome.DeniedLine];
             var state = outcome.States[outcome.DeniedLine];
-            var degrade = denied.Budget.Degrade;
+            var degrade = request.AllowDegrade ? denied.Budget.Degrade : null;
 
             // Degrade step 1: lower max_tokens so the worst case fits what is left, never below the floor.
             if (degrade?.MinMaxTokens is { } floor && !loweredTokens && denied.Budget.Mode == AccountingMode.Reserve)

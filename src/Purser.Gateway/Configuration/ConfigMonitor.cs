@@ -75,11 +75,22 @@ internal sealed class ConfigMonitor : IDisposable
                 return result.Errors;
             }
 
-            var state = new GatewayState(result.Config!);
+            var state = new GatewayState(result.Config!, _current.StoredKeys, _current.StoredBudgets);
             _current = state;
             Log.ConfigReloaded(_logger, state.Config.Models.Count, state.Keys.Count);
             Reloaded?.Invoke(state);
             return [];
+        }
+    }
+
+    /// <summary>Rebuilds the state after the admin API changed stored keys or budgets.</summary>
+    public void ApplyStored(IReadOnlyList<Admin.StoredKey> keys, IReadOnlyList<Budgets.BudgetDefinition> budgets)
+    {
+        lock (_reloadLock)
+        {
+            var state = new GatewayState(_current.Config, keys, budgets);
+            _current = state;
+            Reloaded?.Invoke(state);
         }
     }
 

@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using Purser.Admin;
+using Purser.Budgets;
 using Purser.Configuration;
 using Purser.Keys;
 
@@ -11,9 +13,17 @@ namespace Purser.Gateway.Configuration;
 internal sealed class GatewayState
 {
     public GatewayState(PurserConfig config)
+        : this(config, [], [])
+    {
+    }
+
+    /// <summary>The configuration file joined with what operators created through the admin API (the file wins on an id clash).</summary>
+    public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets)
     {
         Config = config;
-        Keys = new KeyRing(config.Keys);
+        StoredKeys = storedKeys;
+        StoredBudgets = storedBudgets;
+        Keys = new KeyRing(config.Keys, storedKeys);
         var targets = new Dictionary<string, UpstreamTarget>(config.Providers.Count, StringComparer.Ordinal);
         foreach (var (name, provider) in config.Providers)
         {
@@ -28,7 +38,49 @@ internal sealed class GatewayState
         }
 
         Models = models.ToFrozenDictionary(StringComparer.Ordinal);
+
+        var budgets = new Dictionary<string, BudgetDefinition>(StringComparer.Ordinal);
+        foreach (var budget in storedBudgets)
+        {
+            budgets[budget.Id] = budget;
+        }
+
+        foreach (var budget in config.Budgets)
+        {
+            budgets[budget.Id] = budget;
+        }
+
+        var byScope = new Dictionary<string, List<BudgetDefinition>>(StringComparer.Ordinal);
+        foreach (var budget in budgets.Values)
+        {
+            // Task budgets are created at run time and looked up by TaskBudgets, which sees other instances' too.
+            if (budget.Scope.Kind == ScopeKind.Task)
+            {
+                continue;
+            }
+
+            var scope = budget.Scope.ToString();
+            if (!byScope.TryGetValue(scope, out var list))
+            {
+                byScope[scope] = list = [];
+            }
+
+            list.Add(budget);
+        }
+
+        Budgets = budgets.ToFrozenDictionary(StringComparer.Ordinal);
+        BudgetsByScope = byScope.ToFrozenDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
     }
+
+    public IReadOnlyList<StoredKey> StoredKeys { get; }
+
+    public IReadOnlyList<BudgetDefinition> StoredBudgets { get; }
+
+    /// <summary>Every budget by id (file and admin API).</summary>
+    public FrozenDictionary<string, BudgetDefinition> Budgets { get; }
+
+    /// <summary>Budgets by scope string ("key:agent-a"), task budgets excepted.</summary>
+    public FrozenDictionary<string, BudgetDefinition[]> BudgetsByScope { get; }
 
     public PurserConfig Config { get; }
 

@@ -13,6 +13,7 @@ internal static class ProxyEndpoints
         v1.MapPost("/messages", (HttpContext context, ChatProxy proxy) => proxy.HandleMessagesAsync(context));
         v1.MapPost("/embeddings", (HttpContext context, EmbeddingsProxy proxy) => proxy.HandleAsync(context));
         v1.MapGet("/models", (HttpContext context, ConfigMonitor config, TimeProvider time) => ModelsEndpoint.HandleAsync(context, config, time));
+        v1.MapGet("/budget", (HttpContext context, ConfigMonitor config, Budgets.BudgetAdmission budgets, Purser.Budgets.IBudgetLedger ledger, TimeProvider time) => BudgetEndpoint.HandleAsync(context, config, budgets, ledger, time));
         routes.MapGet("/health", () => Results.Text("ok"));
         return routes;
     }

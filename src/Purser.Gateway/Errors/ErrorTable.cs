@@ -29,8 +29,14 @@ internal static class ErrorTable
         GatewayErrorCode.UpstreamRateLimited => new(429, "rate_limit_error", "rate_limit_error", "upstream_rate_limited"),
         GatewayErrorCode.UpstreamOverloaded => new(529, "server_error", "overloaded_error", "upstream_overloaded"),
         GatewayErrorCode.UpstreamServerError => new(502, "server_error", "api_error", "upstream_error"),
+        GatewayErrorCode.BudgetExceeded => new(402, "budget_exceeded", "budget_exceeded", "budget_exceeded"),
+        GatewayErrorCode.UnknownScope => new(400, "invalid_request_error", "invalid_request_error", "unknown_scope"),
+        GatewayErrorCode.InvalidBudgetHeader => new(400, "invalid_request_error", "invalid_request_error", "invalid_budget_header"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 
     public static int StatusOf(in GatewayError error) => error.StatusOverride ?? Describe(error.Code).Status;
+
+    /// <summary>The machine-readable code: a budget refusal names which cap it hit (daily_cap_exceeded, …).</summary>
+    public static string CodeOf(in GatewayError error) => error.Budget?.Code ?? Describe(error.Code).Code;
 }

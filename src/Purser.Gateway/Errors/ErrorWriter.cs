@@ -36,6 +36,12 @@ internal static class ErrorWriter
                 json.WriteStartObject("error"u8);
                 json.WriteString("type"u8, entry.AnthropicType);
                 json.WriteString("message"u8, error.Message);
+                if (error.Budget is { } anthropicBudget)
+                {
+                    json.WriteString("code"u8, anthropicBudget.Code);
+                    anthropicBudget.WriteFields(json);
+                }
+
                 json.WriteEndObject();
             }
             else
@@ -52,7 +58,8 @@ internal static class ErrorWriter
                     json.WriteString("param"u8, error.Param);
                 }
 
-                json.WriteString("code"u8, entry.Code);
+                json.WriteString("code"u8, ErrorTable.CodeOf(error));
+                error.Budget?.WriteFields(json);
                 json.WriteEndObject();
             }
 

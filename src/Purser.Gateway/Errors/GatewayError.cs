@@ -11,4 +11,7 @@ internal readonly record struct GatewayError(GatewayErrorCode Code, string Messa
 
     /// <summary>Seconds the caller should wait, sent as Retry-After.</summary>
     public int? RetryAfterSeconds { get; init; }
+
+    /// <summary>For a 402: which budget refused, and its numbers.</summary>
+    public Budgets.BudgetDenial? Budget { get; init; }
 }

@@ -21,4 +21,7 @@ internal enum GatewayErrorCode
     UpstreamRateLimited,
     UpstreamOverloaded,
     UpstreamServerError,
+    BudgetExceeded,
+    UnknownScope,
+    InvalidBudgetHeader,
 }

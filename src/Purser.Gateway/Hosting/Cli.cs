@@ -94,7 +94,8 @@ internal static class Cli
                 Console.WriteLine($$"""
 
                     Purser quickstart: the bundled simulated provider serves the models sim-chat, claude-sim and sim-embed.
-                    Demo key: {{demoKey}}
+                    Demo key:  {{demoKey}}
+                    Admin key: {{host.AdminKey}}   (for /admin: keys, budgets, usage, events)
 
                       curl {{host.BaseAddress}}v1/chat/completions -H "Authorization: Bearer {{demoKey}}" -H "Content-Type: application/json" \
                         -d '{"model":"sim-chat","messages":[{"role":"user","content":"Hello"}]}'

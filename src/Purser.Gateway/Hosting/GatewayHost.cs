@@ -1,6 +1,11 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Purser.Admin;
+using Purser.Budgets;
 using Purser.Configuration;
+using Purser.Events;
+using Purser.Gateway.Admin;
+using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Endpoints;
 using Purser.Gateway.Logging;
@@ -23,8 +28,9 @@ public sealed class GatewayHost : IAsyncDisposable
     private readonly SimulatedProviderServer? _simulator;
     private readonly ConfigMonitor _config;
 
-    private GatewayHost(WebApplication app, SqliteUsageStore store, SimulatedProviderServer? simulator, ConfigMonitor config, Uri baseAddress, string? demoKey)
+    private GatewayHost(WebApplication app, SqliteUsageStore store, SimulatedProviderServer? simulator, ConfigMonitor config, Uri baseAddress, string? demoKey, string? adminKey)
     {
+        AdminKey = adminKey;
         _app = app;
         _store = store;
         _simulator = simulator;
@@ -39,6 +45,12 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>The quickstart's virtual key, null when a config file was given.</summary>
     public string? DemoKey { get; }
 
+    /// <summary>The quickstart's admin (master) key, null when a config file was given.</summary>
+    public string? AdminKey { get; }
+
+    /// <summary>The gateway's services, for tests that look at the ledger directly.</summary>
+    public IServiceProvider Services => _app.Services;
+
     public IUsageStore Usage => _store;
 
     /// <summary>Waits until every usage record recorded so far is on disk.</summary>
@@ -52,6 +64,7 @@ public sealed class GatewayHost : IAsyncDisposable
         // 1. Configuration: the operator's file, or the quickstart's generated one fronting the simulated provider.
         SimulatedProviderServer? simulator = null;
         string? demoKey = null;
+        string? adminKey = null;
         PurserConfig config;
         if (options.ConfigPath is { } path)
         {
@@ -66,7 +79,7 @@ public sealed class GatewayHost : IAsyncDisposable
         else
         {
             simulator = await SimulatedProviderServer.StartAsync("http://127.0.0.1:0", cancellationToken).ConfigureAwait(false);
-            (config, demoKey) = Quickstart.Configure(options, simulator.BaseAddress);
+            (config, demoKey, adminKey) = Quickstart.Configure(options, simulator.BaseAddress);
         }
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -90,8 +103,12 @@ public sealed class GatewayHost : IAsyncDisposable
 
         // 2. Services: one of each, shared by every request.
         ILogger? storeLogger = null;
+        var database = SqliteDatabase.Open(config.Storage.SqlitePath);
+        var admin = new SqliteAdminStore(database, options.Time);
+        var storedKeys = await admin.ListKeysAsync(cancellationToken).ConfigureAwait(false);
+        var storedBudgets = await admin.ListBudgetsAsync(cancellationToken).ConfigureAwait(false);
         var store = new SqliteUsageStore(
-            SqliteDatabase.Open(config.Storage.SqlitePath),
+            database,
             new SqliteStoreOptions
             {
                 Path = config.Storage.SqlitePath,
@@ -106,8 +123,17 @@ public sealed class GatewayHost : IAsyncDisposable
             options.Time);
         var services = builder.Services;
         services.AddSingleton(options.Time);
+        services.AddSingleton(store);
         services.AddSingleton<IUsageSink>(store);
-        services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
+        services.AddSingleton<IUsageStore>(store);
+        services.AddSingleton<IAdminStore>(admin);
+        services.AddSingleton<IEventStore>(new SqliteEventStore(database, options.Time));
+        services.AddSingleton<IBudgetLedger>(new SqliteBudgetLedger(database));
+        services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
+        services.AddSingleton<TaskBudgets>();
+        services.AddSingleton<BudgetAdmission>();
+        services.AddSingleton<BudgetEvents>();
+        services.AddHostedService<HoldExpiry>();
         services.AddSingleton(_ => UpstreamHttp.CreateClient());
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<ChatProxy>();
@@ -115,6 +141,7 @@ public sealed class GatewayHost : IAsyncDisposable
 
         var app = builder.Build();
         app.MapProxyEndpoints();
+        app.MapAdminEndpoints();
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -122,7 +149,7 @@ public sealed class GatewayHost : IAsyncDisposable
         storeLogger = logger;
         Log.Listening(logger, address);
         var monitor = app.Services.GetRequiredService<ConfigMonitor>();
-        return new GatewayHost(app, store, simulator, monitor, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), demoKey);
+        return new GatewayHost(app, store, simulator, monitor, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), demoKey, adminKey);
     }
 
     /// <summary>Serves until the process is asked to stop (Ctrl+C, SIGTERM).</summary>

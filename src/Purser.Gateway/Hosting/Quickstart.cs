@@ -12,7 +12,7 @@ namespace Purser.Gateway.Hosting;
 /// </summary>
 internal static class Quickstart
 {
-    public static (PurserConfig Config, string DemoKey) Configure(GatewayHostOptions options, Uri simulator)
+    public static (PurserConfig Config, string DemoKey, string AdminKey) Configure(GatewayHostOptions options, Uri simulator)
     {
         var data = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(data);
@@ -23,11 +23,19 @@ internal static class Quickstart
         }
 
         var demoKey = File.ReadAllText(keyFile).Trim();
+        var adminKeyFile = Path.Combine(data, "admin-key.txt");
+        if (!File.Exists(adminKeyFile))
+        {
+            File.WriteAllText(adminKeyFile, KeyHasher.NewSecret());
+        }
+
+        var adminKey = File.ReadAllText(adminKeyFile).Trim();
         var sim = simulator.AbsoluteUri.TrimEnd('/');
         var yaml = new StringBuilder();
         yaml.Append($"""
             server:
               listen: http://127.0.0.1:8080
+              admin_key_hash: {KeyHasher.Hash(adminKey)}
             storage:
               sqlite_path: {Path.Combine(data, "purser.db")}
             providers:
@@ -109,6 +117,6 @@ internal static class Quickstart
             throw new InvalidConfigurationException(result.Errors);
         }
 
-        return (result.Config!, demoKey);
+        return (result.Config!, demoKey, adminKey);
     }
 }

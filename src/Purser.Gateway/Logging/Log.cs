@@ -23,4 +23,13 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Warning, "Request {RequestId}: upstream {Provider} sent a malformed stream frame; the stream was ended with an error")]
     public static partial void MalformedStream(ILogger logger, string requestId, string provider);
+
+    [LoggerMessage(8, LogLevel.Error, "Writing a {EventType} event failed")]
+    public static partial void EventWriteFailed(ILogger logger, string eventType, Exception exception);
+
+    [LoggerMessage(9, LogLevel.Warning, "Charged {Count} expired budget holds in full")]
+    public static partial void HoldsExpired(ILogger logger, int count);
+
+    [LoggerMessage(10, LogLevel.Error, "Expiring budget holds failed")]
+    public static partial void HoldExpiryFailed(ILogger logger, Exception exception);
 }

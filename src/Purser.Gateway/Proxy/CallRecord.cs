@@ -27,9 +27,12 @@ internal sealed class CallRecord
 
     public bool Streamed { get; set; }
 
-    /// <summary>
-    /// An upper bound on the prompt's tokens: the UTF-8 size of the upstream request body. Tokenisers emit at least one
-    /// byte of text per token, so this never falls below the real count; it settles a stream that ended without usage.
-    /// </summary>
+    /// <summary>An upper bound on the prompt's tokens (<see cref="InputTokenBound"/>): held before the call, and settled for a stream that ended without usage.</summary>
     public long InputTokenBound { get; set; }
+
+    /// <summary>The task scope named by x-budget-scope, if any.</summary>
+    public string? TaskScope { get; set; }
+
+    /// <summary>The request's hold on its budgets, once admitted; settled by the last step.</summary>
+    public Budgets.Admission? Admission { get; set; }
 }

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Purser.Configuration;
 using Purser.Gateway.Auth;
+using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
@@ -29,14 +30,18 @@ internal sealed class ChatProxy
     private readonly ConfigMonitor _config;
     private readonly HttpClient _http;
     private readonly UsageRecorder _usage;
+    private readonly BudgetAdmission _budgets;
+    private readonly BudgetEvents _events;
     private readonly TimeProvider _time;
     private readonly ILogger<ChatProxy> _logger;
 
-    public ChatProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, TimeProvider time, ILogger<ChatProxy> logger)
+    public ChatProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, TimeProvider time, ILogger<ChatProxy> logger)
     {
         _config = config;
         _http = http;
         _usage = usage;
+        _budgets = budgets;
+        _events = events;
         _time = time;
         _logger = logger;
     }
@@ -90,11 +95,55 @@ internal sealed class ChatProxy
             return;
         }
 
-        call.Provider = model.Upstream.Name;
-        call.UpstreamModel = model.Model.UpstreamModel;
         var maxTokens = callerMaxTokens ?? Math.Min(model.Model.DefaultMaxTokens, model.Model.MaxOutputTokens);
 
-        // 4. The upstream request, translated when the caller and the provider speak different formats.
+        // 4. Budgets: hold the worst case on every budget of the path, degrading the request if a budget allows it.
+        var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders);
+        if (headerError is { } badHeader)
+        {
+            await FailAsync(context, call, badHeader, callerFormat).ConfigureAwait(false);
+            return;
+        }
+
+        call.TaskScope = budgetHeaders.TaskId;
+        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, ct).ConfigureAwait(false);
+        if (pathError is { } badPath)
+        {
+            await FailAsync(context, call, badPath, callerFormat).ConfigureAwait(false);
+            return;
+        }
+
+        var inputBound = InputTokenBound.Of(request, body.ByteCount);
+        var (admission, refusal) = await _budgets.AdmitAsync(
+            new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, inputBound, maxTokens, HoldTtl(state)),
+            ct).ConfigureAwait(false);
+        if (refusal is { } refused)
+        {
+            _events.Blocked(call, refused);
+            await FailAsync(context, call, refused, callerFormat).ConfigureAwait(false);
+            return;
+        }
+
+        call.Admission = admission;
+        call.InputTokenBound = inputBound;
+        if (admission!.Degraded is { } degraded)
+        {
+            context.Response.Headers["x-budget-degraded"] = degraded;
+            _events.Degraded(call, degraded);
+            model = admission.Model;
+            price = admission.Price;
+            if (admission.MaxTokens != maxTokens)
+            {
+                callerMaxTokens = null;
+            }
+
+            maxTokens = admission.MaxTokens;
+        }
+
+        call.Provider = model.Upstream.Name;
+        call.UpstreamModel = model.Model.UpstreamModel;
+
+        // 5. The upstream request, translated when the caller and the provider speak different formats.
         var upstreamFormat = model.Upstream.Kind == ProviderKind.Anthropic ? ApiFormat.Anthropic : ApiFormat.OpenAI;
         var callerWantsUsage = callerFormat == ApiFormat.OpenAI && WantsStreamUsage(request);
         var translateError = BuildUpstreamBody(request, callerFormat, upstreamFormat, model, maxTokens, callerMaxTokens is null, stream, out var upstreamBody);
@@ -112,9 +161,8 @@ internal sealed class ChatProxy
         using var upstreamBuffer = new PooledBufferWriter(body.ByteCount + 256);
         var uri = upstreamFormat == ApiFormat.Anthropic ? model.Upstream.MessagesUri : model.Upstream.ChatCompletionsUri;
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, upstreamBody, upstreamBuffer, context.Request);
-        call.InputTokenBound = upstreamBuffer.WrittenCount;
 
-        // 5. The upstream call, bounded by the configured timeout and by the caller staying connected.
+        // 6. The upstream call, bounded by the configured timeout and by the caller staying connected.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds));
         HttpResponseMessage upstreamResponse;
@@ -124,7 +172,7 @@ internal sealed class ChatProxy
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            Record(call, 499, "client_closed", default, UsageSource.None, price);
+            await FinishAsync(call, 499, "client_closed", default, UsageSource.None, price).ConfigureAwait(false);
             return;
         }
         catch (OperationCanceledException)
@@ -142,7 +190,7 @@ internal sealed class ChatProxy
 
         using (upstreamResponse)
         {
-            // 6. Relay: an upstream error, a whole response, or a stream frame by frame.
+            // 7. Relay: an upstream error, a whole response, or a stream frame by frame.
             if (!upstreamResponse.IsSuccessStatusCode)
             {
                 await RelayUpstreamErrorAsync(context, call, upstreamResponse, callerFormat, upstreamFormat, timeout.Token).ConfigureAwait(false);
@@ -329,7 +377,8 @@ internal sealed class ChatProxy
         }
 
         response.ContentLength = body.Length;
-        Record(call, status, "upstream_" + status.ToString(CultureInfo.InvariantCulture), default, UsageSource.None, ModelPrice.Free);
+        var standing = await FinishAsync(call, status, "upstream_" + status.ToString(CultureInfo.InvariantCulture), default, UsageSource.None, ModelPrice.Free).ConfigureAwait(false);
+        BudgetHeaders.Apply(response, standing);
         await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
@@ -344,7 +393,7 @@ internal sealed class ChatProxy
         {
             if (context.RequestAborted.IsCancellationRequested)
             {
-                Record(call, 499, "client_closed", default, UsageSource.None, price);
+                await FinishAsync(call, 499, "client_closed", default, UsageSource.None, price).ConfigureAwait(false);
                 return;
             }
 
@@ -385,13 +434,13 @@ internal sealed class ChatProxy
             body = JsonSerializer.SerializeToUtf8Bytes(translated, GatewayJsonContext.Default.JsonObject);
         }
 
-        var cost = price.Cost(usage);
         var response = context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
-        response.Headers["x-request-cost"] = cost.ToString();
+        response.Headers["x-request-cost"] = price.Cost(usage).ToString();
         response.ContentLength = body.Length;
-        Record(call, 200, null, usage, UsageSource.Reported, price);
+        var standing = await FinishAsync(call, 200, null, usage, UsageSource.Reported, price).ConfigureAwait(false);
+        BudgetHeaders.Apply(response, standing);
         await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
@@ -402,6 +451,11 @@ internal sealed class ChatProxy
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        if (call.Admission is { } admission)
+        {
+            BudgetHeaders.Apply(response, admission.WhileRunning);
+        }
+
         var writer = response.BodyWriter;
 
         OpenAiStreamObserver? openAi = null;
@@ -519,7 +573,7 @@ internal sealed class ChatProxy
         var reported = openAi?.ReportedUsage ?? anthropic?.ReportedUsage;
         if (reported is { } usage)
         {
-            Record(call, clientGone ? 499 : 200, clientGone ? "client_closed" : (malformed ? "upstream_malformed_stream" : null), usage, UsageSource.Reported, price);
+            await FinishAsync(call, clientGone ? 499 : 200, clientGone ? "client_closed" : (malformed ? "upstream_malformed_stream" : null), usage, UsageSource.Reported, price).ConfigureAwait(false);
             return;
         }
 
@@ -527,7 +581,7 @@ internal sealed class ChatProxy
             anthropic?.ReportedInputTokens ?? call.InputTokenBound,
             openAi?.CountedOutputTokens ?? anthropic!.CountedOutputTokens);
         Log.StreamSettledFromCount(_logger, call.RequestId, call.Provider, counted.OutputTokens);
-        Record(call, clientGone ? 499 : 200, clientGone ? "client_closed" : (malformed ? "upstream_malformed_stream" : "upstream_stream_cut"), counted, UsageSource.Counted, price);
+        await FinishAsync(call, clientGone ? 499 : 200, clientGone ? "client_closed" : (malformed ? "upstream_malformed_stream" : "upstream_stream_cut"), counted, UsageSource.Counted, price).ConfigureAwait(false);
     }
 
     private static void WriteStreamError(System.IO.Pipelines.PipeWriter writer, ApiFormat callerFormat)
@@ -544,12 +598,17 @@ internal sealed class ChatProxy
 
     private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error, ApiFormat format)
     {
-        Record(call, ErrorTable.StatusOf(error), ErrorTable.Describe(error.Code).Code, default, UsageSource.None, ModelPrice.Free);
+        var standing = await FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), default, UsageSource.None, ModelPrice.Free).ConfigureAwait(false);
+        BudgetHeaders.Apply(context.Response, standing);
         await ErrorWriter.WriteAsync(context, error, format).ConfigureAwait(false);
     }
 
-    private void Record(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, ModelPrice price) =>
-        _usage.Record(call, status, errorCode, usage, source, price);
+    /// <summary>Settles the request's hold to its actual cost and leaves its usage record: the last step of every path.</summary>
+    private ValueTask<BudgetStanding> FinishAsync(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, ModelPrice price) =>
+        _usage.FinishAsync(call, status, errorCode, usage, source, price);
+
+    /// <summary>A hold outlives the longest upstream call, so only a request that truly never settles is expired.</summary>
+    private static TimeSpan HoldTtl(GatewayState state) => TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60);
 
     private static bool LooksLikeJson(byte[] body)
     {

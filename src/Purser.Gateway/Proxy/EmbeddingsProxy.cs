@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Purser.Configuration;
 using Purser.Gateway.Auth;
+using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
@@ -16,14 +17,18 @@ internal sealed class EmbeddingsProxy
     private readonly ConfigMonitor _config;
     private readonly HttpClient _http;
     private readonly UsageRecorder _usage;
+    private readonly BudgetAdmission _budgets;
+    private readonly BudgetEvents _events;
     private readonly TimeProvider _time;
     private readonly ILogger<EmbeddingsProxy> _logger;
 
-    public EmbeddingsProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, TimeProvider time, ILogger<EmbeddingsProxy> logger)
+    public EmbeddingsProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, TimeProvider time, ILogger<EmbeddingsProxy> logger)
     {
         _config = config;
         _http = http;
         _usage = usage;
+        _budgets = budgets;
+        _events = events;
         _time = time;
         _logger = logger;
     }
@@ -82,9 +87,38 @@ internal sealed class EmbeddingsProxy
 
         call.Provider = model.Upstream.Name;
         call.UpstreamModel = model.Model.UpstreamModel;
+
+        // 4. Budgets: an embedding's worst case is its input bound; nothing to degrade.
+        if (BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders) is { } badHeader)
+        {
+            await FailAsync(context, call, badHeader).ConfigureAwait(false);
+            return;
+        }
+
+        call.TaskScope = budgetHeaders.TaskId;
+        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, ct).ConfigureAwait(false);
+        if (pathError is { } badPath)
+        {
+            await FailAsync(context, call, badPath).ConfigureAwait(false);
+            return;
+        }
+
+        var inputBound = (long)body.ByteCount + InputTokenBound.Margin;
+        var (admission, refusal) = await _budgets.AdmitAsync(
+            new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false),
+            ct).ConfigureAwait(false);
+        if (refusal is { } refused)
+        {
+            _events.Blocked(call, refused);
+            await FailAsync(context, call, refused).ConfigureAwait(false);
+            return;
+        }
+
+        call.Admission = admission;
+        call.InputTokenBound = inputBound;
         request["model"] = model.Model.UpstreamModel;
 
-        // 4. The upstream call.
+        // 5. The upstream call.
         using var buffer = new PooledBufferWriter(body.ByteCount + 64);
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, model.Upstream.EmbeddingsUri, request, buffer, context.Request);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -99,7 +133,7 @@ internal sealed class EmbeddingsProxy
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            _usage.Record(call, 499, "client_closed", default, UsageSource.None, price);
+            await _usage.FinishAsync(call, 499, "client_closed", default, UsageSource.None, price).ConfigureAwait(false);
             return;
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException or InvalidDataException)
@@ -110,7 +144,7 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        // 5. Relay with its cost.
+        // 6. Relay with its cost.
         if (status is 401 or 403)
         {
             await FailAsync(context, call, new GatewayError(GatewayErrorCode.UpstreamAuthFailed, $"The provider '{model.Upstream.Name}' refused the gateway's credentials.")).ConfigureAwait(false);
@@ -133,13 +167,15 @@ internal sealed class EmbeddingsProxy
         }
 
         context.Response.ContentLength = responseBody.Length;
-        _usage.Record(call, status, ok ? null : "upstream_" + status, ok ? usage : default, ok ? UsageSource.Reported : UsageSource.None, price);
+        var standing = await _usage.FinishAsync(call, status, ok ? null : "upstream_" + status, ok ? usage : default, ok ? UsageSource.Reported : UsageSource.None, price).ConfigureAwait(false);
+        BudgetHeaders.Apply(context.Response, standing);
         await context.Response.Body.WriteAsync(responseBody, ct).ConfigureAwait(false);
     }
 
     private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error)
     {
-        _usage.Record(call, ErrorTable.StatusOf(error), ErrorTable.Describe(error.Code).Code, default, UsageSource.None, ModelPrice.Free);
+        var standing = await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), default, UsageSource.None, ModelPrice.Free).ConfigureAwait(false);
+        BudgetHeaders.Apply(context.Response, standing);
         await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
     }
 }

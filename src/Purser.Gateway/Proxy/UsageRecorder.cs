@@ -1,22 +1,41 @@
+using Purser.Budgets;
+using Purser.Gateway.Budgets;
 using Purser.Pricing;
 using Purser.Usage;
 
 namespace Purser.Gateway.Proxy;
 
-/// <summary>Turns a finished call into its one usage record and hands it to the sink (which never blocks).</summary>
+/// <summary>
+/// The last step of every request: settle its hold in the ledger to the actual cost, and hand its one usage record to
+/// the sink (which never blocks). The ledger and the usage records are charged the same amount, so after quiescence
+/// spent equals the sum of the records.
+/// </summary>
 internal sealed class UsageRecorder
 {
     private readonly IUsageSink _sink;
+    private readonly IBudgetLedger _ledger;
+    private readonly BudgetEvents _events;
     private readonly TimeProvider _time;
 
-    public UsageRecorder(IUsageSink sink, TimeProvider time)
+    public UsageRecorder(IUsageSink sink, IBudgetLedger ledger, BudgetEvents events, TimeProvider time)
     {
         _sink = sink;
+        _ledger = ledger;
+        _events = events;
         _time = time;
     }
 
-    public void Record(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, ModelPrice price)
+    public async ValueTask<BudgetStanding> FinishAsync(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, ModelPrice price)
     {
+        var cost = source == UsageSource.None ? Money.Zero : price.Cost(usage);
+        var standing = BudgetStanding.None;
+        if (call.Admission is { } admission)
+        {
+            var tokens = source == UsageSource.None ? 0 : usage.TotalTokens;
+            standing = await admission.SettleAsync(_ledger, cost, tokens).ConfigureAwait(false);
+            _events.AfterSettle(call, admission, cost);
+        }
+
         _sink.Record(new UsageRecord
         {
             RequestId = call.RequestId,
@@ -27,12 +46,15 @@ internal sealed class UsageRecorder
             UpstreamModel = call.UpstreamModel,
             Operation = call.Operation,
             Tokens = usage,
-            Cost = source == UsageSource.None ? Money.Zero : price.Cost(usage),
+            Cost = cost,
             Status = status,
             ErrorCode = errorCode,
             LatencyMs = (long)_time.GetElapsedTime(call.StartedTimestamp).TotalMilliseconds,
             Streamed = call.Streamed,
             Source = source,
+            TaskScope = call.TaskScope,
+            Degraded = call.Admission?.Degraded,
         });
+        return standing;
     }
 }

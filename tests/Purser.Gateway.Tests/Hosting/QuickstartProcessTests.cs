@@ -86,7 +86,7 @@ public sealed partial class QuickstartProcessTests : IDisposable
         }
     }
 
-    [GeneratedRegex(@"Demo key: (\S+)")]
+    [GeneratedRegex(@"Demo key: +(\S+)")]
     private static partial Regex DemoKey();
 
     [GeneratedRegex(@"Purser listening on (http://\S+)")]

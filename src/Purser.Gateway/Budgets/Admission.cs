@@ -1,0 +1,72 @@
+using Purser.Budgets;
+using Purser.Gateway.Configuration;
+using Purser.Pricing;
+
+namespace Purser.Gateway.Budgets;
+
+/// <summary>
+/// A request that may start: the model and max_tokens it will use (degraded or not), and its hold on the path's
+/// budgets. <see cref="SettleAsync"/> must be called exactly once, with the actual cost, whatever happens next.
+/// </summary>
+internal sealed class Admission
+{
+    private int _settled;
+
+    public Admission(string holdId, IReadOnlyList<PathLine> lines, IReadOnlyList<CounterState> states, Money amount, long tokens, ResolvedModel model, ModelPrice price, int maxTokens, string? degraded, bool held)
+    {
+        HoldId = holdId;
+        Lines = lines;
+        States = states;
+        Amount = amount;
+        Tokens = tokens;
+        Model = model;
+        Price = price;
+        MaxTokens = maxTokens;
+        Degraded = degraded;
+        Held = held;
+    }
+
+    public string HoldId { get; }
+
+    public IReadOnlyList<PathLine> Lines { get; }
+
+    /// <summary>Each line's counter after the hold.</summary>
+    public IReadOnlyList<CounterState> States { get; }
+
+    /// <summary>The worst-case cost held.</summary>
+    public Money Amount { get; }
+
+    public long Tokens { get; }
+
+    public ResolvedModel Model { get; }
+
+    public ModelPrice Price { get; }
+
+    public int MaxTokens { get; }
+
+    /// <summary>"max_tokens=N" or "model=alias" when the request was degraded to fit; null otherwise.</summary>
+    public string? Degraded { get; }
+
+    /// <summary>Whether the ledger has a hold to settle (false when no budget is on the path).</summary>
+    public bool Held { get; }
+
+    /// <summary>The tightest window as the caller sees it while the request runs (its worst case held).</summary>
+    public BudgetStanding WhileRunning => BudgetAdmission.Standing(Lines, States, Money.Zero, Money.Zero);
+
+    /// <summary>Releases the hold and charges the actual cost; returns the tightest window afterwards.</summary>
+    public async ValueTask<BudgetStanding> SettleAsync(IBudgetLedger ledger, Money actual, long actualTokens)
+    {
+        if (Interlocked.Exchange(ref _settled, 1) == 1)
+        {
+            throw new InvalidOperationException("An admission is settled exactly once.");
+        }
+
+        if (Held)
+        {
+            // Never cancelled: a settlement must land even when the caller has gone.
+            await ledger.SettleAsync(HoldId, actual, actualTokens, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return BudgetAdmission.Standing(Lines, States, Amount, actual);
+    }
+}

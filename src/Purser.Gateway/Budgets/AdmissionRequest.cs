@@ -1,0 +1,17 @@
+using Purser.Gateway.Configuration;
+using Purser.Pricing;
+
+namespace Purser.Gateway.Budgets;
+
+/// <summary>What admission needs to know about a request: its path, its model and price, and its worst case.</summary>
+internal sealed record AdmissionRequest(
+    string HoldId,
+    GatewayState State,
+    IReadOnlyList<PathLine> Lines,
+    Money? Hint,
+    ResolvedModel Model,
+    ModelPrice Price,
+    long InputTokenBound,
+    int MaxTokens,
+    TimeSpan HoldTtl,
+    bool AllowDegrade = true);

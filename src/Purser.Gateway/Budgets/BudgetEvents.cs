@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Purser.Events;
+using Purser.Gateway.Errors;
+using Purser.Gateway.Logging;
+using Purser.Gateway.Proxy;
+using Purser.Pricing;
+
+namespace Purser.Gateway.Budgets;
+
+/// <summary>
+/// Records what the budgets decided — blocks, degrades, alert thresholds crossed — as durable events, off the request
+/// path: requests enqueue, one background loop writes. A threshold fires once per budget window, however many
+/// requests or instances cross it together (the store's dedupe key decides).
+/// </summary>
+internal sealed class BudgetEvents : IAsyncDisposable
+{
+    private readonly IEventStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<BudgetEvents> _logger;
+    private readonly Channel<(string? DedupeKey, GatewayEvent Event)> _queue = Channel.CreateUnbounded<(string?, GatewayEvent)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ConcurrentDictionary<string, byte> _firedHere = new(StringComparer.Ordinal);
+    private readonly Task _writer;
+
+    public BudgetEvents(IEventStore store, TimeProvider time, ILogger<BudgetEvents> logger)
+    {
+        _store = store;
+        _time = time;
+        _logger = logger;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    public void Blocked(CallRecord call, in GatewayError error)
+    {
+        var budget = error.Budget;
+        Enqueue(null, "budget.blocked", budget?.Scope, budget?.BudgetId, null, call.RequestId, error.Message);
+    }
+
+    public void Degraded(CallRecord call, string how) =>
+        Enqueue(null, "budget.degraded", "key:" + call.KeyId, null, null, call.RequestId, $"Request for '{call.ModelAlias}' degraded to fit its budget: {how}.");
+
+    /// <summary>Checks every USD cap on the path for thresholds crossed by this request's charge.</summary>
+    public void AfterSettle(CallRecord call, Admission admission, Money cost)
+    {
+        for (var i = 0; i < admission.Lines.Count && i < admission.States.Count; i++)
+        {
+            var line = admission.Lines[i];
+            if (line.Budget.CapUsd is not { NanoUsd: > 0 } cap)
+            {
+                continue;
+            }
+
+            var spent = admission.States[i].Spent + cost;
+            foreach (var threshold in line.Budget.AlertThresholds)
+            {
+                if ((Int128)spent.NanoUsd * 100 < (Int128)cap.NanoUsd * threshold)
+                {
+                    break;
+                }
+
+                var key = string.Create(CultureInfo.InvariantCulture, $"threshold:{line.Budget.Id}:{line.Window.Key}:{threshold}");
+                if (_firedHere.TryAdd(key, 0))
+                {
+                    Enqueue(key, "budget.threshold", line.Budget.Scope.ToString(), line.Budget.Id, line.Window.Key, call.RequestId,
+                        $"Budget '{line.Budget.Id}' reached {threshold}% of its {BudgetAdmission.WindowName(line.Budget.Window)} cap of ${cap} (spent ${spent}).");
+                }
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+    }
+
+    private void Enqueue(string? dedupeKey, string type, string? scope, string? budgetId, string? window, string? requestId, string message) =>
+        _queue.Writer.TryWrite((dedupeKey, new GatewayEvent("evt_" + Guid.NewGuid().ToString("N"), _time.GetUtcNow(), type, scope, budgetId, window, requestId, message, null)));
+
+    private async Task WriteLoopAsync()
+    {
+        await foreach (var (dedupeKey, e) in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                if (dedupeKey is null)
+                {
+                    await _store.AppendAsync(e, CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    await _store.TryAppendOnceAsync(dedupeKey, e, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.EventWriteFailed(_logger, e.Type, ex);
+            }
+        }
+    }
+}

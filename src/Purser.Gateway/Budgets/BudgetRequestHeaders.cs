@@ -1,0 +1,70 @@
+using Purser.Budgets;
+using Purser.Gateway.Errors;
+using Purser.Pricing;
+
+namespace Purser.Gateway.Budgets;
+
+/// <summary>
+/// The handoff surface in: <c>x-budget-scope</c> (a task id), <c>x-budget-ceiling</c> (the task's ceiling in USD, on
+/// first use) and <c>x-budget-hint</c> (the caller's estimate for this call). Invalid values are a 400 that names the
+/// header; nothing is charged.
+/// </summary>
+internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceiling, Money? Hint)
+{
+    public const string ScopeHeader = "x-budget-scope";
+    public const string CeilingHeader = "x-budget-ceiling";
+    public const string HintHeader = "x-budget-hint";
+
+    /// <summary>No single task may be given a ceiling above this; a larger value is a typo, not a plan.</summary>
+    public static readonly Money MaxCeiling = Money.FromUsd(1_000_000m);
+
+    public static GatewayError? Parse(IHeaderDictionary headers, out BudgetRequestHeaders parsed)
+    {
+        parsed = default;
+        string? scope = headers[ScopeHeader];
+        string? ceilingText = headers[CeilingHeader];
+        string? hintText = headers[HintHeader];
+        if (scope is null && ceilingText is null && hintText is null)
+        {
+            return null;
+        }
+
+        if (scope is not null && !ScopeRef.IsValidId(scope))
+        {
+            return Invalid(ScopeHeader, "must be a task id of 1–128 letters, digits, '.', '_', '-' or ':'");
+        }
+
+        Money? ceiling = null;
+        if (ceilingText is not null)
+        {
+            if (scope is null)
+            {
+                return Invalid(CeilingHeader, $"needs {ScopeHeader} to name the task it limits");
+            }
+
+            if (!Money.TryParseUsd(ceilingText, out var value) || value <= Money.Zero || value > MaxCeiling)
+            {
+                return Invalid(CeilingHeader, $"must be a USD amount above 0 and at most {MaxCeiling}, such as 2.50");
+            }
+
+            ceiling = value;
+        }
+
+        Money? hint = null;
+        if (hintText is not null)
+        {
+            if (!Money.TryParseUsd(hintText, out var value) || value < Money.Zero || value > MaxCeiling)
+            {
+                return Invalid(HintHeader, $"must be a USD amount from 0 to {MaxCeiling}, such as 0.05");
+            }
+
+            hint = value;
+        }
+
+        parsed = new BudgetRequestHeaders(scope, ceiling, hint);
+        return null;
+    }
+
+    private static GatewayError Invalid(string header, string rule) =>
+        new(GatewayErrorCode.InvalidBudgetHeader, $"The header '{header}' {rule}.", header);
+}

@@ -1,0 +1,44 @@
+using Purser.Budgets;
+using Purser.Gateway.Logging;
+
+namespace Purser.Gateway.Budgets;
+
+/// <summary>
+/// Charges in full the holds whose requests never settled (a crash, a lost settlement), so money is never
+/// under-counted. Runs on the injected clock every few seconds; a late settlement still corrects the charge.
+/// </summary>
+internal sealed class HoldExpiry : BackgroundService
+{
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(5);
+
+    private readonly IBudgetLedger _ledger;
+    private readonly TimeProvider _time;
+    private readonly ILogger<HoldExpiry> _logger;
+
+    public HoldExpiry(IBudgetLedger ledger, TimeProvider time, ILogger<HoldExpiry> logger)
+    {
+        _ledger = ledger;
+        _time = time;
+        _logger = logger;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Period, _time);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                var expired = await _ledger.ExpireAsync(_time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+                if (expired > 0)
+                {
+                    Log.HoldsExpired(_logger, expired);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.HoldExpiryFailed(_logger, ex);
+            }
+        }
+    }
+}
