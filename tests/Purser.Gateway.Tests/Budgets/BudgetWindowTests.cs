@@ -1,0 +1,109 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Purser.Gateway.Tests.Infrastructure;
+
+namespace Purser.Gateway.Tests.Budgets;
+
+/// <summary>
+/// Windows reset exactly at calendar boundaries in the budget's own time zone, with no reset job: the gateway's clock
+/// is a fake that the tests move across midnight, a month end and a DST change.
+/// </summary>
+public sealed class BudgetWindowTests : IAsyncLifetime
+{
+    // 23:30 in Oslo on the evening before the spring DST change (02:00 → 03:00 local on 29 March 2026).
+    private readonly BudgetFixture _fixture = new(new DateTimeOffset(2026, 3, 28, 22, 30, 0, TimeSpan.Zero));
+
+    public Task InitializeAsync() => _fixture.InitializeAsync();
+
+    public Task DisposeAsync() => _fixture.DisposeAsync();
+
+    private async Task<HttpResponseMessage> AskAsync(string secret) =>
+        await _fixture.Http.SendAsync(_fixture.Chat(secret, BudgetFixture.ChatBody(100)));
+
+    private async Task<string> KeyWithBudgetAsync(string id, string window, string timezone, int worstCases)
+    {
+        var secret = await _fixture.CreateKeyAsync(id);
+        var worst = BudgetFixture.WorstCaseNano(BudgetFixture.ChatBody(100), 100);
+        await _fixture.PutBudgetAsync(id + "-budget", new JsonObject
+        {
+            ["scope"] = "key:" + id,
+            ["window"] = window,
+            ["timezone"] = timezone,
+            ["cap_usd"] = BudgetFixture.Usd(worstCases * worst),
+        });
+        return secret;
+    }
+
+    private async Task ExhaustAsync(string secret)
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            using var response = await AskAsync(secret);
+            if (response.StatusCode == HttpStatusCode.PaymentRequired)
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("the budget never ran out");
+    }
+
+    [Fact]
+    public async Task A_daily_window_resets_at_local_midnight_across_a_dst_change()
+    {
+        var secret = await KeyWithBudgetAsync("oslo-daily", "daily", "Europe/Oslo", 2);
+        await ExhaustAsync(secret);
+
+        using var refused = await AskAsync(secret);
+        var error = (await BudgetFixture.ReadJsonAsync(refused))["error"]!;
+        Assert.Equal("daily_cap_exceeded", error["code"]!.GetValue<string>());
+
+        // Midnight in Oslo (CET, UTC+1) is 23:00 UTC: the refusal says so, and Retry-After counts down to it.
+        Assert.Equal("2026-03-28T23:00:00Z", error["resets_at"]!.GetValue<string>());
+        Assert.Equal(1800, int.Parse(refused.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture));
+
+        _fixture.Time.Advance(TimeSpan.FromMinutes(29));
+        using (var stillRefused = await AskAsync(secret))
+        {
+            Assert.Equal(HttpStatusCode.PaymentRequired, stillRefused.StatusCode);
+        }
+
+        _fixture.Time.Advance(TimeSpan.FromMinutes(1));
+        using var served = await AskAsync(secret);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+
+        // The 29th has 23 hours in Oslo: its window ends at midnight CEST, 22:00 UTC.
+        Assert.Equal("2026-03-29T22:00:00Z", served.Headers.GetValues("x-budget-reset").Single());
+    }
+
+    [Fact]
+    public async Task A_monthly_window_resets_at_the_first_of_the_month_in_its_zone()
+    {
+        var secret = await KeyWithBudgetAsync("ny-monthly", "monthly", "America/New_York", 2);
+        await ExhaustAsync(secret);
+
+        // 1 April 00:00 in New York (EDT, UTC-4) is 04:00 UTC.
+        var untilApril = new DateTimeOffset(2026, 4, 1, 4, 0, 0, TimeSpan.Zero) - _fixture.Time.GetUtcNow();
+        _fixture.Time.Advance(untilApril - TimeSpan.FromSeconds(1));
+        using (var refused = await AskAsync(secret))
+        {
+            Assert.Equal(HttpStatusCode.PaymentRequired, refused.StatusCode);
+            Assert.Equal("monthly_cap_exceeded", (await BudgetFixture.ReadJsonAsync(refused))["error"]!["code"]!.GetValue<string>());
+        }
+
+        _fixture.Time.Advance(TimeSpan.FromSeconds(1));
+        using var served = await AskAsync(secret);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal("2026-05-01T04:00:00Z", served.Headers.GetValues("x-budget-reset").Single());
+    }
+
+    [Fact]
+    public async Task A_lifetime_budget_never_resets()
+    {
+        var secret = await KeyWithBudgetAsync("prepaid", "lifetime", "UTC", 2);
+        await ExhaustAsync(secret);
+        _fixture.Time.Advance(TimeSpan.FromDays(400));
+        using var refused = await AskAsync(secret);
+        Assert.Equal("lifetime_cap_exceeded", (await BudgetFixture.ReadJsonAsync(refused))["error"]!["code"]!.GetValue<string>());
+    }
+}
