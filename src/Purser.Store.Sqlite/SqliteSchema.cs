@@ -33,5 +33,38 @@ internal static class SqliteSchema
         CREATE INDEX ix_usage_records_timestamp ON usage_records (timestamp);
         CREATE INDEX ix_usage_records_key_id ON usage_records (key_id, timestamp);
         """,
+
+        // 2: the budget ledger. A counter row per budget and window instance; a hold row per reservation with its
+        // lines, so settlement and expiry know which counters to charge and which of them held the amount.
+        // ledger_holds.state: 0 held, 1 settled, 2 expired (charged in full), 3 corrected after expiry.
+        """
+        CREATE TABLE ledger_counters (
+            budget_id    TEXT    NOT NULL,
+            window_key   TEXT    NOT NULL,
+            spent_nano   INTEGER NOT NULL,
+            held_nano    INTEGER NOT NULL,
+            spent_tokens INTEGER NOT NULL,
+            held_tokens  INTEGER NOT NULL,
+            PRIMARY KEY (budget_id, window_key)
+        ) WITHOUT ROWID;
+        CREATE TABLE ledger_holds (
+            hold_id       TEXT    NOT NULL PRIMARY KEY,
+            amount_nano   INTEGER NOT NULL,
+            tokens        INTEGER NOT NULL,
+            expires_at_ms INTEGER NOT NULL,
+            state         INTEGER NOT NULL,
+            actual_nano   INTEGER,
+            actual_tokens INTEGER
+        );
+        CREATE INDEX ix_ledger_holds_state_expires ON ledger_holds (state, expires_at_ms);
+        CREATE TABLE ledger_hold_lines (
+            hold_id    TEXT    NOT NULL,
+            line_no    INTEGER NOT NULL,
+            budget_id  TEXT    NOT NULL,
+            window_key TEXT    NOT NULL,
+            mode       INTEGER NOT NULL,
+            PRIMARY KEY (hold_id, line_no)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -1,0 +1,203 @@
+using Purser.Pricing;
+
+namespace Purser.Budgets;
+
+/// <summary>
+/// The reference <see cref="IBudgetLedger"/>: counters and holds in dictionaries behind one lock. It is the executable
+/// specification the durable stores are tested against, and the ledger for tests of components that use one. Holds are
+/// kept after settlement (so settlement stays idempotent), so memory grows with the number of holds ever taken.
+/// </summary>
+public sealed class InMemoryBudgetLedger : IBudgetLedger
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<CounterKey, Counter> _counters = [];
+    private readonly Dictionary<string, Hold> _holds = new(StringComparer.Ordinal);
+
+    // Unsettled holds by expiry, so expiry visits only what is due; settled entries are skipped when they surface.
+    private readonly PriorityQueue<Hold, DateTimeOffset> _byExpiry = new();
+
+    public ValueTask<HoldOutcome> ReserveAsync(HoldRequest request, CancellationToken cancellationToken)
+    {
+        LedgerRules.ValidateRequest(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        var lines = request.Lines;
+        var states = new CounterState[lines.Count];
+        lock (_gate)
+        {
+            if (_holds.ContainsKey(request.HoldId))
+            {
+                throw new InvalidOperationException($"A hold with id '{request.HoldId}' was already taken; hold ids must be unique.");
+            }
+
+            var counters = new Counter[lines.Count];
+            for (var i = 0; i < lines.Count; i++)
+            {
+                counters[i] = CounterFor(lines[i].Counter);
+                states[i] = counters[i].State;
+            }
+
+            for (var i = 0; i < lines.Count; i++)
+            {
+                var reason = LedgerRules.Admit(lines[i], states[i], request.Amount, request.Tokens);
+                if (reason != DenialReason.None)
+                {
+                    return ValueTask.FromResult(HoldOutcome.Deny(i, reason, states));
+                }
+            }
+
+            var modes = new AccountingMode[lines.Count];
+            for (var i = 0; i < lines.Count; i++)
+            {
+                modes[i] = lines[i].Mode;
+                if (modes[i] == AccountingMode.Reserve)
+                {
+                    counters[i].Held = checked(counters[i].Held + request.Amount.NanoUsd);
+                    counters[i].HeldTokens = checked(counters[i].HeldTokens + request.Tokens);
+                }
+
+                states[i] = counters[i].State;
+            }
+
+            var hold = new Hold(counters, modes, request.Amount.NanoUsd, request.Tokens);
+            _holds.Add(request.HoldId, hold);
+            _byExpiry.Enqueue(hold, request.ExpiresAt);
+        }
+
+        return ValueTask.FromResult(HoldOutcome.Grant(states));
+    }
+
+    public ValueTask<SettleOutcome> SettleAsync(string holdId, Money actual, long actualTokens, CancellationToken cancellationToken)
+    {
+        LedgerRules.ValidateSettle(holdId, actual, actualTokens);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (!_holds.TryGetValue(holdId, out var hold))
+            {
+                return ValueTask.FromResult(SettleOutcome.UnknownHold);
+            }
+
+            switch (hold.State)
+            {
+                case HoldState.Held:
+                    hold.Apply(actual.NanoUsd, actualTokens, releaseHold: true);
+                    hold.State = HoldState.Settled;
+                    return ValueTask.FromResult(SettleOutcome.Settled);
+
+                case HoldState.Expired:
+                    // Expiry charged the worst case; replace it with the actual cost, which may lower spend.
+                    hold.Apply(checked(actual.NanoUsd - hold.Amount), checked(actualTokens - hold.Tokens), releaseHold: false);
+                    hold.State = HoldState.Corrected;
+                    return ValueTask.FromResult(SettleOutcome.CorrectedAfterExpiry);
+
+                default:
+                    return ValueTask.FromResult(SettleOutcome.AlreadySettled);
+            }
+        }
+    }
+
+    public ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var expired = 0;
+        lock (_gate)
+        {
+            while (_byExpiry.TryPeek(out var hold, out var expiresAt) && expiresAt <= now)
+            {
+                _byExpiry.Dequeue();
+                if (hold.State != HoldState.Held)
+                {
+                    continue;
+                }
+
+                hold.Apply(hold.Amount, hold.Tokens, releaseHold: true);
+                hold.State = HoldState.Expired;
+                expired++;
+            }
+        }
+
+        return ValueTask.FromResult(expired);
+    }
+
+    public ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        cancellationToken.ThrowIfCancellationRequested();
+        var states = new CounterState[counters.Count];
+        lock (_gate)
+        {
+            for (var i = 0; i < states.Length; i++)
+            {
+                states[i] = _counters.TryGetValue(counters[i], out var counter) ? counter.State : CounterState.Empty;
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<CounterState>>(states);
+    }
+
+    private Counter CounterFor(CounterKey key)
+    {
+        if (!_counters.TryGetValue(key, out var counter))
+        {
+            // Created on first sight even if the hold is denied: an empty counter reads the same as a missing one.
+            counter = new Counter();
+            _counters.Add(key, counter);
+        }
+
+        return counter;
+    }
+
+    private enum HoldState
+    {
+        Held,
+        Settled,
+        Expired,
+        Corrected,
+    }
+
+    private sealed class Counter
+    {
+        public long Spent;
+        public long Held;
+        public long SpentTokens;
+        public long HeldTokens;
+
+        public CounterState State => new(new Money(Spent), new Money(Held), SpentTokens, HeldTokens);
+    }
+
+    private sealed class Hold
+    {
+        private readonly Counter[] _counters;
+        private readonly AccountingMode[] _modes;
+
+        public Hold(Counter[] counters, AccountingMode[] modes, long amount, long tokens)
+        {
+            _counters = counters;
+            _modes = modes;
+            Amount = amount;
+            Tokens = tokens;
+        }
+
+        public long Amount { get; }
+
+        public long Tokens { get; }
+
+        public HoldState State { get; set; }
+
+        /// <summary>Adds to spent on every line and, when releasing, removes the hold from the Reserve lines.</summary>
+        public void Apply(long spent, long spentTokens, bool releaseHold)
+        {
+            for (var i = 0; i < _counters.Length; i++)
+            {
+                var counter = _counters[i];
+                counter.Spent = checked(counter.Spent + spent);
+                counter.SpentTokens = checked(counter.SpentTokens + spentTokens);
+                if (releaseHold && _modes[i] == AccountingMode.Reserve)
+                {
+                    counter.Held = checked(counter.Held - Amount);
+                    counter.HeldTokens = checked(counter.HeldTokens - Tokens);
+                }
+            }
+        }
+    }
+}

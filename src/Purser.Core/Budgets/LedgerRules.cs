@@ -1,0 +1,79 @@
+using Purser.Pricing;
+
+namespace Purser.Budgets;
+
+/// <summary>
+/// The admission rule and argument checks of <see cref="IBudgetLedger"/>, shared by every implementation so that a
+/// store only decides where the counters live, never what a cap means.
+/// </summary>
+public static class LedgerRules
+{
+    /// <summary>
+    /// Whether <paramref name="line"/>, whose counter is <paramref name="state"/> before the hold, admits a hold of
+    /// <paramref name="amount"/> and <paramref name="tokens"/>: <see cref="DenialReason.None"/> when it does.
+    /// </summary>
+    public static DenialReason Admit(HoldLine line, CounterState state, Money amount, long tokens)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        if (line.Enforcement == Enforcement.Soft)
+        {
+            return DenialReason.None;
+        }
+
+        if (line.Mode == AccountingMode.PostHoc)
+        {
+            // Post-hoc lines cannot know the cost in advance: they admit until the cap is reached, then refuse.
+            if (line.CapUsd is { } postCap && state.Spent >= postCap)
+            {
+                return DenialReason.Usd;
+            }
+
+            return line.CapTokens is { } postTokens && state.SpentTokens >= postTokens ? DenialReason.Tokens : DenialReason.None;
+        }
+
+        // Equality fits: a cap is the most that may be committed, not a bound to stay strictly under.
+        if (line.CapUsd is { } cap && state.Spent + state.Held + amount > cap)
+        {
+            return DenialReason.Usd;
+        }
+
+        return line.CapTokens is { } capTokens && checked(state.SpentTokens + state.HeldTokens + tokens) > capTokens
+            ? DenialReason.Tokens
+            : DenialReason.None;
+    }
+
+    /// <summary>Throws on a malformed request: these are caller bugs, not outcomes.</summary>
+    public static void ValidateRequest(HoldRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrEmpty(request.HoldId, nameof(request));
+        ArgumentNullException.ThrowIfNull(request.Lines, nameof(request));
+        ArgumentOutOfRangeException.ThrowIfNegative(request.Amount.NanoUsd, nameof(request));
+        ArgumentOutOfRangeException.ThrowIfNegative(request.Tokens, nameof(request));
+
+        var lines = request.Lines;
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var line = lines[i] ?? throw new ArgumentException("A hold line must not be null.", nameof(request));
+            ArgumentException.ThrowIfNullOrEmpty(line.Counter.BudgetId, nameof(request));
+            ArgumentException.ThrowIfNullOrEmpty(line.Counter.WindowKey, nameof(request));
+
+            // A counter listed twice would be checked against its state without the other line's hold.
+            for (var j = 0; j < i; j++)
+            {
+                if (lines[j].Counter == line.Counter)
+                {
+                    throw new ArgumentException($"The counter {line.Counter} appears twice in hold '{request.HoldId}'.", nameof(request));
+                }
+            }
+        }
+    }
+
+    /// <summary>Throws on a malformed settlement.</summary>
+    public static void ValidateSettle(string holdId, Money actual, long actualTokens)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(holdId);
+        ArgumentOutOfRangeException.ThrowIfNegative(actual.NanoUsd, nameof(actual));
+        ArgumentOutOfRangeException.ThrowIfNegative(actualTokens);
+    }
+}
