@@ -66,5 +66,11 @@ internal static class SqliteSchema
             PRIMARY KEY (hold_id, line_no)
         ) WITHOUT ROWID;
         """,
+
+        // 3: usage records name the task scope they were charged to and how a request was degraded to fit its budget.
+        """
+        ALTER TABLE usage_records ADD COLUMN task_scope TEXT;
+        ALTER TABLE usage_records ADD COLUMN degraded TEXT;
+        """,
     ];
 }

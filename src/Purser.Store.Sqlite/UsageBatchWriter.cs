@@ -15,11 +15,11 @@ internal sealed class UsageBatchWriter : IDisposable
         INSERT INTO usage_records (
             request_id, timestamp, key_id, model_alias, provider, upstream_model, operation,
             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano,
-            status, error_code, latency_ms, streamed, source)
+            status, error_code, latency_ms, streamed, source, task_scope, degraded)
         VALUES (
             $request_id, $timestamp, $key_id, $model_alias, $provider, $upstream_model, $operation,
             $input_tokens, $output_tokens, $cached_input_tokens, $cache_write_tokens, $cost_nano,
-            $status, $error_code, $latency_ms, $streamed, $source)
+            $status, $error_code, $latency_ms, $streamed, $source, $task_scope, $degraded)
         ON CONFLICT (request_id) DO NOTHING;
         """;
 
@@ -42,6 +42,8 @@ internal sealed class UsageBatchWriter : IDisposable
     private readonly SqliteParameter _latencyMs;
     private readonly SqliteParameter _streamed;
     private readonly SqliteParameter _source;
+    private readonly SqliteParameter _taskScope;
+    private readonly SqliteParameter _degraded;
 
     public UsageBatchWriter(SqliteDatabase database)
     {
@@ -65,6 +67,8 @@ internal sealed class UsageBatchWriter : IDisposable
         _latencyMs = Add("$latency_ms", SqliteType.Integer);
         _streamed = Add("$streamed", SqliteType.Integer);
         _source = Add("$source", SqliteType.Integer);
+        _taskScope = Add("$task_scope", SqliteType.Text);
+        _degraded = Add("$degraded", SqliteType.Text);
 
         // A failure here (schema missing) must not leak the connection.
         try
@@ -103,6 +107,8 @@ internal sealed class UsageBatchWriter : IDisposable
             _latencyMs.Value = record.LatencyMs;
             _streamed.Value = record.Streamed ? 1L : 0L;
             _source.Value = (int)record.Source;
+            _taskScope.Value = (object?)record.TaskScope ?? DBNull.Value;
+            _degraded.Value = (object?)record.Degraded ?? DBNull.Value;
             _insert.ExecuteNonQuery();
         }
 

@@ -12,7 +12,7 @@ internal static class UsageCsv
 {
     public const string Header =
         "request_id,timestamp,key_id,model_alias,provider,upstream_model,operation,input_tokens,output_tokens,"
-        + "cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source\r\n";
+        + "cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source,task_scope,degraded\r\n";
 
     public static void AppendRow(StringBuilder row, UsageRecord record)
     {
@@ -32,7 +32,9 @@ internal static class UsageCsv
         AppendField(row, record.ErrorCode ?? "").Append(',');
         row.Append(record.LatencyMs.ToString(CultureInfo.InvariantCulture)).Append(',');
         row.Append(record.Streamed ? "true" : "false").Append(',');
-        row.Append(SourceName(record.Source)).Append("\r\n");
+        row.Append(SourceName(record.Source)).Append(',');
+        AppendField(row, record.TaskScope ?? "").Append(',');
+        AppendField(row, record.Degraded ?? "").Append("\r\n");
     }
 
     private static StringBuilder AppendField(StringBuilder row, string value)

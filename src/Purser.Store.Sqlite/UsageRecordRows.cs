@@ -12,7 +12,7 @@ internal static class UsageRecordRows
     private const string SelectColumns =
         "SELECT request_id, timestamp, key_id, model_alias, provider, upstream_model, operation, "
         + "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano, "
-        + "status, error_code, latency_ms, streamed, source FROM usage_records";
+        + "status, error_code, latency_ms, streamed, source, task_scope, degraded FROM usage_records";
 
     /// <summary>
     /// Newest first; rowid breaks timestamp ties by insertion order. Only the filters that are set appear in the SQL,
@@ -72,5 +72,7 @@ internal static class UsageRecordRows
         LatencyMs = reader.GetInt64(14),
         Streamed = reader.GetInt64(15) != 0,
         Source = (UsageSource)reader.GetInt32(16),
+        TaskScope = reader.IsDBNull(17) ? null : reader.GetString(17),
+        Degraded = reader.IsDBNull(18) ? null : reader.GetString(18),
     };
 }

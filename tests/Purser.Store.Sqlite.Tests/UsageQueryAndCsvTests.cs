@@ -90,7 +90,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
             Streamed = true,
             Source = UsageSource.Reported,
         });
-        store.Record(TestRecords.Make("req-0", costNano: 2_500_000_000, at: T0.AddDays(-1)) with { ErrorCode = "upstream_error", Status = 502, Source = UsageSource.Counted });
+        store.Record(TestRecords.Make("req-0", costNano: 2_500_000_000, at: T0.AddDays(-1)) with { ErrorCode = "upstream_error", Status = 502, Source = UsageSource.Counted, TaskScope = "run-7", Degraded = "max_tokens=64" });
         await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
         using var text = new StringWriter();
 
@@ -100,9 +100,9 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
         var lines = text.ToString().Split("\r\n");
         Assert.Equal(
             [
-                "request_id,timestamp,key_id,model_alias,provider,upstream_model,operation,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source",
-                "req-0,2025-03-03T05:06:07.890Z,team-a,gpt-4o,openai,gpt-4o-2024-08-06,chat,100,20,0,0,2.5,502,upstream_error,12,false,counted",
-                "req-1,2025-01-02T03:04:05.678Z,team-a,\"gpt, \"\"the\"\" best\",openai,gpt-4o,chat,1000,50,200,0,0.000125,200,,42,true,reported",
+                "request_id,timestamp,key_id,model_alias,provider,upstream_model,operation,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source,task_scope,degraded",
+                "req-0,2025-03-03T05:06:07.890Z,team-a,gpt-4o,openai,gpt-4o-2024-08-06,chat,100,20,0,0,2.5,502,upstream_error,12,false,counted,run-7,max_tokens=64",
+                "req-1,2025-01-02T03:04:05.678Z,team-a,\"gpt, \"\"the\"\" best\",openai,gpt-4o,chat,1000,50,200,0,0.000125,200,,42,true,reported,,",
                 "",
             ],
             lines);
