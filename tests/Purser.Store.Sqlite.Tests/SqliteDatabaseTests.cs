@@ -34,7 +34,7 @@ public sealed class SqliteDatabaseTests : IDisposable
         var first = SqliteDatabase.Open(path);
         using (var connection = first.OpenConnection())
         {
-            TestRecords.Execute(connection, "INSERT INTO usage_records VALUES ('r1', 1, 'k', 'm', 'p', 'u', 'chat', 1, 2, 0, 0, 5, 200, NULL, 3, 0, 0);");
+            TestRecords.Execute(connection, "INSERT INTO usage_records VALUES ('r1', 1, 'k', 'm', 'p', 'u', 'chat', 1, 2, 0, 0, 5, 200, NULL, 3, 0, 0, NULL, NULL);");
         }
 
         // Step 1 is a plain CREATE TABLE: running it again would throw "table already exists".
