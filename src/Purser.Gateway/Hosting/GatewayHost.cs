@@ -13,6 +13,8 @@ using Purser.Gateway.Proxy;
 using Purser.Pricing;
 using Purser.SimulatedProvider;
 using Purser.Store.Sqlite;
+using Purser.Store.Sqlite.Admin;
+using Purser.Store.Sqlite.Ledger;
 using Purser.Usage;
 
 namespace Purser.Gateway.Hosting;
@@ -27,9 +29,11 @@ public sealed class GatewayHost : IAsyncDisposable
     private readonly SqliteUsageStore _store;
     private readonly SimulatedProviderServer? _simulator;
     private readonly ConfigMonitor _config;
+    private readonly SqliteBudgetLedger _ledger;
 
-    private GatewayHost(WebApplication app, SqliteUsageStore store, SimulatedProviderServer? simulator, ConfigMonitor config, Uri baseAddress, string? demoKey, string? adminKey)
+    private GatewayHost(WebApplication app, SqliteUsageStore store, SqliteBudgetLedger ledger, SimulatedProviderServer? simulator, ConfigMonitor config, Uri baseAddress, string? demoKey, string? adminKey)
     {
+        _ledger = ledger;
         AdminKey = adminKey;
         _app = app;
         _store = store;
@@ -128,7 +132,8 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<IUsageStore>(store);
         services.AddSingleton<IAdminStore>(admin);
         services.AddSingleton<IEventStore>(new SqliteEventStore(database, options.Time));
-        services.AddSingleton<IBudgetLedger>(new SqliteBudgetLedger(database));
+        var ledger = new SqliteBudgetLedger(database);
+        services.AddSingleton<IBudgetLedger>(ledger);
         services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.AddSingleton<TaskBudgets>();
         services.AddSingleton<BudgetAdmission>();
@@ -149,7 +154,7 @@ public sealed class GatewayHost : IAsyncDisposable
         storeLogger = logger;
         Log.Listening(logger, address);
         var monitor = app.Services.GetRequiredService<ConfigMonitor>();
-        return new GatewayHost(app, store, simulator, monitor, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), demoKey, adminKey);
+        return new GatewayHost(app, store, ledger, simulator, monitor, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), demoKey, adminKey);
     }
 
     /// <summary>Serves until the process is asked to stop (Ctrl+C, SIGTERM).</summary>
@@ -160,6 +165,7 @@ public sealed class GatewayHost : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _store.DisposeAsync().ConfigureAwait(false);
+        _ledger.Dispose();
         if (_simulator is not null)
         {
             await _simulator.DisposeAsync().ConfigureAwait(false);
