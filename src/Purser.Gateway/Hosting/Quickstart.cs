@@ -108,6 +108,11 @@ internal static class Quickstart
             keys:
               - id: demo
                 hash: {KeyHasher.Hash(demoKey)}
+            budgets:
+              - id: demo-daily
+                scope: key:demo
+                window: daily
+                cap_usd: 5.00
 
             """);
 

@@ -195,6 +195,28 @@ public sealed class BudgetEnforcementTests
         Assert.Equal(BudgetFixture.Usd(500_000_000 - cost), json["tightest"]!["remaining"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task An_anthropic_format_caller_gets_the_refusal_in_anthropics_error_shape()
+    {
+        var secret = await _fixture.CreateKeyAsync("anthropic-caller");
+        await _fixture.PutBudgetAsync("anthropic-caller-daily", Budget("key:anthropic-caller", 1_000));
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+        {
+            Content = new StringContent("""{"model":"claude-sim","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", secret);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+
+        using var response = await _fixture.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.PaymentRequired, response.StatusCode);
+        var json = await BudgetFixture.ReadJsonAsync(response);
+        Assert.Equal("error", json["type"]!.GetValue<string>());
+        Assert.Equal("budget_exceeded", json["error"]!["type"]!.GetValue<string>());
+        Assert.Equal("daily_cap_exceeded", json["error"]!["code"]!.GetValue<string>());
+        Assert.Equal("key:anthropic-caller", json["error"]!["scope"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData("x-budget-hint", "abc")]
     [InlineData("x-budget-hint", "-1")]
