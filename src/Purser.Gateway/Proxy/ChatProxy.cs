@@ -511,9 +511,13 @@ internal sealed class ChatProxy
                         break;
                     }
 
-                    if (kind != OpenAiChunkKind.UsageOnly || callerWantsUsage)
+                    if (kind != OpenAiChunkKind.UsageOnly)
                     {
                         writer.Write(frame.Raw.Span);
+                    }
+                    else if (callerWantsUsage)
+                    {
+                        WriteUsageChunkWithCost(writer, frame.Data.Span, openAi.ReportedUsage is { } reportedUsage ? price.Cost(reportedUsage) : null);
                     }
                 }
                 else
@@ -582,6 +586,22 @@ internal sealed class ChatProxy
             openAi?.CountedOutputTokens ?? anthropic!.CountedOutputTokens);
         Log.StreamSettledFromCount(_logger, call.RequestId, call.Provider, counted.OutputTokens);
         await FinishAsync(call, clientGone ? 499 : 200, clientGone ? "client_closed" : (malformed ? "upstream_malformed_stream" : "upstream_stream_cut"), counted, UsageSource.Counted, price).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The final usage chunk, as the provider sent it plus <c>usage.cost</c> in USD: the one place a streaming caller
+    /// learns what the request cost, since its headers left before the cost was known.
+    /// </summary>
+    private static void WriteUsageChunkWithCost(System.IO.Pipelines.PipeWriter writer, ReadOnlySpan<byte> data, Money? cost)
+    {
+        if (cost is not { } known || JsonNode.Parse(data) is not JsonObject chunk || chunk["usage"] is not JsonObject usage)
+        {
+            SseWriter.WriteData(writer, data);
+            return;
+        }
+
+        usage["cost"] = known.ToUsd();
+        SseWriter.WriteData(writer, JsonSerializer.SerializeToUtf8Bytes(chunk, GatewayJsonContext.Default.JsonObject));
     }
 
     private static void WriteStreamError(System.IO.Pipelines.PipeWriter writer, ApiFormat callerFormat)

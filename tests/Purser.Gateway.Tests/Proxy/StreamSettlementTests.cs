@@ -87,6 +87,19 @@ public sealed class StreamSettlementTests
         Assert.Equal(20, record.Tokens.OutputTokens);
     }
 
+    [Fact]
+    public async Task The_final_usage_chunk_carries_the_requests_cost()
+    {
+        using var response = await _fixture.Http.SendAsync(Requests.Chat("sim-chat", """{"model":"sim-chat","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}"""));
+        var text = await response.Content.ReadAsStringAsync();
+        var usageChunk = text.Split("\n\n").Single(f => f.Contains("\"choices\":[]", StringComparison.Ordinal));
+        var cost = System.Text.Json.Nodes.JsonNode.Parse(usageChunk["data: ".Length..])!["usage"]!["cost"]!.GetValue<decimal>();
+
+        var record = await WaitForRecordAsync(response.Headers.GetValues("x-request-id").First());
+        Assert.Equal(record.Cost.ToUsd(), cost);
+        Assert.True(cost > 0);
+    }
+
     private async Task<UsageRecord> WaitForRecordAsync(string requestId)
     {
         // The gateway notices a client disconnect asynchronously; poll a bounded number of times.
