@@ -72,5 +72,52 @@ internal static class SqliteSchema
         ALTER TABLE usage_records ADD COLUMN task_scope TEXT;
         ALTER TABLE usage_records ADD COLUMN degraded TEXT;
         """,
+
+        // 4: admin-managed keys and budgets, and the event log. Timestamps are unix milliseconds (UTC). Enums are
+        // stored as the words the config file uses so an operator's sqlite3 shell reads them. events.dedupe_key is
+        // UNIQUE (NULLs are distinct) so "append once" is one atomic INSERT across every instance.
+        """
+        CREATE TABLE admin_keys (
+            id             TEXT    NOT NULL PRIMARY KEY,
+            hash           TEXT    NOT NULL UNIQUE,
+            team           TEXT,
+            allowed_models TEXT    NOT NULL,
+            expires_at     INTEGER,
+            created_at     INTEGER NOT NULL,
+            revoked_at     INTEGER
+        );
+        CREATE TABLE budgets (
+            id                     TEXT    NOT NULL PRIMARY KEY,
+            scope                  TEXT    NOT NULL,
+            window_kind            TEXT    NOT NULL,
+            time_zone              TEXT    NOT NULL,
+            cap_nano               INTEGER,
+            cap_tokens             INTEGER,
+            enforcement            TEXT    NOT NULL,
+            mode                   TEXT    NOT NULL,
+            alert_thresholds       TEXT    NOT NULL,
+            degrade_fallback_model TEXT,
+            degrade_min_max_tokens INTEGER,
+            created_at             INTEGER NOT NULL,
+            updated_at             INTEGER NOT NULL
+        );
+        CREATE INDEX ix_budgets_scope ON budgets (scope);
+        CREATE TABLE events (
+            id          TEXT    NOT NULL PRIMARY KEY,
+            timestamp   INTEGER NOT NULL,
+            type        TEXT    NOT NULL,
+            scope       TEXT,
+            budget_id   TEXT,
+            window_key  TEXT,
+            request_id  TEXT,
+            message     TEXT    NOT NULL,
+            data_json   TEXT,
+            dedupe_key  TEXT    UNIQUE,
+            recorded_at INTEGER NOT NULL
+        );
+        CREATE INDEX ix_events_timestamp ON events (timestamp);
+        CREATE INDEX ix_events_type ON events (type, timestamp);
+        CREATE INDEX ix_events_scope ON events (scope, timestamp);
+        """,
     ];
 }

@@ -15,6 +15,9 @@ namespace Purser.Configuration;
 ///   admin_key_hash: sha256:&lt;64 hex&gt;     # optional; absent disables the admin API
 /// storage:
 ///   sqlite_path: data/purser.db         # relative: to the config file's directory (LoadFile resolves it; Parse keeps it as written)
+/// organization: acme                    # the org scope id (ScopeRef.IsValidId); default "default"
+/// teams:
+///   platform: {}                        # team ids: ScopeRef.IsValidId; no fields yet
 /// providers:
 ///   openai:                             # name: [a-z0-9_-]+
 ///     kind: openai                      # openai | anthropic (required)
@@ -37,6 +40,18 @@ namespace Purser.Configuration;
 ///     hash: sha256:&lt;64 lowercase hex&gt;   # or secret: ${SOME_ENV}, hashed on load and never kept
 ///     models: [gpt-4o-mini]             # each a defined alias; absent/empty = every alias
 ///     expires_at: 2027-01-01T00:00:00Z  # ISO 8601 with offset
+///     team: platform                    # optional; must be a defined team
+/// budgets:
+///   - id: agent-a-daily                 # unique; ScopeRef.IsValidId
+///     scope: key:team-a-agent           # org:&lt;organization&gt; | team:&lt;defined team&gt; | key:&lt;defined key&gt; (task budgets come at run time)
+///     window: daily                     # daily | monthly | lifetime (default daily)
+///     timezone: Europe/Oslo             # IANA name whose calendar bounds the window; default UTC
+///     cap_usd: 5.00                     # exact decimal USD (at most 9 decimals), &gt;= 0
+///     cap_tokens: 1000000               # whole number &gt;= 0; at least one of cap_usd / cap_tokens
+///     enforcement: hard                 # hard | soft (default hard)
+///     mode: reserve                     # reserve | post_hoc (default reserve)
+///     alert_thresholds: [50, 80, 100]   # percentages 1..100, strictly increasing; default [50, 80, 100]
+///     degrade: { fallback_model: gpt-4o-mini, min_max_tokens: 256 }   # fallback: a defined chat alias; min_max_tokens &gt;= 1
 /// </code>
 /// Prices are converted exactly to nano-USD per million tokens: negative amounts or more than nine decimals are errors.
 /// </summary>

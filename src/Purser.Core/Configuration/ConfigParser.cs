@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Globalization;
+using Purser.Budgets;
 using Purser.Keys;
 using Purser.Pricing;
 using YamlDotNet.Core;
@@ -11,19 +12,22 @@ namespace Purser.Configuration;
 /// Maps YAML nodes to <see cref="PurserConfig"/> by hand so that every error carries an exact path and line and
 /// unknown fields are errors. It keeps going after an error so one run reports everything; any error means no config.
 /// </summary>
-internal sealed class ConfigParser
+internal sealed partial class ConfigParser
 {
     private const int DefaultMaxOutputTokens = 4096;
     private const int DefaultMaxTokensCeiling = 4096;
 
-    private static readonly string[] RootFields = ["server", "storage", "providers", "prices", "models", "keys"];
+    private const string DefaultOrganization = "default";
+
+    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "keys", "budgets"];
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash"];
     private static readonly string[] StorageFields = ["sqlite_path"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
     private static readonly string[] ModelPriceFields = ["input", "output", "cached_input", "cache_write"];
     private static readonly string[] CatalogPriceFields = [.. ModelPriceFields, "max_output_tokens"];
     private static readonly string[] ModelFields = ["provider", "upstream", "kind", "price", "free", "max_output_tokens", "default_max_tokens"];
-    private static readonly string[] KeyFields = ["id", "hash", "secret", "models", "expires_at"];
+    private static readonly string[] KeyFields = ["id", "hash", "secret", "models", "expires_at", "team"];
+    private static readonly string[] TeamFields = [];
 
     private readonly string source;
     private readonly Func<string, string?> environment;
@@ -89,7 +93,15 @@ internal sealed class ConfigParser
         var models = sections.TryGetValue("models", out var modelsNode)
             ? ParseModels(modelsNode, declaredProviders, prices, declaredAliases)
             : new Dictionary<string, ModelConfig>(StringComparer.Ordinal);
-        var keys = sections.TryGetValue("keys", out var keysNode) ? ParseKeys(keysNode, declaredAliases) : [];
+        var organization = sections.TryGetValue("organization", out var organizationNode) ? ParseOrganization(organizationNode) : DefaultOrganization;
+        var declaredTeams = new HashSet<string>(StringComparer.Ordinal);
+        var teams = sections.TryGetValue("teams", out var teamsNode)
+            ? ParseTeams(teamsNode, declaredTeams)
+            : new Dictionary<string, TeamConfig>(StringComparer.Ordinal);
+        var declaredKeys = new HashSet<string>(StringComparer.Ordinal);
+        var keys = sections.TryGetValue("keys", out var keysNode) ? ParseKeys(keysNode, declaredAliases, declaredTeams, declaredKeys) : [];
+        var scopes = new BudgetScopes(organization, declaredTeams, declaredKeys, declaredAliases, models);
+        var budgets = sections.TryGetValue("budgets", out var budgetsNode) ? ParseBudgets(budgetsNode, scopes) : [];
 
         return Result(new PurserConfig
         {
@@ -98,6 +110,9 @@ internal sealed class ConfigParser
             Providers = providers.ToFrozenDictionary(StringComparer.Ordinal),
             Models = models.ToFrozenDictionary(StringComparer.Ordinal),
             Keys = keys,
+            Organization = organization,
+            Teams = teams.ToFrozenDictionary(StringComparer.Ordinal),
+            Budgets = budgets,
         });
     }
 
@@ -359,7 +374,7 @@ internal sealed class ConfigParser
         return models;
     }
 
-    private List<KeyConfig> ParseKeys(YamlNode node, HashSet<string> aliases)
+    private List<KeyConfig> ParseKeys(YamlNode node, HashSet<string> aliases, HashSet<string> teams, HashSet<string> declared)
     {
         var keys = new List<KeyConfig>();
         if (!TrySequence(node, "keys", out var sequence))
@@ -398,6 +413,7 @@ internal sealed class ConfigParser
                 else
                 {
                     id = idText.Value;
+                    declared.Add(id);
                 }
             }
 
@@ -436,13 +452,76 @@ internal sealed class ConfigParser
                 expiresAt = timestamp;
             }
 
+            string? team = null;
+            if (fields.TryGetValue("team", out var teamNode) && TryScalar(teamNode, path + ".team", out var teamName))
+            {
+                if (teams.Contains(teamName.Value))
+                {
+                    team = teamName.Value;
+                }
+                else
+                {
+                    Error(teamName.Line, path + ".team", $"unknown team {teamName.Describe()} (define it under teams:)");
+                }
+            }
+
             if (errors.Count == before && id is not null && hash is not null)
             {
-                keys.Add(new KeyConfig { Id = id, Hash = hash, AllowedModels = allowed, ExpiresAt = expiresAt });
+                keys.Add(new KeyConfig { Id = id, Hash = hash, AllowedModels = allowed, ExpiresAt = expiresAt, Team = team });
             }
         }
 
         return keys;
+    }
+
+    private string ParseOrganization(YamlNode node)
+    {
+        if (!TryScalar(node, "organization", out var text))
+        {
+            return DefaultOrganization;
+        }
+
+        if (!ScopeRef.IsValidId(text.Value))
+        {
+            Error(text.Line, "organization", ScopeIdRule);
+            return DefaultOrganization;
+        }
+
+        return text.Value;
+    }
+
+    private Dictionary<string, TeamConfig> ParseTeams(YamlNode node, HashSet<string> declared)
+    {
+        var teams = new Dictionary<string, TeamConfig>(StringComparer.Ordinal);
+        if (!TryMapping(node, "teams", out var map))
+        {
+            return teams;
+        }
+
+        foreach (var (idNode, body) in Entries(map, "teams"))
+        {
+            var id = idNode.Value ?? string.Empty;
+            var path = "teams." + id;
+            declared.Add(id);
+            var before = errors.Count;
+            if (!ScopeRef.IsValidId(id))
+            {
+                Error(idNode.Start.Line, path, ScopeIdRule);
+            }
+
+            if (TryMapping(body, path, out var fields))
+            {
+                // No team fields yet: "platform: {}" declares a team, and anything inside is a typo to report.
+                Fields(fields, path, TeamFields);
+            }
+
+            if (errors.Count == before)
+            {
+                teams[id] = new TeamConfig(id);
+            }
+        }
+
+        return teams;
     }
 
     private string? ParseKeyHash(Dictionary<string, YamlNode> fields, string path, long line)

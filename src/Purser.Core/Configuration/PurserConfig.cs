@@ -1,3 +1,4 @@
+using Purser.Budgets;
 using Purser.Pricing;
 
 namespace Purser.Configuration;
@@ -16,7 +17,19 @@ public sealed record PurserConfig
     public IReadOnlyDictionary<string, ModelConfig> Models { get; init; } = new Dictionary<string, ModelConfig>();
 
     public IReadOnlyList<KeyConfig> Keys { get; init; } = [];
+
+    /// <summary>The organisation's scope id: budgets on "org:&lt;this&gt;" cover every request.</summary>
+    public string Organization { get; init; } = "default";
+
+    /// <summary>Teams by id; keys belong to at most one.</summary>
+    public IReadOnlyDictionary<string, TeamConfig> Teams { get; init; } = new Dictionary<string, TeamConfig>();
+
+    /// <summary>Budgets on the organisation, teams and keys; task budgets are created at run time, never here.</summary>
+    public IReadOnlyList<BudgetDefinition> Budgets { get; init; } = [];
 }
+
+/// <summary>A team of keys, charged together to "team:&lt;id&gt;".</summary>
+public sealed record TeamConfig(string Id);
 
 public sealed record ServerConfig
 {
@@ -106,4 +119,7 @@ public sealed record KeyConfig
     public IReadOnlyList<string> AllowedModels { get; init; } = [];
 
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>The team the key's spend is also charged to; null for none.</summary>
+    public string? Team { get; init; }
 }

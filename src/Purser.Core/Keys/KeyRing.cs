@@ -1,12 +1,13 @@
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
+using Purser.Admin;
 using Purser.Configuration;
 
 namespace Purser.Keys;
 
 /// <summary>
-/// The configured virtual keys, indexed by hash so that authenticating a request is one SHA-256 and one
-/// dictionary probe. Immutable: a config reload builds a new ring.
+/// The virtual keys from the config file and from the admin store, indexed by hash so that authenticating a request
+/// is one SHA-256 and one dictionary probe. Immutable: a config reload or an admin change builds a new ring.
 /// </summary>
 public sealed class KeyRing
 {
@@ -14,21 +15,46 @@ public sealed class KeyRing
 
     /// <exception cref="ArgumentException">Two keys share a hash or a hash is malformed; config validation rules both out.</exception>
     public KeyRing(IEnumerable<KeyConfig> keys)
+        : this(keys, [])
     {
-        ArgumentNullException.ThrowIfNull(keys);
+    }
+
+    /// <summary>
+    /// Builds the ring from both sources. Revoked stored keys are left out. The config file wins every clash: a stored
+    /// key with the id or the hash of a config key is left out, because the file is what the operator edits by hand
+    /// and must not be overridden from the database, and one secret must never authenticate as two keys.
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// A hash is malformed, two config keys share a hash, or two stored keys share an id or a hash: config validation
+    /// and the store's constraints rule all of these out.
+    /// </exception>
+    public KeyRing(IEnumerable<KeyConfig> configKeys, IEnumerable<StoredKey> storedKeys)
+    {
+        ArgumentNullException.ThrowIfNull(configKeys);
+        ArgumentNullException.ThrowIfNull(storedKeys);
         var map = new Dictionary<string, VirtualKey>(StringComparer.Ordinal);
-        foreach (var key in keys)
+        var configIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in configKeys)
         {
-            if (!KeyHashFormat.IsValid(key.Hash))
+            configIds.Add(key.Id);
+            Add(map, new VirtualKey(key.Id, key.Hash, Allowed(key.AllowedModels), key.ExpiresAt, key.Team), nameof(configKeys));
+        }
+
+        var configHashes = map.Keys.ToHashSet(StringComparer.Ordinal);
+        var storedIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in storedKeys)
+        {
+            if (!storedIds.Add(key.Id))
             {
-                throw new ArgumentException($"Key '{key.Id}' has a malformed hash.", nameof(keys));
+                throw new ArgumentException($"Stored key id '{key.Id}' appears twice.", nameof(storedKeys));
             }
 
-            var allowed = key.AllowedModels.Count == 0 ? null : key.AllowedModels.ToFrozenSet(StringComparer.Ordinal);
-            if (!map.TryAdd(key.Hash, new VirtualKey(key.Id, key.Hash, allowed, key.ExpiresAt)))
+            if (key.IsRevoked || configIds.Contains(key.Id) || configHashes.Contains(key.Hash))
             {
-                throw new ArgumentException($"Key '{key.Id}' has the same hash as key '{map[key.Hash].Id}'.", nameof(keys));
+                continue;
             }
+
+            Add(map, new VirtualKey(key.Id, key.Hash, Allowed(key.AllowedModels), key.ExpiresAt, key.Team), nameof(storedKeys));
         }
 
         byHash = map.ToFrozenDictionary(StringComparer.Ordinal);
@@ -46,5 +72,21 @@ public sealed class KeyRing
         }
 
         return byHash.TryGetValue(KeyHasher.Hash(secret), out key);
+    }
+
+    private static FrozenSet<string>? Allowed(IReadOnlyList<string> models) =>
+        models.Count == 0 ? null : models.ToFrozenSet(StringComparer.Ordinal);
+
+    private static void Add(Dictionary<string, VirtualKey> map, VirtualKey key, string parameter)
+    {
+        if (!KeyHashFormat.IsValid(key.Hash))
+        {
+            throw new ArgumentException($"Key '{key.Id}' has a malformed hash.", parameter);
+        }
+
+        if (!map.TryAdd(key.Hash, key))
+        {
+            throw new ArgumentException($"Key '{key.Id}' has the same hash as key '{map[key.Hash].Id}'.", parameter);
+        }
     }
 }

@@ -4,7 +4,8 @@ namespace Purser.Keys;
 
 /// <summary>A caller's key as the gateway sees it after lookup: never the secret, only its hash.</summary>
 /// <param name="AllowedModels">Aliases the key may call; null means every alias.</param>
-public sealed record VirtualKey(string Id, string Hash, FrozenSet<string>? AllowedModels, DateTimeOffset? ExpiresAt)
+/// <param name="Team">The team the key's spend is also charged to; null for none.</param>
+public sealed record VirtualKey(string Id, string Hash, FrozenSet<string>? AllowedModels, DateTimeOffset? ExpiresAt, string? Team = null)
 {
     public bool Allows(string modelAlias) => AllowedModels is null || AllowedModels.Contains(modelAlias);
 

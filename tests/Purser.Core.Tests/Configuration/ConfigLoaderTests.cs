@@ -251,6 +251,12 @@ public sealed class ConfigLoaderTests
         Assert.True(config.Models["scratch"].Free);
         Assert.Equal(KeyHasher.Hash("k3"), config.Keys[1].Hash);
         Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "data", "purser.db"), config.Storage.SqlitePath);
+        Assert.Equal("acme", config.Organization);
+        Assert.Equal(["platform", "research"], config.Teams.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("platform", config.Keys[0].Team);
+        Assert.Equal(["acme-monthly", "platform-daily", "agent-daily"], config.Budgets.Select(b => b.Id));
+        Assert.Equal("org:acme", config.Budgets[0].Scope.ToString());
+        Assert.Equal("gpt-4o-mini", config.Budgets[2].Degrade!.FallbackModel);
     }
 
     [Fact]

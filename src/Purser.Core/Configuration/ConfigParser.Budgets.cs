@@ -1,0 +1,326 @@
+using System.Globalization;
+using Purser.Budgets;
+using Purser.Pricing;
+using YamlDotNet.RepresentationModel;
+
+namespace Purser.Configuration;
+
+/// <summary>The organisation, teams and budgets sections: the scopes budgets may name and the budgets themselves.</summary>
+internal sealed partial class ConfigParser
+{
+    private const string ScopeIdRule = "scope ids are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-' and ':'";
+
+    private static readonly string[] BudgetFields =
+        ["id", "scope", "window", "timezone", "cap_usd", "cap_tokens", "enforcement", "mode", "alert_thresholds", "degrade"];
+
+    private static readonly string[] DegradeFields = ["fallback_model", "min_max_tokens"];
+
+    private List<BudgetDefinition> ParseBudgets(YamlNode node, BudgetScopes scopes)
+    {
+        var budgets = new List<BudgetDefinition>();
+        if (!TrySequence(node, "budgets", out var sequence))
+        {
+            return budgets;
+        }
+
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var path = "budgets[" + i.ToString(CultureInfo.InvariantCulture) + "]";
+            var before = errors.Count;
+            if (!TryMapping(sequence.Children[i], path, out var map))
+            {
+                continue;
+            }
+
+            var line = map.Start.Line;
+            var fields = Fields(map, path, BudgetFields);
+            string? id = null;
+            if (!fields.TryGetValue("id", out var idNode))
+            {
+                Error(line, path + ".id", "is required");
+            }
+            else if (TryScalar(idNode, path + ".id", out var idText))
+            {
+                if (!ScopeRef.IsValidId(idText.Value))
+                {
+                    Error(idText.Line, path + ".id", "budget ids are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-' and ':'");
+                }
+                else if (!ids.TryAdd(idText.Value, path))
+                {
+                    Error(idText.Line, path + ".id", $"duplicate budget id {idText.Describe()} (also {ids[idText.Value]})");
+                }
+                else
+                {
+                    id = idText.Value;
+                }
+            }
+
+            ScopeRef? scope = null;
+            if (!fields.TryGetValue("scope", out var scopeNode))
+            {
+                Error(line, path + ".scope", $"is required (org:{scopes.Organization}, team:<team> or key:<key>)");
+            }
+            else if (TryScalar(scopeNode, path + ".scope", out var scopeText))
+            {
+                scope = ParseBudgetScope(scopeText, path + ".scope", scopes);
+            }
+
+            var window = BudgetWindowKind.Daily;
+            if (fields.TryGetValue("window", out var windowNode) && TryScalar(windowNode, path + ".window", out var windowText))
+            {
+                switch (windowText.Value.ToUpperInvariant())
+                {
+                    case "DAILY":
+                        window = BudgetWindowKind.Daily;
+                        break;
+                    case "MONTHLY":
+                        window = BudgetWindowKind.Monthly;
+                        break;
+                    case "LIFETIME":
+                        window = BudgetWindowKind.Lifetime;
+                        break;
+                    default:
+                        Error(windowText.Line, path + ".window", $"unknown window {windowText.Describe()} (expected daily, monthly or lifetime)");
+                        break;
+                }
+            }
+
+            var timeZone = "UTC";
+            if (fields.TryGetValue("timezone", out var zoneNode) && TryNonEmpty(zoneNode, path + ".timezone", out var zoneText))
+            {
+                if (TimeZoneInfo.TryFindSystemTimeZoneById(zoneText.Value, out _))
+                {
+                    timeZone = zoneText.Value;
+                }
+                else
+                {
+                    Error(zoneText.Line, path + ".timezone", $"unknown time zone {zoneText.Describe()} (expected an IANA name such as Europe/Oslo or UTC)");
+                }
+            }
+
+            Money? capUsd = null;
+            if (fields.TryGetValue("cap_usd", out var capUsdNode) && TryUsd(capUsdNode, path + ".cap_usd", out var cap))
+            {
+                capUsd = cap;
+            }
+
+            long? capTokens = null;
+            if (fields.TryGetValue("cap_tokens", out var capTokensNode) && TryInteger(capTokensNode, path + ".cap_tokens", 0, long.MaxValue, out var tokens))
+            {
+                capTokens = tokens;
+            }
+
+            if (capUsdNode is null && capTokensNode is null)
+            {
+                Error(line, path, "give cap_usd, cap_tokens or both: a budget without a cap limits nothing");
+            }
+
+            var enforcement = Enforcement.Hard;
+            if (fields.TryGetValue("enforcement", out var enforcementNode) && TryScalar(enforcementNode, path + ".enforcement", out var enforcementText))
+            {
+                switch (enforcementText.Value.ToUpperInvariant())
+                {
+                    case "HARD":
+                        enforcement = Enforcement.Hard;
+                        break;
+                    case "SOFT":
+                        enforcement = Enforcement.Soft;
+                        break;
+                    default:
+                        Error(enforcementText.Line, path + ".enforcement", $"unknown enforcement {enforcementText.Describe()} (expected hard or soft)");
+                        break;
+                }
+            }
+
+            var mode = AccountingMode.Reserve;
+            if (fields.TryGetValue("mode", out var modeNode) && TryScalar(modeNode, path + ".mode", out var modeText))
+            {
+                switch (modeText.Value.ToUpperInvariant())
+                {
+                    case "RESERVE":
+                        mode = AccountingMode.Reserve;
+                        break;
+                    case "POST_HOC":
+                        mode = AccountingMode.PostHoc;
+                        break;
+                    default:
+                        Error(modeText.Line, path + ".mode", $"unknown mode {modeText.Describe()} (expected reserve or post_hoc)");
+                        break;
+                }
+            }
+
+            IReadOnlyList<int> thresholds = [50, 80, 100];
+            if (fields.TryGetValue("alert_thresholds", out var thresholdsNode))
+            {
+                thresholds = ParseThresholds(thresholdsNode, path + ".alert_thresholds");
+            }
+
+            DegradeOptions? degrade = null;
+            if (fields.TryGetValue("degrade", out var degradeNode))
+            {
+                degrade = ParseDegrade(degradeNode, path + ".degrade", scopes);
+            }
+
+            if (errors.Count == before && id is not null && scope is { } s)
+            {
+                budgets.Add(new BudgetDefinition
+                {
+                    Id = id,
+                    Scope = s,
+                    Window = window,
+                    TimeZone = timeZone,
+                    CapUsd = capUsd,
+                    CapTokens = capTokens,
+                    Enforcement = enforcement,
+                    Mode = mode,
+                    AlertThresholds = thresholds,
+                    Degrade = degrade,
+                });
+            }
+        }
+
+        return budgets;
+    }
+
+    private ScopeRef? ParseBudgetScope(ConfigScalar text, string path, BudgetScopes scopes)
+    {
+        if (!ScopeRef.TryParse(text.Value, out var parsed))
+        {
+            Error(text.Line, path, $"expected org:<organization>, team:<team> or key:<key>, got {text.Describe()}");
+            return null;
+        }
+
+        var scope = parsed.Value;
+        switch (scope.Kind)
+        {
+            case ScopeKind.Organization when scope.Id != scopes.Organization:
+                Error(text.Line, path, $"{text.Describe()} is not this organisation (organization: {scopes.Organization})");
+                return null;
+            case ScopeKind.Team when !scopes.Teams.Contains(scope.Id):
+                Error(text.Line, path, $"unknown team in {text.Describe()} (define it under teams:)");
+                return null;
+            case ScopeKind.Key when !scopes.Keys.Contains(scope.Id):
+                Error(text.Line, path, $"unknown key in {text.Describe()} (define it under keys:)");
+                return null;
+            case ScopeKind.Task:
+                // A task exists only while an agent runs: its budget comes from the x-budget-ceiling header.
+                Error(text.Line, path, "task budgets are created at run time (x-budget-ceiling), not in the config file");
+                return null;
+            default:
+                return scope;
+        }
+    }
+
+    private int[] ParseThresholds(YamlNode node, string path)
+    {
+        if (!TrySequence(node, path, out var sequence))
+        {
+            return [];
+        }
+
+        var thresholds = new int[sequence.Children.Count];
+        var previous = 0;
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var itemPath = path + "[" + i.ToString(CultureInfo.InvariantCulture) + "]";
+            if (!TryInteger(sequence.Children[i], itemPath, 1, 100, out var percent))
+            {
+                continue;
+            }
+
+            if (percent <= previous)
+            {
+                Error(sequence.Children[i].Start.Line, itemPath, $"thresholds must be strictly increasing: {percent.ToString(CultureInfo.InvariantCulture)} follows {previous.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            thresholds[i] = (int)percent;
+            previous = (int)percent;
+        }
+
+        return thresholds;
+    }
+
+    private DegradeOptions? ParseDegrade(YamlNode node, string path, BudgetScopes scopes)
+    {
+        if (!TryMapping(node, path, out var map))
+        {
+            return null;
+        }
+
+        var fields = Fields(map, path, DegradeFields);
+        string? fallback = null;
+        if (fields.TryGetValue("fallback_model", out var fallbackNode) && TryScalar(fallbackNode, path + ".fallback_model", out var alias))
+        {
+            if (scopes.Models.TryGetValue(alias.Value, out var model))
+            {
+                if (model.Kind == ModelKind.Chat)
+                {
+                    fallback = alias.Value;
+                }
+                else
+                {
+                    Error(alias.Line, path + ".fallback_model", $"{alias.Describe()} is not a chat model");
+                }
+            }
+            else if (!scopes.Aliases.Contains(alias.Value))
+            {
+                // A declared alias missing from Models has its own error already; only unknown names are reported here.
+                Error(alias.Line, path + ".fallback_model", $"unknown model alias {alias.Describe()}");
+            }
+        }
+
+        int? minMaxTokens = null;
+        if (fields.TryGetValue("min_max_tokens", out var minNode) && TryInteger(minNode, path + ".min_max_tokens", 1, int.MaxValue, out var min))
+        {
+            minMaxTokens = (int)min;
+        }
+
+        if (fallbackNode is null && minNode is null)
+        {
+            Error(map.Start.Line, path, "give fallback_model, min_max_tokens or both");
+            return null;
+        }
+
+        return new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens };
+    }
+
+    /// <summary>A decimal USD amount, exact to the nano-dollar as <see cref="Money.FromUsd"/> requires, and not negative.</summary>
+    private bool TryUsd(YamlNode node, string path, out Money money)
+    {
+        money = Money.Zero;
+        if (!TryScalar(node, path, out var text))
+        {
+            return false;
+        }
+
+        if (!decimal.TryParse(text.Value, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var usd))
+        {
+            Error(text.Line, path, $"expected a decimal number of USD, got {text.Describe()}");
+            return false;
+        }
+
+        if (usd < 0)
+        {
+            Error(text.Line, path, "must not be negative");
+            return false;
+        }
+
+        // Checked first: Money.TryParseUsd overflows decimal (and throws) on amounts above about 7.9e19 USD.
+        if (usd > long.MaxValue / Money.NanoPerUsd || !Money.TryParseUsd(text.Value, out money))
+        {
+            Error(text.Line, path, "more than 9 decimal places or too large: amounts are exact to the nano-dollar");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>What a budget may refer to: the organisation, every declared team, key and alias, and the valid models.</summary>
+    private sealed record BudgetScopes(
+        string Organization,
+        HashSet<string> Teams,
+        HashSet<string> Keys,
+        HashSet<string> Aliases,
+        Dictionary<string, ModelConfig> Models);
+}

@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Purser.Budgets;
+
+namespace Purser.Store.Sqlite.Admin;
+
+/// <summary>
+/// The text forms of enum and list columns. Enums are written as the words the config file uses, so a row read in an
+/// operator's sqlite3 shell means what it says; a word this build does not know is a corrupt row and throws.
+/// </summary>
+internal static class AdminColumns
+{
+    public static long ToUnixMs(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+
+    public static DateTimeOffset FromUnixMs(long value) => DateTimeOffset.FromUnixTimeMilliseconds(value);
+
+    public static object ToDb(DateTimeOffset? value) => value is { } v ? v.ToUnixTimeMilliseconds() : DBNull.Value;
+
+    public static object ToDb(string? value) => value is null ? DBNull.Value : value;
+
+    public static object ToDb(long? value) => value is { } v ? v : DBNull.Value;
+
+    public static string WindowText(BudgetWindowKind window) => window switch
+    {
+        BudgetWindowKind.Daily => "daily",
+        BudgetWindowKind.Monthly => "monthly",
+        BudgetWindowKind.Lifetime => "lifetime",
+        _ => throw new ArgumentOutOfRangeException(nameof(window), window, null),
+    };
+
+    public static BudgetWindowKind ParseWindow(string text) => text switch
+    {
+        "daily" => BudgetWindowKind.Daily,
+        "monthly" => BudgetWindowKind.Monthly,
+        "lifetime" => BudgetWindowKind.Lifetime,
+        _ => throw Corrupt("window_kind", text),
+    };
+
+    public static string EnforcementText(Enforcement enforcement) => enforcement switch
+    {
+        Enforcement.Hard => "hard",
+        Enforcement.Soft => "soft",
+        _ => throw new ArgumentOutOfRangeException(nameof(enforcement), enforcement, null),
+    };
+
+    public static Enforcement ParseEnforcement(string text) => text switch
+    {
+        "hard" => Enforcement.Hard,
+        "soft" => Enforcement.Soft,
+        _ => throw Corrupt("enforcement", text),
+    };
+
+    public static string ModeText(AccountingMode mode) => mode switch
+    {
+        AccountingMode.Reserve => "reserve",
+        AccountingMode.PostHoc => "post_hoc",
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, null),
+    };
+
+    public static AccountingMode ParseMode(string text) => text switch
+    {
+        "reserve" => AccountingMode.Reserve,
+        "post_hoc" => AccountingMode.PostHoc,
+        _ => throw Corrupt("mode", text),
+    };
+
+    /// <summary>"50,80,100"; the empty string for no thresholds.</summary>
+    public static string ThresholdsText(IReadOnlyList<int> thresholds)
+    {
+        var text = new StringBuilder(thresholds.Count * 4);
+        for (var i = 0; i < thresholds.Count; i++)
+        {
+            if (i > 0)
+            {
+                text.Append(',');
+            }
+
+            text.Append(thresholds[i].ToString(CultureInfo.InvariantCulture));
+        }
+
+        return text.ToString();
+    }
+
+    public static int[] ParseThresholds(string text)
+    {
+        if (text.Length == 0)
+        {
+            return [];
+        }
+
+        var parts = text.Split(',');
+        var thresholds = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out thresholds[i]))
+            {
+                throw Corrupt("alert_thresholds", text);
+            }
+        }
+
+        return thresholds;
+    }
+
+    /// <summary>A JSON array of strings: aliases are free text, so no separator character is safe.</summary>
+    public static string ModelsText(IReadOnlyList<string> models)
+    {
+        var array = new JsonArray();
+        foreach (var model in models)
+        {
+            array.Add(model);
+        }
+
+        return array.ToJsonString();
+    }
+
+    public static string[] ParseModels(string text)
+    {
+        try
+        {
+            var array = JsonNode.Parse(text)?.AsArray() ?? throw Corrupt("allowed_models", text);
+            var models = new string[array.Count];
+            for (var i = 0; i < array.Count; i++)
+            {
+                models[i] = array[i]?.GetValue<string>() ?? throw Corrupt("allowed_models", text);
+            }
+
+            return models;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"Corrupt admin_keys.allowed_models value '{text}'.", ex);
+        }
+    }
+
+    private static InvalidDataException Corrupt(string column, string text) =>
+        new($"Corrupt {column} value '{text}': it was not written by this Purser build.");
+}

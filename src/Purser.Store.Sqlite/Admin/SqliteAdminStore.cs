@@ -1,0 +1,205 @@
+using Microsoft.Data.Sqlite;
+using Purser.Admin;
+using Purser.Budgets;
+using Purser.Keys;
+using Purser.Pricing;
+
+namespace Purser.Store.Sqlite.Admin;
+
+/// <summary>
+/// Admin-managed keys and budgets in the Purser database. Every write is one statement, so it is atomic on its own and
+/// safe when several gateway instances share the file. Timestamps are kept to the millisecond, in UTC.
+/// </summary>
+public sealed class SqliteAdminStore : IAdminStore
+{
+    private const string KeyColumns = "id, hash, team, allowed_models, expires_at, created_at, revoked_at";
+
+    private const string BudgetColumns =
+        "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
+        + "degrade_fallback_model, degrade_min_max_tokens";
+
+    private const string BudgetValues =
+        "$id, $scope, $window_kind, $time_zone, $cap_nano, $cap_tokens, $enforcement, $mode, $alert_thresholds, "
+        + "$degrade_fallback_model, $degrade_min_max_tokens, $now, $now";
+
+    private readonly SqliteDatabase _database;
+    private readonly TimeProvider _time;
+
+    public SqliteAdminStore(SqliteDatabase db, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(time);
+        _database = db;
+        _time = time;
+    }
+
+    public async Task<bool> TryCreateKeyAsync(StoredKey key, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+
+        // DO NOTHING covers both the id and the hash uniqueness constraints; NOT NULL violations still throw (bugs).
+        command.CommandText = $"INSERT INTO admin_keys ({KeyColumns}) VALUES ($id, $hash, $team, $allowed_models, $expires_at, $created_at, $revoked_at) ON CONFLICT DO NOTHING;";
+        AddKeyParameters(command, key);
+        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<IReadOnlyList<StoredKey>> ListKeysAsync(CancellationToken ct)
+    {
+        var keys = new List<StoredKey>();
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {KeyColumns} FROM admin_keys ORDER BY id;";
+        using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            keys.Add(new StoredKey(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                AdminColumns.ParseModels(reader.GetString(3)),
+                reader.IsDBNull(4) ? null : AdminColumns.FromUnixMs(reader.GetInt64(4)),
+                AdminColumns.FromUnixMs(reader.GetInt64(5)),
+                reader.IsDBNull(6) ? null : AdminColumns.FromUnixMs(reader.GetInt64(6))));
+        }
+
+        return keys;
+    }
+
+    public async Task<bool> UpdateKeyAsync(StoredKey key, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+
+        // OR IGNORE turns "the new hash is another key's" into zero rows changed instead of an exception.
+        command.CommandText =
+            "UPDATE OR IGNORE admin_keys SET hash = $hash, team = $team, allowed_models = $allowed_models, "
+            + "expires_at = $expires_at, created_at = $created_at, revoked_at = $revoked_at WHERE id = $id;";
+        AddKeyParameters(command, key);
+        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<bool> RevokeKeyAsync(string id, DateTimeOffset at, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE admin_keys SET revoked_at = $at WHERE id = $id AND revoked_at IS NULL;";
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$at", AdminColumns.ToUnixMs(at));
+        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+    }
+
+    public async Task UpsertBudgetAsync(BudgetDefinition budget, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText =
+            $"INSERT INTO budgets ({BudgetColumns}, created_at, updated_at) VALUES ({BudgetValues}) "
+            + "ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, window_kind = excluded.window_kind, "
+            + "time_zone = excluded.time_zone, cap_nano = excluded.cap_nano, cap_tokens = excluded.cap_tokens, "
+            + "enforcement = excluded.enforcement, mode = excluded.mode, alert_thresholds = excluded.alert_thresholds, "
+            + "degrade_fallback_model = excluded.degrade_fallback_model, "
+            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, updated_at = excluded.updated_at;";
+        AddBudgetParameters(command, budget);
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<bool> TryCreateBudgetAsync(BudgetDefinition budget, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"INSERT INTO budgets ({BudgetColumns}, created_at, updated_at) VALUES ({BudgetValues}) ON CONFLICT (id) DO NOTHING;";
+        AddBudgetParameters(command, budget);
+        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<IReadOnlyList<BudgetDefinition>> ListBudgetsAsync(CancellationToken ct)
+    {
+        var budgets = new List<BudgetDefinition>();
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {BudgetColumns} FROM budgets ORDER BY id;";
+        using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            budgets.Add(ReadBudget(reader));
+        }
+
+        return budgets;
+    }
+
+    public async Task<bool> DeleteBudgetAsync(string id, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM budgets WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", id);
+        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+    }
+
+    private static void AddKeyParameters(SqliteCommand command, StoredKey key)
+    {
+        // A malformed hash would make every later key ring build throw, so it is refused at the door.
+        if (!KeyHashFormat.IsValid(key.Hash))
+        {
+            throw new ArgumentException($"Key '{key.Id}' has a malformed hash; expected 'sha256:' and 64 lowercase hex digits.", nameof(key));
+        }
+
+        command.Parameters.AddWithValue("$id", key.Id);
+        command.Parameters.AddWithValue("$hash", key.Hash);
+        command.Parameters.AddWithValue("$team", AdminColumns.ToDb(key.Team));
+        command.Parameters.AddWithValue("$allowed_models", AdminColumns.ModelsText(key.AllowedModels));
+        command.Parameters.AddWithValue("$expires_at", AdminColumns.ToDb(key.ExpiresAt));
+        command.Parameters.AddWithValue("$created_at", AdminColumns.ToUnixMs(key.CreatedAt));
+        command.Parameters.AddWithValue("$revoked_at", AdminColumns.ToDb(key.RevokedAt));
+    }
+
+    private void AddBudgetParameters(SqliteCommand command, BudgetDefinition budget)
+    {
+        command.Parameters.AddWithValue("$id", budget.Id);
+        command.Parameters.AddWithValue("$scope", budget.Scope.ToString());
+        command.Parameters.AddWithValue("$window_kind", AdminColumns.WindowText(budget.Window));
+        command.Parameters.AddWithValue("$time_zone", budget.TimeZone);
+        command.Parameters.AddWithValue("$cap_nano", AdminColumns.ToDb(budget.CapUsd?.NanoUsd));
+        command.Parameters.AddWithValue("$cap_tokens", AdminColumns.ToDb(budget.CapTokens));
+        command.Parameters.AddWithValue("$enforcement", AdminColumns.EnforcementText(budget.Enforcement));
+        command.Parameters.AddWithValue("$mode", AdminColumns.ModeText(budget.Mode));
+        command.Parameters.AddWithValue("$alert_thresholds", AdminColumns.ThresholdsText(budget.AlertThresholds));
+        command.Parameters.AddWithValue("$degrade_fallback_model", AdminColumns.ToDb(budget.Degrade?.FallbackModel));
+        command.Parameters.AddWithValue("$degrade_min_max_tokens", AdminColumns.ToDb(budget.Degrade?.MinMaxTokens));
+        command.Parameters.AddWithValue("$now", AdminColumns.ToUnixMs(_time.GetUtcNow()));
+    }
+
+    private static BudgetDefinition ReadBudget(SqliteDataReader reader)
+    {
+        var scopeText = reader.GetString(1);
+        if (!ScopeRef.TryParse(scopeText, out var scope))
+        {
+            throw new InvalidDataException($"Corrupt budgets.scope value '{scopeText}'.");
+        }
+
+        var fallback = reader.IsDBNull(9) ? null : reader.GetString(9);
+        int? minMaxTokens = reader.IsDBNull(10) ? null : reader.GetInt32(10);
+        return new BudgetDefinition
+        {
+            Id = reader.GetString(0),
+            Scope = scope.Value,
+            Window = AdminColumns.ParseWindow(reader.GetString(2)),
+            TimeZone = reader.GetString(3),
+            CapUsd = reader.IsDBNull(4) ? null : new Money(reader.GetInt64(4)),
+            CapTokens = reader.IsDBNull(5) ? null : reader.GetInt64(5),
+            Enforcement = AdminColumns.ParseEnforcement(reader.GetString(6)),
+            Mode = AdminColumns.ParseMode(reader.GetString(7)),
+            AlertThresholds = AdminColumns.ParseThresholds(reader.GetString(8)),
+
+            // Both columns null means no degrade options, which is what a DegradeOptions with neither step means too.
+            Degrade = fallback is null && minMaxTokens is null ? null : new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens },
+        };
+    }
+}
