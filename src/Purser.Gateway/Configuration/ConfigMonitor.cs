@@ -84,7 +84,7 @@ internal sealed class ConfigMonitor : IDisposable
     }
 
     /// <summary>Rebuilds the state after the admin API changed stored keys or budgets.</summary>
-    public void ApplyStored(IReadOnlyList<Admin.StoredKey> keys, IReadOnlyList<Budgets.BudgetDefinition> budgets)
+    public void ApplyStored(IReadOnlyList<Purser.Admin.StoredKey> keys, IReadOnlyList<Purser.Budgets.BudgetDefinition> budgets)
     {
         lock (_reloadLock)
         {

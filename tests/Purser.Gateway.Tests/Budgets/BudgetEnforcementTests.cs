@@ -43,7 +43,7 @@ public sealed class BudgetEnforcementTests
     {
         var ok = 0;
         var refused = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
         {
             using var response = await _fixture.Http.SendAsync(request(i));
             _ = await response.Content.ReadAsStringAsync();
