@@ -24,9 +24,19 @@ internal sealed class HoldExpiry : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Period, _time);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        // A delay re-armed after each pass rather than a periodic timer: when the clock jumps (a fake clock in tests,
+        // a suspended VM), one pass catches up instead of one pass per missed period.
+        while (!stoppingToken.IsCancellationRequested)
         {
+            try
+            {
+                await Task.Delay(Period, _time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
             try
             {
                 var expired = await _ledger.ExpireAsync(_time.GetUtcNow(), stoppingToken).ConfigureAwait(false);

@@ -32,7 +32,7 @@ public sealed class BudgetFixture : IAsyncLifetime
     {
     }
 
-    public BudgetFixture(DateTimeOffset start)
+    internal BudgetFixture(DateTimeOffset start)
     {
         Time = new FakeTimeProvider(start);
     }
