@@ -144,6 +144,22 @@ public sealed class BudgetEnforcementTests
     }
 
     [Fact]
+    public async Task A_task_ceiling_above_the_keys_remaining_budget_never_lets_the_key_exceed_its_cap()
+    {
+        var secret = await _fixture.CreateKeyAsync("generous-task");
+        var body = BudgetFixture.ChatBody(100);
+        var worst = BudgetFixture.WorstCaseNano(body, 100);
+        await _fixture.PutBudgetAsync("generous-task-daily", Budget("key:generous-task", 3 * worst));
+
+        var (ok, _) = await FireAsync(40, _ => _fixture.Chat(secret, body, ("x-budget-scope", "big-task"), ("x-budget-ceiling", BudgetFixture.Usd(100 * worst))));
+
+        Assert.True(ok >= 3);
+        await AssertQuiescentAsync("generous-task-daily", 3 * worst, ["generous-task"]);
+        using var refused = await _fixture.Http.SendAsync(_fixture.Chat(secret, BudgetFixture.ChatBody(4000), ("x-budget-scope", "big-task")));
+        Assert.Equal("daily_cap_exceeded", (await BudgetFixture.ReadJsonAsync(refused))["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Post_hoc_admits_while_under_the_cap_and_records_every_cost()
     {
         var secret = await _fixture.CreateKeyAsync("post-hoc");

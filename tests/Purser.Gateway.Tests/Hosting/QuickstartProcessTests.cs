@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Purser.Store.Sqlite;
+using Purser.Usage;
 
 namespace Purser.Gateway.Tests.Hosting;
 
@@ -54,6 +56,11 @@ public sealed partial class QuickstartProcessTests : IDisposable
             using var json = JsonDocument.Parse(body);
             Assert.Equal("chat.completion", json.RootElement.GetProperty("object").GetString());
 
+            // The demo key has a $5 daily budget: every response says where it stands.
+            Assert.Equal("5", response.Headers.GetValues("x-budget-limit").Single());
+            Assert.Equal("key:demo", response.Headers.GetValues("x-budget-scope").Single());
+            var requestId = response.Headers.GetValues("x-request-id").Single();
+
             // SIGTERM: the host stops serving and drains the usage records before exiting.
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
@@ -62,7 +69,16 @@ public sealed partial class QuickstartProcessTests : IDisposable
 
             await process.WaitForExitAsync(timeout.Token);
             Assert.Equal(0, process.ExitCode);
-            Assert.True(File.Exists(Path.Combine(_workDir, "data", "purser.db")));
+            // A clean shutdown drained the batching writer: the request's usage record is on disk.
+            var database = SqliteDatabase.Open(Path.Combine(_workDir, "data", "purser.db"));
+            await using (var store = new SqliteUsageStore(database, new SqliteStoreOptions { Path = database.Path }, TimeProvider.System))
+            {
+                var records = await store.QueryAsync(new UsageQuery(), CancellationToken.None);
+                var record = Assert.Single(records);
+                Assert.Equal(requestId, record.RequestId);
+                Assert.True(record.Cost.NanoUsd > 0);
+            }
+
             Assert.Equal(key, File.ReadAllText(Path.Combine(_workDir, "data", "demo-key.txt")).Trim());
         }
         finally

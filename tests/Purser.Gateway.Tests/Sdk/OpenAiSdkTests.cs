@@ -57,6 +57,22 @@ public sealed class OpenAiSdkTests
     }
 
     [Fact]
+    public async Task Cached_input_tokens_are_reported_and_priced_at_the_cached_rate()
+    {
+        var result = await Chat("sim-cached").CompleteChatAsync([new UserChatMessage("A prompt long enough to have a cached prefix of eight tokens at least")]);
+        var usage = result.Value.Usage;
+        Assert.Equal(8, usage.InputTokenDetails.CachedTokenCount);
+
+        Assert.True(result.GetRawResponse().Headers.TryGetValue("x-request-id", out var requestId));
+        var record = await _fixture.UsageOfAsync(requestId!);
+        Assert.Equal(8, record.Tokens.CachedInputTokens);
+
+        // sim-cached: $0.50 per million input, $0.25 cached, $1.50 output.
+        var uncached = record.Tokens.InputTokens - 8;
+        Assert.Equal((uncached * 500) + (8 * 250) + (record.Tokens.OutputTokens * 1500), record.Cost.NanoUsd);
+    }
+
+    [Fact]
     public async Task Streaming_chat_delivers_every_chunk_and_the_final_usage()
     {
         var text = new StringBuilder();
