@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Purser.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Pricing;
@@ -50,6 +51,9 @@ internal sealed class Admission
     /// <summary>Whether the ledger has a hold to settle (false when no budget is on the path).</summary>
     public bool Held { get; }
 
+    /// <summary>The ledger could not be reached to settle; the hold will expire and be charged in full.</summary>
+    public bool SettleFailed { get; private set; }
+
     /// <summary>The tightest window as the caller sees it while the request runs (its worst case held).</summary>
     public BudgetStanding WhileRunning => BudgetAdmission.Standing(Lines, States, Money.Zero, Money.Zero);
 
@@ -63,8 +67,17 @@ internal sealed class Admission
 
         if (Held)
         {
-            // Never cancelled: a settlement must land even when the caller has gone.
-            await ledger.SettleAsync(HoldId, actual, actualTokens, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                // Never cancelled: a settlement must land even when the caller has gone.
+                await ledger.SettleAsync(HoldId, actual, actualTokens, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (DbException)
+            {
+                // The ledger is unreachable: the hold stays and expires, charged in full (never under-counted);
+                // the usage record still carries the actual cost.
+                SettleFailed = true;
+            }
         }
 
         return BudgetAdmission.Standing(Lines, States, Amount, actual);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using Purser.Budgets;
 using Purser.Configuration;
 using Purser.Gateway.Configuration;
@@ -17,6 +18,9 @@ namespace Purser.Gateway.Budgets;
 internal sealed class BudgetAdmission
 {
     private static readonly ConcurrentDictionary<string, TimeZoneInfo> Zones = new(StringComparer.Ordinal);
+
+    private static readonly GatewayError LedgerUnavailable =
+        new(GatewayErrorCode.LedgerUnavailable, "The budget ledger is unavailable, so the gateway refuses to spend; retry shortly.") { RetryAfterSeconds = 1 };
 
     private readonly IBudgetLedger _ledger;
     private readonly TaskBudgets _tasks;
@@ -43,7 +47,16 @@ internal sealed class BudgetAdmission
         Add(lines, state, new ScopeRef(ScopeKind.Key, key.Id), now);
         if (headers.TaskId is { } taskId)
         {
-            var task = await _tasks.ResolveAsync(taskId, headers.Ceiling, cancellationToken).ConfigureAwait(false);
+            BudgetDefinition? task;
+            try
+            {
+                task = await _tasks.ResolveAsync(taskId, headers.Ceiling, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DbException)
+            {
+                return (lines, LedgerUnavailable);
+            }
+
             if (task is null)
             {
                 return (lines, new GatewayError(GatewayErrorCode.UnknownScope, $"The task scope '{taskId}' does not exist: send x-budget-ceiling with its first call to create it.", BudgetRequestHeaders.ScopeHeader));
@@ -60,6 +73,19 @@ internal sealed class BudgetAdmission
     /// The returned admission must be settled exactly once.
     /// </summary>
     public async ValueTask<(Admission? Admission, GatewayError? Error)> AdmitAsync(AdmissionRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AdmitCoreAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+            // Fail closed: without the ledger the gateway cannot know what is left, so it spends nothing.
+            return (null, LedgerUnavailable);
+        }
+    }
+
+    private async ValueTask<(Admission? Admission, GatewayError? Error)> AdmitCoreAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
         var lines = request.Lines;
         var holdLines = new HoldLine[lines.Count];

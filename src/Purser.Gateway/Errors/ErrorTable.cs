@@ -32,6 +32,7 @@ internal static class ErrorTable
         GatewayErrorCode.BudgetExceeded => new(402, "budget_exceeded", "budget_exceeded", "budget_exceeded"),
         GatewayErrorCode.UnknownScope => new(400, "invalid_request_error", "invalid_request_error", "unknown_scope"),
         GatewayErrorCode.InvalidBudgetHeader => new(400, "invalid_request_error", "invalid_request_error", "invalid_budget_header"),
+        GatewayErrorCode.LedgerUnavailable => new(503, "server_error", "api_error", "ledger_unavailable"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

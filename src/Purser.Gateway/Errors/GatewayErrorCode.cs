@@ -24,4 +24,5 @@ internal enum GatewayErrorCode
     BudgetExceeded,
     UnknownScope,
     InvalidBudgetHeader,
+    LedgerUnavailable,
 }
