@@ -19,6 +19,8 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  # Portkey runs in a subshell: its node process is not one of the pids above.
+  pkill -f "start-server.js --port=18091" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -210,6 +212,7 @@ commit=$(git rev-parse --short HEAD)
     echo "| $target | $(field "$j" ttft_p50) | $(field "$j" ttft_p99) | $(field "$j" gap_p99) | $(field "$j" complete)/$(field "$j" concurrent) | $((i / 1024)) | $((s / 1024)) |"
   done
   echo
+  echo "A stream row of n/a and 0 complete means the target failed every streamed request (Portkey $portkey_version on this machine's Node $(node --version) answers streams with 500 \"TypeError: immutable\")."
   echo "\"direct\" is the simulated provider itself (its RSS is the provider's). Added latency is the target's p50/p99 at one connection minus direct's."
 } >"$out"
 cat "$out"
