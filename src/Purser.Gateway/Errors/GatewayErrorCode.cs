@@ -24,4 +24,6 @@ internal enum GatewayErrorCode
     BudgetExceeded,
     UnknownScope,
     InvalidBudgetHeader,
+    EnsembleCapExceeded,
+    EnsemblePanelFailed,
 }
