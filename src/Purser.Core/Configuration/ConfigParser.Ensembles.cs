@@ -141,6 +141,7 @@ internal sealed partial class ConfigParser
 
         var fields = Fields(map, path, EnsembleFields);
         var panel = new List<PanelMember>();
+        var panelSize = 0;
         if (!fields.TryGetValue("panel", out var panelNode))
         {
             Error(nameNode.Start.Line, path + ".panel", "is required (a list of model or route aliases)");
@@ -152,6 +153,7 @@ internal sealed partial class ConfigParser
                 Error(sequence.Start.Line, path + ".panel", "must name at least one member");
             }
 
+            panelSize = sequence.Children.Count;
             for (var i = 0; i < sequence.Children.Count; i++)
             {
                 var member = ParsePanelMember(sequence.Children[i], path + ".panel[" + i.ToString(CultureInfo.InvariantCulture) + "]", lookup);
@@ -200,12 +202,12 @@ internal sealed partial class ConfigParser
             prompt = topPromptText.Value;
         }
 
-        var minResponses = Math.Min(2, Math.Max(1, panel.Count));
+        var minResponses = Math.Min(2, Math.Max(1, panelSize));
         if (fields.TryGetValue("min_responses", out var minNode) && TryInteger(minNode, path + ".min_responses", 1, int.MaxValue, out var min))
         {
-            if (min > panel.Count && panel.Count > 0)
+            if (min > panelSize && panelSize > 0)
             {
-                Error(minNode.Start.Line, path + ".min_responses", $"{min.ToString(CultureInfo.InvariantCulture)} is larger than the panel ({panel.Count.ToString(CultureInfo.InvariantCulture)} members)");
+                Error(minNode.Start.Line, path + ".min_responses", $"{min.ToString(CultureInfo.InvariantCulture)} is larger than the panel ({panelSize.ToString(CultureInfo.InvariantCulture)} members)");
             }
 
             minResponses = (int)min;

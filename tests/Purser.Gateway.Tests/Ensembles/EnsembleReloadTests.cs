@@ -17,13 +17,13 @@ public sealed class EnsembleReloadTests : IAsyncLifetime
     {
         var bad = _fixture.ConfigText
             .Replace("failover2: { targets: [broken2, pb] }", "failover2: { targets: [broken2, loop] }\n  loop: { targets: [failover2] }", StringComparison.Ordinal)
-            .Replace("full: { panel: [pa, pb, pc], judge: jd }", "full: { panel: [pa, ghost], judge: jd, min_responses: 3 }", StringComparison.Ordinal);
+            .Replace("full: { panel: [{ model: pa, temperature: 0.2, seed: 7 }", "full: { min_responses: 5, panel: [ghost, { model: pa, temperature: 0.2, seed: 7 }", StringComparison.Ordinal);
         await File.WriteAllTextAsync(_fixture.ConfigPath, bad);
 
         var errors = _fixture.Gateway.ReloadConfiguration();
 
         var listed = string.Join("\n", errors);
-        Assert.Contains(errors, e => e.Field == "ensembles.full.panel[1]" && e.Line is > 0 && e.Message.Contains("'ghost'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Field == "ensembles.full.panel[0]" && e.Line is > 0 && e.Message.Contains("'ghost'", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.Field == "ensembles.full.min_responses");
         Assert.True(errors.Any(e => e.Field == "routes.loop.targets" && e.Message.Contains("alias cycle", StringComparison.Ordinal)), listed);
 

@@ -49,6 +49,20 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public async Task Routes_and_ensembles_are_listed_with_the_models()
+    {
+        var secret = await _fixture.CreateKeyAsync("route-list");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+        using var response = await _fixture.Http.SendAsync(request);
+        var ids = (await BudgetFixture.ReadJsonAsync(response))["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()).ToList();
+
+        Assert.Contains("pa", ids);
+        Assert.Contains("failover", ids);
+        Assert.Contains("full", ids);
+    }
+
+    [Fact]
     public async Task An_alias_that_is_neither_model_route_nor_ensemble_is_still_a_404()
     {
         var secret = await _fixture.CreateKeyAsync("route-unknown");

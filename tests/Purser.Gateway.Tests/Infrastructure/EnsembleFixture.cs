@@ -86,7 +86,7 @@ public sealed class EnsembleFixture : IAsyncLifetime
               failover: { targets: [broken, pa], cooldown_seconds: 30 }
               failover2: { targets: [broken2, pb] }
             ensembles:
-              full: { panel: [pa, pb, pc], judge: jd }
+              full: { panel: [{ model: pa, temperature: 0.2, seed: 7 }, { model: pb, temperature: 0.9, seed: 3 }, pc], judge: jd }
               shrink: { panel: [pa, pb, pc], judge: jd, max_panel_calls: 2 }
               to-judge: { panel: [pa, pb, pc], judge: jd, max_total_tokens: 1200 }
               to-first: { panel: [pa, pb, pc], judge: jd, max_total_tokens: 1200, degrade_to: first_panel }
