@@ -19,7 +19,7 @@ internal sealed partial class ConfigParser
 
     private const string DefaultOrganization = "default";
 
-    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "keys", "budgets"];
+    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets"];
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash"];
     private static readonly string[] StorageFields = ["sqlite_path"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
@@ -98,8 +98,9 @@ internal sealed partial class ConfigParser
         var teams = sections.TryGetValue("teams", out var teamsNode)
             ? ParseTeams(teamsNode, declaredTeams)
             : new Dictionary<string, TeamConfig>(StringComparer.Ordinal);
+        var (routes, ensembles) = ParseComposedAliases(sections, models, declaredAliases);
         var declaredKeys = new HashSet<string>(StringComparer.Ordinal);
-        var keys = sections.TryGetValue("keys", out var keysNode) ? ParseKeys(keysNode, declaredAliases, declaredTeams, declaredKeys) : [];
+        var keys = sections.TryGetValue("keys", out var keysNode) ? ParseKeys(keysNode, CallableAliases(declaredAliases, routes, ensembles), declaredTeams, declaredKeys) : [];
         var scopes = new BudgetScopes(organization, declaredTeams, declaredKeys, declaredAliases, models);
         var budgets = sections.TryGetValue("budgets", out var budgetsNode) ? ParseBudgets(budgetsNode, scopes) : [];
 
@@ -113,6 +114,8 @@ internal sealed partial class ConfigParser
             Organization = organization,
             Teams = teams.ToFrozenDictionary(StringComparer.Ordinal),
             Budgets = budgets,
+            Routes = routes.ToFrozenDictionary(StringComparer.Ordinal),
+            Ensembles = ensembles.ToFrozenDictionary(StringComparer.Ordinal),
         });
     }
 

@@ -26,6 +26,12 @@ public sealed record PurserConfig
 
     /// <summary>Budgets on the organisation, teams and keys; task budgets are created at run time, never here.</summary>
     public IReadOnlyList<BudgetDefinition> Budgets { get; init; } = [];
+
+    /// <summary>Routing aliases (ordered targets with failover) by alias.</summary>
+    public IReadOnlyDictionary<string, Ensembles.RouteConfig> Routes { get; init; } = new Dictionary<string, Ensembles.RouteConfig>();
+
+    /// <summary>Ensemble aliases (panel + judge under a cost guardrail) by alias.</summary>
+    public IReadOnlyDictionary<string, Ensembles.EnsembleConfig> Ensembles { get; init; } = new Dictionary<string, Ensembles.EnsembleConfig>();
 }
 
 /// <summary>A team of keys, charged together to "team:&lt;id&gt;".</summary>

@@ -3,7 +3,10 @@ using Purser.Pricing;
 
 namespace Purser.Gateway.Budgets;
 
-/// <summary>What admission needs to know about a request: its path, its model and price, and its worst case.</summary>
+/// <summary>
+/// What admission needs to know about a request: its path, its model and price, and its worst case. A request made of
+/// several calls (an ensemble) gives its whole worst case as <see cref="FixedAmount"/> and <see cref="FixedTokens"/>.
+/// </summary>
 internal sealed record AdmissionRequest(
     string HoldId,
     GatewayState State,
@@ -14,4 +17,6 @@ internal sealed record AdmissionRequest(
     long InputTokenBound,
     int MaxTokens,
     TimeSpan HoldTtl,
-    bool AllowDegrade = true);
+    bool AllowDegrade = true,
+    Money? FixedAmount = null,
+    long? FixedTokens = null);

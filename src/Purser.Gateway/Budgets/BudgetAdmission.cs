@@ -114,8 +114,8 @@ internal sealed class BudgetAdmission
         var expires = _time.GetUtcNow().Add(request.HoldTtl);
         while (true)
         {
-            var amount = price.Cost(new TokenUsage(request.InputTokenBound, maxTokens));
-            var tokens = request.InputTokenBound + maxTokens;
+            var amount = request.FixedAmount ?? price.Cost(new TokenUsage(request.InputTokenBound, maxTokens));
+            var tokens = request.FixedTokens ?? request.InputTokenBound + maxTokens;
             if (lines.Count == 0)
             {
                 return (new Admission(request.HoldId, lines, [], amount, tokens, model, price, maxTokens, degraded, held: false), null);

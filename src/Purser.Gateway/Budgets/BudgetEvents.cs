@@ -40,6 +40,10 @@ internal sealed class BudgetEvents : IAsyncDisposable
     public void Degraded(CallRecord call, string how) =>
         Enqueue(null, "budget.degraded", "key:" + call.KeyId, null, null, call.RequestId, $"Request for '{call.ModelAlias}' degraded to fit its budget: {how}.");
 
+    /// <summary>An ensemble's guardrail shrank, degraded or refused it, or its judge was skipped.</summary>
+    public void Ensemble(CallRecord call, string reason) =>
+        Enqueue(null, "ensemble.degraded", "key:" + call.KeyId, null, null, call.RequestId, $"Ensemble '{call.ModelAlias}': {reason}.");
+
     /// <summary>Checks every USD cap on the path for thresholds crossed by this request's charge.</summary>
     public void AfterSettle(CallRecord call, Admission admission, Money cost)
     {

@@ -37,30 +37,18 @@ internal static class ModelsEndpoint
             string? last = null;
             foreach (var (alias, model) in state.Models)
             {
-                if (!key!.Allows(alias))
-                {
-                    continue;
-                }
+                WriteEntry(json, format, key!, alias, model.Upstream.Name, created, ref first, ref last);
+            }
 
-                first ??= alias;
-                last = alias;
-                json.WriteStartObject();
-                if (format == ApiFormat.OpenAI)
-                {
-                    json.WriteString("id"u8, alias);
-                    json.WriteString("object"u8, "model"u8);
-                    json.WriteNumber("created"u8, created.ToUnixTimeSeconds());
-                    json.WriteString("owned_by"u8, model.Upstream.Name);
-                }
-                else
-                {
-                    json.WriteString("type"u8, "model"u8);
-                    json.WriteString("id"u8, alias);
-                    json.WriteString("display_name"u8, alias);
-                    json.WriteString("created_at"u8, created.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
-                }
+            // Routing and ensemble aliases are callable like any model; "purser" owns them, not one provider.
+            foreach (var alias in state.Config.Routes.Keys)
+            {
+                WriteEntry(json, format, key!, alias, "purser", created, ref first, ref last);
+            }
 
-                json.WriteEndObject();
+            foreach (var alias in state.Config.Ensembles.Keys)
+            {
+                WriteEntry(json, format, key!, alias, "purser", created, ref first, ref last);
             }
 
             json.WriteEndArray();
@@ -77,5 +65,33 @@ internal static class ModelsEndpoint
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = buffer.WrittenCount;
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static void WriteEntry(Utf8JsonWriter json, ApiFormat format, Keys.VirtualKey key, string alias, string ownedBy, DateTimeOffset created, ref string? first, ref string? last)
+    {
+        if (!key.Allows(alias))
+        {
+            return;
+        }
+
+        first ??= alias;
+        last = alias;
+        json.WriteStartObject();
+        if (format == ApiFormat.OpenAI)
+        {
+            json.WriteString("id"u8, alias);
+            json.WriteString("object"u8, "model"u8);
+            json.WriteNumber("created"u8, created.ToUnixTimeSeconds());
+            json.WriteString("owned_by"u8, ownedBy);
+        }
+        else
+        {
+            json.WriteString("type"u8, "model"u8);
+            json.WriteString("id"u8, alias);
+            json.WriteString("display_name"u8, alias);
+            json.WriteString("created_at"u8, created.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        json.WriteEndObject();
     }
 }

@@ -33,6 +33,8 @@ internal static class ErrorTable
         GatewayErrorCode.UnknownScope => new(400, "invalid_request_error", "invalid_request_error", "unknown_scope"),
         GatewayErrorCode.InvalidBudgetHeader => new(400, "invalid_request_error", "invalid_request_error", "invalid_budget_header"),
         GatewayErrorCode.LedgerUnavailable => new(503, "server_error", "api_error", "ledger_unavailable"),
+        GatewayErrorCode.EnsembleCapExceeded => new(402, "ensemble_cap_exceeded", "ensemble_cap_exceeded", "ensemble_cap_exceeded"),
+        GatewayErrorCode.EnsemblePanelFailed => new(502, "server_error", "api_error", "ensemble_panel_failed"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

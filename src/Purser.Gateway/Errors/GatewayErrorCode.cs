@@ -25,4 +25,6 @@ internal enum GatewayErrorCode
     UnknownScope,
     InvalidBudgetHeader,
     LedgerUnavailable,
+    EnsembleCapExceeded,
+    EnsemblePanelFailed,
 }

@@ -141,6 +141,9 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddHostedService<HoldExpiry>();
         services.AddSingleton(_ => UpstreamHttp.CreateClient());
         services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<Routing.RouteHealth>();
+        services.AddSingleton<Routing.AliasCaller>();
+        services.AddSingleton<Ensembles.EnsembleExecutor>();
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<EmbeddingsProxy>();
 

@@ -32,4 +32,10 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Error, "Expiring budget holds failed")]
     public static partial void HoldExpiryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Warning, "Route {Route}: target {Target} failed ({Reason}); trying the next")]
+    public static partial void RouteFailover(ILogger logger, string route, string target, string reason);
+
+    [LoggerMessage(12, LogLevel.Information, "Request {RequestId}: ensemble {Ensemble} {Outcome}")]
+    public static partial void EnsembleOutcome(ILogger logger, string requestId, string ensemble, string outcome);
 }

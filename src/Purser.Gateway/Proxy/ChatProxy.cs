@@ -32,11 +32,13 @@ internal sealed class ChatProxy
     private readonly UsageRecorder _usage;
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
+    private readonly Ensembles.EnsembleExecutor _ensembles;
     private readonly TimeProvider _time;
     private readonly ILogger<ChatProxy> _logger;
 
-    public ChatProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, TimeProvider time, ILogger<ChatProxy> logger)
+    public ChatProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, Ensembles.EnsembleExecutor ensembles, TimeProvider time, ILogger<ChatProxy> logger)
     {
+        _ensembles = ensembles;
         _config = config;
         _http = http;
         _usage = usage;
@@ -88,6 +90,13 @@ internal sealed class ChatProxy
 
         call.ModelAlias = alias;
         call.Streamed = stream;
+        if (Ensembles.EnsembleExecutor.Handles(state, alias))
+        {
+            // Ensembles and routing aliases are one request of several calls: planned, reserved and settled as a whole.
+            await _ensembles.HandleAsync(context, state, call, key, request, body.ByteCount, callerFormat, stream, callerMaxTokens).ConfigureAwait(false);
+            return;
+        }
+
         var modelError = ResolveModel(state, key, alias, ModelKind.Chat, out var model, out var price);
         if (modelError is { } badModel)
         {

@@ -25,9 +25,12 @@ internal sealed class UsageRecorder
         _time = time;
     }
 
-    public async ValueTask<BudgetStanding> FinishAsync(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, ModelPrice price)
+    public ValueTask<BudgetStanding> FinishAsync(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, ModelPrice price) =>
+        FinishAsync(call, status, errorCode, usage, source, source == UsageSource.None ? Money.Zero : price.Cost(usage), call.Admission?.Degraded);
+
+    /// <summary>For a request made of several calls at different prices (an ensemble): the summed cost, and how it was degraded.</summary>
+    public async ValueTask<BudgetStanding> FinishAsync(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, Money cost, string? degraded)
     {
-        var cost = source == UsageSource.None ? Money.Zero : price.Cost(usage);
         var standing = BudgetStanding.None;
         if (call.Admission is { } admission)
         {
@@ -53,7 +56,7 @@ internal sealed class UsageRecorder
             Streamed = call.Streamed,
             Source = source,
             TaskScope = call.TaskScope,
-            Degraded = call.Admission?.Degraded,
+            Degraded = degraded,
         });
         return standing;
     }

@@ -1,0 +1,271 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Purser.Configuration;
+using Purser.Ensembles;
+using Purser.Gateway.Configuration;
+using Purser.Gateway.Errors;
+using Purser.Gateway.Logging;
+using Purser.Gateway.Proxy;
+using Purser.Pricing;
+using Purser.Providers.Translation;
+using Purser.Providers.Usage;
+
+namespace Purser.Gateway.Routing;
+
+/// <summary>
+/// Calls a model or routing alias once, buffered, with an OpenAI-format request, translating for Anthropic upstreams;
+/// a routing alias fails over along its targets. Used for every sub-call of an ensemble and for routing aliases.
+/// </summary>
+internal sealed class AliasCaller
+{
+    private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
+
+    private readonly HttpClient _http;
+    private readonly RouteHealth _health;
+    private readonly TimeProvider _time;
+    private readonly ILogger<AliasCaller> _logger;
+
+    public AliasCaller(HttpClient http, RouteHealth health, TimeProvider time, ILogger<AliasCaller> logger)
+    {
+        _http = http;
+        _health = health;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// The models a call of <paramref name="alias"/> may land on, with the max_tokens each would be sent; an error when
+    /// one of them has no price (fail closed, as for a direct call).
+    /// </summary>
+    public static GatewayError? Shape(GatewayState state, string alias, int? callerMaxTokens, out CallShape shape)
+    {
+        var targets = new List<PricedTarget>();
+        var error = CollectTargets(state, alias, callerMaxTokens, targets, 0);
+        shape = error is null ? new CallShape(targets) : CallShape.Single(ModelPrice.Free, 0);
+        return error;
+    }
+
+    /// <summary>The first model a call of <paramref name="alias"/> would try.</summary>
+    public static ResolvedModel FirstModel(GatewayState state, string alias)
+    {
+        while (state.Config.Routes.TryGetValue(alias, out var route))
+        {
+            alias = route.Targets[0];
+        }
+
+        return state.Models[alias];
+    }
+
+    /// <summary>max_tokens for a model: the caller's, or the model's default, never above the model's ceiling.</summary>
+    public static int MaxTokensFor(ModelConfig model, int? callerMaxTokens) =>
+        Math.Min(callerMaxTokens ?? model.DefaultMaxTokens, model.MaxOutputTokens);
+
+    /// <summary>Calls the alias; <paramref name="tried"/> collects every model attempted, in order.</summary>
+    public async Task<SubCallResult> CallAsync(GatewayState state, string alias, JsonObject request, int? callerMaxTokens, PanelMember? sampling, HttpRequest caller, List<string> tried, CancellationToken ct)
+    {
+        if (!state.Config.Routes.TryGetValue(alias, out var route))
+        {
+            lock (tried)
+            {
+                tried.Add(alias);
+            }
+
+            return await CallModelAsync(state, state.Models[alias], request, callerMaxTokens, sampling, caller, ct).ConfigureAwait(false);
+        }
+
+        // Healthy targets first, in the operator's order; cooling ones last rather than never, since a request that
+        // would otherwise fail might as well try them.
+        var order = new List<string>(route.Targets.Count);
+        foreach (var target in route.Targets)
+        {
+            if (!_health.IsCooling(target))
+            {
+                order.Add(target);
+            }
+        }
+
+        foreach (var target in route.Targets)
+        {
+            if (_health.IsCooling(target))
+            {
+                order.Add(target);
+            }
+        }
+
+        SubCallResult? last = null;
+        foreach (var target in order)
+        {
+            var result = await CallAsync(state, target, request, callerMaxTokens, sampling, caller, tried, ct).ConfigureAwait(false);
+            if (result.Ok)
+            {
+                _health.Succeeded(target);
+                return result;
+            }
+
+            if (!result.Retryable || ct.IsCancellationRequested)
+            {
+                return result;
+            }
+
+            _health.Failed(target, route.CooldownSeconds);
+            Log.RouteFailover(_logger, alias, target, ErrorTable.CodeOf(result.Error!.Value));
+            last = result;
+        }
+
+        return last!;
+    }
+
+    private static GatewayError? CollectTargets(GatewayState state, string alias, int? callerMaxTokens, List<PricedTarget> targets, int depth)
+    {
+        if (state.Config.Routes.TryGetValue(alias, out var route))
+        {
+            // The loader refuses cycles; the depth bound only keeps a bug from recursing forever.
+            if (depth > 16)
+            {
+                return new GatewayError(GatewayErrorCode.InvalidRequest, $"The route '{alias}' nests too deeply.", "model");
+            }
+
+            foreach (var target in route.Targets)
+            {
+                if (CollectTargets(state, target, callerMaxTokens, targets, depth + 1) is { } error)
+                {
+                    return error;
+                }
+            }
+
+            return null;
+        }
+
+        var model = state.Models[alias];
+        if (model.Model.Price is not { } price)
+        {
+            if (!model.Model.Free)
+            {
+                return new GatewayError(GatewayErrorCode.ModelNotPriced, $"The model '{alias}' has no price configured, so the gateway cannot account for it. Add a price, or mark it free: true.", "model");
+            }
+
+            price = ModelPrice.Free;
+        }
+
+        targets.Add(new PricedTarget(price, MaxTokensFor(model.Model, callerMaxTokens)));
+        return null;
+    }
+
+    private async Task<SubCallResult> CallModelAsync(GatewayState state, ResolvedModel model, JsonObject request, int? callerMaxTokens, PanelMember? sampling, HttpRequest caller, CancellationToken ct)
+    {
+        var alias = model.Alias;
+        var maxTokens = MaxTokensFor(model.Model, callerMaxTokens);
+        var body = (JsonObject)request.DeepClone();
+        body.Remove("stream");
+        body.Remove("stream_options");
+        body.Remove("max_completion_tokens");
+        body["model"] = model.Model.UpstreamModel;
+        body["max_tokens"] = maxTokens;
+        if (sampling?.Temperature is { } temperature)
+        {
+            body["temperature"] = temperature;
+        }
+
+        if (sampling?.Seed is { } seed)
+        {
+            body["seed"] = seed;
+        }
+
+        var anthropic = model.Upstream.Kind == ProviderKind.Anthropic;
+        if (anthropic)
+        {
+            body.Remove("seed");
+            if (!OpenAiToAnthropic.TryTranslateRequest(body, model.Model.UpstreamModel, maxTokens, out var translated, out var translationError))
+            {
+                return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.InvalidRequest, translationError.Message, translationError.Param), retryable: false);
+            }
+
+            body = translated;
+        }
+        else if (model.Upstream.UsesMaxCompletionTokens && body.Remove("max_tokens", out var limit))
+        {
+            body["max_completion_tokens"] = limit;
+        }
+
+        using var buffer = new PooledBufferWriter(4096);
+        var uri = anthropic ? model.Upstream.MessagesUri : model.Upstream.ChatCompletionsUri;
+        using var upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, body, buffer, caller);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds));
+        byte[] responseBody;
+        try
+        {
+            using var response = await _http.SendAsync(upstreamRequest, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                Log.UpstreamFailed(_logger, model.Upstream.Name, alias, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
+                return StatusFailure(alias, model.Upstream.Name, response.StatusCode);
+            }
+
+            responseBody = await ChatProxy.ReadBoundedAsync(response.Content, MaxUpstreamBodyBytes, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamTimeout, $"The model '{alias}' did not answer in time."), retryable: false);
+        }
+        catch (OperationCanceledException)
+        {
+            Log.UpstreamFailed(_logger, model.Upstream.Name, alias, "timeout");
+            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamTimeout, $"The provider did not answer within {state.Config.Server.UpstreamTimeoutSeconds} s."), retryable: true);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidDataException)
+        {
+            Log.UpstreamFailed(_logger, model.Upstream.Name, alias, ex.GetType().Name);
+            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamUnreachable, $"The provider '{model.Upstream.Name}' could not be reached."), retryable: true);
+        }
+
+        var usageFound = anthropic ? UsageReader.TryReadAnthropic(responseBody, out var usage) : UsageReader.TryReadOpenAi(responseBody, out usage);
+        var parsed = usageFound ? ParseObject(responseBody) : null;
+        if (parsed is null)
+        {
+            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamInvalidResponse, $"The provider '{model.Upstream.Name}' returned a response the gateway could not read."), retryable: true);
+        }
+
+        if (anthropic)
+        {
+            parsed = OpenAiToAnthropic.TranslateResponse(parsed, alias, _time.GetUtcNow().ToUnixTimeSeconds());
+        }
+
+        var price = model.Model.Price ?? ModelPrice.Free;
+        return new SubCallResult(alias, parsed, usage, price.Cost(usage), null, false);
+    }
+
+    private static JsonObject? ParseObject(byte[] body)
+    {
+        try
+        {
+            return JsonNode.Parse(body) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static SubCallResult StatusFailure(string alias, string provider, HttpStatusCode status)
+    {
+        var code = (int)status;
+        if (status == HttpStatusCode.TooManyRequests)
+        {
+            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamRateLimited, $"The model '{alias}' is rate limited."), retryable: true);
+        }
+
+        if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamAuthFailed, $"The provider '{provider}' refused the gateway's credentials."), retryable: false);
+        }
+
+        if (code >= 500)
+        {
+            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamServerError, $"The model '{alias}' failed with HTTP {code.ToString(CultureInfo.InvariantCulture)}."), retryable: true);
+        }
+
+        return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.InvalidRequest, $"The model '{alias}' refused the request with HTTP {code.ToString(CultureInfo.InvariantCulture)}.") { StatusOverride = code }, retryable: false);
+    }
+}
