@@ -19,6 +19,8 @@ cleanup() {
   rm -rf "$results"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # PostgreSQL refuses to run as root: as root the server runs as the "postgres" system user.
 as_pg() {

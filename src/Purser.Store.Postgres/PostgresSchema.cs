@@ -42,5 +42,27 @@ internal static class PostgresSchema
             PRIMARY KEY (hold_id, line_no)
         );
         """,
+
+        // 2: the event log, as in SQLite: times in Unix milliseconds, dedupe_key UNIQUE (NULLs distinct) so "append
+        // once" is one atomic INSERT across every instance; seq keeps insertion order to break timestamp ties.
+        """
+        CREATE TABLE events (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            timestamp bigint NOT NULL,
+            type text NOT NULL,
+            scope text,
+            budget_id text,
+            window_key text,
+            request_id text,
+            message text NOT NULL,
+            data_json text,
+            dedupe_key text UNIQUE,
+            recorded_at bigint NOT NULL
+        );
+        CREATE INDEX ix_events_timestamp ON events (timestamp);
+        CREATE INDEX ix_events_type ON events (type, timestamp);
+        CREATE INDEX ix_events_scope ON events (scope, timestamp);
+        """,
     ];
 }

@@ -28,13 +28,13 @@ public sealed class PostgresDatabaseTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Open_creates_the_ledger_tables_and_records_each_migration_once()
+    public async Task Open_creates_the_ledger_and_event_tables_and_records_each_migration_once()
     {
         var db = Open();
 
         Assert.Equal(PostgresSchema.Migrations.Count, db.SchemaVersion);
         Assert.Equal(PostgresSchema.Migrations.Count, await Schema.ScalarAsync("SELECT count(*) FROM schema_version;"));
-        foreach (var table in (string[])["ledger_counters", "ledger_holds", "ledger_hold_lines"])
+        foreach (var table in (string[])["ledger_counters", "ledger_holds", "ledger_hold_lines", "events"])
         {
             Assert.Equal(1, await Schema.ScalarAsync(
                 $"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{Schema.Name}' AND table_name = '{table}';"));
