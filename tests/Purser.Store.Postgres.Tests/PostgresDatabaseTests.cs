@@ -7,6 +7,8 @@ namespace Purser.Store.Postgres.Tests;
 
 public sealed class PostgresDatabaseTests : IAsyncLifetime
 {
+    private static readonly DateTimeOffset Expiry = new(2026, 11, 24, 12, 5, 0, TimeSpan.Zero);
+
     private readonly List<PostgresDatabase> _databases = [];
     private TestSchema? _schema;
 
@@ -129,6 +131,27 @@ public sealed class PostgresDatabaseTests : IAsyncLifetime
         var error = Assert.Throws<LedgerUnavailableException>(() => PostgresDatabase.Open($"Host=127.0.0.1;Port={port};Username=purser;Timeout=5"));
 
         Assert.IsAssignableFrom<NpgsqlException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task A_ledger_whose_connections_the_server_kills_throws_LedgerUnavailableException_then_recovers_by_itself()
+    {
+        var application = "purser-" + Guid.NewGuid().ToString("N");
+        var db = PostgresDatabase.Open(new NpgsqlConnectionStringBuilder(Schema.ConnectionString) { ApplicationName = application }.ConnectionString);
+        _databases.Add(db);
+        var ledger = new Purser.Store.Postgres.Ledger.PostgresBudgetLedger(db);
+        var line = new HoldLine(new CounterKey("b", "lifetime"), new Purser.Pricing.Money(1_000), null, AccountingMode.Reserve, Enforcement.Hard);
+        Assert.True((await ledger.ReserveAsync(new HoldRequest("h1", [line], new Purser.Pricing.Money(10), 1, Expiry), default)).Granted);
+
+        // The pooled connection's backend goes away, as on a server restart or a failover.
+        // MATERIALIZED: the victims are chosen before any is terminated, never this connection or another test's.
+        Assert.True(await Schema.ScalarAsync(
+            $"WITH victims AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE application_name = '{application}') "
+            + "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM victims;") >= 1);
+
+        await Assert.ThrowsAsync<LedgerUnavailableException>(async () => await ledger.ReserveAsync(new HoldRequest("h2", [line], new Purser.Pricing.Money(10), 1, Expiry), default));
+        Assert.True((await ledger.ReserveAsync(new HoldRequest("h3", [line], new Purser.Pricing.Money(10), 1, Expiry), default)).Granted);
+        Assert.Equal(20, (await ledger.ReadAsync([line.Counter], default))[0].Held.NanoUsd);
     }
 
     private PostgresDatabase Open()

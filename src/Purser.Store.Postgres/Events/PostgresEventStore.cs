@@ -79,7 +79,7 @@ public sealed class PostgresEventStore : IEventStore
                     reader.IsDBNull(8) ? null : reader.GetString(8)));
             }
         }
-        catch (NpgsqlException ex) when (ex.IsTransient)
+        catch (NpgsqlException ex) when (PostgresErrors.IsUnavailable(ex))
         {
             throw PostgresErrors.Wrap(ex);
         }
@@ -105,7 +105,7 @@ public sealed class PostgresEventStore : IEventStore
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = _time.GetUtcNow().ToUnixTimeMilliseconds() });
             return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        catch (NpgsqlException ex) when (ex.IsTransient)
+        catch (NpgsqlException ex) when (PostgresErrors.IsUnavailable(ex))
         {
             throw PostgresErrors.Wrap(ex);
         }

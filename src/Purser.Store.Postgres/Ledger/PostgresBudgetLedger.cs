@@ -30,7 +30,7 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
         {
             return await ReserveCoreAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (NpgsqlException e) when (e.IsTransient)
+        catch (NpgsqlException e) when (PostgresErrors.IsUnavailable(e))
         {
             throw PostgresErrors.Wrap(e);
         }
@@ -44,7 +44,7 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
         {
             return await SettleCoreAsync(holdId, actual.NanoUsd, actualTokens, cancellationToken).ConfigureAwait(false);
         }
-        catch (NpgsqlException e) when (e.IsTransient)
+        catch (NpgsqlException e) when (PostgresErrors.IsUnavailable(e))
         {
             throw PostgresErrors.Wrap(e);
         }
@@ -57,7 +57,7 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
         {
             return await ExpireCoreAsync(now, cancellationToken).ConfigureAwait(false);
         }
-        catch (NpgsqlException e) when (e.IsTransient)
+        catch (NpgsqlException e) when (PostgresErrors.IsUnavailable(e))
         {
             throw PostgresErrors.Wrap(e);
         }
@@ -98,7 +98,7 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
 
             return states;
         }
-        catch (NpgsqlException e) when (e.IsTransient)
+        catch (NpgsqlException e) when (PostgresErrors.IsUnavailable(e))
         {
             throw PostgresErrors.Wrap(e);
         }
