@@ -1,0 +1,68 @@
+namespace Purser.Store.Postgres;
+
+/// <summary>
+/// The PostgreSQL schema as ordered migration steps: step N brings the schema from version N-1 to N. Steps are
+/// append-only: a released step is never edited, a change is a new step. Tables are created unqualified, in the first
+/// schema of the connection's search path, so one database can hold several Purser schemas.
+/// </summary>
+internal static class PostgresSchema
+{
+    public static readonly IReadOnlyList<string> Migrations =
+    [
+        // 1: the budget ledger. Counter keys use the "C" collation so that "ORDER BY budget_id, window_key", the lock
+        // order every transaction follows, is plain byte order, the same on every server whatever its locale.
+        // ledger_hold_lines has no foreign key to ledger_holds: only the ledger writes both, in one transaction, and a
+        // key check would take a share lock on the hold row that settle and expiry then contend with.
+        """
+        CREATE TABLE ledger_counters (
+            budget_id text COLLATE "C" NOT NULL,
+            window_key text COLLATE "C" NOT NULL,
+            spent_nano bigint NOT NULL DEFAULT 0,
+            held_nano bigint NOT NULL DEFAULT 0,
+            spent_tokens bigint NOT NULL DEFAULT 0,
+            held_tokens bigint NOT NULL DEFAULT 0,
+            PRIMARY KEY (budget_id, window_key)
+        );
+        CREATE TABLE ledger_holds (
+            hold_id text NOT NULL PRIMARY KEY,
+            amount_nano bigint NOT NULL,
+            tokens bigint NOT NULL,
+            expires_at_ms bigint NOT NULL,
+            state smallint NOT NULL,
+            actual_nano bigint,
+            actual_tokens bigint
+        );
+        CREATE INDEX ix_ledger_holds_due ON ledger_holds (expires_at_ms) WHERE state = 0;
+        CREATE TABLE ledger_hold_lines (
+            hold_id text NOT NULL,
+            line_no integer NOT NULL,
+            budget_id text COLLATE "C" NOT NULL,
+            window_key text COLLATE "C" NOT NULL,
+            mode smallint NOT NULL,
+            PRIMARY KEY (hold_id, line_no)
+        );
+        """,
+
+        // 2: the event log, as in SQLite: times in Unix milliseconds, dedupe_key UNIQUE (NULLs distinct) so "append
+        // once" is one atomic INSERT across every instance; seq keeps insertion order to break timestamp ties.
+        """
+        CREATE TABLE events (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            timestamp bigint NOT NULL,
+            type text NOT NULL,
+            scope text,
+            budget_id text,
+            window_key text,
+            request_id text,
+            message text NOT NULL,
+            data_json text,
+            dedupe_key text UNIQUE,
+            recorded_at bigint NOT NULL
+        );
+        CREATE INDEX ix_events_timestamp ON events (timestamp);
+        CREATE INDEX ix_events_type ON events (type, timestamp);
+        CREATE INDEX ix_events_scope ON events (scope, timestamp);
+        """,
+    ];
+}
