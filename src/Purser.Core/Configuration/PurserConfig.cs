@@ -26,6 +26,9 @@ public sealed record PurserConfig
 
     /// <summary>Budgets on the organisation, teams and keys; task budgets are created at run time, never here.</summary>
     public IReadOnlyList<BudgetDefinition> Budgets { get; init; } = [];
+
+    /// <summary>Bedtime Mode policies on keys and teams (SPEC §5).</summary>
+    public IReadOnlyList<Bedtime.BedtimePolicy> Bedtime { get; init; } = [];
 }
 
 /// <summary>A team of keys, charged together to "team:&lt;id&gt;".</summary>
