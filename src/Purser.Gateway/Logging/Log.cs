@@ -32,4 +32,10 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Error, "Expiring budget holds failed")]
     public static partial void HoldExpiryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Error, "The webhook delivery loop failed; it runs again on its next tick")]
+    public static partial void WebhookPumpFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Warning, "Webhook {EndpointId} delivery {DeliveryId} attempt {Attempt} failed: {Reason}")]
+    public static partial void WebhookAttemptFailed(ILogger logger, string endpointId, string deliveryId, int attempt, string reason);
 }

@@ -55,6 +55,7 @@ internal sealed class UsageRecorder
             TaskScope = call.TaskScope,
             Degraded = call.Admission?.Degraded,
         });
+        Bedtime.BedtimeVerdict.Settled(call.Bedtime, cost, _time.GetUtcNow());
         return standing;
     }
 }
