@@ -219,4 +219,67 @@ public sealed class BedtimeModeTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("scope", json["error"]!["param"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_team_policy_sums_its_keys_and_trips_every_key_of_the_team()
+    {
+        var fixture = await StartAsync(TwoAm);
+        var first = await fixture.CreateKeyAsync("team-a", team: "wide-team");
+        var second = await fixture.CreateKeyAsync("team-b", team: "wide-team");
+        var (put, putJson) = await fixture.AdminAsync(HttpMethod.Put, "/admin/bedtime/team:wide-team", new JsonObject { ["timezone"] = "Europe/Oslo", ["floor_usd"] = "0.01" });
+        Assert.True(put.IsSuccessStatusCode, putJson.ToJsonString());
+
+        // Baseline: $1 a day across the two keys; tonight each key spent $1, together twice the baseline.
+        await fixture.SeedSpendAsync("team-a", 0.5m, BedtimeTestKit.PreviousDays(TwoAm, 7));
+        await fixture.SeedSpendAsync("team-b", 0.5m, BedtimeTestKit.PreviousDays(TwoAm, 7));
+        await fixture.SeedSpendAsync("team-a", 1m, JustAfterLocalMidnight);
+        await fixture.SeedSpendAsync("team-b", 1m, JustAfterLocalMidnight);
+
+        var (status, error) = await fixture.ChatAsync(first);
+        Assert.Equal(402, status);
+        Assert.Equal("team:wide-team", error!["scope"]!.GetValue<string>());
+        Assert.Equal(402, (await fixture.ChatAsync(second)).Status);
+    }
+
+    [Fact]
+    public async Task Policies_are_listed_with_their_state_and_deleting_one_lifts_the_trip()
+    {
+        var fixture = await StartAsync(TwoAm);
+        var secret = await KeyWithPolicyAsync(fixture, "listed");
+        await fixture.SeedSpendAsync("listed", 1m, BedtimeTestKit.PreviousDays(TwoAm, 7));
+        await fixture.SeedSpendAsync("listed", 2.5m, JustAfterLocalMidnight);
+        Assert.Equal(402, (await fixture.ChatAsync(secret)).Status);
+
+        var (_, list) = await fixture.AdminAsync(HttpMethod.Get, "/admin/bedtime");
+        var state = list["data"]!.AsArray().Single(p => p!["scope"]!.GetValue<string>() == "key:listed")!;
+        Assert.True(state["sleeping"]!.GetValue<bool>());
+        Assert.True(state["tripped"]!.GetValue<bool>());
+        Assert.Equal("23:00-07:00", state["hours"]!.GetValue<string>());
+        Assert.Equal("2", state["multiplier"]!.GetValue<string>());
+        Assert.Equal("1", state["baseline_usd"]!.GetValue<string>());
+        Assert.Equal("2.5", state["today_usd"]!.GetValue<string>());
+        Assert.Equal("api", state["source"]!.GetValue<string>());
+
+        var (deleted, _) = await fixture.AdminAsync(HttpMethod.Delete, "/admin/bedtime/key:listed");
+        Assert.Equal(HttpStatusCode.OK, deleted.StatusCode);
+        Assert.Equal(200, (await fixture.ChatAsync(secret)).Status);
+    }
+
+    [Fact]
+    public async Task Events_are_filtered_by_type_scope_and_time()
+    {
+        var fixture = await StartAsync(TwoAm);
+        var secret = await KeyWithPolicyAsync(fixture, "filtered");
+        await fixture.SeedSpendAsync("filtered", 5m, JustAfterLocalMidnight);
+        Assert.Equal(402, (await fixture.ChatAsync(secret)).Status);
+        Assert.Single(await fixture.EventsAsync("bedtime.tripped", "key:filtered"));
+
+        var (_, before) = await fixture.AdminAsync(HttpMethod.Get, "/admin/events?type=bedtime.tripped&scope=key:filtered&to=2026-11-24T00:59:00Z");
+        Assert.Empty(before["data"]!.AsArray());
+        var (_, during) = await fixture.AdminAsync(HttpMethod.Get, "/admin/events?type=bedtime.tripped&scope=key:filtered&from=2026-11-24T00:59:00Z&to=2026-11-24T01:01:00Z");
+        Assert.Single(during["data"]!.AsArray());
+        var (bad, badJson) = await fixture.AdminAsync(HttpMethod.Get, "/admin/events?from=yesterday");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("from", badJson["error"]!["param"]!.GetValue<string>());
+    }
 }
