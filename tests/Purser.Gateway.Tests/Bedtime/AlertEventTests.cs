@@ -1,10 +1,13 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Purser.Budgets;
+using Purser.Pricing;
 using Purser.Gateway.Tests.Infrastructure;
 
 namespace Purser.Gateway.Tests.Bedtime;
 
-/// <summary>Soft thresholds (50/80/100% by default) fire once per window, however many concurrent requests cross them.</summary>
-public sealed class SoftThresholdTests : IAsyncLifetime
+/// <summary>Alert events: soft thresholds (50/80/100% by default) once per window under concurrency, and ledger faults.</summary>
+public sealed class AlertEventTests : IAsyncLifetime
 {
     private BudgetFixture _fixture = null!;
 
@@ -53,5 +56,26 @@ public sealed class SoftThresholdTests : IAsyncLifetime
         both = await _fixture.EventsAsync("budget.threshold", "key:alerted", 6);
         Assert.Equal(6, both.Count);
         Assert.Equal(2, both.Select(e => e["window"]!.GetValue<string>()).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_hold_that_never_settles_is_charged_and_raises_a_ledger_event()
+    {
+        var ledger = _fixture.Gateway.Services.GetRequiredService<IBudgetLedger>();
+        var line = new HoldLine(new CounterKey("orphan-budget", "2026-11-24"), Money.FromUsd(10m), null, AccountingMode.Reserve, Enforcement.Hard);
+        var outcome = await ledger.ReserveAsync(new HoldRequest("orphan-hold", [line], Money.FromUsd(1m), 10, _fixture.Time.GetUtcNow().AddSeconds(30)), CancellationToken.None);
+        Assert.True(outcome.Granted);
+
+        List<JsonObject> expired = [];
+        for (var i = 0; i < 20 && expired.Count == 0; i++)
+        {
+            _fixture.Time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(20);
+            var (_, json) = await _fixture.AdminAsync(HttpMethod.Get, "/admin/events?type=budget.hold_expired");
+            expired = json["data"]!.AsArray().Select(e => e!.AsObject()).ToList();
+        }
+
+        Assert.Single(expired);
+        Assert.Contains("1 expired", expired[0]["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 }
