@@ -119,5 +119,49 @@ internal static class SqliteSchema
         CREATE INDEX ix_events_type ON events (type, timestamp);
         CREATE INDEX ix_events_scope ON events (scope, timestamp);
         """,
+
+        // 5: Bedtime Mode policies set through the admin API, and webhooks: endpoints, a durable delivery queue (one row
+        // per event and endpoint, whose id is the idempotency key sent with every attempt) and the fan-out cursor over
+        // events.rowid, so deliveries resume after a restart and no event is queued twice.
+        """
+        CREATE TABLE bedtime_policies (
+            scope          TEXT    NOT NULL PRIMARY KEY,
+            enabled        INTEGER NOT NULL,
+            time_zone      TEXT    NOT NULL,
+            hours          TEXT    NOT NULL,
+            baseline_days  INTEGER NOT NULL,
+            multiplier     TEXT    NOT NULL,
+            floor_nano     INTEGER NOT NULL,
+            degrade_model  TEXT,
+            updated_at     INTEGER NOT NULL
+        );
+        CREATE TABLE webhook_endpoints (
+            id          TEXT    NOT NULL PRIMARY KEY,
+            url         TEXT    NOT NULL,
+            secret      TEXT    NOT NULL,
+            event_types TEXT    NOT NULL,
+            created_at  INTEGER NOT NULL
+        );
+        CREATE TABLE webhook_deliveries (
+            id              TEXT    NOT NULL PRIMARY KEY,
+            endpoint_id     TEXT    NOT NULL,
+            event_id        TEXT    NOT NULL,
+            event_type      TEXT    NOT NULL,
+            body            TEXT    NOT NULL,
+            attempts        INTEGER NOT NULL,
+            next_attempt_ms INTEGER NOT NULL,
+            state           INTEGER NOT NULL,
+            last_status     INTEGER,
+            last_error      TEXT,
+            created_at      INTEGER NOT NULL,
+            UNIQUE (endpoint_id, event_id)
+        );
+        CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (state, next_attempt_ms);
+        CREATE TABLE webhook_cursor (
+            id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            last_rowid INTEGER NOT NULL
+        );
+        INSERT INTO webhook_cursor (id, last_rowid) VALUES (1, 0);
+        """,
     ];
 }

@@ -19,7 +19,7 @@ internal sealed partial class ConfigParser
 
     private const string DefaultOrganization = "default";
 
-    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets"];
+    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime"];
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash"];
     private static readonly string[] StorageFields = ["sqlite_path"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
@@ -103,6 +103,7 @@ internal sealed partial class ConfigParser
         var keys = sections.TryGetValue("keys", out var keysNode) ? ParseKeys(keysNode, CallableAliases(declaredAliases, routes, ensembles), declaredTeams, declaredKeys) : [];
         var scopes = new BudgetScopes(organization, declaredTeams, declaredKeys, declaredAliases, models);
         var budgets = sections.TryGetValue("budgets", out var budgetsNode) ? ParseBudgets(budgetsNode, scopes) : [];
+        var bedtime = sections.TryGetValue("bedtime", out var bedtimeNode) ? ParseBedtime(bedtimeNode, organization, declaredTeams, declaredKeys, models) : [];
 
         return Result(new PurserConfig
         {
@@ -116,6 +117,7 @@ internal sealed partial class ConfigParser
             Budgets = budgets,
             Routes = routes.ToFrozenDictionary(StringComparer.Ordinal),
             Ensembles = ensembles.ToFrozenDictionary(StringComparer.Ordinal),
+            Bedtime = bedtime,
         });
     }
 

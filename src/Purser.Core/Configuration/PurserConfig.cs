@@ -32,6 +32,9 @@ public sealed record PurserConfig
 
     /// <summary>Ensemble aliases (panel + judge under a cost guardrail) by alias.</summary>
     public IReadOnlyDictionary<string, Ensembles.EnsembleConfig> Ensembles { get; init; } = new Dictionary<string, Ensembles.EnsembleConfig>();
+
+    /// <summary>Bedtime Mode policies on keys and teams (SPEC §5).</summary>
+    public IReadOnlyList<Bedtime.BedtimePolicy> Bedtime { get; init; } = [];
 }
 
 /// <summary>A team of keys, charged together to "team:&lt;id&gt;".</summary>

@@ -34,6 +34,8 @@ internal static class AdminEndpoints
         admin.MapGet("/usage", QueryUsageAsync);
         admin.MapGet("/usage.csv", ExportUsageAsync);
         admin.MapGet("/events", QueryEventsAsync);
+        admin.MapBedtimeEndpoints();
+        admin.MapWebhookEndpoints();
         return routes;
     }
 
@@ -301,8 +303,13 @@ internal static class AdminEndpoints
             return new ErrorResult(BudgetJson.Invalid("limit", "must be a whole number from 1 to 10000"));
         }
 
+        if (ReadUsageQuery(q, out var range) is { } badRange)
+        {
+            return new ErrorResult(badRange);
+        }
+
         var list = new JsonArray();
-        foreach (var e in await events.QueryAsync(new EventQuery { Type = q["type"], Scope = q["scope"], Limit = limit }, http.RequestAborted).ConfigureAwait(false))
+        foreach (var e in await events.QueryAsync(new EventQuery { Type = q["type"], Scope = q["scope"], From = range.From, To = range.To, Limit = limit }, http.RequestAborted).ConfigureAwait(false))
         {
             list.Add(new JsonObject
             {
@@ -427,7 +434,7 @@ internal static class AdminEndpoints
         };
     }
 
-    private static async Task<(JsonObject? Body, GatewayError? Error)> ReadAsync(HttpContext http, ConfigMonitor config)
+    internal static async Task<(JsonObject? Body, GatewayError? Error)> ReadAsync(HttpContext http, ConfigMonitor config)
     {
         var (body, error) = await RequestBody.ReadAsync(http.Request, config.Current.Config.Server.MaxBodyBytes, http.RequestAborted).ConfigureAwait(false);
         return error is { } bad ? (null, bad) : (body.Json, null);
@@ -442,13 +449,13 @@ internal static class AdminEndpoints
     }
 
     /// <summary>An admin error in the OpenAI error shape.</summary>
-    private sealed class ErrorResult(GatewayError error) : IResult
+    internal sealed class ErrorResult(GatewayError error) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext) => ErrorWriter.WriteAsync(httpContext, error, ApiFormat.OpenAI);
     }
 
     /// <summary>A JSON body written with the source-generated context.</summary>
-    private sealed class JsonResult(JsonObject body, int status = 200) : IResult
+    internal sealed class JsonResult(JsonObject body, int status = 200) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {

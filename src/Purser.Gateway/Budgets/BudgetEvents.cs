@@ -73,6 +73,10 @@ internal sealed class BudgetEvents : IAsyncDisposable
         }
     }
 
+    /// <summary>Any other feature's event (bedtime trips and wakes, …), written by the same loop; a dedupe key makes it once-only.</summary>
+    public void Raise(string type, string? scope, string? requestId, string message, string? dedupeKey = null) =>
+        Enqueue(dedupeKey, type, scope, null, null, requestId, message);
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();

@@ -13,10 +13,12 @@ internal sealed class HoldExpiry : BackgroundService
 
     private readonly IBudgetLedger _ledger;
     private readonly TimeProvider _time;
+    private readonly BudgetEvents _events;
     private readonly ILogger<HoldExpiry> _logger;
 
-    public HoldExpiry(IBudgetLedger ledger, TimeProvider time, ILogger<HoldExpiry> logger)
+    public HoldExpiry(IBudgetLedger ledger, BudgetEvents events, TimeProvider time, ILogger<HoldExpiry> logger)
     {
+        _events = events;
         _ledger = ledger;
         _time = time;
         _logger = logger;
@@ -43,11 +45,13 @@ internal sealed class HoldExpiry : BackgroundService
                 if (expired > 0)
                 {
                     Log.HoldsExpired(_logger, expired);
+                    _events.Raise("budget.hold_expired", null, null, $"Charged {expired} expired budget holds in full (their requests never settled; a late settlement still corrects the charge).");
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 Log.HoldExpiryFailed(_logger, ex);
+                _events.Raise("ledger.fault", null, null, "Expiring budget holds failed: " + ex.GetType().Name + ".");
             }
         }
     }

@@ -38,4 +38,10 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "Request {RequestId}: ensemble {Ensemble} {Outcome}")]
     public static partial void EnsembleOutcome(ILogger logger, string requestId, string ensemble, string outcome);
+
+    [LoggerMessage(13, LogLevel.Error, "The webhook delivery loop failed; it runs again on its next tick")]
+    public static partial void WebhookPumpFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Warning, "Webhook {EndpointId} delivery {DeliveryId} attempt {Attempt} failed: {Reason}")]
+    public static partial void WebhookAttemptFailed(ILogger logger, string endpointId, string deliveryId, int attempt, string reason);
 }

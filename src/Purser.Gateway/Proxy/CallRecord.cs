@@ -35,4 +35,7 @@ internal sealed class CallRecord
 
     /// <summary>The request's hold on its budgets, once admitted; settled by the last step.</summary>
     public Budgets.Admission? Admission { get; set; }
+
+    /// <summary>The caller's scopes watched by Bedtime Mode, charged when the request settles; null when none is.</summary>
+    public Bedtime.BedtimeWatch[]? Bedtime { get; set; }
 }

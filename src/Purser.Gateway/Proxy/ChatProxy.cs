@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Purser.Configuration;
+using Purser.Gateway.Bedtime;
 using Purser.Gateway.Auth;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
@@ -33,12 +34,14 @@ internal sealed class ChatProxy
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
     private readonly Ensembles.EnsembleExecutor _ensembles;
+    private readonly BedtimeGuard _bedtime;
     private readonly TimeProvider _time;
     private readonly ILogger<ChatProxy> _logger;
 
-    public ChatProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, Ensembles.EnsembleExecutor ensembles, TimeProvider time, ILogger<ChatProxy> logger)
+    public ChatProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, Ensembles.EnsembleExecutor ensembles, BedtimeGuard bedtime, TimeProvider time, ILogger<ChatProxy> logger)
     {
         _ensembles = ensembles;
+        _bedtime = bedtime;
         _config = config;
         _http = http;
         _usage = usage;
@@ -105,6 +108,23 @@ internal sealed class ChatProxy
         }
 
         var maxTokens = callerMaxTokens ?? Math.Min(model.Model.DefaultMaxTokens, model.Model.MaxOutputTokens);
+
+        // 4a. Bedtime Mode: a tripped key or team is refused, or served by its policy's degrade model.
+        var bedtime = await _bedtime.CheckAsync(state, key, requestId, ct).ConfigureAwait(false);
+        call.Bedtime = bedtime.Watches;
+        if (bedtime.Error is { } asleep)
+        {
+            await FailAsync(context, call, asleep, callerFormat).ConfigureAwait(false);
+            return;
+        }
+
+        if (bedtime.DegradeTo is { } nightModel)
+        {
+            context.Response.Headers["x-bedtime-degraded"] = "model=" + bedtime.DegradeAlias;
+            model = nightModel;
+            price = nightModel.Model.Price ?? ModelPrice.Free;
+            maxTokens = Math.Min(maxTokens, nightModel.Model.MaxOutputTokens);
+        }
 
         // 4. Budgets: hold the worst case on every budget of the path, degrading the request if a budget allows it.
         var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders);

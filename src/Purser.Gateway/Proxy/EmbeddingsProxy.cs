@@ -19,11 +19,13 @@ internal sealed class EmbeddingsProxy
     private readonly UsageRecorder _usage;
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
+    private readonly Bedtime.BedtimeGuard _bedtime;
     private readonly TimeProvider _time;
     private readonly ILogger<EmbeddingsProxy> _logger;
 
-    public EmbeddingsProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, TimeProvider time, ILogger<EmbeddingsProxy> logger)
+    public EmbeddingsProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, Bedtime.BedtimeGuard bedtime, TimeProvider time, ILogger<EmbeddingsProxy> logger)
     {
+        _bedtime = bedtime;
         _config = config;
         _http = http;
         _usage = usage;
@@ -87,6 +89,15 @@ internal sealed class EmbeddingsProxy
 
         call.Provider = model.Upstream.Name;
         call.UpstreamModel = model.Model.UpstreamModel;
+
+        // 4a. Bedtime Mode: a tripped key or team is refused (an embedding has no cheaper model to degrade to).
+        var bedtime = await _bedtime.CheckAsync(state, key, requestId, ct, allowDegrade: false).ConfigureAwait(false);
+        call.Bedtime = bedtime.Watches;
+        if (bedtime.Error is { } asleep)
+        {
+            await FailAsync(context, call, asleep).ConfigureAwait(false);
+            return;
+        }
 
         // 4. Budgets: an embedding's worst case is its input bound; nothing to degrade.
         if (BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders) is { } badHeader)

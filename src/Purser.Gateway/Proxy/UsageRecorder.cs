@@ -58,6 +58,7 @@ internal sealed class UsageRecorder
             TaskScope = call.TaskScope,
             Degraded = degraded,
         });
+        Bedtime.BedtimeVerdict.Settled(call.Bedtime, cost, _time.GetUtcNow());
         return standing;
     }
 }
