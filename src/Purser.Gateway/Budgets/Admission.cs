@@ -72,7 +72,7 @@ internal sealed class Admission
                 // Never cancelled: a settlement must land even when the caller has gone.
                 await ledger.SettleAsync(HoldId, actual, actualTokens, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (DbException)
+            catch (Exception ex) when (ex is DbException or LedgerUnavailableException)
             {
                 // The ledger is unreachable: the hold stays and expires, charged in full (never under-counted);
                 // the usage record still carries the actual cost.

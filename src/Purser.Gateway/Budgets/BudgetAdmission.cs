@@ -52,7 +52,7 @@ internal sealed class BudgetAdmission
             {
                 task = await _tasks.ResolveAsync(taskId, headers.Ceiling, cancellationToken).ConfigureAwait(false);
             }
-            catch (DbException)
+            catch (Exception ex) when (ex is DbException or LedgerUnavailableException)
             {
                 return (lines, LedgerUnavailable);
             }
@@ -78,7 +78,7 @@ internal sealed class BudgetAdmission
         {
             return await AdmitCoreAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (DbException)
+        catch (Exception ex) when (ex is DbException or LedgerUnavailableException)
         {
             // Fail closed: without the ledger the gateway cannot know what is left, so it spends nothing.
             return (null, LedgerUnavailable);

@@ -139,7 +139,7 @@ public sealed class AdminApiTests
 
         // Events are written off the request path; poll a bounded number of times.
         JsonArray events = [];
-        for (var attempt = 0; attempt < 50; attempt++)
+        for (var attempt = 0; attempt < 150; attempt++)
         {
             using var response = await AdminAsync(HttpMethod.Get, "/admin/events?scope=key:evented");
             events = (await BudgetFixture.ReadJsonAsync(response))["data"]!.AsArray();
