@@ -93,23 +93,9 @@ internal sealed class ChatProxy
 
         call.ModelAlias = alias;
         call.Streamed = stream;
-        if (Ensembles.EnsembleExecutor.Handles(state, alias))
-        {
-            // Ensembles and routing aliases are one request of several calls: planned, reserved and settled as a whole.
-            await _ensembles.HandleAsync(context, state, call, key, request, body.ByteCount, callerFormat, stream, callerMaxTokens).ConfigureAwait(false);
-            return;
-        }
 
-        var modelError = ResolveModel(state, key, alias, ModelKind.Chat, out var model, out var price);
-        if (modelError is { } badModel)
-        {
-            await FailAsync(context, call, badModel, callerFormat).ConfigureAwait(false);
-            return;
-        }
-
-        var maxTokens = callerMaxTokens ?? Math.Min(model.Model.DefaultMaxTokens, model.Model.MaxOutputTokens);
-
-        // 4a. Bedtime Mode: a tripped key or team is refused, or served by its policy's degrade model.
+        // 4a. Bedtime Mode, before anything is planned: a tripped key or team is refused, or served by its policy's
+        // degrade model whatever it asked for (an ensemble included).
         var bedtime = await _bedtime.CheckAsync(state, key, requestId, ct).ConfigureAwait(false);
         call.Bedtime = bedtime.Watches;
         if (bedtime.Error is { } asleep)
@@ -118,13 +104,30 @@ internal sealed class ChatProxy
             return;
         }
 
+        if (bedtime.DegradeTo is null && Ensembles.EnsembleExecutor.Handles(state, alias))
+        {
+            // Ensembles and routing aliases are one request of several calls: planned, reserved and settled as a whole.
+            await _ensembles.HandleAsync(context, state, call, key, request, body.ByteCount, callerFormat, stream, callerMaxTokens).ConfigureAwait(false);
+            return;
+        }
+
+        ResolvedModel model;
+        ModelPrice price;
         if (bedtime.DegradeTo is { } nightModel)
         {
             context.Response.Headers["x-bedtime-degraded"] = "model=" + bedtime.DegradeAlias;
             model = nightModel;
             price = nightModel.Model.Price ?? ModelPrice.Free;
-            maxTokens = Math.Min(maxTokens, nightModel.Model.MaxOutputTokens);
         }
+        else if (ResolveModel(state, key, alias, ModelKind.Chat, out model, out price) is { } badModel)
+        {
+            await FailAsync(context, call, badModel, callerFormat).ConfigureAwait(false);
+            return;
+        }
+
+        // The caller's own max_tokens is held as is (never clamped to a configured ceiling that could be wrong), so the
+        // worst case held is what the provider may really produce.
+        var maxTokens = callerMaxTokens ?? Math.Min(model.Model.DefaultMaxTokens, model.Model.MaxOutputTokens);
 
         // 4. Budgets: hold the worst case on every budget of the path, degrading the request if a budget allows it.
         var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders);
