@@ -19,7 +19,7 @@ internal sealed partial class ConfigParser
 
     private const string DefaultOrganization = "default";
 
-    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime"];
+    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry"];
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash"];
     private static readonly string[] StorageFields = ["sqlite_path"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
@@ -105,8 +105,11 @@ internal sealed partial class ConfigParser
         var budgets = sections.TryGetValue("budgets", out var budgetsNode) ? ParseBudgets(budgetsNode, scopes) : [];
         var bedtime = sections.TryGetValue("bedtime", out var bedtimeNode) ? ParseBedtime(bedtimeNode, organization, declaredTeams, declaredKeys, models) : [];
 
+        var telemetry = sections.TryGetValue("telemetry", out var telemetryNode) ? ParseTelemetry(telemetryNode) : new TelemetryConfig();
+
         return Result(new PurserConfig
         {
+            Telemetry = telemetry,
             Server = server,
             Storage = storage,
             Providers = providers.ToFrozenDictionary(StringComparer.Ordinal),

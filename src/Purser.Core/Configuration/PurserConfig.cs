@@ -35,6 +35,9 @@ public sealed record PurserConfig
 
     /// <summary>Bedtime Mode policies on keys and teams (SPEC §5).</summary>
     public IReadOnlyList<Bedtime.BedtimePolicy> Bedtime { get; init; } = [];
+
+    /// <summary>Metrics export and log format.</summary>
+    public TelemetryConfig Telemetry { get; init; } = new();
 }
 
 /// <summary>A team of keys, charged together to "team:&lt;id&gt;".</summary>

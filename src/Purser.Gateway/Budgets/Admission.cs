@@ -1,6 +1,8 @@
 using System.Data.Common;
+using System.Diagnostics;
 using Purser.Budgets;
 using Purser.Gateway.Configuration;
+using Purser.Gateway.Telemetry;
 using Purser.Pricing;
 
 namespace Purser.Gateway.Budgets;
@@ -67,13 +69,16 @@ internal sealed class Admission
 
         if (Held)
         {
+            var started = Stopwatch.GetTimestamp();
             try
             {
                 // Never cancelled: a settlement must land even when the caller has gone.
                 await ledger.SettleAsync(HoldId, actual, actualTokens, CancellationToken.None).ConfigureAwait(false);
+                GatewayMetrics.Ledger("settle", Stopwatch.GetElapsedTime(started), failed: false);
             }
             catch (Exception ex) when (ex is DbException or LedgerUnavailableException)
             {
+                GatewayMetrics.Ledger("settle", Stopwatch.GetElapsedTime(started), failed: true);
                 // The ledger is unreachable: the hold stays and expires, charged in full (never under-counted);
                 // the usage record still carries the actual cost.
                 SettleFailed = true;

@@ -121,7 +121,7 @@ internal sealed class BudgetAdmission
                 return (new Admission(request.HoldId, lines, [], amount, tokens, model, price, maxTokens, degraded, held: false), null);
             }
 
-            var outcome = await _ledger.ReserveAsync(new HoldRequest(request.HoldId, holdLines, amount, tokens, expires), cancellationToken).ConfigureAwait(false);
+            var outcome = await Telemetry.LedgerTiming.ReserveAsync(_ledger, new HoldRequest(request.HoldId, holdLines, amount, tokens, expires), cancellationToken).ConfigureAwait(false);
             if (outcome.Granted)
             {
                 return (new Admission(request.HoldId, lines, outcome.States, amount, tokens, model, price, maxTokens, degraded, held: true), null);

@@ -5,6 +5,7 @@ using Purser.Events;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
 using Purser.Gateway.Proxy;
+using Purser.Gateway.Telemetry;
 using Purser.Pricing;
 
 namespace Purser.Gateway.Budgets;
@@ -34,11 +35,15 @@ internal sealed class BudgetEvents : IAsyncDisposable
     public void Blocked(CallRecord call, in GatewayError error)
     {
         var budget = error.Budget;
+        GatewayMetrics.Blocked(call, budget?.Scope);
         Enqueue(null, "budget.blocked", budget?.Scope, budget?.BudgetId, null, call.RequestId, error.Message);
     }
 
-    public void Degraded(CallRecord call, string how) =>
+    public void Degraded(CallRecord call, string how)
+    {
+        GatewayMetrics.Degraded(call, how);
         Enqueue(null, "budget.degraded", "key:" + call.KeyId, null, null, call.RequestId, $"Request for '{call.ModelAlias}' degraded to fit its budget: {how}.");
+    }
 
     /// <summary>An ensemble's guardrail shrank, degraded or refused it, or its judge was skipped.</summary>
     public void Ensemble(CallRecord call, string reason) =>

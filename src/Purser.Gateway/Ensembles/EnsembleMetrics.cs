@@ -8,7 +8,7 @@ namespace Purser.Gateway.Ensembles;
 /// </summary>
 internal static class EnsembleMetrics
 {
-    private static readonly Meter Meter = new("Purser.Gateway");
+    private static readonly Meter Meter = Telemetry.GatewayMetrics.Meter;
 
     private static readonly Counter<long> Requests = Meter.CreateCounter<long>("purser.ensemble.requests", description: "Ensemble requests by outcome (full, panel_shrunk, degraded, judge_skipped, judge_failed, refused).");
 

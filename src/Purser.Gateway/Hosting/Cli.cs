@@ -1,80 +1,72 @@
+using System.CommandLine;
 using Purser.Configuration;
+using Purser.Gateway.Cli;
 using Purser.Pricing;
 
 namespace Purser.Gateway.Hosting;
 
 /// <summary>
-/// The command line: <c>serve [--config FILE] [--urls URL] [--data DIR]</c> (the default) and <c>validate FILE</c>.
+/// The command line (System.CommandLine): <c>serve [--config FILE] [--urls URL] [--data DIR]</c> (also the default
+/// with no command), <c>validate FILE</c>, and the operator commands that drive a running gateway's admin API
+/// (<see cref="OperatorCommands"/>).
 /// </summary>
 internal static class Cli
 {
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args)
     {
-        var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
-        var rest = command == "serve" && (args.Length == 0 || args[0].StartsWith('-')) ? args : args[1..];
-        switch (command)
+        var root = new RootCommand("Purser: an LLM API gateway that controls spend.");
+        AddServe(root);
+        var serve = new Command("serve", "Run the gateway (the default). With no configuration file, the offline quickstart.");
+        AddServe(serve);
+        root.Subcommands.Add(serve);
+        root.Subcommands.Add(Validate());
+        foreach (var command in OperatorCommands.Create())
         {
-            case "validate":
-                return Validate(rest);
-            case "serve":
-                return await ServeAsync(rest).ConfigureAwait(false);
-            default:
-                await Console.Error.WriteLineAsync($"Unknown command '{command}'. Commands: serve [--config FILE] [--urls URL] [--data DIR], validate FILE").ConfigureAwait(false);
-                return 2;
+            root.Subcommands.Add(command);
         }
+
+        // The host handles SIGTERM and Ctrl+C itself (it drains usage records before exiting), so System.CommandLine must not.
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
-    private static int Validate(string[] args)
+    private static void AddServe(Command command)
     {
-        if (args.Length != 1)
-        {
-            Console.Error.WriteLine("usage: purser validate FILE");
-            return 2;
-        }
-
-        var result = ConfigLoader.LoadFile(args[0], Environment.GetEnvironmentVariable, PriceCatalog.Default);
-        foreach (var error in result.Errors)
-        {
-            Console.Error.WriteLine(error);
-        }
-
-        if (result.Success)
-        {
-            Console.WriteLine($"{args[0]}: valid ({result.Config!.Models.Count} models, {result.Config.Keys.Count} keys)");
-            return 0;
-        }
-
-        return 1;
+        var config = new Option<string?>("--config") { Description = "The YAML configuration (default: ./purser.yaml if present, else the quickstart)." };
+        var urls = new Option<string?>("--urls") { Description = "Where to listen, overriding server.listen (e.g. http://127.0.0.1:0)." };
+        var data = new Option<string>("--data") { Description = "The quickstart's data directory.", DefaultValueFactory = _ => "data" };
+        command.Options.Add(config);
+        command.Options.Add(urls);
+        command.Options.Add(data);
+        command.SetAction(parse => ServeAsync(parse.GetValue(config), parse.GetValue(urls), parse.GetValue(data)!));
     }
 
-    private static async Task<int> ServeAsync(string[] args)
+    private static Command Validate()
     {
-        string? config = null;
-        string? urls = null;
-        var data = "data";
-        for (var i = 0; i < args.Length; i++)
+        var file = new Argument<string>("config") { Description = "The YAML configuration to check." };
+        var validate = new Command("validate", "Check a configuration file; lists every error with its line (exit 1 when there are any).") { file };
+        validate.SetAction(parse =>
         {
-            var value = i + 1 < args.Length ? args[i + 1] : null;
-            switch (args[i])
+            var path = parse.GetValue(file)!;
+            var result = ConfigLoader.LoadFile(path, Environment.GetEnvironmentVariable, PriceCatalog.Default);
+            foreach (var error in result.Errors)
             {
-                case "--config" when value is not null:
-                    config = value;
-                    i++;
-                    break;
-                case "--urls" when value is not null:
-                    urls = value;
-                    i++;
-                    break;
-                case "--data" when value is not null:
-                    data = value;
-                    i++;
-                    break;
-                default:
-                    Console.Error.WriteLine($"Unknown or incomplete option '{args[i]}'.");
-                    return 2;
+                Console.Error.WriteLine(error);
             }
-        }
 
+            if (!result.Success)
+            {
+                Console.Error.WriteLine($"{path}: {result.Errors.Count} error{(result.Errors.Count == 1 ? "" : "s")}");
+                return 1;
+            }
+
+            Console.WriteLine($"{path}: valid ({result.Config!.Models.Count} models, {result.Config.Keys.Count} keys)");
+            return 0;
+        });
+        return validate;
+    }
+
+    private static async Task<int> ServeAsync(string? config, string? urls, string data)
+    {
         config ??= File.Exists("purser.yaml") ? "purser.yaml" : null;
         GatewayHost host;
         try
@@ -83,7 +75,7 @@ internal static class Cli
         }
         catch (InvalidConfigurationException ex)
         {
-            Console.Error.WriteLine(ex.Message);
+            await Console.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
             return 1;
         }
 
@@ -95,7 +87,7 @@ internal static class Cli
 
                     Purser quickstart: the bundled simulated provider serves the models sim-chat, claude-sim and sim-embed.
                     Demo key:  {{demoKey}}
-                    Admin key: {{host.AdminKey}}   (for /admin: keys, budgets, usage, events)
+                    Admin key: {{host.AdminKey}}   (for /admin and the operator commands: purser keys list --admin-key ...)
 
                       curl {{host.BaseAddress}}v1/chat/completions -H "Authorization: Bearer {{demoKey}}" -H "Content-Type: application/json" \
                         -d '{"model":"sim-chat","messages":[{"role":"user","content":"Hello"}]}'

@@ -93,12 +93,8 @@ public sealed class GatewayHost : IAsyncDisposable
         }
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+        var jsonLogs = Telemetry.TelemetrySetup.JsonLogs(config.Telemetry, options);
+        Telemetry.TelemetrySetup.ConfigureLogging(builder.Logging, jsonLogs);
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
@@ -159,8 +155,14 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<Ensembles.EnsembleExecutor>();
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<EmbeddingsProxy>();
+        Telemetry.TelemetrySetup.AddMetrics(services, config.Telemetry, options);
 
         var app = builder.Build();
+        if (jsonLogs)
+        {
+            app.UseMiddleware<Telemetry.RequestLogScope>();
+        }
+
         app.MapProxyEndpoints();
         app.MapAdminEndpoints();
 

@@ -17,4 +17,7 @@ public sealed record GatewayHostOptions
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Adds readers or exporters to the gateway's OpenTelemetry metrics (tests: an in-memory exporter).</summary>
+    public Action<OpenTelemetry.Metrics.MeterProviderBuilder>? ConfigureMetrics { get; init; }
 }

@@ -1,5 +1,6 @@
 using Purser.Budgets;
 using Purser.Gateway.Budgets;
+using Purser.Gateway.Telemetry;
 using Purser.Pricing;
 using Purser.Usage;
 
@@ -39,6 +40,8 @@ internal sealed class UsageRecorder
             _events.AfterSettle(call, admission, cost);
         }
 
+        var elapsed = _time.GetElapsedTime(call.StartedTimestamp);
+        GatewayMetrics.Finished(call, status, errorCode, usage, source, cost, elapsed);
         _sink.Record(new UsageRecord
         {
             RequestId = call.RequestId,
@@ -52,7 +55,7 @@ internal sealed class UsageRecorder
             Cost = cost,
             Status = status,
             ErrorCode = errorCode,
-            LatencyMs = (long)_time.GetElapsedTime(call.StartedTimestamp).TotalMilliseconds,
+            LatencyMs = (long)elapsed.TotalMilliseconds,
             Streamed = call.Streamed,
             Source = source,
             TaskScope = call.TaskScope,

@@ -1,0 +1,41 @@
+using YamlDotNet.RepresentationModel;
+
+namespace Purser.Configuration;
+
+/// <summary>The <c>telemetry:</c> section: <c>otlp_endpoint</c> and <c>log_format</c> (text or json).</summary>
+internal sealed partial class ConfigParser
+{
+    private static readonly string[] TelemetryFields = ["otlp_endpoint", "log_format"];
+
+    private TelemetryConfig ParseTelemetry(YamlNode node)
+    {
+        var telemetry = new TelemetryConfig();
+        if (!TryMapping(node, "telemetry", out var map))
+        {
+            return telemetry;
+        }
+
+        var fields = Fields(map, "telemetry", TelemetryFields);
+        if (fields.TryGetValue("otlp_endpoint", out var endpointNode) && TryHttpUrl(endpointNode, "telemetry.otlp_endpoint", out var endpoint))
+        {
+            telemetry = telemetry with { OtlpEndpoint = endpoint.Value };
+        }
+
+        if (fields.TryGetValue("log_format", out var formatNode) && TryScalar(formatNode, "telemetry.log_format", out var format))
+        {
+            switch (format.Value)
+            {
+                case "json":
+                    telemetry = telemetry with { JsonLogs = true };
+                    break;
+                case "text":
+                    break;
+                default:
+                    Error(format.Line, "telemetry.log_format", $"expected 'text' or 'json', got {format.Describe()}");
+                    break;
+            }
+        }
+
+        return telemetry;
+    }
+}
