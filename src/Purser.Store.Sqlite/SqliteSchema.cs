@@ -119,5 +119,16 @@ internal static class SqliteSchema
         CREATE INDEX ix_events_type ON events (type, timestamp);
         CREATE INDEX ix_events_scope ON events (scope, timestamp);
         """,
+
+        // 5: routing and ensemble aliases created through the admin API. The definition is the JSON body the API
+        // accepted, parsed again by the config file's rules at every load; one row per alias, whatever its kind.
+        """
+        CREATE TABLE composed_aliases (
+            alias      TEXT    NOT NULL PRIMARY KEY,
+            kind       TEXT    NOT NULL,
+            definition TEXT    NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -17,7 +17,8 @@ namespace Purser.Gateway.Admin;
 
 /// <summary>
 /// The operators' API under <c>/admin</c>, behind the master key: keys (the secret is shown once), budgets on any
-/// scope with their current window, usage queries and CSV export, events.
+/// scope with their current window, usage queries and CSV export, events, routing and ensemble aliases
+/// (<see cref="AliasEndpoints"/>).
 /// </summary>
 internal static class AdminEndpoints
 {
@@ -34,6 +35,7 @@ internal static class AdminEndpoints
         admin.MapGet("/usage", QueryUsageAsync);
         admin.MapGet("/usage.csv", ExportUsageAsync);
         admin.MapGet("/events", QueryEventsAsync);
+        admin.MapAliasEndpoints();
         return routes;
     }
 
@@ -427,28 +429,29 @@ internal static class AdminEndpoints
         };
     }
 
-    private static async Task<(JsonObject? Body, GatewayError? Error)> ReadAsync(HttpContext http, ConfigMonitor config)
+    internal static async Task<(JsonObject? Body, GatewayError? Error)> ReadAsync(HttpContext http, ConfigMonitor config)
     {
         var (body, error) = await RequestBody.ReadAsync(http.Request, config.Current.Config.Server.MaxBodyBytes, http.RequestAborted).ConfigureAwait(false);
         return error is { } bad ? (null, bad) : (body.Json, null);
     }
 
-    /// <summary>Makes the admin store's keys and budgets the ones every request sees from now on.</summary>
+    /// <summary>Makes the admin store's keys, budgets, routes and ensembles the ones every request sees from now on.</summary>
     internal static async Task RefreshAsync(ConfigMonitor config, IAdminStore store, CancellationToken cancellationToken)
     {
         var keys = await store.ListKeysAsync(cancellationToken).ConfigureAwait(false);
         var budgets = await store.ListBudgetsAsync(cancellationToken).ConfigureAwait(false);
-        config.ApplyStored(keys, budgets);
+        var aliases = await store.ListAliasesAsync(cancellationToken).ConfigureAwait(false);
+        config.ApplyStored(keys, budgets, aliases);
     }
 
     /// <summary>An admin error in the OpenAI error shape.</summary>
-    private sealed class ErrorResult(GatewayError error) : IResult
+    internal sealed class ErrorResult(GatewayError error) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext) => ErrorWriter.WriteAsync(httpContext, error, ApiFormat.OpenAI);
     }
 
     /// <summary>A JSON body written with the source-generated context.</summary>
-    private sealed class JsonResult(JsonObject body, int status = 200) : IResult
+    internal sealed class JsonResult(JsonObject body, int status = 200) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {

@@ -38,4 +38,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "Request {RequestId}: ensemble {Ensemble} {Outcome}")]
     public static partial void EnsembleOutcome(ILogger logger, string requestId, string ensemble, string outcome);
+
+    [LoggerMessage(13, LogLevel.Warning, "A route or ensemble created through the admin API is not in effect: {Error}")]
+    public static partial void StoredAliasSkipped(ILogger logger, string error);
 }

@@ -33,7 +33,7 @@ public sealed class EnsembleFixture : IAsyncLifetime
 
     public GatewayHost Gateway { get; private set; } = null!;
 
-    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+    public HttpClient Http { get; private set; } = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "purser-ensemble-" + Guid.NewGuid().ToString("N"));
 
@@ -97,6 +97,20 @@ public sealed class EnsembleFixture : IAsyncLifetime
               table: { panel: [free-a, free-b], judge: free-j }
             """;
         await File.WriteAllTextAsync(ConfigPath, ConfigText);
+        await StartGatewayAsync();
+    }
+
+    /// <summary>Stops the gateway and starts a new one on the same configuration and database file.</summary>
+    public async Task RestartAsync()
+    {
+        Http.Dispose();
+        await Gateway.DisposeAsync();
+        Http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        await StartGatewayAsync();
+    }
+
+    private async Task StartGatewayAsync()
+    {
         Gateway = await GatewayHost.StartAsync(new GatewayHostOptions
         {
             ConfigPath = ConfigPath,
@@ -178,7 +192,7 @@ public sealed class EnsembleFixture : IAsyncLifetime
         return request;
     }
 
-    private Task<HttpResponseMessage> Admin(HttpMethod method, string path, JsonObject? body)
+    public Task<HttpResponseMessage> Admin(HttpMethod method, string path, JsonObject? body)
     {
         var request = new HttpRequestMessage(method, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
