@@ -82,6 +82,9 @@ public sealed class EnsembleFixture : IAsyncLifetime
               free-a: { provider: sim-openai, upstream: "sim-chat~out=100000", price: { input: 0.5, output: 1.5 } }
               free-b: { provider: sim-anthropic, upstream: "claude-sim~out=100000", price: { input: 1, output: 5 } }
               free-j: { provider: sim-openai, upstream: "sim-chat~out=100000", price: { input: 1, output: 2 } }
+              paced-j: { provider: sim-openai, upstream: "sim-chat~out=60,tps=200", price: { input: 1, output: 2 } }
+              paced-ja: { provider: sim-anthropic, upstream: "claude-sim~out=60,tps=200", price: { input: 1, output: 2 } }
+              endless-j: { provider: sim-openai, upstream: "sim-chat~out=4000,tps=100", price: { input: 1, output: 2 } }
             routes:
               failover: { targets: [broken, pa], cooldown_seconds: 30 }
               failover2: { targets: [broken2, pb] }
@@ -95,6 +98,9 @@ public sealed class EnsembleFixture : IAsyncLifetime
               tolerant: { panel: [broken3, slow, pa, pb], judge: jd, min_responses: 2, timeout_ms: 400 }
               midflight: { panel: [long-a, long-b], judge: jd, max_total_tokens: {{MidFlightCap()}} }
               table: { panel: [free-a, free-b], judge: free-j }
+              paced: { panel: [pa, pb], judge: paced-j }
+              paced-a: { panel: [pa, pb], judge: paced-ja }
+              endless: { panel: [pa, pb], judge: endless-j }
             """;
         await File.WriteAllTextAsync(ConfigPath, ConfigText);
         await StartGatewayAsync();
