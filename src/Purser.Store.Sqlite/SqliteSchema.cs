@@ -163,5 +163,16 @@ internal static class SqliteSchema
         );
         INSERT INTO webhook_cursor (id, last_rowid) VALUES (1, 0);
         """,
+
+        // 6: routing and ensemble aliases created through the admin API. The definition is the JSON body the API
+        // accepted, parsed again by the config file's rules at every load; one row per alias, whatever its kind.
+        """
+        CREATE TABLE composed_aliases (
+            alias      TEXT    NOT NULL PRIMARY KEY,
+            kind       TEXT    NOT NULL,
+            definition TEXT    NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

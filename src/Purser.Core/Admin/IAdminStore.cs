@@ -3,7 +3,7 @@ using Purser.Budgets;
 namespace Purser.Admin;
 
 /// <summary>
-/// Durable keys and budgets managed at run time (admin API, task budgets from <c>x-budget-ceiling</c>), shared by
+/// Durable keys, budgets, routing and ensemble aliases managed at run time (admin API, task budgets from <c>x-budget-ceiling</c>), shared by
 /// every gateway instance on the same database. Expected outcomes (duplicates, absent ids) are <c>false</c>, not
 /// exceptions.
 /// </summary>
@@ -35,4 +35,13 @@ public interface IAdminStore
 
     /// <summary>Removes the budget; false when there was none.</summary>
     Task<bool> DeleteBudgetAsync(string id, CancellationToken ct);
+
+    /// <summary>Creates the routing or ensemble alias or replaces the one with the same alias.</summary>
+    Task UpsertAliasAsync(StoredAlias alias, CancellationToken ct);
+
+    /// <summary>Every stored routing and ensemble alias, ordered by alias.</summary>
+    Task<IReadOnlyList<StoredAlias>> ListAliasesAsync(CancellationToken ct);
+
+    /// <summary>Removes the alias of that kind; false when there was none.</summary>
+    Task<bool> DeleteAliasAsync(AliasKind kind, string alias, CancellationToken ct);
 }

@@ -17,7 +17,8 @@ namespace Purser.Gateway.Admin;
 
 /// <summary>
 /// The operators' API under <c>/admin</c>, behind the master key: keys (the secret is shown once), budgets on any
-/// scope with their current window, usage queries and CSV export, events.
+/// scope with their current window, usage queries and CSV export, events, routing and ensemble aliases
+/// (<see cref="AliasEndpoints"/>).
 /// </summary>
 internal static class AdminEndpoints
 {
@@ -36,6 +37,7 @@ internal static class AdminEndpoints
         admin.MapGet("/events", QueryEventsAsync);
         admin.MapBedtimeEndpoints();
         admin.MapWebhookEndpoints();
+        admin.MapAliasEndpoints();
         return routes;
     }
 
@@ -440,12 +442,13 @@ internal static class AdminEndpoints
         return error is { } bad ? (null, bad) : (body.Json, null);
     }
 
-    /// <summary>Makes the admin store's keys and budgets the ones every request sees from now on.</summary>
+    /// <summary>Makes the admin store's keys, budgets, routes and ensembles the ones every request sees from now on.</summary>
     internal static async Task RefreshAsync(ConfigMonitor config, IAdminStore store, CancellationToken cancellationToken)
     {
         var keys = await store.ListKeysAsync(cancellationToken).ConfigureAwait(false);
         var budgets = await store.ListBudgetsAsync(cancellationToken).ConfigureAwait(false);
-        config.ApplyStored(keys, budgets);
+        var aliases = await store.ListAliasesAsync(cancellationToken).ConfigureAwait(false);
+        config.ApplyStored(keys, budgets, aliases);
     }
 
     /// <summary>An admin error in the OpenAI error shape.</summary>

@@ -26,6 +26,7 @@ internal sealed class ConfigMonitor : IDisposable
         _path = path is null ? null : Path.GetFullPath(path);
         _environment = environment;
         _logger = logger;
+        LogAliasErrors(initial);
         if (_path is null)
         {
             return;
@@ -75,7 +76,8 @@ internal sealed class ConfigMonitor : IDisposable
                 return result.Errors;
             }
 
-            var state = new GatewayState(result.Config!, _current.StoredKeys, _current.StoredBudgets);
+            var state = new GatewayState(result.Config!, _current.StoredKeys, _current.StoredBudgets, _current.StoredAliasDefinitions);
+            LogAliasErrors(state);
             _current = state;
             Log.ConfigReloaded(_logger, state.Config.Models.Count, state.Keys.Count);
             Reloaded?.Invoke(state);
@@ -83,14 +85,24 @@ internal sealed class ConfigMonitor : IDisposable
         }
     }
 
-    /// <summary>Rebuilds the state after the admin API changed stored keys or budgets.</summary>
-    public void ApplyStored(IReadOnlyList<Purser.Admin.StoredKey> keys, IReadOnlyList<Purser.Budgets.BudgetDefinition> budgets)
+    /// <summary>Rebuilds the state after the admin API changed stored keys, budgets, routes or ensembles.</summary>
+    public void ApplyStored(IReadOnlyList<Purser.Admin.StoredKey> keys, IReadOnlyList<Purser.Budgets.BudgetDefinition> budgets, IReadOnlyList<Purser.Admin.StoredAlias> aliases)
     {
         lock (_reloadLock)
         {
-            var state = new GatewayState(_current.Config, keys, budgets);
+            var state = new GatewayState(_current.FileConfig, keys, budgets, aliases);
+            LogAliasErrors(state);
             _current = state;
             Reloaded?.Invoke(state);
+        }
+    }
+
+    /// <summary>Reports stored aliases the current file does not support (they are left out, the rest keeps serving).</summary>
+    public void LogAliasErrors(GatewayState state)
+    {
+        foreach (var error in state.AliasErrors)
+        {
+            Log.StoredAliasSkipped(_logger, error.ToString());
         }
     }
 

@@ -13,14 +13,25 @@ namespace Purser.Gateway.Configuration;
 internal sealed class GatewayState
 {
     public GatewayState(PurserConfig config)
-        : this(config, [], [])
+        : this(config, [], [], [])
+    {
+    }
+
+    public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets)
+        : this(config, storedKeys, storedBudgets, [])
     {
     }
 
     /// <summary>The configuration file joined with what operators created through the admin API (the file wins on an id clash).</summary>
-    public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets)
+    public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets, IReadOnlyList<StoredAlias> storedAliases)
     {
-        Config = config;
+        // Stored routes and ensembles are checked against this file each time: one the file no longer supports is left out.
+        var composed = StoredAliases.Compose(config, storedAliases);
+        FileConfig = config;
+        Config = composed.Config;
+        StoredAliasDefinitions = storedAliases;
+        AppliedAliases = composed.Applied;
+        AliasErrors = composed.Errors;
         StoredKeys = storedKeys;
         StoredBudgets = storedBudgets;
         Keys = new KeyRing(config.Keys, storedKeys);
@@ -82,7 +93,20 @@ internal sealed class GatewayState
     /// <summary>Budgets by scope string ("key:agent-a"), task budgets excepted.</summary>
     public FrozenDictionary<string, BudgetDefinition[]> BudgetsByScope { get; }
 
+    /// <summary>The file's configuration with the valid stored routes and ensembles merged in: what requests use.</summary>
     public PurserConfig Config { get; }
+
+    /// <summary>The configuration file alone, which a rebuild after an admin change starts from.</summary>
+    public PurserConfig FileConfig { get; }
+
+    /// <summary>Every stored routing and ensemble alias, valid or not against the current file.</summary>
+    public IReadOnlyList<StoredAlias> StoredAliasDefinitions { get; }
+
+    /// <summary>The stored aliases in effect (in <see cref="Config"/>).</summary>
+    public IReadOnlyList<StoredAlias> AppliedAliases { get; }
+
+    /// <summary>Why the other stored aliases were left out.</summary>
+    public IReadOnlyList<ConfigError> AliasErrors { get; }
 
     public KeyRing Keys { get; }
 

@@ -22,16 +22,18 @@ namespace Purser.Gateway.Ensembles;
 /// concurrently, re-check before the judge, and settle the reservation to the sum of every sub-call. Every sub-call is
 /// buffered (see <see cref="EnsembleResponseWriter"/>), and the caller gets one answer and one usage record.
 /// </summary>
-internal sealed class EnsembleExecutor
+internal sealed partial class EnsembleExecutor
 {
     private readonly AliasCaller _caller;
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
     private readonly UsageRecorder _usage;
     private readonly ILogger<EnsembleExecutor> _logger;
+    private readonly TimeProvider _time;
 
-    public EnsembleExecutor(AliasCaller caller, BudgetAdmission budgets, BudgetEvents events, UsageRecorder usage, ILogger<EnsembleExecutor> logger)
+    public EnsembleExecutor(AliasCaller caller, BudgetAdmission budgets, BudgetEvents events, UsageRecorder usage, TimeProvider time, ILogger<EnsembleExecutor> logger)
     {
+        _time = time;
         _caller = caller;
         _budgets = budgets;
         _events = events;
@@ -131,11 +133,17 @@ internal sealed class EnsembleExecutor
         }
         else
         {
-            var ran = await RunPanelAsync(context, state, ensemble!, plan, shapes!, judgeShape!, openAi, callerMaxTokens, tried, spend).ConfigureAwait(false);
+            var ran = await RunPanelAsync(context, state, ensemble!, plan, shapes!, judgeShape!, openAi, callerMaxTokens, tried, spend, stream).ConfigureAwait(false);
             headers["x-ensemble-panel"] = ran.Panel;
             if (ran.Error is { } panelError)
             {
                 await FailAsync(context, call, panelError, callerFormat, spend, plan.Kind == PlanKind.Shrunk ? "ensemble:panel_shrunk:" + plan.Cap : null).ConfigureAwait(false);
+                return;
+            }
+
+            if (ran.JudgeStream is { } judgeStream)
+            {
+                await StreamJudgeAsync(context, call, plan, ran, judgeStream, spend, callerFormat, WantsStreamUsage(request)).ConfigureAwait(false);
                 return;
             }
 
@@ -145,17 +153,7 @@ internal sealed class EnsembleExecutor
 
         if (ensemble is not null)
         {
-            var outcome = degraded is null ? "full" : degraded[..degraded.IndexOf(':', StringComparison.Ordinal)];
-            EnsembleMetrics.Outcome(alias, outcome);
-            Log.EnsembleOutcome(_logger, call.RequestId, alias, degraded ?? "full");
-            if (degraded is not null)
-            {
-                _events.Ensemble(call, degraded);
-                headers["x-ensemble-degraded"] = degraded;
-            }
-
-            headers["x-ensemble-projected-cost"] = plan.Projection.Cost.ToString();
-            headers["x-ensemble-projected-tokens"] = plan.Projection.Tokens.ToString(CultureInfo.InvariantCulture);
+            Report(context, call, plan, degraded);
             headers["x-ensemble-actual-cost"] = spend.Cost.ToString();
             headers["x-ensemble-served-by"] = served.ServedBy;
         }
@@ -184,6 +182,24 @@ internal sealed class EnsembleExecutor
         var standing = await _usage.FinishAsync(call, 200, null, spend.Usage, UsageSource.Reported, spend.Cost, degraded is null ? null : "ensemble:" + degraded).ConfigureAwait(false);
         BudgetHeaders.Apply(context.Response, standing);
         await EnsembleResponseWriter.WriteAsync(context, answer, alias, callerFormat, stream, callerFormat == ApiFormat.OpenAI && WantsStreamUsage(request), spend.Cost).ConfigureAwait(false);
+    }
+
+    /// <summary>The outcome of an ensemble that ran: metric, log line, event, and the headers known before the answer.</summary>
+    private void Report(HttpContext context, CallRecord call, EnsemblePlan plan, string? degraded)
+    {
+        var alias = call.ModelAlias;
+        var headers = context.Response.Headers;
+        var outcome = degraded is null ? "full" : degraded[..degraded.IndexOf(':', StringComparison.Ordinal)];
+        EnsembleMetrics.Outcome(alias, outcome);
+        Log.EnsembleOutcome(_logger, call.RequestId, alias, degraded ?? "full");
+        if (degraded is not null)
+        {
+            _events.Ensemble(call, degraded);
+            headers["x-ensemble-degraded"] = degraded;
+        }
+
+        headers["x-ensemble-projected-cost"] = plan.Projection.Cost.ToString();
+        headers["x-ensemble-projected-tokens"] = plan.Projection.Tokens.ToString(CultureInfo.InvariantCulture);
     }
 
     private static (EnsemblePlan Plan, CallShape[]? Panel, CallShape? Judge, string? Single, GatewayError? Error) Plan(GatewayState state, string alias, long inputBound, int? callerMaxTokens)
@@ -223,7 +239,7 @@ internal sealed class EnsembleExecutor
         return (plan, panel, judge, plan.Kind == PlanKind.Degrade ? degradeTo : null, null);
     }
 
-    private async Task<PanelRun> RunPanelAsync(HttpContext context, GatewayState state, EnsembleConfig ensemble, EnsemblePlan plan, CallShape[] shapes, CallShape judgeShape, JsonObject openAi, int? callerMaxTokens, List<string> tried, Spend spend)
+    private async Task<PanelRun> RunPanelAsync(HttpContext context, GatewayState state, EnsembleConfig ensemble, EnsemblePlan plan, CallShape[] shapes, CallShape judgeShape, JsonObject openAi, int? callerMaxTokens, List<string> tried, Spend spend, bool stream)
     {
         var degraded = plan.Kind == PlanKind.Shrunk ? "panel_shrunk:" + plan.Cap : null;
         var names = new StringBuilder();
@@ -270,6 +286,20 @@ internal sealed class EnsembleExecutor
         }
 
         var judgeTried = new List<string>();
+        if (stream)
+        {
+            // The reservation covers the judge's worst case, so its answer can go to the caller as it is written;
+            // only a judge that does not open (before its first byte) leaves the best panel answer to serve.
+            var opened = await _caller.OpenStreamAsync(state, ensemble.Judge, judgeRequest, callerMaxTokens, context.Request, judgeTried, context.RequestAborted).ConfigureAwait(false);
+            if (opened.Failure is { } notOpened)
+            {
+                opened.Dispose();
+                return new PanelRun(Best(answers), "judge_failed:" + ErrorTable.CodeOf(notOpened.Error!.Value), names.ToString(), null);
+            }
+
+            return new PanelRun(null, degraded, names.ToString(), null, opened, InputTokenBound.Of(judgeRequest, judgeBytes));
+        }
+
         var judge = await _caller.CallAsync(state, ensemble.Judge, judgeRequest, callerMaxTokens, null, context.Request, judgeTried, context.RequestAborted).ConfigureAwait(false);
         spend.Add(judge);
         return judge.Ok
@@ -305,7 +335,8 @@ internal sealed class EnsembleExecutor
         await ErrorWriter.WriteAsync(context, error, format).ConfigureAwait(false);
     }
 
-    private sealed record PanelRun(SubCallResult? Served, string? Degraded, string Panel, GatewayError? Error);
+    /// <summary>What the panel left to serve: a buffered answer, an error, or the judge's open stream (with its input bound, settled from when the stream reports no usage).</summary>
+    private sealed record PanelRun(SubCallResult? Served, string? Degraded, string Panel, GatewayError? Error, StreamedCall? JudgeStream = null, long JudgeInputBound = 0);
 
     /// <summary>What the request's sub-calls spent so far.</summary>
     private sealed class Spend

@@ -11,10 +11,10 @@ using Purser.Usage;
 namespace Purser.Gateway.Ensembles;
 
 /// <summary>
-/// Writes the answer an ensemble or route settled on, in the caller's format: one JSON body, or — when the caller asked
-/// for a stream — the same answer as SSE frames. The answer is complete before the first frame (the judge is called
-/// buffered, since its cost must be known before the guardrail lets it run and its usage before the request settles),
-/// so the stream carries it whole rather than token by token.
+/// Writes a buffered answer an ensemble or route settled on, in the caller's format: one JSON body, or — when the
+/// caller asked for a stream — the same answer as SSE frames. A judge's answer to a streaming caller does not come
+/// here: it is relayed token by token by <see cref="JudgeStreamRelay"/>. What does is a route's or degrade target's
+/// answer, and the best panel answer when the judge was skipped or failed to open.
 /// </summary>
 internal static class EnsembleResponseWriter
 {

@@ -113,6 +113,7 @@ public sealed class GatewayHost : IAsyncDisposable
         var admin = new SqliteAdminStore(database, options.Time);
         var storedKeys = await admin.ListKeysAsync(cancellationToken).ConfigureAwait(false);
         var storedBudgets = await admin.ListBudgetsAsync(cancellationToken).ConfigureAwait(false);
+        var storedAliases = await admin.ListAliasesAsync(cancellationToken).ConfigureAwait(false);
         var store = new SqliteUsageStore(
             database,
             new SqliteStoreOptions
@@ -136,7 +137,7 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<IEventStore>(new SqliteEventStore(database, options.Time));
         var ledger = new SqliteBudgetLedger(database);
         services.AddSingleton<IBudgetLedger>(ledger);
-        services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
+        services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets, storedAliases), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.AddSingleton<TaskBudgets>();
         services.AddSingleton<BudgetAdmission>();
         services.AddSingleton<BudgetEvents>();

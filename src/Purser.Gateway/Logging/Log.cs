@@ -44,4 +44,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Webhook {EndpointId} delivery {DeliveryId} attempt {Attempt} failed: {Reason}")]
     public static partial void WebhookAttemptFailed(ILogger logger, string endpointId, string deliveryId, int attempt, string reason);
+
+    [LoggerMessage(15, LogLevel.Warning, "A route or ensemble created through the admin API is not in effect: {Error}")]
+    public static partial void StoredAliasSkipped(ILogger logger, string error);
 }

@@ -17,7 +17,7 @@ namespace Purser.Gateway.Routing;
 /// Calls a model or routing alias once, buffered, with an OpenAI-format request, translating for Anthropic upstreams;
 /// a routing alias fails over along its targets. Used for every sub-call of an ensemble and for routing aliases.
 /// </summary>
-internal sealed class AliasCaller
+internal sealed partial class AliasCaller
 {
     private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
 
@@ -74,27 +74,8 @@ internal sealed class AliasCaller
             return await CallModelAsync(state, state.Models[alias], request, callerMaxTokens, sampling, caller, ct).ConfigureAwait(false);
         }
 
-        // Healthy targets first, in the operator's order; cooling ones last rather than never, since a request that
-        // would otherwise fail might as well try them.
-        var order = new List<string>(route.Targets.Count);
-        foreach (var target in route.Targets)
-        {
-            if (!_health.IsCooling(target))
-            {
-                order.Add(target);
-            }
-        }
-
-        foreach (var target in route.Targets)
-        {
-            if (_health.IsCooling(target))
-            {
-                order.Add(target);
-            }
-        }
-
         SubCallResult? last = null;
-        foreach (var target in order)
+        foreach (var target in Order(route))
         {
             var result = await CallAsync(state, target, request, callerMaxTokens, sampling, caller, tried, ct).ConfigureAwait(false);
             if (result.Ok)
@@ -114,6 +95,32 @@ internal sealed class AliasCaller
         }
 
         return last!;
+    }
+
+    /// <summary>
+    /// Healthy targets first, in the operator's order; cooling ones last rather than never, since a request that
+    /// would otherwise fail might as well try them.
+    /// </summary>
+    private List<string> Order(RouteConfig route)
+    {
+        var order = new List<string>(route.Targets.Count);
+        foreach (var target in route.Targets)
+        {
+            if (!_health.IsCooling(target))
+            {
+                order.Add(target);
+            }
+        }
+
+        foreach (var target in route.Targets)
+        {
+            if (_health.IsCooling(target))
+            {
+                order.Add(target);
+            }
+        }
+
+        return order;
     }
 
     private static GatewayError? CollectTargets(GatewayState state, string alias, int? callerMaxTokens, List<PricedTarget> targets, int depth)
@@ -155,37 +162,10 @@ internal sealed class AliasCaller
     private async Task<SubCallResult> CallModelAsync(GatewayState state, ResolvedModel model, JsonObject request, int? callerMaxTokens, PanelMember? sampling, HttpRequest caller, CancellationToken ct)
     {
         var alias = model.Alias;
-        var maxTokens = MaxTokensFor(model.Model, callerMaxTokens);
-        var body = (JsonObject)request.DeepClone();
-        body.Remove("stream");
-        body.Remove("stream_options");
-        body.Remove("max_completion_tokens");
-        body["model"] = model.Model.UpstreamModel;
-        body["max_tokens"] = maxTokens;
-        if (sampling?.Temperature is { } temperature)
-        {
-            body["temperature"] = temperature;
-        }
-
-        if (sampling?.Seed is { } seed)
-        {
-            body["seed"] = seed;
-        }
-
         var anthropic = model.Upstream.Kind == ProviderKind.Anthropic;
-        if (anthropic)
+        if (BuildBody(model, request, callerMaxTokens, sampling, stream: false, out var body) is { } badBody)
         {
-            body.Remove("seed");
-            if (!OpenAiToAnthropic.TryTranslateRequest(body, model.Model.UpstreamModel, maxTokens, out var translated, out var translationError))
-            {
-                return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.InvalidRequest, translationError.Message, translationError.Param), retryable: false);
-            }
-
-            body = translated;
-        }
-        else if (model.Upstream.UsesMaxCompletionTokens && body.Remove("max_tokens", out var limit))
-        {
-            body["max_completion_tokens"] = limit;
+            return SubCallResult.Failed(alias, badBody, retryable: false);
         }
 
         using var buffer = new PooledBufferWriter(4096);
@@ -234,6 +214,58 @@ internal sealed class AliasCaller
 
         var price = model.Model.Price ?? ModelPrice.Free;
         return new SubCallResult(alias, parsed, usage, price.Cost(usage), null, false);
+    }
+
+    /// <summary>The upstream body for one model: the caller's request with the model's name, max_tokens and sampling, translated for Anthropic.</summary>
+    private static GatewayError? BuildBody(ResolvedModel model, JsonObject request, int? callerMaxTokens, PanelMember? sampling, bool stream, out JsonObject body)
+    {
+        var maxTokens = MaxTokensFor(model.Model, callerMaxTokens);
+        body = (JsonObject)request.DeepClone();
+        body.Remove("stream");
+        body.Remove("stream_options");
+        body.Remove("max_completion_tokens");
+        body["model"] = model.Model.UpstreamModel;
+        body["max_tokens"] = maxTokens;
+        if (sampling?.Temperature is { } temperature)
+        {
+            body["temperature"] = temperature;
+        }
+
+        if (sampling?.Seed is { } seed)
+        {
+            body["seed"] = seed;
+        }
+
+        if (model.Upstream.Kind == ProviderKind.Anthropic)
+        {
+            body.Remove("seed");
+            if (!OpenAiToAnthropic.TryTranslateRequest(body, model.Model.UpstreamModel, maxTokens, out var translated, out var translationError))
+            {
+                return new GatewayError(GatewayErrorCode.InvalidRequest, translationError.Message, translationError.Param);
+            }
+
+            body = translated;
+            if (stream)
+            {
+                body["stream"] = true;
+            }
+
+            return null;
+        }
+
+        if (model.Upstream.UsesMaxCompletionTokens && body.Remove("max_tokens", out var limit))
+        {
+            body["max_completion_tokens"] = limit;
+        }
+
+        if (stream)
+        {
+            // The usage chunk is what the stream settles from; without it the gateway would have to count.
+            body["stream"] = true;
+            body["stream_options"] = new JsonObject { ["include_usage"] = true };
+        }
+
+        return null;
     }
 
     private static JsonObject? ParseObject(byte[] body)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Purser.Admin;
 using Purser.Budgets;
 
 namespace Purser.Store.Sqlite.Admin;
@@ -64,6 +65,20 @@ internal static class AdminColumns
         "reserve" => AccountingMode.Reserve,
         "post_hoc" => AccountingMode.PostHoc,
         _ => throw Corrupt("mode", text),
+    };
+
+    public static string AliasKindText(AliasKind kind) => kind switch
+    {
+        AliasKind.Route => "route",
+        AliasKind.Ensemble => "ensemble",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    public static AliasKind ParseAliasKind(string text) => text switch
+    {
+        "route" => AliasKind.Route,
+        "ensemble" => AliasKind.Ensemble,
+        _ => throw Corrupt("kind", text),
     };
 
     /// <summary>"50,80,100"; the empty string for no thresholds.</summary>

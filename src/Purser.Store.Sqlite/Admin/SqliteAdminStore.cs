@@ -7,7 +7,7 @@ using Purser.Pricing;
 namespace Purser.Store.Sqlite.Admin;
 
 /// <summary>
-/// Admin-managed keys and budgets in the Purser database. Every write is one statement, so it is atomic on its own and
+/// Admin-managed keys, budgets and routing/ensemble aliases in the Purser database. Every write is one statement, so it is atomic on its own and
 /// safe when several gateway instances share the file. Timestamps are kept to the millisecond, in UTC.
 /// </summary>
 public sealed class SqliteAdminStore : IAdminStore
@@ -140,6 +140,47 @@ public sealed class SqliteAdminStore : IAdminStore
         using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM budgets WHERE id = $id;";
         command.Parameters.AddWithValue("$id", id);
+        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+    }
+
+    public async Task UpsertAliasAsync(StoredAlias alias, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(alias);
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText =
+            "INSERT INTO composed_aliases (alias, kind, definition, updated_at) VALUES ($alias, $kind, $definition, $updated_at) "
+            + "ON CONFLICT (alias) DO UPDATE SET kind = excluded.kind, definition = excluded.definition, updated_at = excluded.updated_at;";
+        command.Parameters.AddWithValue("$alias", alias.Alias);
+        command.Parameters.AddWithValue("$kind", AdminColumns.AliasKindText(alias.Kind));
+        command.Parameters.AddWithValue("$definition", alias.Definition);
+        command.Parameters.AddWithValue("$updated_at", AdminColumns.ToUnixMs(alias.UpdatedAt));
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<StoredAlias>> ListAliasesAsync(CancellationToken ct)
+    {
+        var aliases = new List<StoredAlias>();
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT alias, kind, definition, updated_at FROM composed_aliases ORDER BY alias;";
+        using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            aliases.Add(new StoredAlias(reader.GetString(0), AdminColumns.ParseAliasKind(reader.GetString(1)), reader.GetString(2), AdminColumns.FromUnixMs(reader.GetInt64(3))));
+        }
+
+        return aliases;
+    }
+
+    public async Task<bool> DeleteAliasAsync(AliasKind kind, string alias, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(alias);
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM composed_aliases WHERE alias = $alias AND kind = $kind;";
+        command.Parameters.AddWithValue("$alias", alias);
+        command.Parameters.AddWithValue("$kind", AdminColumns.AliasKindText(kind));
         return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
     }
 

@@ -33,7 +33,7 @@ public sealed class EnsembleFixture : IAsyncLifetime
 
     public GatewayHost Gateway { get; private set; } = null!;
 
-    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
+    public HttpClient Http { get; private set; } = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "purser-ensemble-" + Guid.NewGuid().ToString("N"));
 
@@ -82,6 +82,9 @@ public sealed class EnsembleFixture : IAsyncLifetime
               free-a: { provider: sim-openai, upstream: "sim-chat~out=100000", price: { input: 0.5, output: 1.5 } }
               free-b: { provider: sim-anthropic, upstream: "claude-sim~out=100000", price: { input: 1, output: 5 } }
               free-j: { provider: sim-openai, upstream: "sim-chat~out=100000", price: { input: 1, output: 2 } }
+              paced-j: { provider: sim-openai, upstream: "sim-chat~out=60,tps=200", price: { input: 1, output: 2 } }
+              paced-ja: { provider: sim-anthropic, upstream: "claude-sim~out=60,tps=200", price: { input: 1, output: 2 } }
+              endless-j: { provider: sim-openai, upstream: "sim-chat~out=4000,tps=100", price: { input: 1, output: 2 } }
             routes:
               failover: { targets: [broken, pa], cooldown_seconds: 30 }
               failover2: { targets: [broken2, pb] }
@@ -95,8 +98,25 @@ public sealed class EnsembleFixture : IAsyncLifetime
               tolerant: { panel: [broken3, slow, pa, pb], judge: jd, min_responses: 2, timeout_ms: 400 }
               midflight: { panel: [long-a, long-b], judge: jd, max_total_tokens: {{MidFlightCap()}} }
               table: { panel: [free-a, free-b], judge: free-j }
+              paced: { panel: [pa, pb], judge: paced-j }
+              paced-a: { panel: [pa, pb], judge: paced-ja }
+              endless: { panel: [pa, pb], judge: endless-j }
             """;
         await File.WriteAllTextAsync(ConfigPath, ConfigText);
+        await StartGatewayAsync();
+    }
+
+    /// <summary>Stops the gateway and starts a new one on the same configuration and database file.</summary>
+    public async Task RestartAsync()
+    {
+        Http.Dispose();
+        await Gateway.DisposeAsync();
+        Http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        await StartGatewayAsync();
+    }
+
+    private async Task StartGatewayAsync()
+    {
         Gateway = await GatewayHost.StartAsync(new GatewayHostOptions
         {
             ConfigPath = ConfigPath,
@@ -178,7 +198,7 @@ public sealed class EnsembleFixture : IAsyncLifetime
         return request;
     }
 
-    private Task<HttpResponseMessage> Admin(HttpMethod method, string path, JsonObject? body)
+    public Task<HttpResponseMessage> Admin(HttpMethod method, string path, JsonObject? body)
     {
         var request = new HttpRequestMessage(method, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);

@@ -44,6 +44,25 @@ public sealed class SqliteAdminStoreTests : IDisposable
     };
 
     [Fact]
+    public async Task Aliases_round_trip_replace_by_alias_and_delete_by_kind()
+    {
+        var store = Open();
+        await store.UpsertAliasAsync(new StoredAlias("r", AliasKind.Route, """{"targets": ["a"]}""", Created), default);
+        await store.UpsertAliasAsync(new StoredAlias("e", AliasKind.Ensemble, """{"panel": ["a"], "judge": "é"}""", Created), default);
+        await store.UpsertAliasAsync(new StoredAlias("r", AliasKind.Route, """{"targets": ["b"]}""", Created.AddMinutes(1)), default);
+
+        var aliases = await Open().ListAliasesAsync(default);
+        Assert.Equal(["e", "r"], aliases.Select(a => a.Alias));
+        Assert.Equal(new StoredAlias("e", AliasKind.Ensemble, """{"panel": ["a"], "judge": "é"}""", Created), aliases[0]);
+        Assert.Equal("""{"targets": ["b"]}""", aliases[1].Definition);
+        Assert.Equal(Created.AddMinutes(1), aliases[1].UpdatedAt);
+
+        Assert.False(await store.DeleteAliasAsync(AliasKind.Ensemble, "r", default));
+        Assert.True(await store.DeleteAliasAsync(AliasKind.Route, "r", default));
+        Assert.Equal("e", Assert.Single(await store.ListAliasesAsync(default)).Alias);
+    }
+
+    [Fact]
     public async Task Key_round_trips_every_field()
     {
         var store = Open();
