@@ -97,7 +97,7 @@ start_postgres
 
 log "test"
 set +e
-dotnet test Purser.slnx -c Release --no-build -nologo -v quiet \
+dotnet test Purser.slnx -c Release --no-build -nologo -v quiet --logger "console;verbosity=minimal" \
   --results-directory "$results" 2>&1 | tee "$results/out.txt"
 status=${PIPESTATUS[0]}
 set -e
