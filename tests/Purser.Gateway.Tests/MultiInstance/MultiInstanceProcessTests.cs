@@ -245,7 +245,6 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
             starts.Add(GatewayProcess.StartAsync(path, new Dictionary<string, string>
             {
                 ["PURSER_MI_POSTGRES"] = connection,
-                ["Logging__LogLevel__Default"] = "Warning",
             }));
         }
 
