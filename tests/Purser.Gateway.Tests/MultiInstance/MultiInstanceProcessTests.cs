@@ -173,7 +173,7 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
             "SELECT COALESCE(SUM(amount_nano), 0) FROM ledger_holds WHERE state = 2 AND hold_id NOT IN (SELECT request_id FROM usage_records)");
         Assert.Equal(ledger.Spent[KeyBudget], await UsageCostAsync("key_id = 'swarm'") + charged);
         Assert.Equal(ledger.Spent[TaskBudget], await UsageCostAsync($"task_scope = '{MultiInstanceLoad.TaskId}'") + charged);
-        await AssertEveryAdmittedRequestHasItsRecordAsync([.. all, .. after.Outcomes]);
+        await AssertEveryAdmittedRequestHasItsRecordAsync([.. load.Outcomes, .. after.Outcomes]);
         Assert.Equal(0, await _postgres.ScalarAsync(
             "SELECT count(*) FROM ledger_holds h JOIN usage_records u ON u.request_id = h.hold_id WHERE h.state <> 1"));
         _output.WriteLine($"PostgreSQL stopped after {stoppedAt} requests: {refused.Length} answered 503 ledger_unavailable; service resumed after {resumed} more attempts; {orphans} orphaned holds charged in full");
@@ -256,12 +256,17 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
         await Task.WhenAll(_gateways.Where(g => !g.HasExited).Select(g => g.StopAsync()));
     }
 
-    /// <summary>Retries one request until it is served again (bounded); returns how many attempts that took.</summary>
+    /// <summary>Sends one request to each instance until all are served again (bounded); returns how many rounds that took.</summary>
     private static async Task<int> ResumeAsync(MultiInstanceLoad load)
     {
         for (var attempt = 1; attempt <= 200; attempt++)
         {
             var outcomes = await Task.WhenAll(Enumerable.Range(0, Instances).Select(load.SendAsync));
+            foreach (var outcome in outcomes)
+            {
+                load.Outcomes.Add(outcome);
+            }
+
             if (outcomes.All(o => o.Status == 200))
             {
                 return attempt;
