@@ -10,6 +10,7 @@ log() { printf '\n== %s\n' "$*"; }
 results="$(mktemp -d)"
 pg_dir=""
 pg_bin=""
+pg_options=""
 
 cleanup() {
   if [ -n "$pg_dir" ] && [ -f "$pg_dir/data/postmaster.pid" ]; then
@@ -71,9 +72,8 @@ start_postgres() {
   for attempt in $(seq 1 20); do
     port=$(( 20000 + RANDOM % 40000 ))
     port_free "$port" || continue
-    if as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $pg_dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-      start >/dev/null; then
+    pg_options="-c listen_addresses=127.0.0.1 -p $port -k $pg_dir -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    if as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 -o "$pg_options" start >/dev/null; then
       break
     fi
     port=""
@@ -86,6 +86,13 @@ start_postgres() {
     -c "CREATE DATABASE purser_test TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8';" >/dev/null 2>&1 \
     || "$pg_bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "CREATE DATABASE purser_test;" >/dev/null
   export PURSER_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Database=purser_test"
+
+  # For the tests that stop and restart the server mid-load (fail-closed, then recovery): its data directory, pg_ctl,
+  # and the user pg_ctl must run as ("" when this script is not root and the server runs as the current user).
+  export PURSER_TEST_POSTGRES_DATA="$pg_dir/data"
+  export PURSER_TEST_PG_CTL="$pg_bin/pg_ctl"
+  export PURSER_TEST_PG_OPTIONS="$pg_options"
+  if [ "$(id -u)" -eq 0 ]; then export PURSER_TEST_PG_USER=postgres; else export PURSER_TEST_PG_USER=""; fi
   echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($((SECONDS - started)) s)"
 }
 

@@ -45,6 +45,15 @@ public sealed class PostgresDatabase : IDisposable, IAsyncDisposable
             builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
         }
 
+        // Purser keeps no session state (no SET, temporary tables or session advisory locks), so resetting a connection
+        // on its way back to the pool is pure overhead: seven statements before the next command, each a transaction of
+        // its own on the server. Off unless the connection string asks for it.
+        if (!connectionString.Contains("No Reset On Close", StringComparison.OrdinalIgnoreCase)
+            && !connectionString.Contains("NoResetOnClose", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.ConnectionStringBuilder.NoResetOnClose = true;
+        }
+
         var dataSource = builder.Build();
         try
         {

@@ -35,5 +35,18 @@ internal static class PostgresErrors
         }
     }
 
+    /// <summary>Runs an asynchronous database operation, turning an outage into <see cref="LedgerUnavailableException"/>.</summary>
+    public static async Task<T> RunAsync<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation().ConfigureAwait(false);
+        }
+        catch (NpgsqlException e) when (IsUnavailable(e))
+        {
+            throw Wrap(e);
+        }
+    }
+
     public static LedgerUnavailableException Wrap(NpgsqlException e) => new(Unavailable + e.Message, e);
 }

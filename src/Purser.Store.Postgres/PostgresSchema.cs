@@ -64,5 +64,72 @@ internal static class PostgresSchema
         CREATE INDEX ix_events_type ON events (type, timestamp);
         CREATE INDEX ix_events_scope ON events (scope, timestamp);
         """,
+
+        // 3: usage records, admin-managed keys and budgets, and Bedtime policies: the SQLite store's tables (steps 1, 3,
+        // 4 and 5 there) with the same columns and text forms, so every instance sees one usage history, one key and
+        // budget list and one set of policies. usage_records.seq keeps insertion order to break timestamp ties (SQLite's
+        // rowid); request_id is the primary key so a replayed batch inserts nothing twice.
+        """
+        CREATE TABLE usage_records (
+            seq bigint GENERATED ALWAYS AS IDENTITY,
+            request_id text NOT NULL PRIMARY KEY,
+            timestamp bigint NOT NULL,
+            key_id text NOT NULL,
+            model_alias text NOT NULL,
+            provider text NOT NULL,
+            upstream_model text NOT NULL,
+            operation text NOT NULL,
+            input_tokens bigint NOT NULL,
+            output_tokens bigint NOT NULL,
+            cached_input_tokens bigint NOT NULL,
+            cache_write_tokens bigint NOT NULL,
+            cost_nano bigint NOT NULL,
+            status integer NOT NULL,
+            error_code text,
+            latency_ms bigint NOT NULL,
+            streamed boolean NOT NULL,
+            source integer NOT NULL,
+            task_scope text,
+            degraded text
+        );
+        CREATE INDEX ix_usage_records_timestamp ON usage_records (timestamp, seq);
+        CREATE INDEX ix_usage_records_key_id ON usage_records (key_id, timestamp);
+        CREATE TABLE admin_keys (
+            id text NOT NULL PRIMARY KEY,
+            hash text NOT NULL UNIQUE,
+            team text,
+            allowed_models text NOT NULL,
+            expires_at bigint,
+            created_at bigint NOT NULL,
+            revoked_at bigint
+        );
+        CREATE TABLE budgets (
+            id text NOT NULL PRIMARY KEY,
+            scope text NOT NULL,
+            window_kind text NOT NULL,
+            time_zone text NOT NULL,
+            cap_nano bigint,
+            cap_tokens bigint,
+            enforcement text NOT NULL,
+            mode text NOT NULL,
+            alert_thresholds text NOT NULL,
+            degrade_fallback_model text,
+            degrade_min_max_tokens integer,
+            created_at bigint NOT NULL,
+            updated_at bigint NOT NULL
+        );
+        CREATE INDEX ix_budgets_scope ON budgets (scope);
+        CREATE TABLE bedtime_policies (
+            scope text NOT NULL PRIMARY KEY,
+            enabled boolean NOT NULL,
+            time_zone text NOT NULL,
+            hours text NOT NULL,
+            baseline_days integer NOT NULL,
+            multiplier text NOT NULL,
+            floor_nano bigint NOT NULL,
+            degrade_model text,
+            updated_at bigint NOT NULL
+        );
+        """,
     ];
 }

@@ -10,7 +10,7 @@ namespace Purser.Store.Sqlite;
 /// most <see cref="SqliteStoreOptions.MaxDelay"/> for a batch to fill. A failed batch is reported through
 /// <see cref="SqliteStoreOptions.OnError"/> and retried with backoff until it lands, so no record is dropped.
 /// </summary>
-public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IAsyncDisposable
+public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IAsyncDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);

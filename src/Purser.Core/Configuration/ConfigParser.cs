@@ -21,7 +21,7 @@ internal sealed partial class ConfigParser
 
     private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry"];
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash"];
-    private static readonly string[] StorageFields = ["sqlite_path"];
+    private static readonly string[] StorageFields = ["sqlite_path", "postgres"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
     private static readonly string[] ModelPriceFields = ["input", "output", "cached_input", "cache_write"];
     private static readonly string[] CatalogPriceFields = [.. ModelPriceFields, "max_output_tokens"];
@@ -168,6 +168,11 @@ internal sealed partial class ConfigParser
         if (fields.TryGetValue("sqlite_path", out var pathNode) && TryNonEmpty(pathNode, "storage.sqlite_path", out var path))
         {
             storage = storage with { SqlitePath = path.Value };
+        }
+
+        if (fields.TryGetValue("postgres", out var postgresNode))
+        {
+            storage = storage with { Postgres = ParsePostgres(postgresNode) };
         }
 
         return storage;

@@ -62,6 +62,12 @@ public sealed record StorageConfig
 {
     /// <summary>The embedded SQLite file. Relative paths are relative to the config file's directory.</summary>
     public string SqlitePath { get; init; } = "data/purser.db";
+
+    /// <summary>
+    /// The shared PostgreSQL database's connection string; when set, the ledger, usage records, keys, budgets, events
+    /// and Bedtime policies live there (several instances, one cost view), and the SQLite file keeps only webhooks.
+    /// </summary>
+    public string? Postgres { get; init; }
 }
 
 public enum ProviderKind

@@ -240,7 +240,7 @@ internal static class AdminEndpoints
         return new JsonResult(new JsonObject { ["id"] = id, ["deleted"] = true });
     }
 
-    private static async Task<IResult> QueryUsageAsync(HttpContext http, IUsageStore usage, Store.Sqlite.SqliteUsageStore export)
+    private static async Task<IResult> QueryUsageAsync(HttpContext http, IUsageStore usage, IUsageExport export)
     {
         if (ReadUsageQuery(http.Request.Query, out var query) is { } bad)
         {
@@ -278,7 +278,7 @@ internal static class AdminEndpoints
         return new JsonResult(new JsonObject { ["data"] = list });
     }
 
-    private static async Task ExportUsageAsync(HttpContext http, Store.Sqlite.SqliteUsageStore export)
+    private static async Task ExportUsageAsync(HttpContext http, IUsageExport export)
     {
         if (ReadUsageQuery(http.Request.Query, out var query) is { } bad)
         {

@@ -8,7 +8,7 @@ using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Keys;
 using Purser.Pricing;
-using Purser.Store.Sqlite;
+using Purser.Usage;
 
 namespace Purser.Gateway.Bedtime;
 
@@ -23,14 +23,14 @@ internal sealed class BedtimeGuard : IDisposable
 
     private readonly ConfigMonitor _config;
     private readonly ISpendHistory _history;
-    private readonly SqliteUsageStore _usage;
+    private readonly IUsageExport _usage;
     private readonly BudgetEvents _events;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, BedtimeWatch> _watches = new(StringComparer.Ordinal);
     private readonly ITimer _sweep;
     private volatile Policies _policies;
 
-    public BedtimeGuard(ConfigMonitor config, ISpendHistory history, SqliteUsageStore usage, BudgetEvents events, TimeProvider time, IReadOnlyList<BedtimePolicy> stored)
+    public BedtimeGuard(ConfigMonitor config, ISpendHistory history, IUsageExport usage, BudgetEvents events, TimeProvider time, IReadOnlyList<BedtimePolicy> stored)
     {
         _config = config;
         _history = history;

@@ -16,33 +16,26 @@ using Purser.Gateway.Proxy;
 using Purser.Gateway.Webhooks;
 using Purser.Pricing;
 using Purser.SimulatedProvider;
-using Purser.Store.Sqlite;
-using Purser.Store.Sqlite.Admin;
-using Purser.Store.Sqlite.Bedtime;
-using Purser.Store.Sqlite.Ledger;
-using Purser.Store.Sqlite.Webhooks;
 using Purser.Usage;
 
 namespace Purser.Gateway.Hosting;
 
 /// <summary>
 /// A running gateway: the web server, its configuration monitor, its usage store and, in the quickstart, the simulated
-/// provider it fronts. Disposing stops serving first and then drains every buffered usage record to disk.
+/// provider it fronts. Disposing stops serving first and then drains every buffered usage record (and, on PostgreSQL, every pending settlement) to the store.
 /// </summary>
 public sealed class GatewayHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly SqliteUsageStore _store;
+    private readonly GatewayStorage _storage;
     private readonly SimulatedProviderServer? _simulator;
     private readonly ConfigMonitor _config;
-    private readonly SqliteBudgetLedger _ledger;
 
-    private GatewayHost(WebApplication app, SqliteUsageStore store, SqliteBudgetLedger ledger, SimulatedProviderServer? simulator, ConfigMonitor config, Uri baseAddress, string? demoKey, string? adminKey)
+    private GatewayHost(WebApplication app, GatewayStorage storage, SimulatedProviderServer? simulator, ConfigMonitor config, Uri baseAddress, string? demoKey, string? adminKey)
     {
-        _ledger = ledger;
         AdminKey = adminKey;
         _app = app;
-        _store = store;
+        _storage = storage;
         _simulator = simulator;
         _config = config;
         BaseAddress = baseAddress;
@@ -61,10 +54,10 @@ public sealed class GatewayHost : IAsyncDisposable
     /// <summary>The gateway's services, for tests that look at the ledger directly.</summary>
     public IServiceProvider Services => _app.Services;
 
-    public IUsageStore Usage => _store;
+    public IUsageStore Usage => _storage.Usage;
 
     /// <summary>Waits until every usage record recorded so far is on disk.</summary>
-    public Task FlushUsageAsync(CancellationToken cancellationToken = default) => _store.FlushAsync(cancellationToken);
+    public Task FlushUsageAsync(CancellationToken cancellationToken = default) => _storage.Export.FlushAsync(cancellationToken);
 
     /// <summary>Reloads the configuration file now; returns the errors (empty when it took effect).</summary>
     public IReadOnlyList<ConfigError> ReloadConfiguration() => _config.Reload();
@@ -109,45 +102,27 @@ public sealed class GatewayHost : IAsyncDisposable
 
         // 2. Services: one of each, shared by every request.
         ILogger? storeLogger = null;
-        var database = SqliteDatabase.Open(config.Storage.SqlitePath);
-        var admin = new SqliteAdminStore(database, options.Time);
+        var storage = GatewayStorage.Open(config.Storage, options.Time, ex =>
+        {
+            if (storeLogger is not null)
+            {
+                Log.UsageWriteFailed(storeLogger, ex);
+            }
+        });
+        var admin = storage.Admin;
         var storedKeys = await admin.ListKeysAsync(cancellationToken).ConfigureAwait(false);
         var storedBudgets = await admin.ListBudgetsAsync(cancellationToken).ConfigureAwait(false);
         var storedAliases = await admin.ListAliasesAsync(cancellationToken).ConfigureAwait(false);
-        var store = new SqliteUsageStore(
-            database,
-            new SqliteStoreOptions
-            {
-                Path = config.Storage.SqlitePath,
-                OnError = ex =>
-                {
-                    if (storeLogger is not null)
-                    {
-                        Log.UsageWriteFailed(storeLogger, ex);
-                    }
-                },
-            },
-            options.Time);
         var services = builder.Services;
         services.AddSingleton(options.Time);
-        services.AddSingleton(store);
-        services.AddSingleton<IUsageSink>(store);
-        services.AddSingleton<IUsageStore>(store);
-        services.AddSingleton<IAdminStore>(admin);
-        services.AddSingleton<IEventStore>(new SqliteEventStore(database, options.Time));
-        var ledger = new SqliteBudgetLedger(database);
-        services.AddSingleton<IBudgetLedger>(ledger);
+        storage.Register(services);
         services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets, storedAliases), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.AddSingleton<TaskBudgets>();
         services.AddSingleton<BudgetAdmission>();
         services.AddSingleton<BudgetEvents>();
         services.AddHostedService<HoldExpiry>();
-        var bedtimeStore = new SqliteBedtimeStore(database, options.Time);
-        var storedBedtime = await bedtimeStore.ListAsync(cancellationToken).ConfigureAwait(false);
-        services.AddSingleton<IBedtimeStore>(bedtimeStore);
-        services.AddSingleton<ISpendHistory>(new SqliteSpendHistory(database));
+        var storedBedtime = await storage.Bedtime.ListAsync(cancellationToken).ConfigureAwait(false);
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<BedtimeGuard>(sp, storedBedtime));
-        services.AddSingleton<IWebhookStore>(new SqliteWebhookStore(database));
         services.AddHostedService<WebhookDispatcher>();
         services.AddSingleton(_ => UpstreamHttp.CreateClient());
         services.AddSingleton<UsageRecorder>();
@@ -173,7 +148,7 @@ public sealed class GatewayHost : IAsyncDisposable
         storeLogger = logger;
         Log.Listening(logger, address);
         var monitor = app.Services.GetRequiredService<ConfigMonitor>();
-        return new GatewayHost(app, store, ledger, simulator, monitor, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), demoKey, adminKey);
+        return new GatewayHost(app, storage, simulator, monitor, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), demoKey, adminKey);
     }
 
     /// <summary>Serves until the process is asked to stop (Ctrl+C, SIGTERM).</summary>
@@ -183,8 +158,7 @@ public sealed class GatewayHost : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-        await _store.DisposeAsync().ConfigureAwait(false);
-        _ledger.Dispose();
+        await _storage.DisposeAsync().ConfigureAwait(false);
         if (_simulator is not null)
         {
             await _simulator.DisposeAsync().ConfigureAwait(false);

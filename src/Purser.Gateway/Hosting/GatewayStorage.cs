@@ -1,0 +1,133 @@
+using Purser.Admin;
+using Purser.Bedtime;
+using Purser.Budgets;
+using Purser.Configuration;
+using Purser.Events;
+using Purser.Events.Webhooks;
+using Purser.Store.Postgres;
+using Purser.Store.Postgres.Admin;
+using Purser.Store.Postgres.Bedtime;
+using Purser.Store.Postgres.Events;
+using Purser.Store.Postgres.Ledger;
+using Purser.Store.Postgres.Usage;
+using Purser.Store.Sqlite;
+using Purser.Store.Sqlite.Admin;
+using Purser.Store.Sqlite.Bedtime;
+using Purser.Store.Sqlite.Ledger;
+using Purser.Store.Sqlite.Webhooks;
+using Purser.Usage;
+
+namespace Purser.Gateway.Hosting;
+
+/// <summary>
+/// The gateway's stores, from <c>storage:</c>. By default everything is in the embedded SQLite file (one instance).
+/// With <c>storage.postgres</c> the ledger, usage records, keys, budgets, events and Bedtime policies are in the shared
+/// PostgreSQL database, so every instance sees one cost view; webhooks stay in the instance's own SQLite file (their
+/// fan-out cursor is not multi-instance yet).
+/// </summary>
+internal sealed class GatewayStorage : IAsyncDisposable
+{
+    private readonly IAsyncDisposable _usage;
+    private readonly IAsyncDisposable? _settlements;
+    private readonly IDisposable? _sqliteLedger;
+    private readonly PostgresDatabase? _postgres;
+
+    private GatewayStorage(
+        IAdminStore admin,
+        IUsageSink sink,
+        IUsageStore usage,
+        IUsageExport export,
+        IAsyncDisposable usageLifetime,
+        IEventStore events,
+        IBudgetLedger ledger,
+        IBedtimeStore bedtime,
+        ISpendHistory spendHistory,
+        IWebhookStore webhooks,
+        IAsyncDisposable? settlements,
+        IDisposable? sqliteLedger,
+        PostgresDatabase? postgres)
+    {
+        Admin = admin;
+        Sink = sink;
+        Usage = usage;
+        Export = export;
+        _usage = usageLifetime;
+        Events = events;
+        Ledger = ledger;
+        Bedtime = bedtime;
+        SpendHistory = spendHistory;
+        Webhooks = webhooks;
+        _settlements = settlements;
+        _sqliteLedger = sqliteLedger;
+        _postgres = postgres;
+    }
+
+    public IAdminStore Admin { get; }
+
+    public IUsageSink Sink { get; }
+
+    public IUsageStore Usage { get; }
+
+    public IUsageExport Export { get; }
+
+    public IEventStore Events { get; }
+
+    public IBudgetLedger Ledger { get; }
+
+    public IBedtimeStore Bedtime { get; }
+
+    public ISpendHistory SpendHistory { get; }
+
+    public IWebhookStore Webhooks { get; }
+
+    /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
+    public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
+    {
+        var sqlite = SqliteDatabase.Open(storage.SqlitePath);
+        if (storage.Postgres is not { } connectionString)
+        {
+            var store = new SqliteUsageStore(sqlite, new SqliteStoreOptions { Path = storage.SqlitePath, OnError = onUsageError }, time);
+            var ledger = new SqliteBudgetLedger(sqlite);
+            return new GatewayStorage(
+                new SqliteAdminStore(sqlite, time), store, store, store, store, new SqliteEventStore(sqlite, time), ledger,
+                new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null);
+        }
+
+        // Fails start-up when the server is unreachable: an instance that never saw the schema has nothing to serve.
+        var postgres = PostgresDatabase.Open(connectionString);
+        var usage = new PostgresUsageStore(postgres, onUsageError, time);
+        var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
+        return new GatewayStorage(
+            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements,
+            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres);
+    }
+
+    public void Register(IServiceCollection services)
+    {
+        services.AddSingleton(Sink);
+        services.AddSingleton(Usage);
+        services.AddSingleton(Export);
+        services.AddSingleton(Admin);
+        services.AddSingleton(Events);
+        services.AddSingleton(Ledger);
+        services.AddSingleton(Bedtime);
+        services.AddSingleton(SpendHistory);
+        services.AddSingleton(Webhooks);
+    }
+
+    /// <summary>Drains the buffered usage records and pending settlements, then closes the databases.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _usage.DisposeAsync().ConfigureAwait(false);
+        if (_settlements is not null)
+        {
+            await _settlements.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _sqliteLedger?.Dispose();
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

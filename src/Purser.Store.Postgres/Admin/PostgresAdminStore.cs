@@ -1,0 +1,207 @@
+using Npgsql;
+using Purser.Admin;
+using Purser.Budgets;
+using Purser.Keys;
+using Purser.Pricing;
+using Purser.Store.Sqlite.Admin;
+
+namespace Purser.Store.Postgres.Admin;
+
+/// <summary>
+/// Admin-managed keys and budgets in the shared PostgreSQL database, with the SQLite store's behaviour and text forms:
+/// every write is one statement, so it is atomic across instances (two instances creating the same task budget agree
+/// on one winner). An outage surfaces as <see cref="LedgerUnavailableException"/>.
+/// </summary>
+public sealed class PostgresAdminStore : IAdminStore
+{
+    private const string KeyColumns = "id, hash, team, allowed_models, expires_at, created_at, revoked_at";
+
+    private const string BudgetColumns =
+        "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
+        + "degrade_fallback_model, degrade_min_max_tokens";
+
+    private const string InsertBudget =
+        "INSERT INTO budgets (" + BudgetColumns + ", created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly TimeProvider _time;
+
+    public PostgresAdminStore(PostgresDatabase db, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(time);
+        _dataSource = db.DataSource;
+        _time = time;
+    }
+
+    public Task<bool> TryCreateKeyAsync(StoredKey key, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+
+        // DO NOTHING without a target covers both the id and the hash uniqueness constraints.
+        return ExecuteAsync(
+            $"INSERT INTO admin_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            command => AddKeyParameters(command, key),
+            ct);
+    }
+
+    public Task<IReadOnlyList<StoredKey>> ListKeysAsync(CancellationToken ct) => PostgresErrors.RunAsync<IReadOnlyList<StoredKey>>(async () =>
+    {
+        var keys = new List<StoredKey>();
+        await using var command = _dataSource.CreateCommand($"SELECT {KeyColumns} FROM admin_keys ORDER BY id COLLATE \"C\"");
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            keys.Add(new StoredKey(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                AdminColumns.ParseModels(reader.GetString(3)),
+                reader.IsDBNull(4) ? null : AdminColumns.FromUnixMs(reader.GetInt64(4)),
+                AdminColumns.FromUnixMs(reader.GetInt64(5)),
+                reader.IsDBNull(6) ? null : AdminColumns.FromUnixMs(reader.GetInt64(6))));
+        }
+
+        return keys;
+    });
+
+    public async Task<bool> UpdateKeyAsync(StoredKey key, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        try
+        {
+            return await ExecuteAsync(
+                "UPDATE admin_keys SET hash = $2, team = $3, allowed_models = $4, expires_at = $5, created_at = $6, revoked_at = $7 WHERE id = $1",
+                command => AddKeyParameters(command, key),
+                ct).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            // The new hash is another key's: as SQLite's UPDATE OR IGNORE, nothing changed.
+            return false;
+        }
+    }
+
+    public Task<bool> RevokeKeyAsync(string id, DateTimeOffset at, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return ExecuteAsync(
+            "UPDATE admin_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            command =>
+            {
+                command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id });
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = AdminColumns.ToUnixMs(at) });
+            },
+            ct);
+    }
+
+    public async Task UpsertBudgetAsync(BudgetDefinition budget, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        await ExecuteAsync(
+            InsertBudget
+            + " ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, window_kind = excluded.window_kind, "
+            + "time_zone = excluded.time_zone, cap_nano = excluded.cap_nano, cap_tokens = excluded.cap_tokens, "
+            + "enforcement = excluded.enforcement, mode = excluded.mode, alert_thresholds = excluded.alert_thresholds, "
+            + "degrade_fallback_model = excluded.degrade_fallback_model, "
+            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, updated_at = excluded.updated_at",
+            command => AddBudgetParameters(command, budget),
+            ct).ConfigureAwait(false);
+    }
+
+    public Task<bool> TryCreateBudgetAsync(BudgetDefinition budget, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        return ExecuteAsync(InsertBudget + " ON CONFLICT (id) DO NOTHING", command => AddBudgetParameters(command, budget), ct);
+    }
+
+    public Task<IReadOnlyList<BudgetDefinition>> ListBudgetsAsync(CancellationToken ct) => PostgresErrors.RunAsync<IReadOnlyList<BudgetDefinition>>(async () =>
+    {
+        var budgets = new List<BudgetDefinition>();
+        await using var command = _dataSource.CreateCommand($"SELECT {BudgetColumns} FROM budgets ORDER BY id COLLATE \"C\"");
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            budgets.Add(ReadBudget(reader));
+        }
+
+        return budgets;
+    });
+
+    public Task<bool> DeleteBudgetAsync(string id, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        return ExecuteAsync(
+            "DELETE FROM budgets WHERE id = $1",
+            command => command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id }),
+            ct);
+    }
+
+    private static void AddKeyParameters(NpgsqlCommand command, StoredKey key)
+    {
+        // A malformed hash would make every later key ring build throw, so it is refused at the door.
+        if (!KeyHashFormat.IsValid(key.Hash))
+        {
+            throw new ArgumentException($"Key '{key.Id}' has a malformed hash; expected 'sha256:' and 64 lowercase hex digits.", nameof(key));
+        }
+
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key.Id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key.Hash });
+        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = key.Team });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = AdminColumns.ModelsText(key.AllowedModels) });
+        command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = key.ExpiresAt?.ToUnixTimeMilliseconds() });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = AdminColumns.ToUnixMs(key.CreatedAt) });
+        command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = key.RevokedAt?.ToUnixTimeMilliseconds() });
+    }
+
+    private void AddBudgetParameters(NpgsqlCommand command, BudgetDefinition budget)
+    {
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = budget.Id });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = budget.Scope.ToString() });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = AdminColumns.WindowText(budget.Window) });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = budget.TimeZone });
+        command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = budget.CapUsd?.NanoUsd });
+        command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = budget.CapTokens });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = AdminColumns.EnforcementText(budget.Enforcement) });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = AdminColumns.ModeText(budget.Mode) });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = AdminColumns.ThresholdsText(budget.AlertThresholds) });
+        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = budget.Degrade?.FallbackModel });
+        command.Parameters.Add(new NpgsqlParameter<int?> { TypedValue = budget.Degrade?.MinMaxTokens });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = AdminColumns.ToUnixMs(_time.GetUtcNow()) });
+    }
+
+    private static BudgetDefinition ReadBudget(NpgsqlDataReader reader)
+    {
+        var scopeText = reader.GetString(1);
+        if (!ScopeRef.TryParse(scopeText, out var scope))
+        {
+            throw new InvalidDataException($"Corrupt budgets.scope value '{scopeText}'.");
+        }
+
+        var fallback = reader.IsDBNull(9) ? null : reader.GetString(9);
+        int? minMaxTokens = reader.IsDBNull(10) ? null : reader.GetInt32(10);
+        return new BudgetDefinition
+        {
+            Id = reader.GetString(0),
+            Scope = scope.Value,
+            Window = AdminColumns.ParseWindow(reader.GetString(2)),
+            TimeZone = reader.GetString(3),
+            CapUsd = reader.IsDBNull(4) ? null : new Money(reader.GetInt64(4)),
+            CapTokens = reader.IsDBNull(5) ? null : reader.GetInt64(5),
+            Enforcement = AdminColumns.ParseEnforcement(reader.GetString(6)),
+            Mode = AdminColumns.ParseMode(reader.GetString(7)),
+            AlertThresholds = AdminColumns.ParseThresholds(reader.GetString(8)),
+
+            // Both columns null means no degrade options, which is what a DegradeOptions with neither step means too.
+            Degrade = fallback is null && minMaxTokens is null ? null : new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens },
+        };
+    }
+
+    /// <summary>One statement; true when it changed exactly one row.</summary>
+    private Task<bool> ExecuteAsync(string sql, Action<NpgsqlCommand> bind, CancellationToken ct) => PostgresErrors.RunAsync(async () =>
+    {
+        await using var command = _dataSource.CreateCommand(sql);
+        bind(command);
+        return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+    });
+}

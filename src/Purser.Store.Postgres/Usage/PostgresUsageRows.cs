@@ -1,0 +1,160 @@
+using System.Text;
+using Npgsql;
+using Purser.Pricing;
+using Purser.Usage;
+
+namespace Purser.Store.Postgres.Usage;
+
+/// <summary>Writing and reading <c>usage_records</c>: the batch insert, the query text for a <see cref="UsageQuery"/> and row mapping.</summary>
+internal static class PostgresUsageRows
+{
+    // One statement per batch, whatever its size: the columns travel as arrays and unnest pairs them back into rows.
+    // DO NOTHING on a known request id makes a retried (or replayed) batch idempotent.
+    public const string InsertSql =
+        """
+        INSERT INTO usage_records (
+            request_id, timestamp, key_id, model_alias, provider, upstream_model, operation,
+            input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano,
+            status, error_code, latency_ms, streamed, source, task_scope, degraded)
+        SELECT * FROM unnest(
+            $1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+            $13::integer[], $14::text[], $15::bigint[], $16::boolean[], $17::integer[], $18::text[], $19::text[])
+        ON CONFLICT (request_id) DO NOTHING
+        """;
+
+    // The column order is the ordinal contract of Read below.
+    private const string SelectColumns =
+        "SELECT request_id, timestamp, key_id, model_alias, provider, upstream_model, operation, "
+        + "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano, "
+        + "status, error_code, latency_ms, streamed, source, task_scope, degraded FROM usage_records";
+
+    public static NpgsqlCommand CreateInsert(NpgsqlDataSource dataSource, List<UsageRecord> batch)
+    {
+        var n = batch.Count;
+        var text = new string?[7 + 3][];
+        for (var i = 0; i < text.Length; i++)
+        {
+            text[i] = new string?[n];
+        }
+
+        var numbers = new long[7][];
+        for (var i = 0; i < numbers.Length; i++)
+        {
+            numbers[i] = new long[n];
+        }
+
+        var status = new int[n];
+        var source = new int[n];
+        var streamed = new bool[n];
+        for (var r = 0; r < n; r++)
+        {
+            var record = batch[r];
+            text[0][r] = record.RequestId;
+            text[1][r] = record.KeyId;
+            text[2][r] = record.ModelAlias;
+            text[3][r] = record.Provider;
+            text[4][r] = record.UpstreamModel;
+            text[5][r] = record.Operation;
+            text[6][r] = record.ErrorCode;
+            text[7][r] = record.TaskScope;
+            text[8][r] = record.Degraded;
+            numbers[0][r] = record.Timestamp.ToUnixTimeMilliseconds();
+            numbers[1][r] = record.Tokens.InputTokens;
+            numbers[2][r] = record.Tokens.OutputTokens;
+            numbers[3][r] = record.Tokens.CachedInputTokens;
+            numbers[4][r] = record.Tokens.CacheWriteTokens;
+            numbers[5][r] = record.Cost.NanoUsd;
+            numbers[6][r] = record.LatencyMs;
+            status[r] = record.Status;
+            source[r] = (int)record.Source;
+            streamed[r] = record.Streamed;
+        }
+
+        var command = dataSource.CreateCommand(InsertSql);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[0] });
+        p.Add(new NpgsqlParameter<long[]> { TypedValue = numbers[0] });
+        for (var i = 1; i <= 5; i++)
+        {
+            p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[i] });
+        }
+
+        for (var i = 1; i <= 5; i++)
+        {
+            p.Add(new NpgsqlParameter<long[]> { TypedValue = numbers[i] });
+        }
+
+        p.Add(new NpgsqlParameter<int[]> { TypedValue = status });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[6] });
+        p.Add(new NpgsqlParameter<long[]> { TypedValue = numbers[6] });
+        p.Add(new NpgsqlParameter<bool[]> { TypedValue = streamed });
+        p.Add(new NpgsqlParameter<int[]> { TypedValue = source });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[7] });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[8] });
+        return command;
+    }
+
+    /// <summary>
+    /// Newest first; seq breaks timestamp ties by insertion order. Only the filters that are set appear in the SQL, so
+    /// the planner can pick the key or timestamp index. A non-positive limit means no limit.
+    /// </summary>
+    public static NpgsqlCommand CreateQuery(NpgsqlDataSource dataSource, UsageQuery query)
+    {
+        var command = dataSource.CreateCommand();
+        var sql = new StringBuilder(SelectColumns, 512);
+        var separator = " WHERE ";
+        if (query.KeyId is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.KeyId });
+            sql.Append(separator).Append("key_id = $").Append(command.Parameters.Count);
+            separator = " AND ";
+        }
+
+        if (query.ModelAlias is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.ModelAlias });
+            sql.Append(separator).Append("model_alias = $").Append(command.Parameters.Count);
+            separator = " AND ";
+        }
+
+        if (query.From is { } from)
+        {
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = from.ToUnixTimeMilliseconds() });
+            sql.Append(separator).Append("timestamp >= $").Append(command.Parameters.Count);
+            separator = " AND ";
+        }
+
+        if (query.To is { } to)
+        {
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = to.ToUnixTimeMilliseconds() });
+            sql.Append(separator).Append("timestamp < $").Append(command.Parameters.Count);
+        }
+
+        // LIMIT NULL is no limit.
+        command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = query.Limit > 0 ? query.Limit : null });
+        sql.Append(" ORDER BY timestamp DESC, seq DESC LIMIT $").Append(command.Parameters.Count);
+        command.CommandText = sql.ToString();
+        return command;
+    }
+
+    public static UsageRecord Read(NpgsqlDataReader reader) => new()
+    {
+        RequestId = reader.GetString(0),
+        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+        KeyId = reader.GetString(2),
+        ModelAlias = reader.GetString(3),
+        Provider = reader.GetString(4),
+        UpstreamModel = reader.GetString(5),
+        Operation = reader.GetString(6),
+        Tokens = new TokenUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10)),
+        Cost = new Money(reader.GetInt64(11)),
+        Status = reader.GetInt32(12),
+        ErrorCode = reader.IsDBNull(13) ? null : reader.GetString(13),
+        LatencyMs = reader.GetInt64(14),
+        Streamed = reader.GetBoolean(15),
+        Source = (UsageSource)reader.GetInt32(16),
+        TaskScope = reader.IsDBNull(17) ? null : reader.GetString(17),
+        Degraded = reader.IsDBNull(18) ? null : reader.GetString(18),
+    };
+}

@@ -1,0 +1,415 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Purser.Pricing;
+using Purser.SimulatedProvider;
+using Purser.Store.Postgres;
+using Purser.Store.Postgres.Ledger;
+using Xunit.Abstractions;
+
+namespace Purser.Gateway.Tests.MultiInstance;
+
+/// <summary>
+/// Three gateway processes on one PostgreSQL database, one key and one task scope, driven concurrently: the shared
+/// ledger keeps every cap, and after quiescence what it says was spent is exactly what the usage records say, also
+/// when one instance is SIGKILLed mid-load and when PostgreSQL itself is stopped and restarted.
+/// </summary>
+public sealed class MultiInstanceProcessTests : IAsyncLifetime
+{
+    private const int Instances = 3;
+    private const int Clients = 24;
+    private const string KeyBudget = "swarm-daily";
+    private const string TaskBudget = "task:" + MultiInstanceLoad.TaskId;
+
+    // A short upstream timeout keeps the hold TTL (timeout + 60 s) as short as the gateway allows.
+    private const int UpstreamTimeoutSeconds = 2;
+
+    private readonly ITestOutputHelper _output;
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "purser-mi-" + Guid.NewGuid().ToString("N"));
+    private readonly List<GatewayProcess> _gateways = [];
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private SimulatedProviderServer _simulator = null!;
+    private TestPostgres? _postgres;
+
+    public MultiInstanceProcessTests(ITestOutputHelper output)
+    {
+        _output = output;
+    }
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_directory);
+        _simulator = await SimulatedProviderServer.StartAsync("http://127.0.0.1:0");
+    }
+
+    [Fact]
+    public async Task Three_instances_under_concurrent_load_never_exceed_a_cap_and_spent_equals_the_usage_records()
+    {
+        _postgres = await TestPostgres.CreateOnSharedServerAsync();
+        var (keyCap, taskCap) = (120 * MultiInstanceLoad.WorstCaseNano, 80 * MultiInstanceLoad.WorstCaseNano);
+        await StartGatewaysAsync(keyCap);
+        var load = new MultiInstanceLoad(Addresses(), _http, Usd(taskCap));
+
+        // Warm-up (task budget created, connections pooled, code jitted), then the measured steady state.
+        await load.RunAsync(30, Clients);
+        var before = await _postgres.TransactionsAsync();
+        await using (var sampler = CapSampler.Start(_postgres, new() { [KeyBudget] = keyCap, [TaskBudget] = taskCap }))
+        {
+            await load.RunAsync(1_500, Clients, firstRequest: 30);
+            await sampler.StopAsync();
+            Assert.True(sampler.Violations.IsEmpty, "spent + held above a cap: " + string.Join("; ", sampler.Violations));
+            var transactions = await SettledTransactionsAsync(before) - sampler.Samples;
+            var outcomes = load.Outcomes.ToArray();
+            var admitted = outcomes.Count(o => o.Status == 200);
+            _output.WriteLine(FormattableString.Invariant(
+                $"PostgreSQL round trips at steady state: {transactions} transactions for 1500 requests ({admitted} admitted, the rest refused at the cap) = {(double)transactions / 1_500:F2} per request, {(double)transactions / admitted:F2} per admitted request; each reserve or settle transaction is 3 round trips (2 statement batches + commit), a refused reserve 2, a usage batch 1 per up to 512 records; no leases, so never below 1"));
+        }
+
+        var all = load.Outcomes.ToArray();
+        Assert.All(all, o => Assert.True(o.Status is 200 or 402, $"{o.Status} {o.Code}"));
+        Assert.Contains(all, o => o.Status == 402);
+        Assert.True(all.Count(o => o.Status == 200) > 100, "too few admitted");
+        foreach (var gateway in Enumerable.Range(0, Instances))
+        {
+            Assert.Contains(all, o => o.Gateway == gateway && o.Status == 200);
+        }
+
+        await StopGatewaysAsync();
+        var ledger = await LedgerAsync();
+        Assert.Equal(0, ledger.OpenHolds);
+        ledger.AssertConsistent(keyCap, taskCap);
+        Assert.Equal(ledger.Spent[KeyBudget], await UsageCostAsync("key_id = 'swarm'"));
+        Assert.Equal(ledger.Spent[TaskBudget], await UsageCostAsync($"task_scope = '{MultiInstanceLoad.TaskId}'"));
+        await AssertEveryAdmittedRequestHasItsRecordAsync(all);
+    }
+
+    [Fact]
+    public async Task An_instance_killed_mid_load_leaves_holds_that_expire_charged_once_and_the_invariants_hold()
+    {
+        _postgres = await TestPostgres.CreateOnSharedServerAsync();
+        var (keyCap, taskCap) = (120 * MultiInstanceLoad.WorstCaseNano, 80 * MultiInstanceLoad.WorstCaseNano);
+        await StartGatewaysAsync(keyCap);
+        var load = new MultiInstanceLoad(Addresses(), _http, Usd(taskCap));
+        const int Killed = 2;
+        await using (var sampler = CapSampler.Start(_postgres, new() { [KeyBudget] = keyCap, [TaskBudget] = taskCap }))
+        {
+            var running = load.RunAsync(900, Clients);
+            await WaitUntilAsync(() => load.Completed >= 250, "load to get going");
+            await _gateways[Killed].KillAsync();
+            await running;
+            await sampler.StopAsync();
+            Assert.True(sampler.Violations.IsEmpty, "spent + held above a cap: " + string.Join("; ", sampler.Violations));
+        }
+
+        var all = load.Outcomes.ToArray();
+        Assert.Contains(all, o => o.Gateway == Killed && o.Status == 0);
+        Assert.All(all.Where(o => o.Gateway != Killed), o => Assert.True(o.Status is 200 or 402, $"{o.Status} {o.Code}"));
+        await _gateways[0].StopAsync();
+        await _gateways[1].StopAsync();
+
+        // The killed instance's holds outlive it until their TTL; the TTL is the upstream timeout + 60 s, longer than
+        // this test may wait, so the expiry pass any instance runs every 5 s is run here with its clock past the TTL.
+        var orphans = await _postgres.ScalarAsync("SELECT count(*) FROM ledger_holds WHERE state = 0");
+        var expired = await ExpireAsync(TimeSpan.FromSeconds(UpstreamTimeoutSeconds + 61));
+        Assert.Equal(orphans, expired);
+        Assert.Equal(0, await ExpireAsync(TimeSpan.FromSeconds(UpstreamTimeoutSeconds + 61)));
+
+        var ledger = await LedgerAsync();
+        Assert.Equal(0, ledger.OpenHolds);
+        ledger.AssertConsistent(keyCap, taskCap);
+
+        // Every hold is charged once (its actual cost, or its worst case when it expired); the usage records of the
+        // survivors match their holds exactly; what has no record is the killed instance's: in flight when it died,
+        // or answered with its record still in the lost write buffer.
+        var unrecorded = await _postgres.RowsAsync("SELECT hold_id, state FROM ledger_holds WHERE hold_id NOT IN (SELECT request_id FROM usage_records)");
+        var answeredBySurvivors = all.Where(o => o.Gateway != Killed && o.RequestId is not null).Select(o => o.RequestId!).ToHashSet();
+        var answeredByKilled = all.Where(o => o.Gateway == Killed && o.RequestId is not null).Select(o => o.RequestId!).ToHashSet();
+        var cut = all.Count(o => o.Gateway == Killed && o.Status == 0);
+        Assert.DoesNotContain(unrecorded, row => answeredBySurvivors.Contains((string)row[0]));
+        Assert.True(unrecorded.Count(row => !answeredByKilled.Contains((string)row[0])) <= cut, "more unknown holds than requests cut by the kill");
+        Assert.Equal(
+            ledger.Spent[KeyBudget],
+            await UsageCostAsync("key_id = 'swarm'") + await _postgres.ScalarAsync(
+                "SELECT COALESCE(SUM(CASE state WHEN 2 THEN amount_nano ELSE actual_nano END), 0) FROM ledger_holds WHERE hold_id NOT IN (SELECT request_id FROM usage_records)"));
+        _output.WriteLine($"killed instance: {orphans} holds expired and charged in full, {unrecorded.Count} holds without a usage record, {cut} requests cut");
+    }
+
+    [Fact]
+    public async Task PostgreSQL_stopped_mid_load_fails_closed_with_503_and_service_resumes_without_a_restart()
+    {
+        _postgres = await TestPostgres.CreatePrivateClusterAsync();
+        var keyCap = 5_000 * MultiInstanceLoad.WorstCaseNano;
+        await StartGatewaysAsync(keyCap);
+        var load = new MultiInstanceLoad(Addresses(), _http, Usd(keyCap));
+        await load.RunAsync(150, Clients);
+
+        var outage = load.RunAsync(900, Clients, firstRequest: 150);
+        await WaitUntilAsync(() => load.Completed >= 300, "load to get going");
+        await _postgres.StopServerAsync();
+        var stoppedAt = load.Completed;
+        await WaitUntilAsync(() => load.Outcomes.Count(o => o.Status == 503) >= 60 || outage.IsCompleted, "requests during the outage");
+        await _postgres.StartServerAsync();
+        await outage;
+
+        var all = load.Outcomes.ToArray();
+        var refused = all.Where(o => o.Status != 200).ToArray();
+        Assert.True(refused.Length >= 60, $"only {refused.Length} requests failed while PostgreSQL was down");
+        Assert.All(refused, o => Assert.True(o.Status == 503 && o.Code == "ledger_unavailable", $"{o.Status} {o.Code}"));
+
+        // No gateway restart: the pools reconnect on their own.
+        var resumed = await ResumeAsync(load);
+        var after = new MultiInstanceLoad(Addresses(), _http, Usd(keyCap));
+        await after.RunAsync(300, Clients);
+        Assert.All(after.Outcomes, o => Assert.Equal(200, o.Status));
+
+        await StopGatewaysAsync();
+
+        // A reserve committed in the instant the server went down may have lost its answer: it is refused to the
+        // caller and its hold expires, charged in full. Settlements that failed during the outage were retried.
+        var orphans = await ExpireAsync(TimeSpan.FromSeconds(UpstreamTimeoutSeconds + 61));
+        var ledger = await LedgerAsync();
+        Assert.Equal(0, ledger.OpenHolds);
+        ledger.AssertConsistent(keyCap, keyCap);
+        var charged = await _postgres.ScalarAsync(
+            "SELECT COALESCE(SUM(amount_nano), 0) FROM ledger_holds WHERE state = 2 AND hold_id NOT IN (SELECT request_id FROM usage_records)");
+        Assert.Equal(ledger.Spent[KeyBudget], await UsageCostAsync("key_id = 'swarm'") + charged);
+        Assert.Equal(ledger.Spent[TaskBudget], await UsageCostAsync($"task_scope = '{MultiInstanceLoad.TaskId}'") + charged);
+        await AssertEveryAdmittedRequestHasItsRecordAsync([.. load.Outcomes, .. after.Outcomes]);
+        Assert.Equal(0, await _postgres.ScalarAsync(
+            "SELECT count(*) FROM ledger_holds h JOIN usage_records u ON u.request_id = h.hold_id WHERE h.state <> 1"));
+        _output.WriteLine($"PostgreSQL stopped after {stoppedAt} requests: {refused.Length} answered 503 ledger_unavailable; service resumed after {resumed} more attempts; {orphans} orphaned holds charged in full");
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var gateway in _gateways)
+        {
+            await gateway.DisposeAsync();
+        }
+
+        _http.Dispose();
+        await _simulator.DisposeAsync();
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left behind in the temp directory: harmless.
+        }
+    }
+
+    private static string Usd(long nano) => Money.FromNano(nano).ToString();
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 600 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), "timed out waiting for " + what);
+    }
+
+    private List<Uri> Addresses() => [.. _gateways.Select(g => g.BaseAddress)];
+
+    private async Task StartGatewaysAsync(long keyCapNano)
+    {
+        var sim = _simulator.BaseAddress.AbsoluteUri.TrimEnd('/');
+        var starts = new List<Task<GatewayProcess>>();
+        for (var i = 0; i < Instances; i++)
+        {
+            var path = Path.Combine(_directory, $"purser-{i}.yaml");
+            await File.WriteAllTextAsync(path, $$"""
+                organization: acme
+                server:
+                  listen: http://127.0.0.1:0
+                  upstream_timeout_seconds: {{UpstreamTimeoutSeconds}}
+                storage:
+                  sqlite_path: local-{{i}}.db
+                  postgres: ${PURSER_MI_POSTGRES}
+                providers:
+                  sim: { kind: openai, base_url: "{{sim}}/v1", api_key: sim }
+                models:
+                  sim-chat: { provider: sim, upstream: "sim-chat~out=16,latency=2", price: { input: 0.5, output: 1.5 } }
+                keys:
+                  - { id: swarm, secret: {{MultiInstanceLoad.KeySecret}} }
+                budgets:
+                  - { id: {{KeyBudget}}, scope: "key:swarm", window: daily, cap_usd: {{Usd(keyCapNano)}} }
+                """);
+            var connection = new Npgsql.NpgsqlConnectionStringBuilder(_postgres!.ConnectionString) { MaxPoolSize = 20, Timeout = 3 }.ConnectionString;
+            starts.Add(GatewayProcess.StartAsync(path, new Dictionary<string, string>
+            {
+                ["PURSER_MI_POSTGRES"] = connection,
+            }));
+        }
+
+        _gateways.AddRange(await Task.WhenAll(starts));
+    }
+
+    private async Task StopGatewaysAsync()
+    {
+        await Task.WhenAll(_gateways.Where(g => !g.HasExited).Select(g => g.StopAsync()));
+    }
+
+    /// <summary>Sends one request to each instance until all are served again (bounded); returns how many rounds that took.</summary>
+    private static async Task<int> ResumeAsync(MultiInstanceLoad load)
+    {
+        for (var attempt = 1; attempt <= 200; attempt++)
+        {
+            var outcomes = await Task.WhenAll(Enumerable.Range(0, Instances).Select(load.SendAsync));
+            foreach (var outcome in outcomes)
+            {
+                load.Outcomes.Add(outcome);
+            }
+
+            if (outcomes.All(o => o.Status == 200))
+            {
+                return attempt;
+            }
+
+            Assert.All(outcomes, o => Assert.True(o.Status is 200 or 503, $"{o.Status} {o.Code}"));
+            await Task.Delay(50);
+        }
+
+        Assert.Fail("service did not resume after PostgreSQL restarted");
+        return 0;
+    }
+
+    /// <summary>Transactions since <paramref name="before"/>, once the stopped gateways' statistics have been flushed.</summary>
+    private async Task<long> SettledTransactionsAsync(long before)
+    {
+        await StopGatewaysAsync();
+        var last = -1L;
+        for (var i = 0; i < 20; i++)
+        {
+            var now = await _postgres!.TransactionsAsync();
+            if (now == last)
+            {
+                break;
+            }
+
+            last = now;
+            await Task.Delay(250);
+        }
+
+        // The statistics reads themselves are transactions too (one each, plus this one).
+        return last - before;
+    }
+
+    private async Task<int> ExpireAsync(TimeSpan ahead)
+    {
+        await using var database = PostgresDatabase.Open(_postgres!.ConnectionString);
+        var ledger = new PostgresBudgetLedger(database);
+        return await ledger.ExpireAsync(TimeProvider.System.GetUtcNow() + ahead, CancellationToken.None);
+    }
+
+    private Task<long> UsageCostAsync(string where) =>
+        _postgres!.ScalarAsync("SELECT COALESCE(SUM(cost_nano), 0) FROM usage_records WHERE " + where);
+
+    private async Task AssertEveryAdmittedRequestHasItsRecordAsync(IEnumerable<MultiInstanceLoad.Outcome> outcomes)
+    {
+        var recorded = (await _postgres!.RowsAsync("SELECT request_id FROM usage_records WHERE status = 200")).Select(r => (string)r[0]).ToHashSet();
+        var admitted = outcomes.Where(o => o.Status == 200).Select(o => o.RequestId!).ToList();
+        Assert.All(admitted, id => Assert.Contains(id, recorded));
+        Assert.Equal(admitted.Count, recorded.Count);
+
+        // Each usage record's cost is its hold's charge: nothing counted twice, nothing left out.
+        Assert.Equal(0, await _postgres.ScalarAsync(
+            "SELECT count(*) FROM usage_records u JOIN ledger_holds h ON h.hold_id = u.request_id WHERE u.cost_nano <> (CASE h.state WHEN 2 THEN h.amount_nano ELSE h.actual_nano END)"));
+        Assert.Equal(0, await _postgres.ScalarAsync(
+            "SELECT count(*) FROM usage_records WHERE cost_nano > 0 AND request_id NOT IN (SELECT hold_id FROM ledger_holds)"));
+    }
+
+    private async Task<LedgerView> LedgerAsync()
+    {
+        var counters = await _postgres!.RowsAsync(
+            """
+            SELECT c.budget_id, c.window_key, c.spent_nano, c.held_nano,
+                   (SELECT COALESCE(SUM(CASE h.state WHEN 2 THEN h.amount_nano ELSE h.actual_nano END), 0)::bigint
+                      FROM ledger_hold_lines l JOIN ledger_holds h ON h.hold_id = l.hold_id
+                     WHERE l.budget_id = c.budget_id AND l.window_key = c.window_key)
+              FROM ledger_counters c ORDER BY 1, 2
+            """);
+        var open = await _postgres.ScalarAsync("SELECT count(*) FROM ledger_holds WHERE state = 0");
+        return new LedgerView(counters, open);
+    }
+
+    private sealed class LedgerView(List<object[]> counters, long openHolds)
+    {
+        public long OpenHolds { get; } = openHolds;
+
+        public Dictionary<string, long> Spent { get; } = counters.ToDictionary(r => (string)r[0], r => (long)r[2]);
+
+        /// <summary>One window per budget; held 0; spent is the sum of its holds' charges and within its cap.</summary>
+        public void AssertConsistent(long keyCap, long taskCap)
+        {
+            Assert.Equal([KeyBudget, TaskBudget], counters.Select(r => (string)r[0]).Order(StringComparer.Ordinal));
+            foreach (var row in counters)
+            {
+                var (budget, spent, held, charged) = ((string)row[0], (long)row[2], (long)row[3], (long)row[4]);
+                Assert.Equal(0, held);
+                Assert.Equal(charged, spent);
+                Assert.True(spent <= (budget == KeyBudget ? keyCap : taskCap), $"{budget} spent {spent} above its cap");
+            }
+        }
+    }
+
+    /// <summary>Reads every counter every 20 ms while the load runs and notes any spent + held above its cap.</summary>
+    private sealed class CapSampler : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+        private int _samples;
+
+        private CapSampler(TestPostgres postgres, Dictionary<string, long> caps)
+        {
+            _loop = Task.Run(async () =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        Interlocked.Increment(ref _samples);
+                        foreach (var row in await postgres.RowsAsync("SELECT budget_id, spent_nano, held_nano FROM ledger_counters"))
+                        {
+                            var (budget, spent, held) = ((string)row[0], (long)row[1], (long)row[2]);
+                            if (caps.TryGetValue(budget, out var cap) && spent + held > cap)
+                            {
+                                Violations.Add(string.Create(CultureInfo.InvariantCulture, $"{budget}: {spent} + {held} > {cap}"));
+                            }
+                        }
+                    }
+                    catch (Npgsql.NpgsqlException)
+                    {
+                        // The server is down (the outage test): nothing to sample.
+                    }
+
+                    await Task.Delay(20);
+                }
+            });
+        }
+
+        public ConcurrentBag<string> Violations { get; } = [];
+
+        public int Samples => Volatile.Read(ref _samples);
+
+        public static CapSampler Start(TestPostgres postgres, Dictionary<string, long> caps) => new(postgres, caps);
+
+        public async Task StopAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            _stop.Dispose();
+        }
+    }
+}

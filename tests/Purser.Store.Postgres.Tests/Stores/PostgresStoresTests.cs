@@ -1,0 +1,113 @@
+using Purser.Admin;
+using Purser.Budgets;
+using Purser.Pricing;
+using Purser.Store.Postgres.Admin;
+using Purser.Store.Postgres.Usage;
+using Purser.Usage;
+
+namespace Purser.Store.Postgres.Tests.Stores;
+
+/// <summary>The usage and admin stores on PostgreSQL keep the SQLite stores' rules: idempotent records, newest first, one winner.</summary>
+public sealed class PostgresStoresTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+
+    private TestSchema _schema = null!;
+    private PostgresDatabase _db = null!;
+
+    public async Task InitializeAsync()
+    {
+        _schema = await TestSchema.CreateAsync();
+        _db = PostgresDatabase.Open(_schema.ConnectionString);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _db.DisposeAsync();
+        await _schema.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Usage_records_are_written_once_per_request_id_and_read_back_newest_first_with_filters_and_csv()
+    {
+        await using (var store = new PostgresUsageStore(_db, null, TimeProvider.System))
+        {
+            store.Record(Record("r1", "k1", T0, 1_000, "swarm"));
+            store.Record(Record("r2", "k2", T0.AddSeconds(1), 2_000, null));
+            store.Record(Record("r3", "k1", T0.AddSeconds(2), 3_000, null));
+            store.Record(Record("r1", "k1", T0, 9_999, null));
+            await store.FlushAsync(CancellationToken.None);
+
+            var all = await store.QueryAsync(new UsageQuery(), CancellationToken.None);
+            Assert.Equal(["r3", "r2", "r1"], all.Select(r => r.RequestId));
+            Assert.Equal(1_000, all[2].Cost.NanoUsd);
+            Assert.Equal("swarm", all[2].TaskScope);
+            Assert.Equal(new TokenUsage(10, 20, 1, 2), all[2].Tokens);
+
+            var k1Late = await store.QueryAsync(new UsageQuery { KeyId = "k1", From = T0.AddSeconds(1), Limit = 0 }, CancellationToken.None);
+            Assert.Equal(["r3"], k1Late.Select(r => r.RequestId));
+
+            using var csv = new StringWriter();
+            await store.WriteCsvAsync(new UsageQuery { KeyId = "k2" }, csv, CancellationToken.None);
+            var lines = csv.ToString().Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.StartsWith("request_id,timestamp,key_id", lines[0], StringComparison.Ordinal);
+            Assert.StartsWith("r2,2026-11-24T12:00:01.000Z,k2,sim-chat", lines[1], StringComparison.Ordinal);
+            Assert.Contains(",0.000002,", lines[1], StringComparison.Ordinal);
+
+            // Recorded last and not flushed: disposal (a clean shutdown) drains it.
+            store.Record(Record("r4", "k1", T0.AddSeconds(3), 4_000, null));
+        }
+
+        Assert.Equal(4, await _schema.ScalarAsync("SELECT count(*) FROM usage_records"));
+    }
+
+    [Fact]
+    public async Task Admin_store_refuses_duplicates_and_a_hash_taken_by_another_key_and_lets_one_budget_creation_win()
+    {
+        var admin = new PostgresAdminStore(_db, TimeProvider.System);
+        var a = new StoredKey("a", "sha256:" + new string('a', 64), "team-1", ["sim-chat"], null, T0, null);
+        var b = a with { Id = "b", Hash = "sha256:" + new string('b', 64), Team = null, AllowedModels = [] };
+        Assert.True(await admin.TryCreateKeyAsync(a, CancellationToken.None));
+        Assert.True(await admin.TryCreateKeyAsync(b, CancellationToken.None));
+        Assert.False(await admin.TryCreateKeyAsync(a with { Id = "c" }, CancellationToken.None));
+        Assert.False(await admin.UpdateKeyAsync(b with { Hash = a.Hash }, CancellationToken.None));
+        Assert.True(await admin.RevokeKeyAsync("b", T0.AddHours(1), CancellationToken.None));
+        Assert.False(await admin.RevokeKeyAsync("b", T0.AddHours(2), CancellationToken.None));
+
+        var keys = await admin.ListKeysAsync(CancellationToken.None);
+        Assert.Equal(["a", "b"], keys.Select(k => k.Id));
+        Assert.Equal(["sim-chat"], keys[0].AllowedModels);
+        Assert.Equal(T0.AddHours(1), keys[1].RevokedAt);
+
+        var budgets = Enumerable.Range(1, 8).Select(i => new BudgetDefinition
+        {
+            Id = "task:t",
+            Scope = new ScopeRef(ScopeKind.Task, "t"),
+            Window = BudgetWindowKind.Lifetime,
+            CapUsd = Money.FromNano(i * 1_000),
+            Enforcement = Enforcement.Hard,
+            Mode = AccountingMode.Reserve,
+        });
+        var wins = await Task.WhenAll(budgets.Select(d => admin.TryCreateBudgetAsync(d, CancellationToken.None)));
+        Assert.Single(wins, w => w);
+        var stored = Assert.Single(await admin.ListBudgetsAsync(CancellationToken.None));
+        Assert.Equal(Money.FromNano((Array.IndexOf(wins, true) + 1) * 1_000), stored.CapUsd);
+        Assert.True(await admin.DeleteBudgetAsync("task:t", CancellationToken.None));
+        Assert.False(await admin.DeleteBudgetAsync("task:t", CancellationToken.None));
+    }
+
+    private static UsageRecord Record(string id, string key, DateTimeOffset at, long cost, string? task) => new()
+    {
+        RequestId = id,
+        Timestamp = at,
+        KeyId = key,
+        ModelAlias = "sim-chat",
+        Provider = "sim",
+        UpstreamModel = "sim-chat",
+        Operation = "chat",
+        Tokens = new TokenUsage(10, 20, 1, 2),
+        Cost = Money.FromNano(cost),
+        Status = 200,
+        TaskScope = task,
+    };
+}
