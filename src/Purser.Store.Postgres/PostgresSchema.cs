@@ -131,5 +131,15 @@ internal static class PostgresSchema
             updated_at bigint NOT NULL
         );
         """,
+
+        // 4: routing and ensemble aliases created through the admin API (the SQLite store's composed_aliases).
+        """
+        CREATE TABLE composed_aliases (
+            alias text COLLATE "C" NOT NULL PRIMARY KEY,
+            kind text NOT NULL,
+            definition text NOT NULL,
+            updated_at bigint NOT NULL
+        );
+        """,
     ];
 }

@@ -197,6 +197,48 @@ public sealed class PostgresAdminStore : IAdminStore
         };
     }
 
+    public Task UpsertAliasAsync(StoredAlias alias, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(alias);
+        return ExecuteAsync(
+            "INSERT INTO composed_aliases (alias, kind, definition, updated_at) VALUES ($1, $2, $3, $4) "
+            + "ON CONFLICT (alias) DO UPDATE SET kind = excluded.kind, definition = excluded.definition, updated_at = excluded.updated_at",
+            command =>
+            {
+                command.Parameters.AddWithValue(alias.Alias);
+                command.Parameters.AddWithValue(AdminColumns.AliasKindText(alias.Kind));
+                command.Parameters.AddWithValue(alias.Definition);
+                command.Parameters.AddWithValue(AdminColumns.ToUnixMs(alias.UpdatedAt));
+            },
+            ct);
+    }
+
+    public Task<IReadOnlyList<StoredAlias>> ListAliasesAsync(CancellationToken ct) => PostgresErrors.RunAsync<IReadOnlyList<StoredAlias>>(async () =>
+    {
+        var aliases = new List<StoredAlias>();
+        await using var command = _dataSource.CreateCommand("SELECT alias, kind, definition, updated_at FROM composed_aliases ORDER BY alias");
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            aliases.Add(new StoredAlias(reader.GetString(0), AdminColumns.ParseAliasKind(reader.GetString(1)), reader.GetString(2), AdminColumns.FromUnixMs(reader.GetInt64(3))));
+        }
+
+        return aliases;
+    });
+
+    public Task<bool> DeleteAliasAsync(AliasKind kind, string alias, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(alias);
+        return ExecuteAsync(
+            "DELETE FROM composed_aliases WHERE alias = $1 AND kind = $2",
+            command =>
+            {
+                command.Parameters.AddWithValue(alias);
+                command.Parameters.AddWithValue(AdminColumns.AliasKindText(kind));
+            },
+            ct);
+    }
+
     /// <summary>One statement; true when it changed exactly one row.</summary>
     private Task<bool> ExecuteAsync(string sql, Action<NpgsqlCommand> bind, CancellationToken ct) => PostgresErrors.RunAsync(async () =>
     {

@@ -62,6 +62,25 @@ public sealed class PostgresStoresTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Aliases_round_trip_replace_by_alias_and_delete_by_kind()
+    {
+        var store = new PostgresAdminStore(_db, TimeProvider.System);
+        var created = new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
+        await store.UpsertAliasAsync(new StoredAlias("r", AliasKind.Route, """{"targets": ["a"]}""", created), default);
+        await store.UpsertAliasAsync(new StoredAlias("e", AliasKind.Ensemble, """{"panel": ["a"], "judge": "é"}""", created), default);
+        await store.UpsertAliasAsync(new StoredAlias("r", AliasKind.Route, """{"targets": ["b"]}""", created.AddMinutes(1)), default);
+
+        var aliases = await store.ListAliasesAsync(default);
+        Assert.Equal(["e", "r"], aliases.Select(a => a.Alias));
+        Assert.Equal(new StoredAlias("e", AliasKind.Ensemble, """{"panel": ["a"], "judge": "é"}""", created), aliases[0]);
+        Assert.Equal("""{"targets": ["b"]}""", aliases[1].Definition);
+
+        Assert.False(await store.DeleteAliasAsync(AliasKind.Ensemble, "r", default));
+        Assert.True(await store.DeleteAliasAsync(AliasKind.Route, "r", default));
+        Assert.Equal("e", Assert.Single(await store.ListAliasesAsync(default)).Alias);
+    }
+
+    [Fact]
     public async Task Admin_store_refuses_duplicates_and_a_hash_taken_by_another_key_and_lets_one_budget_creation_win()
     {
         var admin = new PostgresAdminStore(_db, TimeProvider.System);
