@@ -32,7 +32,7 @@ internal static class DashboardEndpoints
         routes.MapGet("/ui/dashboard.js", () => Results.Text(DashboardAssets.Script, "text/javascript; charset=utf-8"));
 
         var ui = routes.MapGroup("/ui").AddEndpointFilter(DashboardSession.RequireSessionAsync);
-        ui.MapPost("/signout", (Delegate)SignOutAsync);
+        ui.MapPost("/signout", (HttpContext http) => SignOut(http));
         ui.MapGet("", (HttpContext http, string? group, string? range) => Page<OverviewPage>(http, new() { ["Group"] = group, ["Range"] = range }));
         ui.MapGet("/budgets", (HttpContext http, string? ok) => Page<BudgetsPage>(http, new() { ["Message"] = ok }));
         ui.MapPost("/budgets/save", SaveBudgetAsync);
@@ -68,9 +68,9 @@ internal static class DashboardEndpoints
 
     private static IResult Done(string page, string message) => Results.Redirect(page + "?ok=" + Uri.EscapeDataString(message));
 
-    private static async Task<IResult> SignOutAsync(HttpContext http)
+    private static IResult SignOut(HttpContext http)
     {
-        await DashboardSession.SignOutAsync(http).ConfigureAwait(false);
+        DashboardSession.SignOut(http);
         return Results.Redirect("/ui/signin");
     }
 
@@ -83,7 +83,7 @@ internal static class DashboardEndpoints
 
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var back = DashboardForms.Text(form, "return");
-        if (!await DashboardSession.TrySignInAsync(http, DashboardForms.Text(form, "admin_key")).ConfigureAwait(false))
+        if (!http.RequestServices.GetRequiredService<DashboardSession>().TrySignIn(http, DashboardForms.Text(form, "admin_key")))
         {
             return Page<SignInPage>(http, new() { ["Return"] = back, ["Error"] = "That is not the admin key (or the admin API is disabled: set server.admin_key_hash)." }, 401);
         }

@@ -1,37 +1,89 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.DataProtection;
 using Purser.Gateway.Configuration;
 using Purser.Keys;
 
 namespace Purser.Gateway.Dashboard;
 
 /// <summary>
-/// Signing in with the master key and checking the session on every dashboard request. The session carries a
-/// fingerprint of the configured master key hash, so rotating the key in the file ends every open session.
+/// Signing in with the master key and checking the session on every dashboard request. The cookie holds
+/// "expiry|fingerprint|nonce" sealed (encrypted and authenticated) with Data Protection: it cannot be read or forged
+/// without the gateway's key ring. The fingerprint is of the configured master key hash, so rotating the master key
+/// ends every open session; the expiry slides while the operator is active.
 /// </summary>
-internal static class DashboardSession
+internal sealed class DashboardSession
 {
-    private const string KeyClaim = "purser:admin_key";
+    public const string CookieName = "purser_ui";
+
+    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(8);
+
+    private readonly IDataProtector _protector;
+    private readonly ConfigMonitor _config;
+    private readonly TimeProvider _time;
+
+    public DashboardSession(IDataProtectionProvider protection, ConfigMonitor config, TimeProvider time)
+    {
+        _protector = protection.CreateProtector("Purser.Dashboard.Session.v1");
+        _config = config;
+        _time = time;
+    }
 
     /// <summary>True and a session cookie set when <paramref name="secret"/> is the master key.</summary>
-    public static async Task<bool> TrySignInAsync(HttpContext http, string? secret)
+    public bool TrySignIn(HttpContext http, string? secret)
     {
-        var expected = http.RequestServices.GetRequiredService<ConfigMonitor>().Current.Config.Server.AdminKeyHash;
+        var expected = _config.Current.Config.Server.AdminKeyHash;
         if (expected is null || string.IsNullOrEmpty(secret)
             || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(KeyHasher.Hash(secret)), Encoding.ASCII.GetBytes(expected)))
         {
             return false;
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "admin"), new Claim(KeyClaim, Fingerprint(expected))], DashboardSetup.Scheme);
-        await http.SignInAsync(DashboardSetup.Scheme, new ClaimsPrincipal(identity)).ConfigureAwait(false);
+        Issue(http, Fingerprint(expected), Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
         return true;
     }
 
-    public static Task SignOutAsync(HttpContext http) => http.SignOutAsync(DashboardSetup.Scheme);
+    public static void SignOut(HttpContext http) => http.Response.Cookies.Delete(CookieName, Options(http));
+
+    /// <summary>The operator's identity when the request carries a valid, unexpired session for the current master key.</summary>
+    public ClaimsPrincipal? Read(HttpContext http)
+    {
+        var expected = _config.Current.Config.Server.AdminKeyHash;
+        if (expected is null || !http.Request.Cookies.TryGetValue(CookieName, out var sealedValue) || string.IsNullOrEmpty(sealedValue))
+        {
+            return null;
+        }
+
+        string payload;
+        try
+        {
+            payload = _protector.Unprotect(sealedValue);
+        }
+        catch (CryptographicException)
+        {
+            // Forged, tampered with, or sealed by a key ring this gateway no longer has.
+            return null;
+        }
+
+        var parts = payload.Split('|');
+        var now = _time.GetUtcNow();
+        if (parts.Length != 3 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
+            || now.ToUnixTimeSeconds() >= expires || parts[1] != Fingerprint(expected))
+        {
+            return null;
+        }
+
+        if (expires - now.ToUnixTimeSeconds() < Lifetime.TotalSeconds / 2)
+        {
+            Issue(http, parts[1], parts[2]);
+        }
+
+        // The nonce identifies the session to antiforgery, which binds every form token to it.
+        return new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "admin:" + parts[2])], "PurserDashboard"));
+    }
 
     /// <summary>
     /// The filter of every dashboard route but sign-in: without a valid session a page redirects to sign-in and
@@ -40,9 +92,7 @@ internal static class DashboardSession
     public static async ValueTask<object?> RequireSessionAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        var result = await http.AuthenticateAsync(DashboardSetup.Scheme).ConfigureAwait(false);
-        var expected = http.RequestServices.GetRequiredService<ConfigMonitor>().Current.Config.Server.AdminKeyHash;
-        if (!result.Succeeded || expected is null || result.Principal.FindFirst(KeyClaim)?.Value != Fingerprint(expected))
+        if (http.RequestServices.GetRequiredService<DashboardSession>().Read(http) is not { } user)
         {
             if (HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments("/ui/events/feed", StringComparison.Ordinal))
             {
@@ -54,7 +104,7 @@ internal static class DashboardSession
         }
 
         // Antiforgery tokens are bound to this identity, so it must be the request's user before any token is made.
-        http.User = result.Principal;
+        http.User = user;
         if (HttpMethods.IsPost(http.Request.Method) && !await IsValidPostAsync(http).ConfigureAwait(false))
         {
             return Results.Text("The form has expired or did not come from this dashboard; reload the page.", "text/plain", statusCode: StatusCodes.Status400BadRequest);
@@ -68,6 +118,25 @@ internal static class DashboardSession
 
     /// <summary>The token the page's forms carry; also sets the matching antiforgery cookie.</summary>
     public static string Csrf(HttpContext http) => http.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(http).RequestToken!;
+
+    private void Issue(HttpContext http, string fingerprint, string nonce)
+    {
+        var expires = _time.GetUtcNow() + Lifetime;
+        var payload = string.Create(CultureInfo.InvariantCulture, $"{expires.ToUnixTimeSeconds()}|{fingerprint}|{nonce}");
+        var options = Options(http);
+        options.MaxAge = Lifetime;
+        http.Response.Cookies.Append(CookieName, _protector.Protect(payload), options);
+    }
+
+    // HttpOnly: no script reads it. Strict: no other site makes the browser send it. /ui: the API never sees it.
+    private static CookieOptions Options(HttpContext http) => new()
+    {
+        HttpOnly = true,
+        SameSite = SameSiteMode.Strict,
+        Secure = http.Request.IsHttps,
+        Path = "/ui",
+        IsEssential = true,
+    };
 
     private static string Fingerprint(string adminKeyHash) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(adminKeyHash)).AsSpan(0, 8));
 }

@@ -1,12 +1,10 @@
-using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 
 namespace Purser.Gateway.Dashboard;
 
-/// <summary>The services of the web dashboard at <c>/ui</c>: Razor components rendered on the server, a cookie session, antiforgery.</summary>
+/// <summary>The services of the web dashboard at <c>/ui</c>: Razor components rendered on the server, a sealed session cookie, antiforgery.</summary>
 internal static class DashboardSetup
 {
-    public const string Scheme = "PurserDashboard";
-
     public const string CsrfField = "__csrf";
 
     public static void AddDashboard(this IServiceCollection services)
@@ -14,20 +12,10 @@ internal static class DashboardSetup
         // Static server rendering only: no circuits, no WebAssembly, no JavaScript build.
         services.AddRazorComponents();
 
-        // The session is ASP.NET Core's cookie ticket, encrypted and signed with Data Protection. Scoped to /ui so the
-        // API never sees it, Strict so no other site can make the browser send it, Secure whenever the page is HTTPS.
-        services.AddAuthentication().AddCookie(Scheme, o =>
-        {
-            o.Cookie.Name = "purser_ui";
-            o.Cookie.Path = "/ui";
-            o.Cookie.HttpOnly = true;
-            o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            o.LoginPath = "/ui/signin";
-            o.ExpireTimeSpan = TimeSpan.FromHours(8);
-            o.SlidingExpiration = true;
-        });
-        services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<TimeProvider>((o, time) => o.TimeProvider = time);
+        // The session cookie is sealed with Data Protection. ASP.NET Core's authentication services are deliberately not
+        // registered: with one scheme they would become the default and run on every API request.
+        services.AddDataProtection();
+        services.AddSingleton<DashboardSession>();
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "purser_ui_csrf";

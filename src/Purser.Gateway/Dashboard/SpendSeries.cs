@@ -17,6 +17,9 @@ internal sealed class SpendSeries
         Nano = nano;
     }
 
+    /// <summary>Before the data is read: the first render of an async component happens before it completes.</summary>
+    public static SpendSeries Empty { get; } = new([], [], new long[0, 0]);
+
     public DateTimeOffset[] Starts { get; }
 
     public string[] Groups { get; }
