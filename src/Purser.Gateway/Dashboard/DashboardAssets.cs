@@ -32,6 +32,7 @@ internal static class DashboardAssets
         label span { display:block; font-size:12px; color:var(--muted); }
         input, select, textarea { font:inherit; padding:4px 6px; border:1px solid #b8bfcc; border-radius:4px; }
         textarea { width:100%; min-height:70px; }
+        label.wide { display:block; max-width:720px; }
         button { font:inherit; padding:4px 12px; border:1px solid var(--accent); background:var(--accent); color:#fff; border-radius:4px; cursor:pointer; }
         button.quiet { background:#fff; color:var(--accent); }
         button.danger { background:var(--bad); border-color:var(--bad); }

@@ -146,6 +146,61 @@ public sealed class DashboardBrowserTests : IClassFixture<BudgetFixture>, IClass
     }
 
     [Fact]
+    public async Task Models_bedtime_and_wake_are_set_from_the_keys_page_through_the_admin_logic()
+    {
+        var secret = await _gateway.CreateKeyAsync("ui-night");
+        var page = await SignedInPageAsync();
+        await page.GotoAsync("/ui/keys");
+        var row = page.Locator("tr[data-key=ui-night]");
+
+        await row.Locator("summary", new() { HasText = "Models" }).ClickAsync();
+        await row.Locator("form[action$='/models'] input[name=models]").FillAsync("sim-mini");
+        await row.Locator("form[action$='/models'] button").ClickAsync();
+        await Expect(page.Locator(".msg.ok")).ToContainTextAsync("Set the models of ui-night");
+        using (var refused = await _gateway.Http.SendAsync(_gateway.Chat(secret, BudgetFixture.ChatBody(8))))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        await row.Locator("summary", new() { HasText = "Bedtime" }).ClickAsync();
+        await row.Locator("form[action$='/bedtime'] input[name=hours]").FillAsync("22:00-07:00");
+        await row.Locator("form[action$='/bedtime'] input[name=timezone]").FillAsync("Europe/Paris");
+        await row.Locator("form[action$='/bedtime'] button").ClickAsync();
+        await Expect(page.Locator(".msg.ok")).ToContainTextAsync("Saved the bedtime policy of ui-night");
+        await Expect(row).ToContainTextAsync("22:00-07:00 Europe/Paris");
+
+        await row.Locator("form[action$='/wake'] button").ClickAsync();
+        await Expect(page.Locator(".msg.ok")).ToContainTextAsync("Woke ui-night");
+        await page.GotoAsync("/ui/events?type=bedtime.woke");
+        await Expect(page.Locator("#event-feed tr[data-type='bedtime.woke']").First).ToContainTextAsync("key:ui-night");
+    }
+
+    [Fact]
+    public async Task A_budget_form_with_an_invalid_cap_is_refused_naming_the_field_and_nothing_is_stored()
+    {
+        var page = await SignedInPageAsync();
+        await page.GotoAsync("/ui/budgets");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=id] >> nth=-1", "ui-team-budget");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=scope] >> nth=-1", "team:wide-team");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=cap_usd] >> nth=-1", "lots");
+        await page.Locator("form[action='/ui/budgets/save'] button >> nth=-1").ClickAsync();
+        await Expect(page.Locator("p[role=alert]")).ToContainTextAsync("cap_usd");
+        Assert.Equal(0, await page.Locator("tr[data-budget=ui-team-budget]").CountAsync());
+
+        await page.GotoAsync("/ui/budgets");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=id] >> nth=-1", "ui-team-budget");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=scope] >> nth=-1", "team:wide-team");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=cap_usd] >> nth=-1", "25");
+        await page.Locator("form[action='/ui/budgets/save'] select[name=window] >> nth=-1").SelectOptionAsync("monthly");
+        await page.Locator("form[action='/ui/budgets/save'] select[name=enforcement] >> nth=-1").SelectOptionAsync("soft");
+        await page.Locator("form[action='/ui/budgets/save'] button >> nth=-1").ClickAsync();
+        await Expect(page.Locator(".msg.ok")).ToContainTextAsync("Saved budget ui-team-budget");
+        var (_, _, budget) = await _gateway.BudgetStateAsync("ui-team-budget");
+        Assert.Equal("monthly", budget["window"]!.GetValue<string>());
+        Assert.Equal("soft", budget["enforcement"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_wrong_admin_key_does_not_sign_in()
     {
         var page = await _browser.NewPageAsync(_gateway.Gateway.BaseAddress);
