@@ -96,6 +96,24 @@ start_postgres() {
   echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($((SECONDS - started)) s)"
 }
 
+# The dashboard's browser tests drive Debian's Chromium through Playwright (Playwright's own browser download is
+# never used), so the distribution's package is installed when it is missing.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Chromium is not installed: run 'sudo apt-get install -y chromium' (or run this script as root)" >&2
+    exit 1
+  fi
+  log "install chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  [ -x /usr/bin/chromium ] || { echo "chromium was installed but /usr/bin/chromium was not found" >&2; exit 1; }
+}
+
+log "chromium"
+ensure_chromium
+/usr/bin/chromium --version 2>/dev/null || true
+
 log "build"
 dotnet build Purser.slnx -c Release -nologo -v quiet -clp:ErrorsOnly
 

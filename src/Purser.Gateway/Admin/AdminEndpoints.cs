@@ -84,36 +84,43 @@ internal static class AdminEndpoints
             return new ErrorResult(bad);
         }
 
-        var id = BudgetJson.Text(body!, "id");
+        var (created, refused) = await CreateStoredKeyAsync(body!, config, store, time, http.RequestAborted).ConfigureAwait(false);
+        return refused is { } no ? new ErrorResult(no) : new JsonResult(created!, 201);
+    }
+
+    /// <summary>Creates a key from an admin body; the JSON answer carries the secret, the only time it is ever shown. Shared with the dashboard.</summary>
+    internal static async Task<(JsonObject? Key, GatewayError? Error)> CreateStoredKeyAsync(JsonObject body, ConfigMonitor config, IAdminStore store, TimeProvider time, CancellationToken ct)
+    {
+        var id = BudgetJson.Text(body, "id");
         if (id is null || !ScopeRef.IsValidId(id))
         {
-            return new ErrorResult(BudgetJson.Invalid("id", "must be 1–128 letters, digits, '.', '_', '-' or ':'"));
+            return (null, BudgetJson.Invalid("id", "must be 1–128 letters, digits, '.', '_', '-' or ':'"));
         }
 
-        var fieldError = ReadKeyFields(body!, config.Current, out var team, out var models, out var expires);
+        var fieldError = ReadKeyFields(body, config.Current, out var team, out var models, out var expires);
         if (fieldError is { } badField)
         {
-            return new ErrorResult(badField);
+            return (null, badField);
         }
 
         if (config.Current.Config.Keys.Any(k => k.Id == id))
         {
-            return new ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"The key id '{id}' is defined in the configuration file.", "id") { StatusOverride = 409 });
+            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The key id '{id}' is defined in the configuration file.", "id") { StatusOverride = 409 });
         }
 
         var secret = KeyHasher.NewSecret();
         var stored = new StoredKey(id, KeyHasher.Hash(secret), team, models ?? [], expires, time.GetUtcNow(), null);
-        if (!await store.TryCreateKeyAsync(stored, http.RequestAborted).ConfigureAwait(false))
+        if (!await store.TryCreateKeyAsync(stored, ct).ConfigureAwait(false))
         {
-            return new ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"A key with the id '{id}' exists.", "id") { StatusOverride = 409 });
+            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"A key with the id '{id}' exists.", "id") { StatusOverride = 409 });
         }
 
-        await RefreshAsync(config, store, http.RequestAborted).ConfigureAwait(false);
+        await RefreshAsync(config, store, ct).ConfigureAwait(false);
         var json = KeyJson(stored.Id, stored.Team, stored.AllowedModels, stored.ExpiresAt, stored.CreatedAt, null, "api");
 
         // The only time the secret leaves the gateway: it is stored as a hash and can never be shown again.
         json["secret"] = secret;
-        return new JsonResult(json, 201);
+        return (json, null);
     }
 
     private static async Task<IResult> UpdateKeyAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store)
@@ -124,41 +131,68 @@ internal static class AdminEndpoints
             return new ErrorResult(bad);
         }
 
+        var (updated, refused) = await UpdateStoredKeyAsync(id, body!, config, store, http.RequestAborted).ConfigureAwait(false);
+        return refused is { } no ? new ErrorResult(no) : new JsonResult(updated!);
+    }
+
+    /// <summary>Changes a stored key's team, models or expiry from an admin body. Shared with the dashboard.</summary>
+    internal static async Task<(JsonObject? Key, GatewayError? Error)> UpdateStoredKeyAsync(string id, JsonObject body, ConfigMonitor config, IAdminStore store, CancellationToken ct)
+    {
         var existing = config.Current.StoredKeys.FirstOrDefault(k => k.Id == id);
         if (existing is null)
         {
-            return new ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"No key '{id}' was created through the admin API.", "id") { StatusOverride = 404 });
+            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"No key '{id}' was created through the admin API.", "id") { StatusOverride = 404 });
         }
 
-        var fieldError = ReadKeyFields(body!, config.Current, out var team, out var models, out var expires);
+        var fieldError = ReadKeyFields(body, config.Current, out var team, out var models, out var expires);
         if (fieldError is { } badField)
         {
-            return new ErrorResult(badField);
+            return (null, badField);
         }
 
         var updated = existing with
         {
-            Team = body!.ContainsKey("team") ? team : existing.Team,
+            Team = body.ContainsKey("team") ? team : existing.Team,
             AllowedModels = models ?? existing.AllowedModels,
             ExpiresAt = body.ContainsKey("expires_at") ? expires : existing.ExpiresAt,
         };
-        await store.UpdateKeyAsync(updated, http.RequestAborted).ConfigureAwait(false);
-        await RefreshAsync(config, store, http.RequestAborted).ConfigureAwait(false);
-        return new JsonResult(KeyJson(updated.Id, updated.Team, updated.AllowedModels, updated.ExpiresAt, updated.CreatedAt, updated.RevokedAt, "api"));
+        await store.UpdateKeyAsync(updated, ct).ConfigureAwait(false);
+        await RefreshAsync(config, store, ct).ConfigureAwait(false);
+        return (KeyJson(updated.Id, updated.Team, updated.AllowedModels, updated.ExpiresAt, updated.CreatedAt, updated.RevokedAt, "api"), null);
     }
 
     private static async Task<IResult> RevokeKeyAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
     {
-        if (!await store.RevokeKeyAsync(id, time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false))
+        return await RevokeStoredKeyAsync(id, config, store, time, http.RequestAborted).ConfigureAwait(false) is { } refused
+            ? new ErrorResult(refused)
+            : new JsonResult(new JsonObject { ["id"] = id, ["revoked"] = true });
+    }
+
+    /// <summary>Revokes a stored key for every request from now on. Shared with the dashboard.</summary>
+    internal static async Task<GatewayError?> RevokeStoredKeyAsync(string id, ConfigMonitor config, IAdminStore store, TimeProvider time, CancellationToken ct)
+    {
+        if (!await store.RevokeKeyAsync(id, time.GetUtcNow(), ct).ConfigureAwait(false))
         {
-            return new ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"No active key '{id}' was created through the admin API.", "id") { StatusOverride = 404 });
+            return new GatewayError(GatewayErrorCode.InvalidRequest, $"No active key '{id}' was created through the admin API.", "id") { StatusOverride = 404 };
         }
 
-        await RefreshAsync(config, store, http.RequestAborted).ConfigureAwait(false);
-        return new JsonResult(new JsonObject { ["id"] = id, ["revoked"] = true });
+        await RefreshAsync(config, store, ct).ConfigureAwait(false);
+        return null;
     }
 
     private static async Task<IResult> ListBudgetsAsync(HttpContext http, ConfigMonitor config, IAdminStore store, IBudgetLedger ledger, TimeProvider time)
+    {
+        var list = new JsonArray();
+        foreach (var view in await BudgetViewsAsync(config, store, ledger, time, http.RequestAborted).ConfigureAwait(false))
+        {
+            list.Add(BudgetJson.Write(view.Budget, view.Source, view.Window, view.State));
+        }
+
+        return new JsonResult(new JsonObject { ["data"] = list });
+    }
+
+    /// <summary>Every budget (the file's first, then the stored ones) with its current window and counter. Shared with the dashboard.</summary>
+    internal static async Task<IReadOnlyList<BudgetView>> BudgetViewsAsync(ConfigMonitor config, IAdminStore store, IBudgetLedger ledger, TimeProvider time, CancellationToken ct)
     {
         var state = config.Current;
         var budgets = new List<(BudgetDefinition Budget, string Source)>();
@@ -169,7 +203,7 @@ internal static class AdminEndpoints
             fromFile.Add(budget.Id);
         }
 
-        foreach (var budget in await store.ListBudgetsAsync(http.RequestAborted).ConfigureAwait(false))
+        foreach (var budget in await store.ListBudgetsAsync(ct).ConfigureAwait(false))
         {
             if (!fromFile.Contains(budget.Id))
             {
@@ -186,14 +220,14 @@ internal static class AdminEndpoints
             counters[i] = new CounterKey(budgets[i].Budget.Id, windows[i].Key);
         }
 
-        var states = await ledger.ReadAsync(counters, http.RequestAborted).ConfigureAwait(false);
-        var list = new JsonArray();
+        var states = await ledger.ReadAsync(counters, ct).ConfigureAwait(false);
+        var views = new BudgetView[budgets.Count];
         for (var i = 0; i < budgets.Count; i++)
         {
-            list.Add(BudgetJson.Write(budgets[i].Budget, budgets[i].Source, windows[i], states[i]));
+            views[i] = new BudgetView(budgets[i].Budget, budgets[i].Source, windows[i], states[i]);
         }
 
-        return new JsonResult(new JsonObject { ["data"] = list });
+        return views;
     }
 
     private static async Task<IResult> PutBudgetAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store, TaskBudgets tasks, IBudgetLedger ledger, TimeProvider time)
@@ -204,28 +238,35 @@ internal static class AdminEndpoints
             return new ErrorResult(bad);
         }
 
+        var (view, refused) = await PutStoredBudgetAsync(id, body!, config, store, tasks, ledger, time, http.RequestAborted).ConfigureAwait(false);
+        return refused is { } no ? new ErrorResult(no) : new JsonResult(BudgetJson.Write(view!.Budget, view.Source, view.Window, view.State));
+    }
+
+    /// <summary>Creates or replaces a stored budget from an admin body; file budgets are refused. Shared with the dashboard.</summary>
+    internal static async Task<(BudgetView? Budget, GatewayError? Error)> PutStoredBudgetAsync(string id, JsonObject body, ConfigMonitor config, IAdminStore store, TaskBudgets tasks, IBudgetLedger ledger, TimeProvider time, CancellationToken ct)
+    {
         var state = config.Current;
-        if (BudgetJson.TryRead(id, body!, state, out var budget) is { } invalid)
+        if (BudgetJson.TryRead(id, body, state, out var budget) is { } invalid)
         {
-            return new ErrorResult(invalid);
+            return (null, invalid);
         }
 
         if (state.Config.Budgets.Any(b => b.Id == id))
         {
-            return new ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"The budget '{id}' is defined in the configuration file; change it there.", "id") { StatusOverride = 409 });
+            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The budget '{id}' is defined in the configuration file; change it there.", "id") { StatusOverride = 409 });
         }
 
         if (ScopeError(budget.Scope, state) is { } unknownScope)
         {
-            return new ErrorResult(unknownScope);
+            return (null, unknownScope);
         }
 
-        await store.UpsertBudgetAsync(budget, http.RequestAborted).ConfigureAwait(false);
+        await store.UpsertBudgetAsync(budget, ct).ConfigureAwait(false);
         tasks.Invalidate(budget.Id);
-        await RefreshAsync(config, store, http.RequestAborted).ConfigureAwait(false);
+        await RefreshAsync(config, store, ct).ConfigureAwait(false);
         var window = BudgetWindows.Current(budget.Window, BudgetAdmission.ZoneOf(budget), time.GetUtcNow());
-        var counter = await ledger.ReadAsync([new CounterKey(budget.Id, window.Key)], http.RequestAborted).ConfigureAwait(false);
-        return new JsonResult(BudgetJson.Write(budget, "api", window, counter[0]));
+        var counter = await ledger.ReadAsync([new CounterKey(budget.Id, window.Key)], ct).ConfigureAwait(false);
+        return (new BudgetView(budget, "api", window, counter[0]), null);
     }
 
     private static async Task<IResult> DeleteBudgetAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store, TaskBudgets tasks)
@@ -329,7 +370,7 @@ internal static class AdminEndpoints
         return new JsonResult(new JsonObject { ["data"] = list });
     }
 
-    private static GatewayError? ReadUsageQuery(IQueryCollection q, out UsageQuery query)
+    internal static GatewayError? ReadUsageQuery(IQueryCollection q, out UsageQuery query)
     {
         query = new UsageQuery();
         DateTimeOffset? from = null;

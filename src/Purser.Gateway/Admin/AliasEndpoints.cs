@@ -72,25 +72,32 @@ internal static class AliasEndpoints
             return new AdminEndpoints.ErrorResult(bad);
         }
 
-        await Writes.WaitAsync(http.RequestAborted).ConfigureAwait(false);
+        var (saved, refused) = await PutAliasAsync(kind, alias, body!, config, store, time, http.RequestAborted).ConfigureAwait(false);
+        return refused is { } no ? new AdminEndpoints.ErrorResult(no) : new AdminEndpoints.JsonResult(saved!);
+    }
+
+    /// <summary>Creates or replaces a stored alias from an admin body, validated by the file's parser. Shared with the dashboard.</summary>
+    internal static async Task<(JsonObject? Alias, GatewayError? Error)> PutAliasAsync(AliasKind kind, string alias, JsonObject body, ConfigMonitor config, IAdminStore store, TimeProvider time, CancellationToken ct)
+    {
+        await Writes.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             var state = config.Current;
             if (StoredAliases.InFile(state.FileConfig, alias))
             {
-                return new AdminEndpoints.ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"The alias '{alias}' is defined in the configuration file; change it there.", "alias") { StatusOverride = 409 });
+                return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The alias '{alias}' is defined in the configuration file; change it there.", "alias") { StatusOverride = 409 });
             }
 
             foreach (var stored in state.StoredAliasDefinitions)
             {
                 if (stored.Alias == alias && stored.Kind != kind)
                 {
-                    return new AdminEndpoints.ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"The alias '{alias}' is a stored {KindName(stored.Kind)}; delete it first.", "alias") { StatusOverride = 409 });
+                    return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The alias '{alias}' is a stored {KindName(stored.Kind)}; delete it first.", "alias") { StatusOverride = 409 });
                 }
             }
 
             // What GET returns may be sent back as it is: its read-only fields are not part of the definition.
-            body!.Remove("alias");
+            body.Remove("alias");
             body.Remove("source");
             body.Remove("active");
             var candidate = new StoredAlias(alias, kind, DefinitionText(body), time.GetUtcNow());
@@ -106,11 +113,11 @@ internal static class AliasEndpoints
             next.Add(candidate);
             if (Refusal(state, next, kind, alias) is { } refused)
             {
-                return new AdminEndpoints.ErrorResult(refused);
+                return (null, refused);
             }
 
-            await store.UpsertAliasAsync(candidate, http.RequestAborted).ConfigureAwait(false);
-            await AdminEndpoints.RefreshAsync(config, store, http.RequestAborted).ConfigureAwait(false);
+            await store.UpsertAliasAsync(candidate, ct).ConfigureAwait(false);
+            await AdminEndpoints.RefreshAsync(config, store, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -118,7 +125,7 @@ internal static class AliasEndpoints
         }
 
         var now = config.Current.Config;
-        return new AdminEndpoints.JsonResult(kind == AliasKind.Ensemble ? Write(now.Ensembles[alias], "api") : Write(now.Routes[alias], "api"));
+        return (kind == AliasKind.Ensemble ? Write(now.Ensembles[alias], "api") : Write(now.Routes[alias], "api"), null);
     }
 
     private static async Task<IResult> DeleteAsync(AliasKind kind, string alias, HttpContext http, ConfigMonitor config, IAdminStore store)
@@ -206,7 +213,7 @@ internal static class AliasEndpoints
     }
 
     /// <summary>The body as the stored definition: indented JSON, which every YAML parser reads as the same mapping.</summary>
-    private static string DefinitionText(JsonObject body)
+    internal static string DefinitionText(JsonObject body)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, DefinitionFormat))
@@ -260,7 +267,7 @@ internal static class AliasEndpoints
     }
 
     /// <summary>Every field with its effective value, in the shape PUT accepts, so a GET body can be edited and sent back.</summary>
-    private static JsonObject Write(EnsembleConfig ensemble, string source)
+    internal static JsonObject Write(EnsembleConfig ensemble, string source)
     {
         var panel = new JsonArray();
         foreach (var member in ensemble.Panel)

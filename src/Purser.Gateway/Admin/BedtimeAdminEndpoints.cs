@@ -131,19 +131,26 @@ internal static class BedtimeAdminEndpoints
             return new AdminEndpoints.ErrorResult(bad);
         }
 
-        if (TryRead(scope, body!, config.Current, out var policy) is { } invalid)
+        var (saved, refused) = await PutPolicyAsync(scope, body!, config, store, bedtime, time, http.RequestAborted).ConfigureAwait(false);
+        return refused is { } no ? new AdminEndpoints.ErrorResult(no) : new AdminEndpoints.JsonResult(saved!);
+    }
+
+    /// <summary>Sets a stored bedtime policy from an admin body; file policies are refused. Shared with the dashboard.</summary>
+    internal static async Task<(JsonObject? Policy, GatewayError? Error)> PutPolicyAsync(string scope, JsonObject body, ConfigMonitor config, IBedtimeStore store, BedtimeGuard bedtime, TimeProvider time, CancellationToken ct)
+    {
+        if (TryRead(scope, body, config.Current, out var policy) is { } invalid)
         {
-            return new AdminEndpoints.ErrorResult(invalid);
+            return (null, invalid);
         }
 
         if (bedtime.IsFromFile(policy.Scope.ToString()))
         {
-            return new AdminEndpoints.ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"The bedtime policy of '{scope}' is defined in the configuration file; change it there.", "scope") { StatusOverride = 409 });
+            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The bedtime policy of '{scope}' is defined in the configuration file; change it there.", "scope") { StatusOverride = 409 });
         }
 
-        await store.UpsertAsync(policy, http.RequestAborted).ConfigureAwait(false);
-        bedtime.ApplyStored(await store.ListAsync(http.RequestAborted).ConfigureAwait(false));
-        return new AdminEndpoints.JsonResult(Write(policy, bedtime, time.GetUtcNow()));
+        await store.UpsertAsync(policy, ct).ConfigureAwait(false);
+        bedtime.ApplyStored(await store.ListAsync(ct).ConfigureAwait(false));
+        return (Write(policy, bedtime, time.GetUtcNow()), null);
     }
 
     private static async Task<IResult> DeleteAsync(string scope, HttpContext http, IBedtimeStore store, BedtimeGuard bedtime)
@@ -169,7 +176,7 @@ internal static class BedtimeAdminEndpoints
         return new AdminEndpoints.JsonResult(json);
     }
 
-    private static JsonObject Write(BedtimePolicy policy, BedtimeGuard bedtime, DateTimeOffset now)
+    internal static JsonObject Write(BedtimePolicy policy, BedtimeGuard bedtime, DateTimeOffset now)
     {
         var json = new JsonObject
         {

@@ -132,6 +132,7 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<EmbeddingsProxy>();
         Telemetry.TelemetrySetup.AddMetrics(services, config.Telemetry, options);
+        Dashboard.DashboardSetup.AddDashboard(services);
 
         var app = builder.Build();
         if (jsonLogs)
@@ -141,6 +142,7 @@ public sealed class GatewayHost : IAsyncDisposable
 
         app.MapProxyEndpoints();
         app.MapAdminEndpoints();
+        Dashboard.DashboardEndpoints.MapDashboard(app);
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

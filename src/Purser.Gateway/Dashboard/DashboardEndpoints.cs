@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Purser.Admin;
+using Purser.Bedtime;
+using Purser.Budgets;
+using Purser.Gateway.Admin;
+using Purser.Gateway.Bedtime;
+using Purser.Gateway.Budgets;
+using Purser.Gateway.Configuration;
+using Purser.Gateway.Dashboard.Pages;
+using Purser.Store.Sqlite;
+
+namespace Purser.Gateway.Dashboard;
+
+/// <summary>
+/// The web dashboard at <c>/ui</c>: pages rendered on the server as Razor components, forms posted to handlers that
+/// call the admin API's own functions (no HTTP to itself), then redirect back to the page (post/redirect/get) — except
+/// key creation, whose answer is the only page that ever shows the secret.
+/// </summary>
+internal static class DashboardEndpoints
+{
+    // No inline script or style anywhere: the only script is /ui/dashboard.js, bars and charts are SVG attributes.
+    private const string Csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/ui/signin", (HttpContext http, string? @return) => Page<SignInPage>(http, new() { ["Return"] = @return }));
+        routes.MapPost("/ui/signin", (Delegate)SignInAsync);
+        routes.MapGet("/ui/dashboard.css", () => Results.Text(DashboardAssets.Css, "text/css; charset=utf-8"));
+        routes.MapGet("/ui/dashboard.js", () => Results.Text(DashboardAssets.Script, "text/javascript; charset=utf-8"));
+
+        var ui = routes.MapGroup("/ui").AddEndpointFilter(DashboardSession.RequireSessionAsync);
+        ui.MapPost("/signout", (HttpContext http) => SignOut(http));
+        ui.MapGet("", (HttpContext http, string? group, string? range) => Page<OverviewPage>(http, new() { ["Group"] = group, ["Range"] = range }));
+        ui.MapGet("/budgets", (HttpContext http, string? ok) => Page<BudgetsPage>(http, new() { ["Message"] = ok }));
+        ui.MapPost("/budgets/save", SaveBudgetAsync);
+        ui.MapGet("/keys", (HttpContext http, string? ok) => Page<KeysPage>(http, new() { ["Message"] = ok }));
+        ui.MapPost("/keys/create", CreateKeyAsync);
+        ui.MapPost("/keys/{id}/cap", SetCapAsync);
+        ui.MapPost("/keys/{id}/models", SetModelsAsync);
+        ui.MapPost("/keys/{id}/revoke", RevokeAsync);
+        ui.MapPost("/keys/{id}/bedtime", SetBedtimeAsync);
+        ui.MapPost("/keys/{id}/wake", (string id, HttpContext http, BedtimeGuard bedtime) => bedtime.Wake("key:" + id) is null
+            ? Page<KeysPage>(http, new() { ["Error"] = $"'{id}' has no bedtime policy." }, 404)
+            : Results.Redirect("/ui/keys?ok=" + Uri.EscapeDataString($"Woke {id}.")));
+        ui.MapGet("/ensembles", (HttpContext http, string? alias, string? ok) => Page<EnsemblesPage>(http, new() { ["Alias"] = alias, ["Message"] = ok }));
+        ui.MapPost("/ensembles/save", SaveEnsembleAsync);
+        ui.MapPost("/ensembles/preview", (Delegate)PreviewEnsembleAsync);
+        ui.MapGet("/events", (HttpContext http, string? type, string? scope) => Page<EventsPage>(http, new() { ["Type"] = type, ["Scope"] = scope }));
+        ui.MapGet("/events/feed", (string? type, string? scope) => new RazorComponentResult<EventRows>(new Dictionary<string, object?> { ["Type"] = type, ["Scope"] = scope }));
+        ui.MapGet("/usage", (HttpContext http, string? key_id, string? model, string? from, string? to) =>
+            Page<UsagePage>(http, new() { ["KeyId"] = key_id, ["Model"] = model, ["From"] = from, ["To"] = to }));
+        ui.MapGet("/usage.csv", ExportUsageAsync);
+        return routes;
+    }
+
+    private static RazorComponentResult Page<T>(HttpContext http, Dictionary<string, object?> parameters, int status = 200)
+        where T : IComponent
+    {
+        parameters["Csrf"] = DashboardSession.Csrf(http);
+        http.Response.Headers.CacheControl = "no-store";
+        http.Response.Headers.ContentSecurityPolicy = Csp;
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        return new RazorComponentResult<T>(parameters) { StatusCode = status };
+    }
+
+    private static IResult Done(string page, string message) => Results.Redirect(page + "?ok=" + Uri.EscapeDataString(message));
+
+    private static IResult SignOut(HttpContext http)
+    {
+        DashboardSession.SignOut(http);
+        return Results.Redirect("/ui/signin");
+    }
+
+    private static async Task<IResult> SignInAsync(HttpContext http)
+    {
+        if (!await DashboardSession.IsValidPostAsync(http).ConfigureAwait(false))
+        {
+            return Results.Text("The form has expired; reload the sign-in page.", "text/plain", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+        var back = DashboardForms.Text(form, "return");
+        if (!http.RequestServices.GetRequiredService<DashboardSession>().TrySignIn(http, DashboardForms.Text(form, "admin_key")))
+        {
+            return Page<SignInPage>(http, new() { ["Return"] = back, ["Error"] = "That is not the admin key (or the admin API is disabled: set server.admin_key_hash)." }, 401);
+        }
+
+        // Only back into the dashboard: an open redirect would let a link send a freshly signed-in operator anywhere.
+        return Results.Redirect(back is not null && back.StartsWith("/ui", StringComparison.Ordinal) && !back.StartsWith("/ui/signin", StringComparison.Ordinal) ? back : "/ui");
+    }
+
+    private static async Task<IResult> SaveBudgetAsync(HttpContext http, ConfigMonitor config, IAdminStore store, TaskBudgets tasks, IBudgetLedger ledger, TimeProvider time)
+    {
+        var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+        var id = DashboardForms.Text(form, "id") ?? "";
+        var (_, error) = await AdminEndpoints.PutStoredBudgetAsync(id, DashboardForms.Budget(form, DashboardForms.Text(form, "scope") ?? ""), config, store, tasks, ledger, time, http.RequestAborted).ConfigureAwait(false);
+        return error is { } bad
+            ? Page<BudgetsPage>(http, new() { ["Error"] = bad.Message }, 400)
+            : Done("/ui/budgets", $"Saved budget {id}.");
+    }
+
+    private static async Task<IResult> CreateKeyAsync(HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    {
+        var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+        var body = new System.Text.Json.Nodes.JsonObject { ["id"] = DashboardForms.Text(form, "id"), ["team"] = DashboardForms.Text(form, "team") };
+        if (DashboardForms.Text(form, "models") is { } models)
+        {
+            body["models"] = DashboardForms.List(models);
+        }
+
+        var (key, error) = await AdminEndpoints.CreateStoredKeyAsync(body, config, store, time, http.RequestAborted).ConfigureAwait(false);
+        if (error is { } bad)
+        {
+            return Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400);
+        }
+
+        // Rendered here rather than redirected: this response is the only place the secret ever appears.
+        return Page<KeysPage>(http, new() { ["NewKeyId"] = key!["id"]!.GetValue<string>(), ["NewSecret"] = key["secret"]!.GetValue<string>() });
+    }
+
+    private static async Task<IResult> SetCapAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store, TaskBudgets tasks, IBudgetLedger ledger, TimeProvider time)
+    {
+        var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+        var budgetId = "key-cap-" + id;
+        var (_, error) = await AdminEndpoints.PutStoredBudgetAsync(budgetId, DashboardForms.Budget(form, "key:" + id), config, store, tasks, ledger, time, http.RequestAborted).ConfigureAwait(false);
+        return error is { } bad
+            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, 400)
+            : Done("/ui/keys", $"Set the cap of {id} (budget {budgetId}).");
+    }
+
+    private static async Task<IResult> SetModelsAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store)
+    {
+        var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+        var body = new System.Text.Json.Nodes.JsonObject { ["models"] = DashboardForms.List(DashboardForms.Text(form, "models")) };
+        var (_, error) = await AdminEndpoints.UpdateStoredKeyAsync(id, body, config, store, http.RequestAborted).ConfigureAwait(false);
+        return error is { } bad
+            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
+            : Done("/ui/keys", $"Set the models of {id}.");
+    }
+
+    private static async Task<IResult> RevokeAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    {
+        return await AdminEndpoints.RevokeStoredKeyAsync(id, config, store, time, http.RequestAborted).ConfigureAwait(false) is { } bad
+            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
+            : Done("/ui/keys", $"Revoked {id}.");
+    }
+
+    private static async Task<IResult> SetBedtimeAsync(string id, HttpContext http, ConfigMonitor config, IBedtimeStore store, BedtimeGuard bedtime, TimeProvider time)
+    {
+        var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+        var body = new System.Text.Json.Nodes.JsonObject { ["enabled"] = form["enabled"].ToString() == "on" };
+        foreach (var name in (string[])["timezone", "hours", "floor_usd", "degrade_model"])
+        {
+            if (DashboardForms.Text(form, name) is { } value)
+            {
+                body[name] = value;
+            }
+        }
+
+        foreach (var name in (string[])["baseline_days", "multiplier"])
+        {
+            if (DashboardForms.Text(form, name) is { } value)
+            {
+                body[name] = DashboardForms.Number(value);
+            }
+        }
+
+        var (_, error) = await BedtimeAdminEndpoints.PutPolicyAsync("key:" + id, body, config, store, bedtime, time, http.RequestAborted).ConfigureAwait(false);
+        return error is { } bad
+            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
+            : Done("/ui/keys", $"Saved the bedtime policy of {id}.");
+    }
+
+    private static async Task<IResult> SaveEnsembleAsync(HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    {
+        var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+        var alias = DashboardForms.Text(form, "alias") ?? "";
+        var (_, error) = await AliasEndpoints.PutAliasAsync(AliasKind.Ensemble, alias, DashboardForms.Ensemble(form), config, store, time, http.RequestAborted).ConfigureAwait(false);
+        return error is { } bad
+            ? Page<EnsemblesPage>(http, new() { ["Alias"] = alias, ["Error"] = bad.Message, ["Posted"] = DashboardForms.Fields(form) }, bad.StatusOverride ?? 400)
+            : Results.Redirect("/ui/ensembles?alias=" + Uri.EscapeDataString(alias) + "&ok=" + Uri.EscapeDataString($"Saved ensemble {alias}."));
+    }
+
+    private static async Task<IResult> PreviewEnsembleAsync(HttpContext http)
+    {
+        var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+        return new RazorComponentResult<ProjectionView>(new Dictionary<string, object?> { ["Posted"] = DashboardForms.Fields(form) });
+    }
+
+    private static async Task ExportUsageAsync(HttpContext http, SqliteUsageStore export)
+    {
+        if (AdminEndpoints.ReadUsageQuery(http.Request.Query, out var query) is { } bad)
+        {
+            http.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await http.Response.WriteAsync(bad.Message, http.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        http.Response.ContentType = "text/csv; charset=utf-8";
+        http.Response.Headers.ContentDisposition = "attachment; filename=\"purser-usage.csv\"";
+        await export.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+        var writer = new StreamWriter(http.Response.Body, new UTF8Encoding(false));
+        await using (writer.ConfigureAwait(false))
+        {
+            await export.WriteCsvAsync(query, writer, http.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Today's date in the invariant format the filters use.</summary>
+    public static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+}
