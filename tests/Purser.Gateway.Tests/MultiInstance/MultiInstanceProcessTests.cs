@@ -195,7 +195,7 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
     {
         // With leases, small ones (a few worst cases) so that they run out during the outage and requests fail closed.
         _leases = leases;
-        _leaseMax = 8 * MultiInstanceLoad.WorstCaseNano;
+        _leaseMax = leases ? 8 * MultiInstanceLoad.WorstCaseNano : null;
         _postgres = await TestPostgres.CreatePrivateClusterAsync();
         var keyCap = 5_000 * MultiInstanceLoad.WorstCaseNano;
         await StartGatewaysAsync(keyCap);
