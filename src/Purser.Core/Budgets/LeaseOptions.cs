@@ -26,6 +26,9 @@ public sealed record LeaseOptions
     /// <summary>How often the flush pass runs (renewals, idle returns, retried settlements); also the back-off after a lease was refused.</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Settled local holds are remembered this long, so a repeated settle stays idempotent.</summary>
-    public TimeSpan SettledRetention { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// Settled local holds are remembered this long, so a repeated settle stays idempotent (the gateway settles each
+    /// admission once, locally and synchronously, so a short memory suffices and bounds memory by rate × retention).
+    /// </summary>
+    public TimeSpan SettledRetention { get; init; } = TimeSpan.FromMinutes(2);
 }

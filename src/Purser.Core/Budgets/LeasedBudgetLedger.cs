@@ -253,7 +253,9 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         var forget = now - _options.SettledRetention;
         foreach (var (id, hold) in _holds)
         {
-            if (hold.State is HoldState.Settled or HoldState.Corrected && hold.SettledAt <= forget)
+            // A hold that expired and was never settled is forgotten too (it stays charged in full).
+            if ((hold.State is HoldState.Settled or HoldState.Corrected && hold.SettledAt <= forget)
+                || (hold.State == HoldState.Expired && hold.ExpiresAt <= forget))
             {
                 _holds.TryRemove(id, out _);
             }
