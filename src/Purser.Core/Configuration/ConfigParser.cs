@@ -21,7 +21,7 @@ internal sealed partial class ConfigParser
 
     private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry"];
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash"];
-    private static readonly string[] StorageFields = ["sqlite_path", "postgres"];
+    private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
     private static readonly string[] ModelPriceFields = ["input", "output", "cached_input", "cache_write"];
     private static readonly string[] CatalogPriceFields = [.. ModelPriceFields, "max_output_tokens"];
@@ -173,6 +173,28 @@ internal sealed partial class ConfigParser
         if (fields.TryGetValue("postgres", out var postgresNode))
         {
             storage = storage with { Postgres = ParsePostgres(postgresNode) };
+        }
+
+        if (fields.TryGetValue("leases", out var leasesNode) && TryBool(leasesNode, "storage.leases", out var leases))
+        {
+            if (leases && storage.Postgres is null)
+            {
+                Error(leasesNode.Start.Line, "storage.leases", "leases need storage.postgres: a single instance has no shared ledger to lease from");
+            }
+
+            storage = storage with { Leases = leases };
+        }
+
+        if (fields.TryGetValue("lease_max_usd", out var maxNode) && TryScalar(maxNode, "storage.lease_max_usd", out var maxText))
+        {
+            if (Money.TryParseUsd(maxText.Value, out var max) && max > Money.Zero)
+            {
+                storage = storage with { LeaseMax = max };
+            }
+            else
+            {
+                Error(maxText.Line, "storage.lease_max_usd", $"expected a positive USD amount, got {maxText.Describe()}");
+            }
         }
 
         return storage;

@@ -68,6 +68,15 @@ public sealed record StorageConfig
     /// and Bedtime policies live there (several instances, one cost view), and the SQLite file keeps only webhooks.
     /// </summary>
     public string? Postgres { get; init; }
+
+    /// <summary>
+    /// With PostgreSQL: reserve against per-instance leases of each budget's headroom in memory (no database round trip
+    /// per request), see <c>LeasedBudgetLedger</c>. Off by default.
+    /// </summary>
+    public bool Leases { get; init; }
+
+    /// <summary>The largest slice of a budget's headroom one lease takes (storage.lease_max_usd, default $1).</summary>
+    public Money? LeaseMax { get; init; }
 }
 
 public enum ProviderKind

@@ -29,6 +29,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
 {
     private readonly IAsyncDisposable _usage;
     private readonly IAsyncDisposable? _settlements;
+    private IAsyncDisposable? _leases;
     private readonly IDisposable? _sqliteLedger;
     private readonly PostgresDatabase? _postgres;
 
@@ -97,10 +98,21 @@ internal sealed class GatewayStorage : IAsyncDisposable
         var postgres = PostgresDatabase.Open(connectionString);
         var usage = new PostgresUsageStore(postgres, onUsageError, time);
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
+        var leases = storage.Leases ? new LeasedBudgetLedger(settlements, Leases(storage), time) : null;
         return new GatewayStorage(
-            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements,
-            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres);
+            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), (IBudgetLedger?)leases ?? settlements,
+            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres)
+        {
+            _leases = leases,
+        };
     }
+
+    private static LeaseOptions Leases(StorageConfig storage) =>
+        storage.LeaseMax is { } max ? new LeaseOptions { InstanceId = InstanceId(), MaxLease = max } : new LeaseOptions { InstanceId = InstanceId() };
+
+    /// <summary>Names this process's lease holds in the shared database (host, process and a random part, as restarts reuse pids).</summary>
+    private static string InstanceId() =>
+        Environment.MachineName + "-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
 
     public void Register(IServiceCollection services)
     {
@@ -119,6 +131,13 @@ internal sealed class GatewayStorage : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _usage.DisposeAsync().ConfigureAwait(false);
+
+        // Leases first: returning them settles through the retrying ledger below, which then drains.
+        if (_leases is not null)
+        {
+            await _leases.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_settlements is not null)
         {
             await _settlements.DisposeAsync().ConfigureAwait(false);

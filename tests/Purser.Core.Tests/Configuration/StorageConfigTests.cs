@@ -18,6 +18,23 @@ public sealed class StorageConfigTests
     }
 
     [Fact]
+    public void Leases_are_off_by_default_and_read_with_their_maximum_slice()
+    {
+        Assert.False(ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n").Storage.Leases);
+        var config = ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n  leases: true\n  lease_max_usd: 0.25\n");
+        Assert.True(config.Storage.Leases);
+        Assert.Equal(Purser.Pricing.Money.FromUsd(0.25m), config.Storage.LeaseMax);
+    }
+
+    [Fact]
+    public void Leases_without_postgres_are_an_error_with_field_and_line()
+    {
+        var error = SingleError("storage:\n  sqlite_path: purser.db\n  leases: true\n");
+        Assert.Equal("storage.leases", error.Field);
+        Assert.Equal(3, error.Line);
+    }
+
+    [Fact]
     public void Without_postgres_the_storage_is_the_sqlite_file_alone()
     {
         Assert.Null(ParseValid("storage:\n  sqlite_path: purser.db\n").Storage.Postgres);

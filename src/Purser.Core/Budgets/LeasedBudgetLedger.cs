@@ -1,0 +1,768 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Purser.Pricing;
+
+namespace Purser.Budgets;
+
+/// <summary>
+/// A ledger in front of a shared one (PostgreSQL) that answers most reservations in memory. Per counter it keeps a
+/// lease: one hold it took on the inner ledger for a slice of that counter's headroom. A request whose lines are all
+/// hard Reserve lines draws its worst case from the leases of all its lines at once (slot locks taken in counter order,
+/// all-or-nothing) and settles locally; the lease is renewed (a new hold carrying what is still drawn, then the old one
+/// settled at what was actually spent against it) at half its TTL and when it runs low, and returned when idle.
+/// Why the cap holds: every lease is a hold the inner ledger admitted atomically against the cap, and local draws
+/// never exceed their lease; so spent + held in the shared counter is never below what this instance committed.
+/// Anything else passes straight through as a per-request hold: post-hoc and soft lines, a request whose lease cannot
+/// take it, and every request on a counter whose headroom is below a few worst cases (near the cap the behaviour is the
+/// inner ledger's, exactly). <see cref="ReadAsync"/> reports leased-but-unspent money as held (conservative).
+/// It does no I/O of its own. Safe for concurrent use.
+/// </summary>
+public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
+{
+    private readonly IBudgetLedger _inner;
+    private readonly LeaseOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<CounterKey, Slot> _slots = new();
+    private readonly ConcurrentDictionary<string, LocalHold> _holds = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PendingSettle> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, Task> _background = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task? _loop;
+    private long _sequence;
+    private long _leaseOperations;
+    private int _disposed;
+
+    public LeasedBudgetLedger(IBudgetLedger inner, LeaseOptions options, TimeProvider time, bool runFlushLoop = true)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Divisor, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.PassThroughWorstCases, 1);
+        _inner = inner;
+        _options = options;
+        _time = time;
+        if (runFlushLoop)
+        {
+            _loop = Task.Run(RunAsync);
+        }
+    }
+
+    /// <summary>Calls this decorator made on the inner ledger for its leases (reads, lease holds, lease settlements).</summary>
+    public long LeaseOperations => Interlocked.Read(ref _leaseOperations);
+
+    /// <summary>Counters with a lease right now.</summary>
+    public int ActiveLeases
+    {
+        get
+        {
+            var n = 0;
+            foreach (var slot in _slots.Values)
+            {
+                lock (slot.Gate)
+                {
+                    n += slot.LeaseId is null ? 0 : 1;
+                }
+            }
+
+            return n;
+        }
+    }
+
+    public async ValueTask<HoldOutcome> ReserveAsync(HoldRequest request, CancellationToken cancellationToken)
+    {
+        LedgerRules.ValidateRequest(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_holds.ContainsKey(request.HoldId))
+        {
+            throw new InvalidOperationException($"A hold with id '{request.HoldId}' was already taken; hold ids must be unique.");
+        }
+
+        var lines = request.Lines;
+        if (lines.Count == 0 || !Leasable(lines))
+        {
+            return await _inner.ReserveAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        var now = _time.GetUtcNow();
+        var slots = new Slot[lines.Count];
+        for (var i = 0; i < lines.Count; i++)
+        {
+            slots[i] = _slots.GetOrAdd(lines[i].Counter, static key => new Slot(key));
+            var slot = slots[i];
+            bool needsLease;
+            lock (slot.Gate)
+            {
+                needsLease = slot.LeaseId is null && now >= slot.RetryAt;
+            }
+
+            // The first request on a counter takes its lease inline (once); later renewals happen in the background.
+            if (needsLease && Interlocked.CompareExchange(ref slot.Busy, 1, 0) == 0)
+            {
+                try
+                {
+                    await AcquireAsync(slot, lines[i], request.Amount.NanoUsd, request.Tokens, cancellationToken).ConfigureAwait(false);
+                }
+                catch (LedgerUnavailableException)
+                {
+                    // The pass-through below meets the same outage and reports it.
+                }
+                finally
+                {
+                    Volatile.Write(ref slot.Busy, 0);
+                }
+            }
+        }
+
+        var order = Order(slots);
+        var states = new CounterState[lines.Count];
+        var granted = TryDraw(request, slots, order, now, states);
+        for (var i = 0; i < slots.Length; i++)
+        {
+            if (!granted || slots[i].RunningLow)
+            {
+                RenewInBackground(slots[i]);
+            }
+        }
+
+        if (granted)
+        {
+            return HoldOutcome.Grant(states);
+        }
+
+        return await _inner.ReserveAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask<SettleOutcome> SettleAsync(string holdId, Money actual, long actualTokens, CancellationToken cancellationToken)
+    {
+        LedgerRules.ValidateSettle(holdId, actual, actualTokens);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_holds.TryGetValue(holdId, out var hold))
+        {
+            return _inner.SettleAsync(holdId, actual, actualTokens, cancellationToken);
+        }
+
+        var outcome = SettleLocal(hold, actual.NanoUsd, actualTokens);
+        return ValueTask.FromResult(outcome);
+    }
+
+    public async ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var expired = 0;
+        foreach (var hold in _holds.Values)
+        {
+            if (hold.ExpiresAt > now)
+            {
+                continue;
+            }
+
+            Enter(hold.Slots, hold.Order);
+            try
+            {
+                if (hold.State != HoldState.Held)
+                {
+                    continue;
+                }
+
+                // Charged in full on the lease, exactly as the inner ledger charges an expired hold.
+                for (var i = 0; i < hold.Slots.Length; i++)
+                {
+                    var slot = hold.Slots[i];
+                    slot.Held -= hold.Amount;
+                    slot.HeldTokens -= hold.Tokens;
+                    slot.Spent += hold.Amount;
+                    slot.SpentTokens += hold.Tokens;
+                }
+
+                hold.State = HoldState.Expired;
+                expired++;
+            }
+            finally
+            {
+                Exit(hold.Slots, hold.Order);
+            }
+        }
+
+        return expired + await _inner.ExpireAsync(now, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        var inner = await _inner.ReadAsync(counters, cancellationToken).ConfigureAwait(false);
+        var states = new CounterState[inner.Count];
+        for (var i = 0; i < states.Length; i++)
+        {
+            states[i] = _slots.TryGetValue(counters[i], out var slot) ? View(slot, inner[i]) : inner[i];
+        }
+
+        return states;
+    }
+
+    /// <summary>
+    /// One flush pass: retries failed lease settlements, renews leases at half their TTL, returns idle ones and forgets
+    /// old settled holds. The background loop runs it every <see cref="LeaseOptions.FlushInterval"/>.
+    /// </summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await RetryPendingAsync(cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        foreach (var slot in _slots.Values)
+        {
+            if (Interlocked.CompareExchange(ref slot.Busy, 1, 0) != 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                bool retire;
+                bool renew;
+                lock (slot.Gate)
+                {
+                    if (slot.LeaseId is null)
+                    {
+                        continue;
+                    }
+
+                    var idle = now - slot.LastUsed >= _options.IdleAfter;
+                    retire = slot.Held == 0 && (idle || slot.Draining);
+                    renew = !retire && !slot.Draining && now >= slot.RenewAt;
+                }
+
+                if (retire)
+                {
+                    await RetireAsync(slot, force: false, cancellationToken).ConfigureAwait(false);
+                }
+                else if (renew && slot.Line is { } line)
+                {
+                    await AcquireAsync(slot, line, slot.LastAmount, slot.LastTokens, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (LedgerUnavailableException)
+            {
+                // The lease keeps serving until it is used up or expires; the next pass tries again.
+            }
+            finally
+            {
+                Volatile.Write(ref slot.Busy, 0);
+            }
+        }
+
+        var forget = now - _options.SettledRetention;
+        foreach (var (id, hold) in _holds)
+        {
+            // A hold that expired and was never settled is forgotten too (it stays charged in full).
+            if ((hold.State is HoldState.Settled or HoldState.Corrected && hold.SettledAt <= forget)
+                || (hold.State == HoldState.Expired && hold.ExpiresAt <= forget))
+            {
+                _holds.TryRemove(id, out _);
+            }
+        }
+    }
+
+    /// <summary>Returns every lease: settled at what was spent, plus what is still drawn (charged in full: never under-counted).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        await Task.WhenAll(_background.Values).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var slot in _slots.Values)
+        {
+            try
+            {
+                await RetireAsync(slot, force: true, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (LedgerUnavailableException)
+            {
+                // Queued in RetireAsync; tried once more below, else the lease expires, charged in full.
+            }
+        }
+
+        await RetryPendingAsync(CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stop.Dispose();
+    }
+
+    private static bool Leasable(IReadOnlyList<HoldLine> lines)
+    {
+        for (var i = 0; i < lines.Count; i++)
+        {
+            if (lines[i].Mode != AccountingMode.Reserve || lines[i].Enforcement != Enforcement.Hard)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Slot indexes in counter order: every multi-slot lock follows it, so no two requests wait in a cycle.</summary>
+    private static int[] Order(Slot[] slots)
+    {
+        var order = new int[slots.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            var j = i;
+            while (j > 0 && Compare(slots[order[j - 1]].Key, slots[i].Key) > 0)
+            {
+                order[j] = order[j - 1];
+                j--;
+            }
+
+            order[j] = i;
+        }
+
+        return order;
+    }
+
+    private static int Compare(CounterKey a, CounterKey b)
+    {
+        var c = string.CompareOrdinal(a.BudgetId, b.BudgetId);
+        return c != 0 ? c : string.CompareOrdinal(a.WindowKey, b.WindowKey);
+    }
+
+    private static void Enter(Slot[] slots, int[] order)
+    {
+        foreach (var i in order)
+        {
+            slots[i].Gate.Enter();
+        }
+    }
+
+    private static void Exit(Slot[] slots, int[] order)
+    {
+        for (var k = order.Length - 1; k >= 0; k--)
+        {
+            slots[order[k]].Gate.Exit();
+        }
+    }
+
+    /// <summary>The counter as this instance sees it: unflushed spend added, and the lease's unspent part still held.</summary>
+    private static CounterState View(Slot slot, CounterState inner)
+    {
+        lock (slot.Gate)
+        {
+            if (slot.LeaseId is null)
+            {
+                return inner;
+            }
+
+            var held = Math.Max(0, inner.Held.NanoUsd - Math.Min(slot.Spent, slot.Capacity));
+            var heldTokens = slot.CapacityTokens > 0 ? Math.Max(0, inner.HeldTokens - Math.Min(slot.SpentTokens, slot.CapacityTokens)) : inner.HeldTokens;
+            return new CounterState(inner.Spent + new Money(slot.Spent), new Money(held), inner.SpentTokens + slot.SpentTokens, heldTokens);
+        }
+    }
+
+    private bool TryDraw(HoldRequest request, Slot[] slots, int[] order, DateTimeOffset now, CounterState[] states)
+    {
+        var amount = request.Amount.NanoUsd;
+        var tokens = request.Tokens;
+        Enter(slots, order);
+        try
+        {
+            for (var i = 0; i < slots.Length; i++)
+            {
+                var slot = slots[i];
+                var line = request.Lines[i];
+                slot.LastUsed = now;
+                slot.LastAmount = Math.Max(slot.LastAmount, amount);
+                slot.LastTokens = Math.Max(slot.LastTokens, tokens);
+                if (slot.LeaseId is null || slot.Draining || now >= slot.LeaseExpiresAt
+                    || line.CapUsd != slot.CapUsd || line.CapTokens != slot.CapTokens
+                    || slot.Held + slot.Spent + amount > slot.Capacity
+                    || (line.CapTokens is not null && slot.HeldTokens + slot.SpentTokens + tokens > slot.CapacityTokens))
+                {
+                    // A changed cap retires the lease (taken under the old cap); the request passes through meanwhile.
+                    if (slot.LeaseId is not null && (line.CapUsd != slot.CapUsd || line.CapTokens != slot.CapTokens))
+                    {
+                        slot.Draining = true;
+                    }
+
+                    return false;
+                }
+            }
+
+            for (var i = 0; i < slots.Length; i++)
+            {
+                var slot = slots[i];
+                slot.Held += amount;
+                slot.HeldTokens += tokens;
+                states[i] = ViewLocked(slot);
+            }
+
+            _holds[request.HoldId] = new LocalHold(slots, order, amount, tokens, request.ExpiresAt);
+            return true;
+        }
+        finally
+        {
+            Exit(slots, order);
+        }
+    }
+
+    private static CounterState ViewLocked(Slot slot)
+    {
+        var inner = slot.InnerState;
+        var held = Math.Max(0, inner.Held.NanoUsd - Math.Min(slot.Spent, slot.Capacity));
+        var heldTokens = slot.CapacityTokens > 0 ? Math.Max(0, inner.HeldTokens - Math.Min(slot.SpentTokens, slot.CapacityTokens)) : inner.HeldTokens;
+        return new CounterState(inner.Spent + new Money(slot.Spent), new Money(held), inner.SpentTokens + slot.SpentTokens, heldTokens);
+    }
+
+    private SettleOutcome SettleLocal(LocalHold hold, long actual, long actualTokens)
+    {
+        Enter(hold.Slots, hold.Order);
+        try
+        {
+            switch (hold.State)
+            {
+                case HoldState.Held:
+                    for (var i = 0; i < hold.Slots.Length; i++)
+                    {
+                        var slot = hold.Slots[i];
+                        slot.Held -= hold.Amount;
+                        slot.HeldTokens -= hold.Tokens;
+                        slot.Spent += actual;
+                        slot.SpentTokens += actualTokens;
+                    }
+
+                    hold.State = HoldState.Settled;
+                    hold.SettledAt = _time.GetUtcNow();
+                    return SettleOutcome.Settled;
+
+                case HoldState.Expired:
+                    // The full charge sits in the current lease unless it was settled since: then it stays charged in
+                    // full (never under-counted) rather than corrupting the next lease's spend.
+                    var current = true;
+                    for (var i = 0; i < hold.Slots.Length; i++)
+                    {
+                        current &= hold.Slots[i].Spent + actual - hold.Amount >= 0 && hold.Slots[i].LeaseId is not null;
+                    }
+
+                    if (current)
+                    {
+                        for (var i = 0; i < hold.Slots.Length; i++)
+                        {
+                            hold.Slots[i].Spent += actual - hold.Amount;
+                            hold.Slots[i].SpentTokens = Math.Max(0, hold.Slots[i].SpentTokens + actualTokens - hold.Tokens);
+                        }
+                    }
+
+                    hold.State = HoldState.Corrected;
+                    hold.SettledAt = _time.GetUtcNow();
+                    return SettleOutcome.CorrectedAfterExpiry;
+
+                default:
+                    return SettleOutcome.AlreadySettled;
+            }
+        }
+        finally
+        {
+            Exit(hold.Slots, hold.Order);
+        }
+    }
+
+    /// <summary>
+    /// Takes a lease on <paramref name="slot"/>'s counter, or renews the one it has: a new hold for what may still be
+    /// drawn on the old lease plus a fresh slice, then the old hold settled at what was spent against it. The caller owns
+    /// <see cref="Slot.Busy"/>.
+    /// </summary>
+    private async Task<bool> AcquireAsync(Slot slot, HoldLine line, long worstCase, long worstTokens, CancellationToken ct)
+    {
+        var now = _time.GetUtcNow();
+        long carry;
+        long carryTokens;
+        lock (slot.Gate)
+        {
+            // An upper bound on what is drawn when the new lease replaces the old: draws only ever fit the old lease.
+            carry = slot.LeaseId is null ? 0 : Math.Max(slot.Held, Math.Max(0, slot.Capacity - slot.Spent));
+            carryTokens = slot.LeaseId is null || line.CapTokens is null ? 0 : Math.Max(slot.HeldTokens, Math.Max(0, slot.CapacityTokens - slot.SpentTokens));
+        }
+
+        Interlocked.Increment(ref _leaseOperations);
+        var state = (await _inner.ReadAsync([slot.Key], ct).ConfigureAwait(false))[0];
+        if (!Slice(line, state, worstCase, worstTokens, out var slice, out var sliceTokens))
+        {
+            lock (slot.Gate)
+            {
+                slot.RetryAt = now + _options.FlushInterval;
+                slot.Draining = slot.LeaseId is not null;
+            }
+
+            return false;
+        }
+
+        var leaseId = string.Create(CultureInfo.InvariantCulture, $"lease:{_options.InstanceId}:{slot.Key}:{Interlocked.Increment(ref _sequence)}");
+        var leaseLine = line with { Mode = AccountingMode.Reserve, Enforcement = Enforcement.Hard };
+        var request = new HoldRequest(leaseId, [leaseLine], new Money(carry + slice), carryTokens + sliceTokens, now + _options.LeaseTtl);
+        HoldOutcome outcome;
+        Interlocked.Increment(ref _leaseOperations);
+        try
+        {
+            outcome = await _inner.ReserveAsync(request, ct).ConfigureAwait(false);
+        }
+        catch (LedgerUnavailableException)
+        {
+            // Whether it was taken is unknown: release it (idempotently) once the database is back.
+            _pending[leaseId] = new PendingSettle(0, 0);
+            throw;
+        }
+
+        string? oldId;
+        long oldSpent;
+        long oldSpentTokens;
+        lock (slot.Gate)
+        {
+            if (!outcome.Granted)
+            {
+                slot.RetryAt = now + _options.FlushInterval;
+                slot.Draining = slot.LeaseId is not null;
+                return false;
+            }
+
+            (oldId, oldSpent, oldSpentTokens) = (slot.LeaseId, slot.Spent, slot.SpentTokens);
+            slot.LeaseId = leaseId;
+            slot.Capacity = carry + slice;
+            slot.CapacityTokens = carryTokens + sliceTokens;
+            slot.Spent = 0;
+            slot.SpentTokens = 0;
+            slot.Line = leaseLine;
+            slot.CapUsd = line.CapUsd;
+            slot.CapTokens = line.CapTokens;
+            slot.InnerState = outcome.States[0];
+            slot.LeaseExpiresAt = now + _options.LeaseTtl;
+            slot.RenewAt = now + (_options.LeaseTtl / 2);
+            slot.Draining = false;
+            slot.LastUsed = now;
+        }
+
+        if (oldId is not null)
+        {
+            await SettleLeaseAsync(oldId, oldSpent, oldSpentTokens, ct).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    /// <summary>The slice a new lease takes, or false when the counter is too close to its cap for leasing.</summary>
+    private bool Slice(HoldLine line, CounterState state, long worstCase, long worstTokens, out long slice, out long sliceTokens)
+    {
+        slice = _options.MaxLease.NanoUsd;
+        sliceTokens = 0;
+        if (line.CapUsd is { } cap)
+        {
+            // The old lease is part of the counter's held: what it may still need is not headroom for the new one.
+            var headroom = cap.NanoUsd - state.Spent.NanoUsd - state.Held.NanoUsd;
+            if (headroom < _options.PassThroughWorstCases * worstCase)
+            {
+                return false;
+            }
+
+            slice = Math.Min(slice, headroom / _options.Divisor);
+        }
+
+        if (line.CapTokens is { } capTokens)
+        {
+            var headroomTokens = capTokens - state.SpentTokens - state.HeldTokens;
+            if (headroomTokens < _options.PassThroughWorstCases * worstTokens)
+            {
+                return false;
+            }
+
+            sliceTokens = headroomTokens / _options.Divisor;
+            if (sliceTokens < worstTokens)
+            {
+                return false;
+            }
+        }
+
+        return slice >= worstCase && slice > 0;
+    }
+
+    /// <summary>Settles the lease when nothing is drawn on it (or always, with <paramref name="force"/>, charging what is drawn in full).</summary>
+    private async Task RetireAsync(Slot slot, bool force, CancellationToken ct)
+    {
+        string? id;
+        long spent;
+        long spentTokens;
+        lock (slot.Gate)
+        {
+            if (slot.LeaseId is null || (!force && slot.Held > 0))
+            {
+                return;
+            }
+
+            (id, spent, spentTokens) = (slot.LeaseId, slot.Spent + slot.Held, slot.SpentTokens + slot.HeldTokens);
+            slot.LeaseId = null;
+            slot.Capacity = 0;
+            slot.CapacityTokens = 0;
+            slot.Spent = 0;
+            slot.SpentTokens = 0;
+            slot.Draining = false;
+        }
+
+        await SettleLeaseAsync(id, spent, spentTokens, ct).ConfigureAwait(false);
+    }
+
+    private async Task SettleLeaseAsync(string leaseId, long spent, long spentTokens, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _leaseOperations);
+        try
+        {
+            await _inner.SettleAsync(leaseId, new Money(spent), spentTokens, ct).ConfigureAwait(false);
+        }
+        catch (LedgerUnavailableException)
+        {
+            // Idempotent, so retried until it lands; meanwhile the hold may expire and be charged in full, then corrected.
+            _pending[leaseId] = new PendingSettle(spent, spentTokens);
+            throw;
+        }
+    }
+
+    private async Task RetryPendingAsync(CancellationToken ct)
+    {
+        foreach (var (id, settle) in _pending)
+        {
+            try
+            {
+                Interlocked.Increment(ref _leaseOperations);
+                await _inner.SettleAsync(id, new Money(settle.Spent), settle.SpentTokens, ct).ConfigureAwait(false);
+                _pending.TryRemove(id, out _);
+            }
+            catch (LedgerUnavailableException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void RenewInBackground(Slot slot)
+    {
+        bool due;
+        lock (slot.Gate)
+        {
+            due = slot.Line is not null && _time.GetUtcNow() >= slot.RetryAt && !_stop.IsCancellationRequested;
+        }
+
+        if (!due || Interlocked.CompareExchange(ref slot.Busy, 1, 0) != 0)
+        {
+            return;
+        }
+
+        var id = Interlocked.Increment(ref _sequence);
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                if (slot.Line is { } line)
+                {
+                    await AcquireAsync(slot, line, slot.LastAmount, slot.LastTokens, _stop.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ex is LedgerUnavailableException or OperationCanceledException)
+            {
+                // The lease serves what it still can; the flush pass retries.
+            }
+            finally
+            {
+                Volatile.Write(ref slot.Busy, 0);
+                _background.TryRemove(id, out _);
+            }
+        });
+        _background[id] = task;
+    }
+
+    private async Task RunAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            await Task.Delay(_options.FlushInterval, _time, _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            try
+            {
+                await FlushAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is LedgerUnavailableException or OperationCanceledException)
+            {
+                // Next pass.
+            }
+        }
+    }
+
+    private enum HoldState
+    {
+        Held,
+        Settled,
+        Expired,
+        Corrected,
+    }
+
+    private readonly record struct PendingSettle(long Spent, long SpentTokens);
+
+    /// <summary>One counter's lease; every field is guarded by <see cref="Gate"/> except <see cref="Busy"/> (one lease operation at a time).</summary>
+    private sealed class Slot(CounterKey key)
+    {
+        public readonly Lock Gate = new();
+        public readonly CounterKey Key = key;
+        public int Busy;
+        public string? LeaseId;
+        public long Capacity;
+        public long CapacityTokens;
+        public long Held;
+        public long HeldTokens;
+        public long Spent;
+        public long SpentTokens;
+        public long LastAmount;
+        public long LastTokens;
+        public bool Draining;
+        public HoldLine? Line;
+        public Money? CapUsd;
+        public long? CapTokens;
+        public CounterState InnerState;
+        public DateTimeOffset LeaseExpiresAt;
+        public DateTimeOffset RenewAt;
+        public DateTimeOffset RetryAt;
+        public DateTimeOffset LastUsed;
+
+        /// <summary>Less than a quarter of the lease left: renew before it runs out.</summary>
+        public bool RunningLow
+        {
+            get
+            {
+                lock (Gate)
+                {
+                    return LeaseId is not null && !Draining && Capacity - Held - Spent < Capacity / 4;
+                }
+            }
+        }
+    }
+
+    private sealed class LocalHold(Slot[] slots, int[] order, long amount, long tokens, DateTimeOffset expiresAt)
+    {
+        public Slot[] Slots { get; } = slots;
+
+        public int[] Order { get; } = order;
+
+        public long Amount { get; } = amount;
+
+        public long Tokens { get; } = tokens;
+
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        public HoldState State { get; set; }
+
+        public DateTimeOffset SettledAt { get; set; }
+    }
+}
