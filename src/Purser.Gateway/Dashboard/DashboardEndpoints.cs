@@ -8,9 +8,9 @@ using Purser.Budgets;
 using Purser.Gateway.Admin;
 using Purser.Gateway.Bedtime;
 using Purser.Gateway.Budgets;
+using Purser.Usage;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Dashboard.Pages;
-using Purser.Store.Sqlite;
 
 namespace Purser.Gateway.Dashboard;
 
@@ -190,7 +190,7 @@ internal static class DashboardEndpoints
         return new RazorComponentResult<ProjectionView>(new Dictionary<string, object?> { ["Posted"] = DashboardForms.Fields(form) });
     }
 
-    private static async Task ExportUsageAsync(HttpContext http, SqliteUsageStore export)
+    private static async Task ExportUsageAsync(HttpContext http, IUsageExport export)
     {
         if (AdminEndpoints.ReadUsageQuery(http.Request.Query, out var query) is { } bad)
         {
