@@ -185,7 +185,7 @@ commit=$(git rev-parse --short HEAD)
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -sr); .NET $(dotnet --version), nginx $(nginx -v 2>&1 | cut -d/ -f2), Portkey $portkey_version, wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')."
   echo "Command: \`BENCH_SECONDS=$seconds BENCH_REPEATS=$repeats bench/run.sh\`. Proxy under test on CPU 0; provider and load generator on CPU 1 (taskset)."
   echo "Load: \`wrk -t1 -c{1,8,64} -d${seconds}s --latency\`, a chat completion with max_tokens 64 (16 output tokens from the simulator), median of $repeats alternating repeats."
-  echo "Purser: SQLite store, one virtual key, a daily budget in reserve mode on the key, usage records on. PostgreSQL: not yet built (issue 4)."
+  echo "Purser: SQLite store, one virtual key, a daily budget in reserve mode on the key, usage records on. PostgreSQL rows: not yet in this harness (the PostgreSQL store and leases exist; wiring them into the bench is next)."
   echo
   for mode in instant 20ms; do
     echo "## Provider $mode"
