@@ -21,7 +21,8 @@ internal sealed partial class ConfigParser
 
     private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry"];
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash"];
-    private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd"];
+    private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd", "fail_open"];
+    private static readonly string[] FailOpenFields = ["local_cap_usd"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
     private static readonly string[] ModelPriceFields = ["input", "output", "cached_input", "cache_write"];
     private static readonly string[] CatalogPriceFields = [.. ModelPriceFields, "max_output_tokens"];
@@ -197,7 +198,41 @@ internal sealed partial class ConfigParser
             }
         }
 
+        if (fields.TryGetValue("fail_open", out var failOpenNode))
+        {
+            storage = storage with { FailOpenLocalCap = ParseFailOpen(failOpenNode) };
+        }
+
         return storage;
+    }
+
+    /// <summary>storage.fail_open: { local_cap_usd } — absent means fail closed.</summary>
+    private Money? ParseFailOpen(YamlNode node)
+    {
+        if (!TryMapping(node, "storage.fail_open", out var map))
+        {
+            return null;
+        }
+
+        var fields = Fields(map, "storage.fail_open", FailOpenFields);
+        if (!fields.TryGetValue("local_cap_usd", out var capNode))
+        {
+            Error(node.Start.Line, "storage.fail_open.local_cap_usd", "is required (the USD one instance may spend per ledger outage)");
+            return null;
+        }
+
+        if (!TryScalar(capNode, "storage.fail_open.local_cap_usd", out var capText))
+        {
+            return null;
+        }
+
+        if (Money.TryParseUsd(capText.Value, out var cap) && cap > Money.Zero)
+        {
+            return cap;
+        }
+
+        Error(capText.Line, "storage.fail_open.local_cap_usd", $"expected a positive USD amount, got {capText.Describe()}");
+        return null;
     }
 
     private Dictionary<string, ProviderConfig> ParseProviders(YamlNode node, HashSet<string> declared)

@@ -77,6 +77,12 @@ public sealed record StorageConfig
 
     /// <summary>The largest slice of a budget's headroom one lease takes (storage.lease_max_usd, default $1).</summary>
     public Money? LeaseMax { get; init; }
+
+    /// <summary>
+    /// storage.fail_open.local_cap_usd: when the ledger is unreachable, admit up to this much worst-case spend per
+    /// instance per outage instead of refusing. Null (the default) fails closed.
+    /// </summary>
+    public Money? FailOpenLocalCap { get; init; }
 }
 
 public enum ProviderKind

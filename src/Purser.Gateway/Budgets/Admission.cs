@@ -53,6 +53,9 @@ internal sealed class Admission
     /// <summary>Whether the ledger has a hold to settle (false when no budget is on the path).</summary>
     public bool Held { get; }
 
+    /// <summary>Set when admitted against the fail-open allowance while the ledger was unreachable (nothing held in the ledger).</summary>
+    public FailOpenAllowance? FailOpen { get; init; }
+
     /// <summary>The ledger could not be reached to settle; the hold will expire and be charged in full.</summary>
     public bool SettleFailed { get; private set; }
 
@@ -67,6 +70,7 @@ internal sealed class Admission
             throw new InvalidOperationException("An admission is settled exactly once.");
         }
 
+        FailOpen?.Settle(Amount, actual);
         if (Held)
         {
             var started = Stopwatch.GetTimestamp();

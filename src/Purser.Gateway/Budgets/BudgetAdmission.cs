@@ -25,12 +25,16 @@ internal sealed class BudgetAdmission
     private readonly IBudgetLedger _ledger;
     private readonly TaskBudgets _tasks;
     private readonly TimeProvider _time;
+    private readonly BudgetEvents _events;
+    private readonly FailOpenAllowance? _failOpen;
 
-    public BudgetAdmission(IBudgetLedger ledger, TaskBudgets tasks, TimeProvider time)
+    public BudgetAdmission(IBudgetLedger ledger, TaskBudgets tasks, TimeProvider time, BudgetEvents events, FailOpenAllowance? failOpen)
     {
         _ledger = ledger;
         _tasks = tasks;
         _time = time;
+        _events = events;
+        _failOpen = failOpen;
     }
 
     /// <summary>The budgets on a key's path (and a task's, when named), each in its current window.</summary>
@@ -80,9 +84,24 @@ internal sealed class BudgetAdmission
         }
         catch (Exception ex) when (ex is DbException or LedgerUnavailableException)
         {
-            // Fail closed: without the ledger the gateway cannot know what is left, so it spends nothing.
+            // Fail closed by default: without the ledger the gateway cannot know what is left, so it spends nothing.
+            // Fail open only when configured, and only within this instance's local allowance.
+            return FailOpen(request);
+        }
+    }
+
+    private (Admission? Admission, GatewayError? Error) FailOpen(AdmissionRequest request)
+    {
+        var amount = request.FixedAmount ?? request.Price.Cost(new TokenUsage(request.InputTokenBound, request.MaxTokens));
+        if (_failOpen is null || !_failOpen.TryHold(amount))
+        {
             return (null, LedgerUnavailable);
         }
+
+        _events.Raise("ledger.fail_open", null, request.HoldId,
+            $"The budget ledger is unreachable: request admitted against this instance's fail-open allowance (worst case ${amount}, local cap ${_failOpen.LocalCap} per outage).");
+        var tokens = request.FixedTokens ?? request.InputTokenBound + request.MaxTokens;
+        return (new Admission(request.HoldId, request.Lines, [], amount, tokens, request.Model, request.Price, request.MaxTokens, FailOpenAllowance.Marker, held: false) { FailOpen = _failOpen }, null);
     }
 
     private async ValueTask<(Admission? Admission, GatewayError? Error)> AdmitCoreAsync(AdmissionRequest request, CancellationToken cancellationToken)

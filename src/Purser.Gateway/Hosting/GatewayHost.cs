@@ -118,7 +118,8 @@ public sealed class GatewayHost : IAsyncDisposable
         storage.Register(services);
         services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets, storedAliases), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.AddSingleton<TaskBudgets>();
-        services.AddSingleton<BudgetAdmission>();
+        var failOpen = config.Storage.FailOpenLocalCap is { } localCap ? new FailOpenAllowance(localCap, options.Time) : null;
+        services.AddSingleton(sp => new BudgetAdmission(sp.GetRequiredService<IBudgetLedger>(), sp.GetRequiredService<TaskBudgets>(), options.Time, sp.GetRequiredService<BudgetEvents>(), failOpen));
         services.AddSingleton<BudgetEvents>();
         services.AddHostedService<HoldExpiry>();
         var storedBedtime = await storage.Bedtime.ListAsync(cancellationToken).ConfigureAwait(false);

@@ -161,7 +161,11 @@ internal sealed class ChatProxy
         if (admission!.Degraded is { } degraded)
         {
             context.Response.Headers["x-budget-degraded"] = degraded;
-            _events.Degraded(call, degraded);
+            if (!string.Equals(degraded, FailOpenAllowance.Marker, StringComparison.Ordinal))
+            {
+                _events.Degraded(call, degraded);
+            }
+
             model = admission.Model;
             price = admission.Price;
             if (admission.MaxTokens != maxTokens)

@@ -66,4 +66,26 @@ public sealed class StorageConfigTests
         Assert.Equal("storage.postgres", error.Field);
         Assert.Contains("NOPE_PG_PASSWORD", error.Message, StringComparison.Ordinal);
     }
+    [Fact]
+    public void Fail_open_is_off_by_default_and_read_with_its_local_cap_on_either_store()
+    {
+        Assert.Null(ParseValid("storage:\n  sqlite_path: purser.db\n").Storage.FailOpenLocalCap);
+        Assert.Equal(Purser.Pricing.Money.FromUsd(2.5m), ParseValid("storage:\n  sqlite_path: purser.db\n  fail_open:\n    local_cap_usd: 2.5\n").Storage.FailOpenLocalCap);
+        Assert.Equal(Purser.Pricing.Money.FromUsd(0.1m), ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n  fail_open: { local_cap_usd: 0.1 }\n").Storage.FailOpenLocalCap);
+    }
+
+    [Theory]
+    [InlineData("  fail_open:\n    local_cap_usd: -1\n", "storage.fail_open.local_cap_usd", 3, "positive USD")]
+    [InlineData("  fail_open:\n    local_cap_usd: lots\n", "storage.fail_open.local_cap_usd", 3, "positive USD")]
+    [InlineData("  fail_open:\n    local_cap_usd: 0\n", "storage.fail_open.local_cap_usd", 3, "positive USD")]
+    [InlineData("  fail_open: true\n", "storage.fail_open", 2, "")]
+    [InlineData("  fail_open:\n    cap: 1\n", "storage.fail_open", 3, "unknown field 'cap'")]
+    public void Bad_fail_open_setting_is_an_error_with_field_and_line(string yaml, string field, int line, string message)
+    {
+        var result = Parse("storage:\n" + yaml);
+        Assert.False(result.Success);
+        var error = Assert.Single(result.Errors, e => e.Field == field);
+        Assert.Equal(line, error.Line);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
 }

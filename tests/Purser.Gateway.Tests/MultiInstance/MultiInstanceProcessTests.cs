@@ -31,6 +31,7 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
     private TestPostgres? _postgres;
     private bool _leases;
     private long? _leaseMax;
+    private long? _failOpenCap;
 
     public MultiInstanceProcessTests(ITestOutputHelper output)
     {
@@ -239,6 +240,62 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
         _output.WriteLine($"PostgreSQL stopped after {stoppedAt} requests: {refused.Length} answered 503 ledger_unavailable; service resumed after {resumed} more attempts; {orphans} orphaned holds charged in full");
     }
 
+    [Fact]
+    public async Task With_fail_open_PostgreSQL_stopped_serves_each_instance_up_to_its_local_cap_then_503_and_service_resumes()
+    {
+        const int LocalCapWorstCases = 3;
+        _failOpenCap = LocalCapWorstCases * MultiInstanceLoad.WorstCaseNano;
+        _postgres = await TestPostgres.CreatePrivateClusterAsync();
+        var keyCap = 5_000 * MultiInstanceLoad.WorstCaseNano;
+        await StartGatewaysAsync(keyCap);
+        var load = new MultiInstanceLoad(Addresses(), _http, Usd(keyCap));
+        await load.RunAsync(60, 6);
+        Assert.All(load.Outcomes, o => Assert.Equal(200, o.Status));
+
+        // The outage: far more requests per instance than its local cap can pay for.
+        await _postgres.StopServerAsync();
+        var outage = new MultiInstanceLoad(Addresses(), _http, Usd(keyCap));
+        await outage.RunAsync(240, 6);
+        await _postgres.StartServerAsync();
+
+        var during = outage.Outcomes.ToArray();
+        Assert.All(during, o => Assert.True(o.Status == 200 || (o.Status == 503 && o.Code == "ledger_unavailable"), $"{o.Status} {o.Code}"));
+        foreach (var gateway in Enumerable.Range(0, Instances))
+        {
+            // Each request settles below its worst case, so at least the cap's worth of worst cases is served, then 503.
+            var mine = during.Where(o => o.Gateway == gateway).ToArray();
+            Assert.True(mine.Count(o => o.Status == 200) >= LocalCapWorstCases, $"gateway {gateway} served only {mine.Count(o => o.Status == 200)} during the outage");
+            Assert.Contains(mine, o => o.Status == 503);
+        }
+
+        var resumed = await ResumeAsync(load);
+        var after = new MultiInstanceLoad(Addresses(), _http, Usd(keyCap));
+        await after.RunAsync(90, 6);
+        Assert.All(after.Outcomes, o => Assert.Equal(200, o.Status));
+        await StopGatewaysAsync();
+
+        // The usage records of the outage's requests were written once PostgreSQL was back, marked fail_open; per
+        // instance their cost never exceeds its local cap.
+        var failOpen = (await _postgres.RowsAsync("SELECT request_id, cost_nano FROM usage_records WHERE degraded = 'fail_open'"))
+            .ToDictionary(r => (string)r[0], r => Convert.ToInt64(r[1], CultureInfo.InvariantCulture));
+        var servedDuring = during.Where(o => o.Status == 200).ToArray();
+        Assert.Equal(servedDuring.Select(o => o.RequestId!).Order(StringComparer.Ordinal), failOpen.Keys.Order(StringComparer.Ordinal));
+        foreach (var gateway in Enumerable.Range(0, Instances))
+        {
+            var spent = servedDuring.Where(o => o.Gateway == gateway).Sum(o => failOpen[o.RequestId!]);
+            Assert.True(spent > 0 && spent <= _failOpenCap, $"gateway {gateway} spent {spent} nano fail-open, local cap {_failOpenCap}");
+        }
+
+        // The ledger never saw the fail-open spend: it holds nothing, and it matches the usage records without them.
+        await ExpireAsync(TimeSpan.FromSeconds(UpstreamTimeoutSeconds + 61));
+        var ledger = await LedgerAsync();
+        Assert.Equal(0, ledger.OpenHolds);
+        var charged = await _postgres.ScalarAsync(
+            "SELECT COALESCE(SUM(amount_nano), 0) FROM ledger_holds WHERE state = 2 AND hold_id NOT IN (SELECT request_id FROM usage_records)");
+        Assert.Equal(ledger.Spent[KeyBudget], await UsageCostAsync("key_id = 'swarm' AND degraded IS DISTINCT FROM 'fail_open'") + charged);
+        _output.WriteLine($"fail-open outage: {servedDuring.Length} served against the local caps, {during.Length - servedDuring.Length} answered 503; service resumed after {resumed} attempts");
+    }
+
     public async Task DisposeAsync()
     {
         foreach (var gateway in _gateways)
@@ -294,6 +351,7 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
                   postgres: ${PURSER_MI_POSTGRES}
                   leases: {{(_leases ? "true" : "false")}}
                 {{(_leaseMax is { } max ? "  lease_max_usd: " + Usd(max) : string.Empty)}}
+                {{(_failOpenCap is { } local ? "  fail_open: { local_cap_usd: " + Usd(local) + " }" : string.Empty)}}
                 providers:
                   sim: { kind: openai, base_url: "{{sim}}/v1", api_key: sim }
                 models:
