@@ -176,6 +176,12 @@ internal sealed partial class ConfigParser
             storage = storage with { Postgres = ParsePostgres(postgresNode) };
         }
 
+        // Shared PostgreSQL leases by default, so the hot path pays no database round trip; `leases: false` opts out.
+        if (storage.Postgres is not null)
+        {
+            storage = storage with { Leases = true };
+        }
+
         if (fields.TryGetValue("leases", out var leasesNode) && TryBool(leasesNode, "storage.leases", out var leases))
         {
             if (leases && storage.Postgres is null)

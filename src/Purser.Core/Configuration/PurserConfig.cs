@@ -71,7 +71,7 @@ public sealed record StorageConfig
 
     /// <summary>
     /// With PostgreSQL: reserve against per-instance leases of each budget's headroom in memory (no database round trip
-    /// per request), see <c>LeasedBudgetLedger</c>. Off by default.
+    /// per request), see <c>LeasedBudgetLedger</c>. On by default when <see cref="Postgres"/> is set.
     /// </summary>
     public bool Leases { get; init; }
 

@@ -18,9 +18,11 @@ public sealed class StorageConfigTests
     }
 
     [Fact]
-    public void Leases_are_off_by_default_and_read_with_their_maximum_slice()
+    public void Leases_are_on_by_default_with_postgres_can_be_turned_off_and_read_with_their_maximum_slice()
     {
-        Assert.False(ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n").Storage.Leases);
+        Assert.True(ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n").Storage.Leases);
+        Assert.False(ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n  leases: false\n").Storage.Leases);
+        Assert.False(ParseValid("storage:\n  sqlite_path: purser.db\n").Storage.Leases);
         var config = ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n  leases: true\n  lease_max_usd: 0.25\n");
         Assert.True(config.Storage.Leases);
         Assert.Equal(Purser.Pricing.Money.FromUsd(0.25m), config.Storage.LeaseMax);
