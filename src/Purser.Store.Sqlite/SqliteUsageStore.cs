@@ -1,5 +1,4 @@
 using System.Text;
-using System.Threading.Channels;
 using Purser.Usage;
 
 namespace Purser.Store.Sqlite;
@@ -12,15 +11,13 @@ namespace Purser.Store.Sqlite;
 /// </summary>
 public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IAsyncDisposable
 {
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     private readonly SqliteDatabase _database;
-    private readonly SqliteStoreOptions _options;
-    private readonly TimeProvider _time;
-    private readonly Channel<QueueItem> _queue;
-    private readonly Task _writer;
-    private long _pending;
+    private readonly UsageBatchQueue _queue;
+
+    // The background writer's connection and prepared insert, reused across batches; replaced after a failure.
+    private UsageBatchWriter? _batchWriter;
 
     public SqliteUsageStore(SqliteDatabase db, SqliteStoreOptions options, TimeProvider time)
     {
@@ -31,53 +28,19 @@ public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IA
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxDelay, TimeSpan.Zero, nameof(options));
 
         _database = db;
-        _options = options;
-        _time = time;
-        _queue = Channel.CreateUnbounded<QueueItem>(new UnboundedChannelOptions
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            AllowSynchronousContinuations = false,
-        });
-        _writer = Task.Run(RunWriterAsync);
+        _queue = new UsageBatchQueue(WriteBatch, options.MaxBatch, options.MaxDelay, MaxBackoff, options.OnError, time, nameof(SqliteUsageStore));
     }
 
     /// <summary>Records accepted by <see cref="Record"/> and not yet committed.</summary>
-    public long PendingCount => Interlocked.Read(ref _pending);
+    public long PendingCount => _queue.PendingCount;
 
-    /// <summary>
-    /// Enqueues the record for the background writer; never waits for the disk. Throws only on a caller bug: a null
-    /// required field (it could never be written, and would block every later record) or use after disposal.
-    /// </summary>
-    public void Record(UsageRecord record)
-    {
-        ArgumentNullException.ThrowIfNull(record);
-        if (record.RequestId is null || record.KeyId is null || record.ModelAlias is null
-            || record.Provider is null || record.UpstreamModel is null || record.Operation is null)
-        {
-            throw new ArgumentException("A usage record's text fields other than ErrorCode must not be null.", nameof(record));
-        }
-
-        Interlocked.Increment(ref _pending);
-        if (!_queue.Writer.TryWrite(new QueueItem(record, null)))
-        {
-            Interlocked.Decrement(ref _pending);
-            throw new ObjectDisposedException(nameof(SqliteUsageStore), "Usage records cannot be recorded after the store was disposed.");
-        }
-    }
+    /// <summary>Enqueues the record for the background writer; never waits for the disk (see <see cref="UsageBatchQueue.Record"/>).</summary>
+    public void Record(UsageRecord record) => _queue.Record(record);
 
     /// <summary>
     /// Completes once every record recorded before this call is committed. Cancelling stops the wait, not the write.
     /// </summary>
-    public Task FlushAsync(CancellationToken ct)
-    {
-        var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        // After disposal began the writer drains everything still queued, so its end is the flush.
-        return _queue.Writer.TryWrite(new QueueItem(null, flushed))
-            ? flushed.Task.WaitAsync(ct)
-            : _writer.WaitAsync(ct);
-    }
+    public Task FlushAsync(CancellationToken ct) => _queue.FlushAsync(ct);
 
     /// <summary>
     /// Committed records matching the query, newest first. Records still queued are not seen: call
@@ -125,131 +88,28 @@ public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IA
     /// <summary>Stops accepting records, writes everything still queued, then stops the writer.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
-    }
-
-    private async Task RunWriterAsync()
-    {
-        var reader = _queue.Reader;
-        var batch = new List<UsageRecord>(Math.Min(_options.MaxBatch, 4096));
-        var flushes = new List<TaskCompletionSource>();
-        UsageBatchWriter? writer = null;
-        try
-        {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
-            {
-                await CollectAsync(reader, batch, flushes).ConfigureAwait(false);
-                if (batch.Count > 0)
-                {
-                    writer = await WriteUntilDoneAsync(writer, batch).ConfigureAwait(false);
-                    Interlocked.Add(ref _pending, -batch.Count);
-                    batch.Clear();
-                }
-
-                foreach (var flushed in flushes)
-                {
-                    flushed.TrySetResult();
-                }
-
-                flushes.Clear();
-            }
-        }
-        finally
-        {
-            writer?.Dispose();
-        }
+        await _queue.DisposeAsync().ConfigureAwait(false);
+        _batchWriter?.Dispose();
+        _batchWriter = null;
     }
 
     /// <summary>
-    /// Takes what is queued, then waits for more until the batch is full or MaxDelay has passed. A flush request or
-    /// shutdown ends the wait at once: their callers are waiting for the disk already.
+    /// One batch in one transaction on the reused connection; after a failure (a full disk, a lock held by an
+    /// operator's sqlite3 shell) the next try starts on a fresh connection.
     /// </summary>
-    private async Task CollectAsync(ChannelReader<QueueItem> reader, List<UsageRecord> batch, List<TaskCompletionSource> flushes)
-    {
-        CancellationTokenSource? deadline = null;
-        try
-        {
-            while (batch.Count < _options.MaxBatch)
-            {
-                if (reader.TryRead(out var item))
-                {
-                    if (item.Record is { } record)
-                    {
-                        batch.Add(record);
-                    }
-                    else if (item.Flushed is { } flushed)
-                    {
-                        flushes.Add(flushed);
-                    }
-
-                    continue;
-                }
-
-                if (flushes.Count > 0 || batch.Count == 0 || _options.MaxDelay == TimeSpan.Zero)
-                {
-                    return;
-                }
-
-                deadline ??= new CancellationTokenSource(_options.MaxDelay, _time);
-
-                // Awaited without throwing: the deadline passing is the normal end of a quiet batch, not an error.
-                var more = reader.WaitToReadAsync(deadline.Token).AsTask();
-                await ((Task)more).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                if (!more.IsCompletedSuccessfully || !more.Result)
-                {
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            deadline?.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Writes the batch, retrying with exponential backoff for as long as it takes: a record is accounting data and
-    /// must not be lost to a full disk or a lock held by an operator's sqlite3 shell. Returns the writer to reuse.
-    /// </summary>
-    private async Task<UsageBatchWriter> WriteUntilDoneAsync(UsageBatchWriter? writer, List<UsageRecord> batch)
-    {
-        var backoff = FirstBackoff;
-        while (true)
-        {
-            try
-            {
-                writer ??= new UsageBatchWriter(_database);
-                writer.Write(batch);
-                return writer;
-            }
-#pragma warning disable CA1031 // Any failure is retried on a fresh connection; the writer must outlive it.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                writer?.Dispose();
-                writer = null;
-                ReportError(ex);
-            }
-
-            await Task.Delay(backoff, _time).ConfigureAwait(false);
-            backoff = backoff * 2 < MaxBackoff ? backoff * 2 : MaxBackoff;
-        }
-    }
-
-    private void ReportError(Exception error)
+    private ValueTask WriteBatch(List<UsageRecord> batch)
     {
         try
         {
-            _options.OnError?.Invoke(error);
+            _batchWriter ??= new UsageBatchWriter(_database);
+            _batchWriter.Write(batch);
+            return ValueTask.CompletedTask;
         }
-#pragma warning disable CA1031 // A throwing error callback must not stop the writer.
-        catch (Exception)
-#pragma warning restore CA1031
+        catch
         {
+            _batchWriter?.Dispose();
+            _batchWriter = null;
+            throw;
         }
     }
-
-    /// <summary>Either a record to write or a flush request to complete once what is ahead of it is written.</summary>
-    private readonly record struct QueueItem(UsageRecord? Record, TaskCompletionSource? Flushed);
 }
