@@ -1,9 +1,11 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Purser.Admin;
 using Purser.Budgets;
+using Purser.Pricing;
 
 namespace Purser.Store.Sqlite.Admin;
 
@@ -151,4 +153,32 @@ internal static class AdminColumns
 
     private static InvalidDataException Corrupt(string column, string text) =>
         new($"Corrupt {column} value '{text}': it was not written by this Purser build.");
+
+    /// <summary>A <c>budgets</c> row (id, scope, window, zone, caps, enforcement, mode, thresholds, degrade) from either engine.</summary>
+    public static BudgetDefinition ReadBudget(DbDataReader reader)
+    {
+        var scopeText = reader.GetString(1);
+        if (!ScopeRef.TryParse(scopeText, out var scope))
+        {
+            throw new InvalidDataException($"Corrupt budgets.scope value '{scopeText}'.");
+        }
+
+        var fallback = reader.IsDBNull(9) ? null : reader.GetString(9);
+        int? minMaxTokens = reader.IsDBNull(10) ? null : reader.GetInt32(10);
+        return new BudgetDefinition
+        {
+            Id = reader.GetString(0),
+            Scope = scope.Value,
+            Window = AdminColumns.ParseWindow(reader.GetString(2)),
+            TimeZone = reader.GetString(3),
+            CapUsd = reader.IsDBNull(4) ? null : new Money(reader.GetInt64(4)),
+            CapTokens = reader.IsDBNull(5) ? null : reader.GetInt64(5),
+            Enforcement = AdminColumns.ParseEnforcement(reader.GetString(6)),
+            Mode = AdminColumns.ParseMode(reader.GetString(7)),
+            AlertThresholds = AdminColumns.ParseThresholds(reader.GetString(8)),
+
+            // Both columns null means no degrade options, which is what a DegradeOptions with neither step means too.
+            Degrade = fallback is null && minMaxTokens is null ? null : new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens },
+        };
+    }
 }

@@ -127,7 +127,7 @@ public sealed class SqliteAdminStore : IAdminStore
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            budgets.Add(ReadBudget(reader));
+            budgets.Add(AdminColumns.ReadBudget(reader));
         }
 
         return budgets;
@@ -215,32 +215,5 @@ public sealed class SqliteAdminStore : IAdminStore
         command.Parameters.AddWithValue("$degrade_fallback_model", AdminColumns.ToDb(budget.Degrade?.FallbackModel));
         command.Parameters.AddWithValue("$degrade_min_max_tokens", AdminColumns.ToDb(budget.Degrade?.MinMaxTokens));
         command.Parameters.AddWithValue("$now", AdminColumns.ToUnixMs(_time.GetUtcNow()));
-    }
-
-    private static BudgetDefinition ReadBudget(SqliteDataReader reader)
-    {
-        var scopeText = reader.GetString(1);
-        if (!ScopeRef.TryParse(scopeText, out var scope))
-        {
-            throw new InvalidDataException($"Corrupt budgets.scope value '{scopeText}'.");
-        }
-
-        var fallback = reader.IsDBNull(9) ? null : reader.GetString(9);
-        int? minMaxTokens = reader.IsDBNull(10) ? null : reader.GetInt32(10);
-        return new BudgetDefinition
-        {
-            Id = reader.GetString(0),
-            Scope = scope.Value,
-            Window = AdminColumns.ParseWindow(reader.GetString(2)),
-            TimeZone = reader.GetString(3),
-            CapUsd = reader.IsDBNull(4) ? null : new Money(reader.GetInt64(4)),
-            CapTokens = reader.IsDBNull(5) ? null : reader.GetInt64(5),
-            Enforcement = AdminColumns.ParseEnforcement(reader.GetString(6)),
-            Mode = AdminColumns.ParseMode(reader.GetString(7)),
-            AlertThresholds = AdminColumns.ParseThresholds(reader.GetString(8)),
-
-            // Both columns null means no degrade options, which is what a DegradeOptions with neither step means too.
-            Degrade = fallback is null && minMaxTokens is null ? null : new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens },
-        };
     }
 }
