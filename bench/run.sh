@@ -1,30 +1,39 @@
 #!/usr/bin/env bash
 # The overhead benchmark: the simulated provider directly, nginx proxy_pass, the Portkey open-source gateway and
-# Purser (a key, a reserve-mode budget, usage records on), side by side in one run, alternating targets over repeats.
-# Writes a markdown table to bench/results/. Every server binds 127.0.0.1 and every load is bounded in time.
+# Purser (a key, a reserve-mode budget, usage records on) on SQLite with per-request holds, on SQLite with leases, and on
+# PostgreSQL (leases, its default), side by side in one run, alternating targets over repeats. Writes a markdown table
+# to bench/results/. Every server binds 127.0.0.1 and every load is bounded in time.
 #
-#   bench/run.sh            full run (BENCH_SECONDS=10 per point, BENCH_REPEATS=3)
-#   BENCH_SECONDS=3 BENCH_REPEATS=1 bench/run.sh     a quick smoke run
+#   bench/run.sh                                     full run (BENCH_SECONDS=10 per point, BENCH_REPEATS=3)
+#   BENCH_SECONDS=3 BENCH_REPEATS=1 BENCH_WARMUP=10 bench/run.sh     a quick smoke run
 #
-# Placement (2 cores): the proxy under test on CPU 0; the simulated provider and the load generator on CPU 1, the same
-# for every target, so "added" figures compare like with like.
+# Placement (2 cores): the proxy under test on CPU 0; the simulated provider, the load generator and PostgreSQL on
+# CPU 1, the same for every target, so "added" figures compare like with like (taskset; PostgreSQL's processes are
+# moved with taskset -p after it starts, and the backends it forks later inherit that).
+# Warm-up: each target first serves BENCH_WARMUP seconds (default 60) of load before anything is measured, then 2 s
+# before every point. A .NET process pinned to one core runs tier-0 (unoptimised) JIT code for most of its first minute
+# under load, because the runtime multiplies its tiering delay by 10 when it sees a single CPU; the measurement is of
+# the steady state a long-running gateway is in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 seconds=${BENCH_SECONDS:-10}
 repeats=${BENCH_REPEATS:-3}
+warmup=${BENCH_WARMUP:-60}
 portkey_version=1.15.2
 work=$(mktemp -d)
 pids=()
+log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=scripts/postgres.sh
+. scripts/postgres.sh
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   # Portkey runs in a subshell: its node process is not one of the pids above.
   pkill -f "start-server.js --port=18091" 2>/dev/null || true
+  stop_postgres
   rm -rf "$work"
 }
 trap cleanup EXIT
-log() { printf '== %s\n' "$*" >&2; }
 
 # 1. Tools: wrk and nginx from Debian, Portkey from npm at a pinned version (kept in bench/.portkey, not committed).
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
@@ -40,18 +49,32 @@ fi
 
 log "building Release"
 dotnet build src/Purser.Gateway -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
+dotnet build src/Purser.SimulatedProvider -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
 gateway_dll=src/Purser.Gateway/bin/Release/net10.0/purser.dll
 sim_dll=src/Purser.SimulatedProvider/bin/Release/net10.0/Purser.SimulatedProvider.dll
 
-wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+wait_port() { for _ in $(seq 1 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# 2. The simulated provider: one process; the model name picks instant (out=16) or 20 ms latency.
+# 2. PostgreSQL for the shared-ledger target: Debian's server with its default durability, moved to CPU 1.
+log "postgresql"
+start_postgres "-c max_connections=200" >&2
+postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
+for pid in $postmaster $(pgrep -P "$postmaster"); do taskset -pc 1 "$pid" >/dev/null; done
+"$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -c "CREATE DATABASE purser_bench;" >/dev/null
+pg_ticks() { local t=0 pid; for pid in $postmaster $(pgrep -P "$postmaster"); do t=$((t + $(cpu_ticks "$pid" 2>/dev/null || echo 0))); done; echo "$t"; }
+pg_xacts() {
+  "$pg_bin/psql" -qtA -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
+    -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'purser_bench'"
+}
+
+# 3. The simulated provider: one process; the model name picks instant (out=16) or 20 ms latency.
 taskset -c 1 dotnet "$sim_dll" --urls http://127.0.0.1:18089 >"$work/sim.log" 2>&1 & pids+=($!)
 wait_port 18089
+sim_pid=$(pgrep -f "Purser.SimulatedProvider.dll --urls http://127.0.0.1:18089" | head -1)
 
-# 3. The targets, each on CPU 0.
+# 4. The targets, each on CPU 0.
 cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
 pid $work/nginx.pid;
@@ -76,9 +99,10 @@ portkey_pid=$(pgrep -f "start-server.js --port=18091" | head -1)
 
 secret=sk-purser-bench-key
 hash=$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)
-cat >"$work/purser.yaml" <<EOF
-server: { listen: "http://127.0.0.1:18092", upstream_timeout_seconds: 60 }
-storage: { sqlite_path: $work/purser.db }
+purser_config() { # name port storage-fields
+  cat >"$work/$1.yaml" <<EOF
+server: { listen: "http://127.0.0.1:$2", upstream_timeout_seconds: 60 }
+storage: { sqlite_path: $work/$1.db$3 }
 providers:
   sim: { kind: openai, base_url: "http://127.0.0.1:18089/v1", api_key: sim }
 models:
@@ -90,24 +114,38 @@ keys:
 budgets:
   - { id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }
 EOF
-DOTNET_gcServer=0 taskset -c 0 dotnet "$gateway_dll" serve --config "$work/purser.yaml" >"$work/purser.log" 2>&1 & pids+=($!)
-wait_port 18092
-purser_pid=$!
-sim_pid=$(pgrep -f "Purser.SimulatedProvider.dll --urls http://127.0.0.1:18089" | head -1)
-idle_purser=$(rss_kib "$purser_pid"); idle_nginx=$(rss_kib "$nginx_pid"); idle_portkey=$(rss_kib "$portkey_pid"); idle_sim=$(rss_kib "$sim_pid")
+}
+purser_config purser-sqlite 18092 ""
+purser_config purser-sqlite-leases 18093 ", leases: true"
+purser_config purser-pg 18094 ", postgres: \"Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=purser_bench\""
+declare -A port_of_purser=([purser-sqlite]=18092 [purser-sqlite-leases]=18093 [purser-pg]=18094)
+declare -A purser_pid idle
+for name in purser-sqlite purser-sqlite-leases purser-pg; do
+  taskset -c 0 dotnet "$gateway_dll" serve --config "$work/$name.yaml" >"$work/$name.log" 2>&1 & pids+=($!)
+  purser_pid[$name]=$!
+  wait_port "${port_of_purser[$name]}"
+  sleep 1
+  idle[$name]=$(rss_kib "${purser_pid[$name]}")
+done
+idle[direct]=$(rss_kib "$sim_pid"); idle[nginx]=$(rss_kib "$nginx_pid"); idle[portkey]=$(rss_kib "$portkey_pid")
 
-# Per target: base URL, model names as it sees them, extra headers.
-url_of() { case $1 in direct) echo http://127.0.0.1:18089;; nginx) echo http://127.0.0.1:18090;; portkey) echo http://127.0.0.1:18091;; purser) echo http://127.0.0.1:18092;; esac; }
-pid_of() { case $1 in direct) echo "$sim_pid";; nginx) echo "$nginx_pid";; portkey) echo "$portkey_pid";; purser) echo "$purser_pid";; esac; }
+targets=(direct nginx portkey purser-sqlite purser-sqlite-leases purser-pg)
+url_of() {
+  case $1 in
+    direct) echo http://127.0.0.1:18089;; nginx) echo http://127.0.0.1:18090;; portkey) echo http://127.0.0.1:18091;;
+    *) echo "http://127.0.0.1:${port_of_purser[$1]}";;
+  esac
+}
+pid_of() { case $1 in direct) echo "$sim_pid";; nginx) echo "$nginx_pid";; portkey) echo "$portkey_pid";; *) echo "${purser_pid[$1]}";; esac; }
 headers_of() {
   case $1 in
     direct|nginx) echo "Authorization: Bearer sim";;
     portkey) echo "Authorization: Bearer sim|x-portkey-provider: openai|x-portkey-custom-host: http://127.0.0.1:18089/v1";;
-    purser) echo "Authorization: Bearer $secret";;
+    *) echo "Authorization: Bearer $secret";;
   esac
 }
 model_of() { # $1 target, $2 mode
-  case $1 in purser) echo "bench-$2";; *) if [ "$2" = instant ]; then echo "sim-chat~out=16"; else echo "sim-chat~out=16,latency=20"; fi;; esac
+  case $1 in purser*) echo "bench-$2";; *) if [ "$2" = instant ]; then echo "sim-chat~out=16"; else echo "sim-chat~out=16,latency=20"; fi;; esac
 }
 body_of() { printf '{"model":"%s","max_tokens":64,"messages":[{"role":"user","content":"Say something short about budgets."}]}' "$(model_of "$1" "$2")"; }
 
@@ -131,61 +169,73 @@ run_wrk() { # target mode connections seconds
     }
     function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }'
 }
+per_request_us() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz / n * 1e6 }'; }
 
-targets=(direct nginx portkey purser)
-declare -A rps p50 p99 errors cpu
+log "warm-up: ${warmup}s per target"
+for target in "${targets[@]}"; do run_wrk "$target" instant 8 "$warmup" >/dev/null; done
+
+declare -A rps p50 p99 errors cpu dbcpu dbx
 log "load: ${seconds}s per point, $repeats repeat(s), targets alternating"
 for repeat in $(seq 1 "$repeats"); do
   for mode in instant 20ms; do
     for target in "${targets[@]}"; do
-      run_wrk "$target" "$mode" 8 2 >/dev/null # warm-up
+      run_wrk "$target" "$mode" 8 2 >/dev/null
       for c in 1 8 64; do
         pid=$(pid_of "$target"); before=$(cpu_ticks "$pid")
+        if [ "$target" = purser-pg ] && [ "$c" = 8 ]; then sleep 1.5; db_before=$(pg_ticks); x_before=$(pg_xacts); fi
         read -r r a b n e < <(run_wrk "$target" "$mode" "$c" "$seconds")
         after=$(cpu_ticks "$pid")
         key="$target/$mode/$c"
         rps[$key]="${rps[$key]:-} $r"; p50[$key]="${p50[$key]:-} $a"; p99[$key]="${p99[$key]:-} $b"
         errors[$key]=$(( ${errors[$key]:-0} + ${e%.*} ))
         if [ "$c" = 8 ] && [ "${n:-0}" != 0 ]; then
-          cpu[$key]="${cpu[$key]:-} $(awk -v t=$((after - before)) -v n="$n" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz / n * 1e6 }')"
+          cpu[$key]="${cpu[$key]:-} $(per_request_us $((after - before)) "$n")"
+          if [ "$target" = purser-pg ]; then
+            # PostgreSQL's statistics reach pg_stat_database within a second of a transaction ending.
+            sleep 1.5
+            dbcpu[$key]="${dbcpu[$key]:-} $(per_request_us $(( $(pg_ticks) - db_before )) "$n")"
+            dbx[$key]="${dbx[$key]:-} $(awk -v a="$(pg_xacts)" -v b="$x_before" -v n="$n" 'BEGIN { printf "%.4f", (a - b) / n }')"
+          fi
         fi
       done
     done
   done
 done
-steady_purser=$(rss_kib "$purser_pid"); steady_nginx=$(rss_kib "$nginx_pid"); steady_portkey=$(rss_kib "$portkey_pid"); steady_sim=$(rss_kib "$sim_pid")
+declare -A steady
+for target in "${targets[@]}"; do steady[$target]=$(rss_kib "$(pid_of "$target")"); done
 
 median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g | awk '{a[NR] = $1} END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
 
-# Streams: 64 chunks per response (tps=1000 pacing), TTFT and inter-chunk gaps at one connection, then 256 at once.
+# 5. Streams: 64 chunks per response (tps=1000 pacing), TTFT and inter-chunk gaps at one connection, then 256 at once.
 log "streams"
 stream_json() { # target
-  local model=sim-chat~out=64,tps=1000
-  [ "$1" = purser ] && model=bench-stream
-  local headers
+  local model=sim-chat~out=64,tps=1000 headers
+  case $1 in purser*) model=bench-stream;; esac
   case $1 in
     direct|nginx) headers='{"authorization":"Bearer sim"}';;
     portkey) headers='{"authorization":"Bearer sim","x-portkey-provider":"openai","x-portkey-custom-host":"http://127.0.0.1:18089/v1"}';;
-    purser) headers="{\"authorization\":\"Bearer $secret\"}";;
+    *) headers="{\"authorization\":\"Bearer $secret\"}";;
   esac
   taskset -c 1 node bench/stream.mjs "$(url_of "$1")/v1/chat/completions" "$headers" \
-    "{\"model\":\"$model\",\"stream\":true,\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"stream\"}]}" 100 256
+    "{\"model\":\"$model\",\"stream\":true,\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"stream\"}]}" 200 256
 }
 declare -A streams
 for target in "${targets[@]}"; do streams[$target]=$(stream_json "$target" || echo '{}'); done
 field() { node -e "const j=JSON.parse(process.argv[1]); const v=j[process.argv[2]]; console.log(typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : 'n/a')" "$1" "$2"; }
+added_ms_as_us() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else printf "%.0f", (a - b) * 1000 }'; }
 
-# 4. The table.
+# 6. The table.
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
 out="bench/results/$stamp.md"
 commit=$(git rev-parse --short HEAD)
+dirty=""; git diff --quiet HEAD -- src bench scripts || dirty=" + uncommitted changes"
 {
-  echo "# Purser overhead benchmark — $stamp (commit $commit)"
+  echo "# Purser overhead benchmark — $stamp (commit $commit$dirty)"
   echo
-  echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -sr); .NET $(dotnet --version), nginx $(nginx -v 2>&1 | cut -d/ -f2), Portkey $portkey_version, wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')."
-  echo "Command: \`BENCH_SECONDS=$seconds BENCH_REPEATS=$repeats bench/run.sh\`. Proxy under test on CPU 0; provider and load generator on CPU 1 (taskset)."
-  echo "Load: \`wrk -t1 -c{1,8,64} -d${seconds}s --latency\`, a chat completion with max_tokens 64 (16 output tokens from the simulator), median of $repeats alternating repeats."
-  echo "Purser: SQLite store, one virtual key, a daily budget in reserve mode on the key, usage records on. PostgreSQL rows: not yet in this harness (the PostgreSQL store and leases exist; wiring them into the bench is next)."
+  echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -sr); .NET $(dotnet --version), nginx $(nginx -v 2>&1 | cut -d/ -f2), Portkey $portkey_version on Node $(node --version), PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}'), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')."
+  echo "Command: \`BENCH_SECONDS=$seconds BENCH_REPEATS=$repeats BENCH_WARMUP=$warmup bench/run.sh\`. Proxy under test on CPU 0; provider, load generator and PostgreSQL on CPU 1 (taskset)."
+  echo "Load: \`wrk -t1 -c{1,8,64} -d${seconds}s --latency\` (keep-alive; exact percentiles), a chat completion with max_tokens 64 (16 output tokens from the simulator); every target first warmed for ${warmup}s, then 2s before each point; median of $repeats alternating repeats."
+  echo "Purser: one virtual key, a daily budget in reserve mode on the key, usage records on. purser-sqlite: the embedded SQLite ledger, a hold and a settlement (two write transactions) per request; purser-sqlite-leases: the same with \`storage.leases: true\`; purser-pg: the shared PostgreSQL ledger with leases (its default), usage records in PostgreSQL."
   echo
   for mode in instant 20ms; do
     echo "## Provider $mode"
@@ -201,19 +251,23 @@ commit=$(git rev-parse --short HEAD)
       echo "| $target | $(median "${rps[$target/$mode/1]}") | $(median "${p99[$target/$mode/1]}") | $(median "${rps[$target/$mode/8]}") | $(median "${p99[$target/$mode/8]}") | $(median "${rps[$target/$mode/64]}") | $(median "${p99[$target/$mode/64]}") | $added50 | $added99 | $(median "${cpu[$target/$mode/8]:-}") | $failed |"
     done
     echo
+    echo "purser-pg at 8 connections: PostgreSQL CPU $(median "${dbcpu[purser-pg/$mode/8]:-}") µs per request (all its processes, on CPU 1, not included above); $(median "${dbx[purser-pg/$mode/8]:-}") PostgreSQL transactions per request (pg_stat_database: lease reads, holds and settlements, usage batches, expiry passes; each is 1–3 round trips)."
+    echo
   done
   echo "## Streams (64 chunks, 1,000 tokens/s) and memory"
   echo
-  echo "| target | TTFT p50 (ms) | TTFT p99 (ms) | inter-chunk gap p99 (ms) | concurrent streams complete | idle RSS (MiB) | steady RSS (MiB) |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| target | TTFT p50 (ms) | TTFT p99 (ms) | added TTFT p99 (µs) | inter-chunk gap p99 (ms) | concurrent streams complete | idle RSS (MiB) | steady RSS (MiB) |"
+  echo "|---|---|---|---|---|---|---|---|"
+  d99=$(field "${streams[direct]}" ttft_p99)
   for target in "${targets[@]}"; do
-    case $target in direct) i=$idle_sim; s=$steady_sim;; nginx) i=$idle_nginx; s=$steady_nginx;; portkey) i=$idle_portkey; s=$steady_portkey;; purser) i=$idle_purser; s=$steady_purser;; esac
     j=${streams[$target]}
-    echo "| $target | $(field "$j" ttft_p50) | $(field "$j" ttft_p99) | $(field "$j" gap_p99) | $(field "$j" complete)/$(field "$j" concurrent) | $((i / 1024)) | $((s / 1024)) |"
+    t99=$(field "$j" ttft_p99); added="—"
+    [ "$target" != direct ] && added=$(added_ms_as_us "$t99" "$d99")
+    echo "| $target | $(field "$j" ttft_p50) | $t99 | $added | $(field "$j" gap_p99) | $(field "$j" complete)/$(field "$j" concurrent) | $((${idle[$target]} / 1024)) | $((${steady[$target]} / 1024)) |"
   done
   echo
   echo "A stream row of n/a and 0 complete means the target failed every streamed request (Portkey $portkey_version on this machine's Node $(node --version) answers streams with 500 \"TypeError: immutable\")."
-  echo "\"direct\" is the simulated provider itself (its RSS is the provider's). Added latency is the target's p50/p99 at one connection minus direct's."
+  echo "\"direct\" is the simulated provider itself (its RSS is the provider's). Added latency is the target's p50/p99 at one connection minus direct's. Idle RSS is measured a second after start-up, before the first request."
 } >"$out"
 cat "$out"
 log "wrote $out"
