@@ -176,7 +176,8 @@ internal sealed partial class ConfigParser
             storage = storage with { Postgres = ParsePostgres(postgresNode) };
         }
 
-        // Shared PostgreSQL leases by default, so the hot path pays no database round trip; `leases: false` opts out.
+        // Leases are on by default with PostgreSQL (the hot path pays no database round trip; `leases: false` opts out)
+        // and off with SQLite alone, where per-request holds keep GET /v1/budget exact; `leases: true` opts in there.
         if (storage.Postgres is not null)
         {
             storage = storage with { Leases = true };
@@ -184,11 +185,6 @@ internal sealed partial class ConfigParser
 
         if (fields.TryGetValue("leases", out var leasesNode) && TryBool(leasesNode, "storage.leases", out var leases))
         {
-            if (leases && storage.Postgres is null)
-            {
-                Error(leasesNode.Start.Line, "storage.leases", "leases need storage.postgres: a single instance has no shared ledger to lease from");
-            }
-
             storage = storage with { Leases = leases };
         }
 

@@ -70,8 +70,9 @@ public sealed record StorageConfig
     public string? Postgres { get; init; }
 
     /// <summary>
-    /// With PostgreSQL: reserve against per-instance leases of each budget's headroom in memory (no database round trip
-    /// per request), see <c>LeasedBudgetLedger</c>. On by default when <see cref="Postgres"/> is set.
+    /// Reserve against per-instance leases of each budget's headroom in memory (no ledger write per request), see
+    /// <c>LeasedBudgetLedger</c>. On by default when <see cref="Postgres"/> is set; off by default with SQLite alone,
+    /// where per-request holds keep budget reads exact (with leases the unspent part of a lease reads as held).
     /// </summary>
     public bool Leases { get; init; }
 

@@ -23,13 +23,14 @@ namespace Purser.Gateway.Hosting;
 /// The gateway's stores, from <c>storage:</c>. By default everything is in the embedded SQLite file (one instance).
 /// With <c>storage.postgres</c> the ledger, usage records, keys, budgets, events and Bedtime policies are in the shared
 /// PostgreSQL database, so every instance sees one cost view; webhooks stay in the instance's own SQLite file (their
-/// fan-out cursor is not multi-instance yet).
+/// fan-out cursor is not multi-instance yet). With <c>storage.leases</c> (default with PostgreSQL, opt-in with SQLite) the
+/// ledger is a <see cref="LeasedBudgetLedger"/> in front of either store's ledger.
 /// </summary>
 internal sealed class GatewayStorage : IAsyncDisposable
 {
     private readonly IAsyncDisposable _usage;
     private readonly IAsyncDisposable? _settlements;
-    private IAsyncDisposable? _leases;
+    private readonly IAsyncDisposable? _leases;
     private readonly IDisposable? _sqliteLedger;
     private readonly PostgresDatabase? _postgres;
 
@@ -41,6 +42,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         IAsyncDisposable usageLifetime,
         IEventStore events,
         IBudgetLedger ledger,
+        LeasedBudgetLedger? leases,
         IBedtimeStore bedtime,
         ISpendHistory spendHistory,
         IWebhookStore webhooks,
@@ -54,7 +56,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         Export = export;
         _usage = usageLifetime;
         Events = events;
-        Ledger = ledger;
+        Ledger = (IBudgetLedger?)leases ?? ledger;
+        _leases = leases;
         Bedtime = bedtime;
         SpendHistory = spendHistory;
         Webhooks = webhooks;
@@ -90,7 +93,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
             var store = new SqliteUsageStore(sqlite, new SqliteStoreOptions { Path = storage.SqlitePath, OnError = onUsageError }, time);
             var ledger = new SqliteBudgetLedger(sqlite);
             return new GatewayStorage(
-                new SqliteAdminStore(sqlite, time), store, store, store, store, new SqliteEventStore(sqlite, time), ledger,
+                new SqliteAdminStore(sqlite, time), store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
                 new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null);
         }
 
@@ -98,19 +101,22 @@ internal sealed class GatewayStorage : IAsyncDisposable
         var postgres = PostgresDatabase.Open(connectionString);
         var usage = new PostgresUsageStore(postgres, onUsageError, time);
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
-        var leases = storage.Leases ? new LeasedBudgetLedger(settlements, Leases(storage), time) : null;
         return new GatewayStorage(
-            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), (IBudgetLedger?)leases ?? settlements,
-            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres)
-        {
-            _leases = leases,
-        };
+            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
+            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres);
     }
+
+    /// <summary>
+    /// The same decorator over either store's ledger. Over SQLite it turns two write transactions per request (reserve,
+    /// settle) into a few per lease, which is what bounded a single instance's throughput.
+    /// </summary>
+    private static LeasedBudgetLedger? Leased(StorageConfig storage, IBudgetLedger ledger, TimeProvider time) =>
+        storage.Leases ? new LeasedBudgetLedger(ledger, Leases(storage), time) : null;
 
     private static LeaseOptions Leases(StorageConfig storage) =>
         storage.LeaseMax is { } max ? new LeaseOptions { InstanceId = InstanceId(), MaxLease = max } : new LeaseOptions { InstanceId = InstanceId() };
 
-    /// <summary>Names this process's lease holds in the shared database (host, process and a random part, as restarts reuse pids).</summary>
+    /// <summary>Names this process's lease holds in the ledger (host, process and a random part, as restarts reuse pids).</summary>
     private static string InstanceId() =>
         Environment.MachineName + "-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
 
@@ -132,7 +138,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
     {
         await _usage.DisposeAsync().ConfigureAwait(false);
 
-        // Leases first: returning them settles through the retrying ledger below, which then drains.
+        // Leases first: returning them settles into the ledger below (the retrying PostgreSQL one, which then drains, or
+        // the SQLite one, which must still be open).
         if (_leases is not null)
         {
             await _leases.DisposeAsync().ConfigureAwait(false);

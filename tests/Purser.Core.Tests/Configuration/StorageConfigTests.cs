@@ -29,11 +29,14 @@ public sealed class StorageConfigTests
     }
 
     [Fact]
-    public void Leases_without_postgres_are_an_error_with_field_and_line()
+    public void Leases_on_sqlite_alone_are_off_by_default_and_accepted_as_an_opt_in_with_their_maximum_slice()
     {
-        var error = SingleError("storage:\n  sqlite_path: purser.db\n  leases: true\n");
-        Assert.Equal("storage.leases", error.Field);
-        Assert.Equal(3, error.Line);
+        Assert.False(ParseValid("storage:\n  sqlite_path: purser.db\n").Storage.Leases);
+        Assert.False(ParseValid("storage:\n  sqlite_path: purser.db\n  leases: false\n").Storage.Leases);
+        var config = ParseValid("storage:\n  sqlite_path: purser.db\n  leases: true\n  lease_max_usd: 0.5\n");
+        Assert.True(config.Storage.Leases);
+        Assert.Null(config.Storage.Postgres);
+        Assert.Equal(Purser.Pricing.Money.FromUsd(0.5m), config.Storage.LeaseMax);
     }
 
     [Fact]

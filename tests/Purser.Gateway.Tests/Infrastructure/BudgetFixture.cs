@@ -25,16 +25,19 @@ public sealed class BudgetFixture : IAsyncLifetime
 
     public const long OutputNanoPerToken = 1500;
 
+    private readonly bool _leases;
     private SimulatedProviderServer? _simulator;
+    private bool _stopped;
 
     public BudgetFixture()
         : this(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero))
     {
     }
 
-    internal BudgetFixture(DateTimeOffset start)
+    internal BudgetFixture(DateTimeOffset start, bool leases = false)
     {
         Time = new FakeTimeProvider(start);
+        _leases = leases;
     }
 
     public FakeTimeProvider Time { get; }
@@ -44,6 +47,9 @@ public sealed class BudgetFixture : IAsyncLifetime
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
 
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "purser-budget-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>The gateway's SQLite file (ledger, usage records), to inspect after <see cref="StopGatewayAsync"/>.</summary>
+    public string DatabasePath => Path.Combine(Directory, "purser.db");
 
     public async Task InitializeAsync()
     {
@@ -58,6 +64,7 @@ public sealed class BudgetFixture : IAsyncLifetime
               admin_key_hash: {{KeyHasher.Hash(AdminSecret)}}
             storage:
               sqlite_path: purser.db
+              leases: {{(_leases ? "true" : "false")}}
             teams:
               tight-team: {}
               wide-team: {}
@@ -162,10 +169,20 @@ public sealed class BudgetFixture : IAsyncLifetime
         return Http.SendAsync(request);
     }
 
+    /// <summary>Shuts the gateway down (usage drained, leases returned, databases closed) and keeps its files.</summary>
+    public async Task StopGatewayAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await Gateway.DisposeAsync();
+        }
+    }
+
     public async Task DisposeAsync()
     {
         Http.Dispose();
-        await Gateway.DisposeAsync();
+        await StopGatewayAsync();
         if (_simulator is not null)
         {
             await _simulator.DisposeAsync();
