@@ -31,7 +31,8 @@ internal static class DashboardSetup
 
     /// <summary>
     /// Drops Data Protection's start-up service, whose only work is to read the key ring before the first request
-    /// (System.Private.Xml, XDocument, the key files: ~4 MiB of resident pages in every gateway, dashboard used or not).
+    /// (System.Private.Xml, XDocument, OpenSSL, the key files: ~9 MiB of resident pages in every gateway, dashboard used
+    /// or not).
     /// The key ring then loads on its first use — the dashboard's first sign-in or session check — from the same
     /// repository with the same keys and the same rotation, so nothing about the seal changes; only when it is read.
     /// </summary>

@@ -45,7 +45,7 @@ internal sealed class WebhookDispatcher : BackgroundService
         _logger = logger;
 
         // Its own client: a slow receiver must not share a connection pool or timeout with upstream providers. Created on
-        // the first delivery: most gateways have no webhook, and an HttpClient loads the TLS stack (OpenSSL, ~6 MiB of
+        // the first delivery: most gateways have no webhook, and an HttpClient loads the TLS stack (~2 MiB of
         // resident pages) at start-up for nothing.
         _http = new Lazy<HttpClient>(() => new HttpClient { Timeout = TimeSpan.FromSeconds(10) });
     }
