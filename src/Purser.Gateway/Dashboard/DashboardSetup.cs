@@ -25,5 +25,27 @@ internal static class DashboardSetup
             o.FormFieldName = CsrfField;
             o.HeaderName = "X-CSRF";
         });
+
+        DeferKeyRingLoad(services);
+    }
+
+    /// <summary>
+    /// Drops Data Protection's start-up service, whose only work is to read the key ring before the first request
+    /// (System.Private.Xml, XDocument, OpenSSL, the key files: ~9 MiB of resident pages in every gateway, dashboard used
+    /// or not).
+    /// The key ring then loads on its first use — the dashboard's first sign-in or session check — from the same
+    /// repository with the same keys and the same rotation, so nothing about the seal changes; only when it is read.
+    /// </summary>
+    private static void DeferKeyRingLoad(IServiceCollection services)
+    {
+        for (var i = services.Count - 1; i >= 0; i--)
+        {
+            var descriptor = services[i];
+            if (descriptor.ServiceType == typeof(IHostedService)
+                && descriptor.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService")
+            {
+                services.RemoveAt(i);
+            }
+        }
     }
 }

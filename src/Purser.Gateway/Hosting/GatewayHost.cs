@@ -15,7 +15,6 @@ using Purser.Gateway.Logging;
 using Purser.Gateway.Proxy;
 using Purser.Gateway.Webhooks;
 using Purser.Pricing;
-using Purser.SimulatedProvider;
 using Purser.Usage;
 
 namespace Purser.Gateway.Hosting;
@@ -28,10 +27,10 @@ public sealed class GatewayHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly GatewayStorage _storage;
-    private readonly SimulatedProviderServer? _simulator;
+    private readonly IAsyncDisposable? _simulator;
     private readonly ConfigMonitor _config;
 
-    private GatewayHost(WebApplication app, GatewayStorage storage, SimulatedProviderServer? simulator, ConfigMonitor config, Uri baseAddress, string? demoKey, string? adminKey)
+    private GatewayHost(WebApplication app, GatewayStorage storage, IAsyncDisposable? simulator, ConfigMonitor config, Uri baseAddress, string? demoKey, string? adminKey)
     {
         AdminKey = adminKey;
         _app = app;
@@ -65,7 +64,7 @@ public sealed class GatewayHost : IAsyncDisposable
     public static async Task<GatewayHost> StartAsync(GatewayHostOptions options, CancellationToken cancellationToken = default)
     {
         // 1. Configuration: the operator's file, or the quickstart's generated one fronting the simulated provider.
-        SimulatedProviderServer? simulator = null;
+        IAsyncDisposable? simulator = null;
         string? demoKey = null;
         string? adminKey = null;
         PurserConfig config;
@@ -81,8 +80,7 @@ public sealed class GatewayHost : IAsyncDisposable
         }
         else
         {
-            simulator = await SimulatedProviderServer.StartAsync("http://127.0.0.1:0", cancellationToken).ConfigureAwait(false);
-            (config, demoKey, adminKey) = Quickstart.Configure(options, simulator.BaseAddress);
+            (simulator, config, demoKey, adminKey) = await Quickstart.StartAsync(options, cancellationToken).ConfigureAwait(false);
         }
 
         var builder = WebApplication.CreateSlimBuilder();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Purser.Admin;
 using Purser.Bedtime;
 using Purser.Budgets;
@@ -32,7 +33,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
     private readonly IAsyncDisposable? _settlements;
     private readonly IAsyncDisposable? _leases;
     private readonly IDisposable? _sqliteLedger;
-    private readonly PostgresDatabase? _postgres;
+    // Typed as the interface: a field of the PostgreSQL type would load its assembly in every gateway.
+    private readonly IAsyncDisposable? _postgres;
 
     private GatewayStorage(
         IAdminStore admin,
@@ -48,7 +50,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         IWebhookStore webhooks,
         IAsyncDisposable? settlements,
         IDisposable? sqliteLedger,
-        PostgresDatabase? postgres)
+        IAsyncDisposable? postgres)
     {
         Admin = admin;
         Sink = sink;
@@ -97,6 +99,14 @@ internal sealed class GatewayStorage : IAsyncDisposable
                 new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null);
         }
 
+        return OpenPostgres(connectionString, sqlite, storage, time, onUsageError);
+    }
+
+    // A method of its own so that a SQLite-only gateway never loads the PostgreSQL store's assemblies: compiling Open
+    // would otherwise load them for the branch it does not take.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static GatewayStorage OpenPostgres(string connectionString, SqliteDatabase sqlite, StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
+    {
         // Fails start-up when the server is unreachable: an instance that never saw the schema has nothing to serve.
         var postgres = PostgresDatabase.Open(connectionString);
         var usage = new PostgresUsageStore(postgres, onUsageError, time);

@@ -2,6 +2,7 @@ using System.Text;
 using Purser.Configuration;
 using Purser.Keys;
 using Purser.Pricing;
+using Purser.SimulatedProvider;
 
 namespace Purser.Gateway.Hosting;
 
@@ -12,6 +13,17 @@ namespace Purser.Gateway.Hosting;
 /// </summary>
 internal static class Quickstart
 {
+    /// <summary>
+    /// Starts the bundled simulated provider and configures the gateway in front of it. Here rather than in
+    /// <see cref="GatewayHost"/> so that a gateway started with a config file never loads the simulator's assembly.
+    /// </summary>
+    public static async Task<(IAsyncDisposable Simulator, PurserConfig Config, string DemoKey, string AdminKey)> StartAsync(GatewayHostOptions options, CancellationToken cancellationToken)
+    {
+        var simulator = await SimulatedProviderServer.StartAsync("http://127.0.0.1:0", cancellationToken).ConfigureAwait(false);
+        var (config, demoKey, adminKey) = Configure(options, simulator.BaseAddress);
+        return (simulator, config, demoKey, adminKey);
+    }
+
     public static (PurserConfig Config, string DemoKey, string AdminKey) Configure(GatewayHostOptions options, Uri simulator)
     {
         var data = Path.GetFullPath(options.DataDirectory);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using Purser.Configuration;
@@ -49,6 +50,14 @@ internal static class TelemetrySetup
             return;
         }
 
+        AddMeterProvider(services, telemetry, options, endpoint);
+    }
+
+    // A method of its own so that the OpenTelemetry assemblies are loaded (when this is compiled) only by gateways that
+    // export metrics, not by every gateway whose AddMetrics returns early.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddMeterProvider(IServiceCollection services, TelemetryConfig telemetry, GatewayHostOptions options, string? endpoint)
+    {
         services.AddOpenTelemetry().WithMetrics(metrics =>
         {
             metrics.AddMeter(GatewayMetrics.MeterName);

@@ -34,7 +34,7 @@ internal sealed class WebhookDispatcher : BackgroundService
     public const int MaxAttempts = 30;
 
     private readonly IWebhookStore _store;
-    private readonly HttpClient _http;
+    private readonly Lazy<HttpClient> _http;
     private readonly TimeProvider _time;
     private readonly ILogger<WebhookDispatcher> _logger;
 
@@ -44,8 +44,10 @@ internal sealed class WebhookDispatcher : BackgroundService
         _time = time;
         _logger = logger;
 
-        // Its own client: a slow receiver must not share a connection pool or timeout with upstream providers.
-        _http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        // Its own client: a slow receiver must not share a connection pool or timeout with upstream providers. Created on
+        // the first delivery: most gateways have no webhook, and an HttpClient loads the TLS stack (~2 MiB of
+        // resident pages) at start-up for nothing.
+        _http = new Lazy<HttpClient>(() => new HttpClient { Timeout = TimeSpan.FromSeconds(10) });
     }
 
     public static string Sign(string secret, ReadOnlySpan<byte> body) =>
@@ -119,7 +121,11 @@ internal sealed class WebhookDispatcher : BackgroundService
 
     public override void Dispose()
     {
-        _http.Dispose();
+        if (_http.IsValueCreated)
+        {
+            _http.Value.Dispose();
+        }
+
         base.Dispose();
     }
 
@@ -160,7 +166,7 @@ internal sealed class WebhookDispatcher : BackgroundService
         string? error = null;
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            using var response = await _http.Value.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
             status = (int)response.StatusCode;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
