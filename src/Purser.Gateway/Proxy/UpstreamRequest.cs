@@ -29,7 +29,7 @@ internal static class UpstreamRequest
         var buffer = body;
         var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
         content.Headers.ContentType = JsonMediaType;
-        var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content, Version = new Version(1, 1) };
+        var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content, Version = System.Net.HttpVersion.Version11 };
         if (target.Kind == ProviderKind.Anthropic)
         {
             if (target.ApiKey is { Length: > 0 } key)
