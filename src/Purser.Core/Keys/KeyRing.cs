@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using Purser.Admin;
@@ -7,11 +8,24 @@ namespace Purser.Keys;
 
 /// <summary>
 /// The virtual keys from the config file and from the admin store, indexed by hash so that authenticating a request
-/// is one SHA-256 and one dictionary probe. Immutable: a config reload or an admin change builds a new ring.
+/// is one SHA-256 and one dictionary probe — and, for a secret this ring already resolved, one probe of a small cache
+/// and no hash at all. Immutable: a config reload or an admin change builds a new ring, with an empty cache, so a
+/// revoked, removed or changed key stops authenticating at once.
 /// </summary>
 public sealed class KeyRing
 {
+    /// <summary>Bounds the cache of resolved secrets; past it, further keys are hashed on every request as before.</summary>
+    public const int MaxCachedSecrets = 4096;
+
     private readonly FrozenDictionary<string, VirtualKey> byHash;
+
+    // Only secrets that resolved to a key of this ring are cached, so failed guesses can neither fill it nor evict real
+    // keys, and it never holds more than the ring's own keys. A probe compares the presented secret with a cached one
+    // only when their per-process randomised string hashes collide, which an attacker cannot steer, so it leaks no more
+    // timing than the probe by SHA-256 hex does.
+    private readonly ConcurrentDictionary<string, VirtualKey> bySecret = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, VirtualKey>.AlternateLookup<ReadOnlySpan<char>> bySecretSpan;
+    private int cachedSecrets;
 
     /// <exception cref="ArgumentException">Two keys share a hash or a hash is malformed; config validation rules both out.</exception>
     public KeyRing(IEnumerable<KeyConfig> keys)
@@ -58,6 +72,7 @@ public sealed class KeyRing
         }
 
         byHash = map.ToFrozenDictionary(StringComparer.Ordinal);
+        bySecretSpan = bySecret.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public int Count => byHash.Count;
@@ -71,7 +86,22 @@ public sealed class KeyRing
             return false;
         }
 
-        return byHash.TryGetValue(KeyHasher.Hash(secret), out key);
+        if (bySecretSpan.TryGetValue(secret, out key))
+        {
+            return true;
+        }
+
+        if (!byHash.TryGetValue(KeyHasher.Hash(secret), out key))
+        {
+            return false;
+        }
+
+        if (Volatile.Read(ref cachedSecrets) < MaxCachedSecrets && bySecret.TryAdd(secret.ToString(), key))
+        {
+            Interlocked.Increment(ref cachedSecrets);
+        }
+
+        return true;
     }
 
     private static FrozenSet<string>? Allowed(IReadOnlyList<string> models) =>

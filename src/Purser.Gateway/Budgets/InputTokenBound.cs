@@ -30,8 +30,11 @@ internal static class InputTokenBound
             }
         }
 
-        return bodyBytes + Margin + (images * TokensPerImage);
+        return Of(images, bodyBytes);
     }
+
+    /// <summary>The bound from image parts already counted (by <see cref="Proxy.ChatRequestScan"/>).</summary>
+    public static long Of(long images, int bodyBytes) => bodyBytes + Margin + (images * TokensPerImage);
 
     private static long CountImages(JsonArray parts)
     {

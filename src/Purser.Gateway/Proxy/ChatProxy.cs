@@ -74,21 +74,36 @@ internal sealed class ChatProxy
         var call = new CallRecord(requestId, key!.Id, callerFormat == ApiFormat.Anthropic ? "messages" : "chat", started);
 
         // 2. What they sent, within the size limit.
-        var (body, bodyError) = await RequestBody.ReadAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
+        var (raw, bodyError) = await RequestBody.ReadRawAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
         if (bodyError is { } badBody)
         {
             await FailAsync(context, call, badBody, callerFormat).ConfigureAwait(false);
             return;
         }
 
-        var request = body.Json;
+        using var rawBody = raw!;
+        var bodyBytes = rawBody.WrittenCount;
 
-        // 3. Which model, and may this key use it at a known price.
-        var shapeError = ValidateShape(request, callerFormat, out var alias, out var stream, out var callerMaxTokens);
-        if (shapeError is { } badShape)
+        // 3. Which model, and may this key use it at a known price. A plain request is only scanned (see
+        // ChatRequestScan); any other is parsed, and validated field by field.
+        var request = (JsonObject?)null;
+        string alias;
+        bool stream;
+        int? callerMaxTokens;
+        if (ChatRequestScan.TryScan(rawBody.WrittenSpan, callerFormat, out var scan))
         {
-            await FailAsync(context, call, badShape, callerFormat).ConfigureAwait(false);
-            return;
+            (alias, stream, callerMaxTokens) = (scan.Alias, scan.Stream, scan.MaxTokens);
+        }
+        else
+        {
+            scan = null;
+            (request, var parseError) = RequestBody.Parse(rawBody.WrittenSpan);
+            var shapeError = ValidateShape(request, callerFormat, out alias, out stream, out callerMaxTokens) ?? parseError;
+            if (shapeError is { } badShape)
+            {
+                await FailAsync(context, call, badShape, callerFormat).ConfigureAwait(false);
+                return;
+            }
         }
 
         call.ModelAlias = alias;
@@ -107,7 +122,7 @@ internal sealed class ChatProxy
         if (bedtime.DegradeTo is null && Ensembles.EnsembleExecutor.Handles(state, alias))
         {
             // Ensembles and routing aliases are one request of several calls: planned, reserved and settled as a whole.
-            await _ensembles.HandleAsync(context, state, call, key, request, body.ByteCount, callerFormat, stream, callerMaxTokens).ConfigureAwait(false);
+            await _ensembles.HandleAsync(context, state, call, key, request ?? Materialize(rawBody), bodyBytes, callerFormat, stream, callerMaxTokens).ConfigureAwait(false);
             return;
         }
 
@@ -145,7 +160,7 @@ internal sealed class ChatProxy
             return;
         }
 
-        var inputBound = InputTokenBound.Of(request, body.ByteCount);
+        var inputBound = scan is null ? InputTokenBound.Of(request!, bodyBytes) : InputTokenBound.Of(scan.Images, bodyBytes);
         var (admission, refusal) = await _budgets.AdmitAsync(
             new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, inputBound, maxTokens, HoldTtl(state)),
             ct).ConfigureAwait(false);
@@ -181,22 +196,37 @@ internal sealed class ChatProxy
 
         // 5. The upstream request, translated when the caller and the provider speak different formats.
         var upstreamFormat = model.Upstream.Kind == ProviderKind.Anthropic ? ApiFormat.Anthropic : ApiFormat.OpenAI;
-        var callerWantsUsage = callerFormat == ApiFormat.OpenAI && WantsStreamUsage(request);
-        var translateError = BuildUpstreamBody(request, callerFormat, upstreamFormat, model, maxTokens, callerMaxTokens is null, stream, out var upstreamBody);
-        if (translateError is { } badTranslation)
-        {
-            await FailAsync(context, call, badTranslation, callerFormat).ConfigureAwait(false);
-            return;
-        }
-
-        if (model.Upstream.UsesMaxCompletionTokens && upstreamBody.Remove("max_tokens", out var limit))
-        {
-            upstreamBody["max_completion_tokens"] = limit;
-        }
-
-        using var upstreamBuffer = new PooledBufferWriter(body.ByteCount + 256);
+        using var upstreamBuffer = new PooledBufferWriter(bodyBytes + 256);
         var uri = upstreamFormat == ApiFormat.Anthropic ? model.Upstream.MessagesUri : model.Upstream.ChatCompletionsUri;
-        using var upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, upstreamBody, upstreamBuffer, context.Request);
+        bool callerWantsUsage;
+        HttpRequestMessage upstreamRequest;
+        if (scan is not null && callerFormat == upstreamFormat)
+        {
+            // The scan admitted no stream_options on an OpenAI stream, so the caller did not ask for usage chunks.
+            callerWantsUsage = false;
+            PassThroughBody.Write(rawBody.WrittenSpan, scan, upstreamBuffer, model.Model.UpstreamModel, callerMaxTokens is null ? maxTokens : null, stream && upstreamFormat == ApiFormat.OpenAI, model.Upstream.UsesMaxCompletionTokens);
+            upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, upstreamBuffer, context.Request);
+        }
+        else
+        {
+            request ??= Materialize(rawBody);
+            callerWantsUsage = callerFormat == ApiFormat.OpenAI && WantsStreamUsage(request);
+            var translateError = BuildUpstreamBody(request, callerFormat, upstreamFormat, model, maxTokens, callerMaxTokens is null, stream, out var upstreamBody);
+            if (translateError is { } badTranslation)
+            {
+                await FailAsync(context, call, badTranslation, callerFormat).ConfigureAwait(false);
+                return;
+            }
+
+            if (model.Upstream.UsesMaxCompletionTokens && upstreamBody.Remove("max_tokens", out var limit))
+            {
+                upstreamBody["max_completion_tokens"] = limit;
+            }
+
+            upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, upstreamBody, upstreamBuffer, context.Request);
+        }
+
+        using var sentRequest = upstreamRequest;
 
         // 6. The upstream call, bounded by the configured timeout and by the caller staying connected.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -245,11 +275,17 @@ internal sealed class ChatProxy
     }
 
     /// <summary>Checks the fields the gateway itself relies on; the provider validates the rest.</summary>
-    private static GatewayError? ValidateShape(JsonObject request, ApiFormat format, out string alias, out bool stream, out int? maxTokens)
+    internal static GatewayError? ValidateShape(JsonObject? request, ApiFormat format, out string alias, out bool stream, out int? maxTokens)
     {
         alias = "";
         stream = false;
         maxTokens = null;
+        if (request is null)
+        {
+            // The body did not parse: its parse error is the one reported.
+            return null;
+        }
+
         if (!request.TryGetPropertyValue("model", out var modelNode) || modelNode is not JsonValue modelValue
             || !modelValue.TryGetValue<string>(out var modelName) || modelName.Length == 0)
         {
@@ -323,6 +359,9 @@ internal sealed class ChatProxy
 
         return null;
     }
+
+    /// <summary>The parsed body of a request the scan admitted, for the paths that work on JSON objects (translation, ensembles).</summary>
+    private static JsonObject Materialize(PooledBufferWriter raw) => RequestBody.Parse(raw.WrittenSpan).Json!;
 
     private static bool WantsStreamUsage(JsonObject request) =>
         request["stream_options"] is JsonObject options

@@ -14,18 +14,35 @@ internal static class RequestBody
 
     public static async ValueTask<(Parsed Body, GatewayError? Error)> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
     {
+        var (raw, error) = await ReadRawAsync(request, maxBytes, cancellationToken).ConfigureAwait(false);
+        if (error is { } failed)
+        {
+            return (default, failed);
+        }
+
+        using (raw)
+        {
+            var (json, parseError) = Parse(raw!.WrittenSpan);
+            return parseError is { } bad ? (default, bad) : (new Parsed(json!, raw.WrittenCount), null);
+        }
+    }
+
+    /// <summary>Reads the body within the limit into a pooled buffer the caller disposes; not parsed yet.</summary>
+    public static async ValueTask<(PooledBufferWriter? Body, GatewayError? Error)> ReadRawAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    {
         if (request.ContentLength is { } declared && declared > maxBytes)
         {
-            return (default, TooLarge(maxBytes));
+            return (null, TooLarge(maxBytes));
         }
 
         if (request.ContentType is { } contentType && !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
-            return (default, new GatewayError(GatewayErrorCode.UnsupportedMediaType, "The request body must be JSON (Content-Type: application/json)."));
+            return (null, new GatewayError(GatewayErrorCode.UnsupportedMediaType, "The request body must be JSON (Content-Type: application/json)."));
         }
 
-        using var buffer = new PooledBufferWriter(request.ContentLength is > 0 and < 1 << 20 ? (int)request.ContentLength.Value : 16 * 1024);
+        var buffer = new PooledBufferWriter(request.ContentLength is > 0 and < 1 << 20 ? (int)request.ContentLength.Value : 16 * 1024);
         var body = request.Body;
+        var error = (GatewayError?)null;
         while (true)
         {
             var memory = buffer.GetMemory(8192);
@@ -36,7 +53,13 @@ internal static class RequestBody
             }
             catch (BadHttpRequestException)
             {
-                return (default, TooLarge(maxBytes));
+                error = TooLarge(maxBytes);
+                break;
+            }
+            catch
+            {
+                buffer.Dispose();
+                throw;
             }
 
             if (read == 0)
@@ -47,31 +70,44 @@ internal static class RequestBody
             buffer.Advance(read);
             if (buffer.WrittenCount > maxBytes)
             {
-                return (default, TooLarge(maxBytes));
+                error = TooLarge(maxBytes);
+                break;
             }
         }
 
-        if (buffer.WrittenCount == 0)
+        if (error is null && buffer.WrittenCount == 0)
         {
-            return (default, new GatewayError(GatewayErrorCode.InvalidJson, "The request body is empty; a JSON object is required."));
+            error = new GatewayError(GatewayErrorCode.InvalidJson, "The request body is empty; a JSON object is required.");
         }
 
+        if (error is not null)
+        {
+            buffer.Dispose();
+            return (null, error);
+        }
+
+        return (buffer, null);
+    }
+
+    /// <summary>Parses a body read by <see cref="ReadRawAsync"/> into a JSON object, or the error the caller gets.</summary>
+    public static (JsonObject? Json, GatewayError? Error) Parse(ReadOnlySpan<byte> body)
+    {
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(buffer.WrittenSpan, NodeOptions, DocumentOptions);
+            node = JsonNode.Parse(body, NodeOptions, DocumentOptions);
         }
         catch (JsonException ex)
         {
-            return (default, new GatewayError(GatewayErrorCode.InvalidJson, $"The request body is not valid JSON: {ex.Message}"));
+            return (null, new GatewayError(GatewayErrorCode.InvalidJson, $"The request body is not valid JSON: {ex.Message}"));
         }
 
         if (node is not JsonObject json)
         {
-            return (default, new GatewayError(GatewayErrorCode.InvalidJson, "The request body must be a JSON object."));
+            return (null, new GatewayError(GatewayErrorCode.InvalidJson, "The request body must be a JSON object."));
         }
 
-        return (new Parsed(json, buffer.WrittenCount), null);
+        return (json, null);
     }
 
     private static GatewayError TooLarge(long maxBytes) =>

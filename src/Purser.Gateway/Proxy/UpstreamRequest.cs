@@ -20,9 +20,16 @@ internal static class UpstreamRequest
             body.WriteTo(json);
         }
 
+        return Create(target, uri, buffer, caller);
+    }
+
+    /// <summary>The request over a body already written into <paramref name="body"/>, which it reads from until sent.</summary>
+    public static HttpRequestMessage Create(UpstreamTarget target, Uri uri, PooledBufferWriter body, HttpRequest caller)
+    {
+        var buffer = body;
         var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
         content.Headers.ContentType = JsonMediaType;
-        var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content, Version = new Version(1, 1) };
+        var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content, Version = System.Net.HttpVersion.Version11 };
         if (target.Kind == ProviderKind.Anthropic)
         {
             if (target.ApiKey is { Length: > 0 } key)

@@ -50,6 +50,12 @@ internal static class GatewayMetrics
     /// <summary>A finished request: its tokens (when the provider or the counter reported them), cost and duration.</summary>
     public static void Finished(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, Money cost, TimeSpan elapsed)
     {
+        // Nothing listens unless OpenTelemetry (or a test) enabled the meter: then the tags are not even built.
+        if (!TokenUsage.Enabled && !OperationDuration.Enabled && !Cost.Enabled)
+        {
+            return;
+        }
+
         var tags = new TagList
         {
             { "gen_ai.operation.name", call.Operation == "embeddings" ? "embeddings" : "chat" },

@@ -45,6 +45,31 @@ public sealed class KeyRingTests
     }
 
     [Fact]
+    public void A_secret_found_again_from_the_cache_is_the_same_key_and_near_misses_still_fail()
+    {
+        var ring = Ring();
+
+        Assert.True(ring.TryFind(SecretA, out var first));
+        Assert.True(ring.TryFind(SecretA.AsSpan(), out var second));
+        Assert.Same(first, second);
+        Assert.False(ring.TryFind(SecretA + "x", out _));
+        Assert.False(ring.TryFind(SecretA.AsSpan(0, SecretA.Length - 1), out _));
+        Assert.False(ring.TryFind(KeyHasher.Hash(SecretA), out _));
+    }
+
+    [Fact]
+    public void A_new_ring_without_a_key_no_longer_finds_its_cached_secret()
+    {
+        var before = Ring();
+        Assert.True(before.TryFind(SecretB, out _));
+
+        var after = new KeyRing([new KeyConfig { Id = "team-a", Hash = KeyHasher.Hash(SecretA) }]);
+
+        Assert.False(after.TryFind(SecretB, out _));
+        Assert.True(before.TryFind(SecretB, out _));
+    }
+
+    [Fact]
     public void Expiry_follows_the_time_provider()
     {
         var time = new FakeTimeProvider(Expiry.AddDays(-1));
