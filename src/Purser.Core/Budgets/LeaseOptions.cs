@@ -28,7 +28,8 @@ public sealed record LeaseOptions
 
     /// <summary>
     /// Settled local holds are remembered this long, so a repeated settle stays idempotent (the gateway settles each
-    /// admission once, locally and synchronously, so a short memory suffices and bounds memory by rate × retention).
+    /// admission once, locally and synchronously, so a short memory suffices and bounds memory by rate × retention: about
+    /// 15 MB at 13k requests/s).
     /// </summary>
-    public TimeSpan SettledRetention { get; init; } = TimeSpan.FromMinutes(2);
+    public TimeSpan SettledRetention { get; init; } = TimeSpan.FromSeconds(10);
 }

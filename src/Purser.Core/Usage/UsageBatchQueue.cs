@@ -103,6 +103,11 @@ public sealed class UsageBatchQueue : IAsyncDisposable
                 await WriteUntilDoneAsync(batch).ConfigureAwait(false);
                 Interlocked.Add(ref _pending, -batch.Count);
                 batch.Clear();
+
+                // A synchronous store (SQLite) writes on this thread: handing it back between batches lets the requests
+                // that arrived meanwhile run before the next batch, so a write burst delays a request by one small
+                // batch at most (measured: the gateway's p99 at one connection on one core).
+                await Task.Yield();
             }
 
             foreach (var flushed in flushes)

@@ -58,7 +58,7 @@ internal sealed class ChatProxy
     private async Task HandleAsync(HttpContext context, ApiFormat callerFormat)
     {
         var started = _time.GetTimestamp();
-        var requestId = RequestIds.For(context);
+        var requestId = RequestIds.For(context, _time);
         context.Response.Headers["x-request-id"] = requestId;
         var state = _config.Current;
         var ct = context.RequestAborted;

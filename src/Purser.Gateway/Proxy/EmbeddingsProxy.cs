@@ -38,7 +38,7 @@ internal sealed class EmbeddingsProxy
     public async Task HandleAsync(HttpContext context)
     {
         var started = _time.GetTimestamp();
-        var requestId = RequestIds.For(context);
+        var requestId = RequestIds.For(context, _time);
         context.Response.Headers["x-request-id"] = requestId;
         var state = _config.Current;
         var ct = context.RequestAborted;

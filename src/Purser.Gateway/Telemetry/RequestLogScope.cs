@@ -11,16 +11,18 @@ internal sealed class RequestLogScope
 {
     private readonly RequestDelegate _next;
     private readonly ILogger<RequestLogScope> _logger;
+    private readonly TimeProvider _time;
 
-    public RequestLogScope(RequestDelegate next, ILogger<RequestLogScope> logger)
+    public RequestLogScope(RequestDelegate next, ILogger<RequestLogScope> logger, TimeProvider time)
     {
         _next = next;
         _logger = logger;
+        _time = time;
     }
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var requestId = RequestIds.New();
+        var requestId = RequestIds.New(_time);
         context.Items[RequestIds.ItemKey] = requestId;
         using (_logger.BeginScope(new RequestScope(requestId)))
         {

@@ -108,6 +108,27 @@ public sealed class LeasedBudgetLedgerTests
     }
 
     [Fact]
+    public async Task A_settled_hold_is_remembered_for_the_retention_then_forgotten_and_its_id_cannot_be_reused_meanwhile()
+    {
+        var inner = new InMemoryBudgetLedger();
+        var leased = Leased(inner, "a");
+        Assert.True((await leased.ReserveAsync(Hold("r", 100, 1, Line(Org, 1_000_000)), default)).Granted);
+        Assert.Equal(SettleOutcome.Settled, await leased.SettleAsync("r", new Money(70), 1, default));
+
+        // Within the retention: a repeat is answered locally and the id is still taken.
+        _time.Advance(TimeSpan.FromSeconds(9));
+        await leased.FlushAsync(default);
+        Assert.Equal(SettleOutcome.AlreadySettled, await leased.SettleAsync("r", new Money(70), 1, default));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await leased.ReserveAsync(Hold("r", 100, 1, Line(Org, 1_000_000)), default));
+
+        // After it: forgotten (memory is bounded by rate × retention), so a repeat goes to the inner ledger, which never saw it.
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await leased.FlushAsync(default);
+        Assert.Equal(SettleOutcome.UnknownHold, await leased.SettleAsync("r", new Money(70), 1, default));
+        await leased.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_local_settle_is_idempotent_and_a_repeated_lease_flush_charges_once()
     {
         var inner = new OutageLedger(new InMemoryBudgetLedger());
