@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One Purser in front of the simulated provider, one load point, CPU per request — the inner loop for working on the
+# hot path (bench/run.sh is the side-by-side benchmark). Optionally records a `perf` profile with JIT'd frames named.
+#
+#   bench/profile.sh <nobudget|budget|lease> [seconds] [trace]
+#
+# nobudget: a key, no budget; budget: a reserve-mode budget on the SQLite ledger (a hold and a settlement per
+# request); lease: the same with storage.leases. Environment: CONNS (default 8), WARM (warm-up seconds, default 10),
+# EXTRA_ENV (runtime knobs, e.g. "DOTNET_TC_CallCountingDelayMs=0" to reach tier-1 code at once), GWCPU (default 0),
+# SIM_PORT/GW_PORT (28089/28092), PERF_OUT (directory for the profile, default bench/.profile). Builds nothing: run
+# `dotnet build src/Purser.Gateway -c Release` and the same for src/Purser.SimulatedProvider first.
+# Read a profile: perf report -i bench/.profile/<variant>.perf --no-children --sort sym -g none | head -60
+set -euo pipefail
+cd "$(dirname "$0")/.."
+variant=${1:-budget}; secs=${2:-5}; trace=${3:-}
+sim_port=${SIM_PORT:-28089}; gw_port=${GW_PORT:-28092}; perf_out=${PERF_OUT:-bench/.profile}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+sim_dll=src/Purser.SimulatedProvider/bin/Release/net10.0/Purser.SimulatedProvider.dll
+gateway_dll=src/Purser.Gateway/bin/Release/net10.0/purser.dll
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+taskset -c 1 dotnet "$sim_dll" --urls "http://127.0.0.1:$sim_port" >"$work/sim.log" 2>&1 & pids+=($!)
+secret=sk-purser-bench-key; hash=$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)
+budget=""; storage="sqlite_path: $work/purser.db"
+case $variant in
+  nobudget) ;;
+  budget) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]';;
+  lease) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]'; storage="$storage, leases: true";;
+  *) echo "variant: nobudget, budget or lease" >&2; exit 2;;
+esac
+cat >"$work/purser.yaml" <<EOF
+server: { listen: "http://127.0.0.1:$gw_port", upstream_timeout_seconds: 60 }
+storage: { $storage }
+providers:
+  sim: { kind: openai, base_url: "http://127.0.0.1:$sim_port/v1", api_key: sim }
+models:
+  bench-instant: { provider: sim, upstream: "sim-chat~out=16", price: { input: 0.5, output: 1.5 } }
+keys:
+  - { id: bench, hash: "sha256:$hash" }
+$budget
+EOF
+# Perf maps name JIT'd frames; W^X off so perf can read the code they point to.
+env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 ${EXTRA_ENV:-} taskset -c "${GWCPU:-0}" dotnet "$gateway_dll" serve --config "$work/purser.yaml" >"$work/purser.log" 2>&1 & pids+=($!)
+gateway_pid=$!
+wait_port "$gw_port"; wait_port "$sim_port"
+echo "idle RSS $(awk '/VmRSS/ {print $2}' "/proc/$gateway_pid/status") KiB"
+body='{"model":"bench-instant","max_tokens":64,"messages":[{"role":"user","content":"Say something short about budgets."}]}'
+load() { BENCH_BODY=$body BENCH_HEADERS="Authorization: Bearer $secret" taskset -c 1 wrk -t1 "$@" -s bench/post.lua "http://127.0.0.1:$gw_port/v1/chat/completions"; }
+load -c8 -d"${WARM:-10}"s >/dev/null
+if [ -n "$trace" ]; then
+  mkdir -p "$perf_out"
+  perf record -F 1999 -g -p "$gateway_pid" -o "$perf_out/$variant.perf" -- sleep "$((secs > 2 ? secs - 1 : 1))" >/dev/null 2>&1 &
+  recorder=$!
+fi
+before=$(awk '{print $14 + $15}' "/proc/$gateway_pid/stat")
+out=$(load -c"${CONNS:-8}" -d"${secs}"s --latency)
+after=$(awk '{print $14 + $15}' "/proc/$gateway_pid/stat")
+requests=$(awk '/requests in/ {print $1}' <<<"$out")
+grep -E "Requests/sec|Non-2xx|50%|75%|90%|99%" <<<"$out"
+awk -v t=$((after - before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "CPU/request %.1f us (%d requests)\n", t / hz / n * 1e6, n }'
+echo "steady RSS $(awk '/VmRSS/ {print $2}' "/proc/$gateway_pid/status") KiB"
+if [ -n "$trace" ]; then wait "$recorder" || true; fi
