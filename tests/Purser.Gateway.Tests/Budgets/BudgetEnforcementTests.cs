@@ -39,27 +39,6 @@ public sealed class BudgetEnforcementTests
         return budget;
     }
 
-    private async Task<(int Ok, int Refused)> FireAsync(int count, Func<int, HttpRequestMessage> request)
-    {
-        var ok = 0;
-        var refused = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (i, ct) =>
-        {
-            using var response = await _fixture.Http.SendAsync(request(i));
-            _ = await response.Content.ReadAsStringAsync();
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                Interlocked.Increment(ref ok);
-            }
-            else
-            {
-                Assert.Equal(HttpStatusCode.PaymentRequired, response.StatusCode);
-                Interlocked.Increment(ref refused);
-            }
-        });
-        return (ok, refused);
-    }
-
     private async Task AssertQuiescentAsync(string budgetId, long capNano, IEnumerable<string> keyIds)
     {
         var (spent, held, _) = await _fixture.BudgetStateAsync(budgetId);
@@ -86,7 +65,7 @@ public sealed class BudgetEnforcementTests
         var cap = 50 * worst;
         await _fixture.PutBudgetAsync("exact-fifty-daily", Budget("key:exact-fifty", cap));
 
-        var (ok, refused) = await FireAsync(200, _ => _fixture.Chat(secret, body));
+        var (ok, refused) = await ConcurrentCalls.FireAsync(_fixture.Http, 200, _ => _fixture.Chat(secret, body));
 
         // Each call costs less than its worst case, so at least the fifty that fit outright were served.
         Assert.True(ok >= 50, $"only {ok} served");
@@ -110,7 +89,7 @@ public sealed class BudgetEnforcementTests
         await _fixture.PutBudgetAsync("tight-b-daily", Budget("key:tight-b", 40 * worst));
         await _fixture.PutBudgetAsync("tight-team-daily", Budget("team:tight-team", 10 * worst));
 
-        var (ok, _) = await FireAsync(80, i => _fixture.Chat(i % 2 == 0 ? a : b, body));
+        var (ok, _) = await ConcurrentCalls.FireAsync(_fixture.Http, 80, i => _fixture.Chat(i % 2 == 0 ? a : b, body));
 
         Assert.True(ok >= 10);
         await AssertQuiescentAsync("tight-team-daily", 10 * worst, ["tight-a", "tight-b"]);
@@ -129,7 +108,7 @@ public sealed class BudgetEnforcementTests
         var worst = BudgetFixture.WorstCaseNano(body, 100);
         var ceiling = 15 * worst;
 
-        var (ok, refused) = await FireAsync(90, i => _fixture.Chat(keys[i % 3], body, ("x-budget-scope", "swarm-run-1"), ("x-budget-ceiling", BudgetFixture.Usd(ceiling))));
+        var (ok, refused) = await ConcurrentCalls.FireAsync(_fixture.Http, 90, i => _fixture.Chat(keys[i % 3], body, ("x-budget-scope", "swarm-run-1"), ("x-budget-ceiling", BudgetFixture.Usd(ceiling))));
 
         Assert.True(ok >= 15, $"only {ok} served");
         Assert.True(refused > 0);
@@ -151,7 +130,7 @@ public sealed class BudgetEnforcementTests
         var worst = BudgetFixture.WorstCaseNano(body, 100);
         await _fixture.PutBudgetAsync("generous-task-daily", Budget("key:generous-task", 3 * worst));
 
-        var (ok, _) = await FireAsync(40, _ => _fixture.Chat(secret, body, ("x-budget-scope", "big-task"), ("x-budget-ceiling", BudgetFixture.Usd(100 * worst))));
+        var (ok, _) = await ConcurrentCalls.FireAsync(_fixture.Http, 40, _ => _fixture.Chat(secret, body, ("x-budget-scope", "big-task"), ("x-budget-ceiling", BudgetFixture.Usd(100 * worst))));
 
         Assert.True(ok >= 3);
         await AssertQuiescentAsync("generous-task-daily", 3 * worst, ["generous-task"]);

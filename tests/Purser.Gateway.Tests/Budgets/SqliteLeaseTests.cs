@@ -23,27 +23,6 @@ public sealed class SqliteLeaseTests
         ["cap_usd"] = BudgetFixture.Usd(capNano),
     };
 
-    private static async Task<(int Ok, int Refused)> FireAsync(BudgetFixture fixture, int count, string secret, string body)
-    {
-        var ok = 0;
-        var refused = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (_, _) =>
-        {
-            using var response = await fixture.Http.SendAsync(fixture.Chat(secret, body));
-            _ = await response.Content.ReadAsStringAsync();
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                Interlocked.Increment(ref ok);
-            }
-            else
-            {
-                Assert.Equal(HttpStatusCode.PaymentRequired, response.StatusCode);
-                Interlocked.Increment(ref refused);
-            }
-        });
-        return (ok, refused);
-    }
-
     private static async Task<long> RecordedNanoAsync(BudgetFixture fixture, string keyId)
     {
         long recorded = 0;
@@ -89,7 +68,7 @@ public sealed class SqliteLeaseTests
             var body = BudgetFixture.ChatBody(100);
             await fixture.PutBudgetAsync("lease-wide-daily", KeyBudget("lease-wide", BudgetFixture.Nano("100")));
 
-            var (ok, _) = await FireAsync(fixture, 200, secret, body);
+            var (ok, _) = await ConcurrentCalls.FireAsync(fixture.Http, 200, _ => fixture.Chat(secret, body));
 
             Assert.Equal(200, ok);
             var recorded = await RecordedNanoAsync(fixture, "lease-wide");
@@ -115,7 +94,7 @@ public sealed class SqliteLeaseTests
             var cap = 50 * BudgetFixture.WorstCaseNano(body, 100);
             await fixture.PutBudgetAsync("lease-fifty-daily", KeyBudget("lease-fifty", cap));
 
-            var (ok, refused) = await FireAsync(fixture, 200, secret, body);
+            var (ok, refused) = await ConcurrentCalls.FireAsync(fixture.Http, 200, _ => fixture.Chat(secret, body));
 
             // Near the cap the leases pass requests through as per-request holds, so the cap is the inner ledger's, exact.
             // At most one slice (headroom / 8, about six worst cases) can sit unused in a lease when a refusal happens,
@@ -154,7 +133,7 @@ public sealed class SqliteLeaseTests
             }
 
             var before = leased.LeaseOperations;
-            var (ok, _) = await FireAsync(fixture, Requests, secret, body);
+            var (ok, _) = await ConcurrentCalls.FireAsync(fixture.Http, Requests, _ => fixture.Chat(secret, body));
             var operations = leased.LeaseOperations - before;
 
             Assert.Equal(Requests, ok);

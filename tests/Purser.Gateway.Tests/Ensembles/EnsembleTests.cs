@@ -229,22 +229,7 @@ public sealed class EnsembleTests
         var secret = await _fixture.CreateKeyAsync("ens-concurrent");
         await _fixture.PutKeyBudgetAsync("ens-concurrent-daily", "ens-concurrent", cap);
 
-        var ok = 0;
-        var refused = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, 12), new ParallelOptions { MaxDegreeOfParallelism = 12 }, async (_, _) =>
-        {
-            using var response = await _fixture.Http.SendAsync(_fixture.Chat(secret, body));
-            _ = await response.Content.ReadAsStringAsync();
-            if (response.StatusCode == HttpStatusCode.OK)
-            {
-                Interlocked.Increment(ref ok);
-            }
-            else
-            {
-                Assert.Equal(HttpStatusCode.PaymentRequired, response.StatusCode);
-                Interlocked.Increment(ref refused);
-            }
-        });
+        var (ok, refused) = await ConcurrentCalls.FireAsync(_fixture.Http, 12, _ => _fixture.Chat(secret, body), parallelism: 12);
 
         var (spent, held) = await _fixture.BudgetStateAsync("ens-concurrent-daily");
         Assert.True(spent <= cap, $"spent {spent} > cap {cap}");
