@@ -44,7 +44,9 @@ fi
 if [ ! -f bench/.portkey/node_modules/@portkey-ai/gateway/build/start-server.js ]; then
   log "installing @portkey-ai/gateway@$portkey_version"
   mkdir -p bench/.portkey
-  (cd bench/.portkey && npm init -y >/dev/null && npm install --no-audit --no-fund "@portkey-ai/gateway@$portkey_version" >/dev/null)
+  # A package.json of its own (npm init would take the folder's name, which npm refuses for ".portkey").
+  printf '{ "name": "purser-bench-portkey", "private": true }\n' >bench/.portkey/package.json
+  (cd bench/.portkey && npm install --no-audit --no-fund "@portkey-ai/gateway@$portkey_version" >/dev/null)
 fi
 
 log "building Release"
