@@ -55,7 +55,7 @@ public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IA
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            records.Add(UsageRecordRows.Read(reader));
+            records.Add(UsageRecordColumns.Read(reader));
         }
 
         return records;
@@ -78,7 +78,7 @@ public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IA
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
             row.Clear();
-            UsageCsv.AppendRow(row, UsageRecordRows.Read(reader));
+            UsageCsv.AppendRow(row, UsageRecordColumns.Read(reader));
             await writer.WriteAsync(row, ct).ConfigureAwait(false);
         }
 

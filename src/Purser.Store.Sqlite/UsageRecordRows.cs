@@ -55,24 +55,4 @@ internal static class UsageRecordRows
         command.CommandText = sql.ToString();
         return command;
     }
-
-    public static UsageRecord Read(SqliteDataReader reader) => new()
-    {
-        RequestId = reader.GetString(0),
-        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-        KeyId = reader.GetString(2),
-        ModelAlias = reader.GetString(3),
-        Provider = reader.GetString(4),
-        UpstreamModel = reader.GetString(5),
-        Operation = reader.GetString(6),
-        Tokens = new TokenUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10)),
-        Cost = new Money(reader.GetInt64(11)),
-        Status = reader.GetInt32(12),
-        ErrorCode = reader.IsDBNull(13) ? null : reader.GetString(13),
-        LatencyMs = reader.GetInt64(14),
-        Streamed = reader.GetInt64(15) != 0,
-        Source = (UsageSource)reader.GetInt32(16),
-        TaskScope = reader.IsDBNull(17) ? null : reader.GetString(17),
-        Degraded = reader.IsDBNull(18) ? null : reader.GetString(18),
-    };
 }

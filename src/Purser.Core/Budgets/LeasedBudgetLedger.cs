@@ -277,9 +277,9 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
 
         foreach (var (id, hold) in _holds)
         {
-            // A hold that expired and was never settled is forgotten too (it stays charged in full).
-            if ((hold.State is HoldState.Settled or HoldState.Corrected && hold.SettledAt <= forget)
-                || (hold.State == HoldState.Expired && hold.ExpiresAt <= forget))
+            // Settled holds left at settlement; one that expired and was never settled is forgotten after the retention
+            // too (it stays charged in full).
+            if (hold.State == HoldState.Expired && hold.ExpiresAt <= forget)
             {
                 _holds.TryRemove(id, out _);
             }

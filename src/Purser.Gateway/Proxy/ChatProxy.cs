@@ -98,8 +98,13 @@ internal sealed class ChatProxy
         {
             scan = null;
             (request, var parseError) = RequestBody.Parse(rawBody.WrittenSpan);
-            var shapeError = ValidateShape(request, callerFormat, out alias, out stream, out callerMaxTokens) ?? parseError;
-            if (shapeError is { } badShape)
+            if (parseError is { } badJson)
+            {
+                await FailAsync(context, call, badJson, callerFormat).ConfigureAwait(false);
+                return;
+            }
+
+            if (ValidateShape(request!, callerFormat, out alias, out stream, out callerMaxTokens) is { } badShape)
             {
                 await FailAsync(context, call, badShape, callerFormat).ConfigureAwait(false);
                 return;
@@ -275,17 +280,11 @@ internal sealed class ChatProxy
     }
 
     /// <summary>Checks the fields the gateway itself relies on; the provider validates the rest.</summary>
-    internal static GatewayError? ValidateShape(JsonObject? request, ApiFormat format, out string alias, out bool stream, out int? maxTokens)
+    internal static GatewayError? ValidateShape(JsonObject request, ApiFormat format, out string alias, out bool stream, out int? maxTokens)
     {
         alias = "";
         stream = false;
         maxTokens = null;
-        if (request is null)
-        {
-            // The body did not parse: its parse error is the one reported.
-            return null;
-        }
-
         if (!request.TryGetPropertyValue("model", out var modelNode) || modelNode is not JsonValue modelValue
             || !modelValue.TryGetValue<string>(out var modelName) || modelName.Length == 0)
         {

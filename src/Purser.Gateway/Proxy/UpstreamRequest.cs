@@ -26,8 +26,7 @@ internal static class UpstreamRequest
     /// <summary>The request over a body already written into <paramref name="body"/>, which it reads from until sent.</summary>
     public static HttpRequestMessage Create(UpstreamTarget target, Uri uri, PooledBufferWriter body, HttpRequest caller)
     {
-        var buffer = body;
-        var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
+        var content = new ReadOnlyMemoryContent(body.WrittenMemory);
         content.Headers.ContentType = JsonMediaType;
         var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content, Version = System.Net.HttpVersion.Version11 };
         if (target.Kind == ProviderKind.Anthropic)

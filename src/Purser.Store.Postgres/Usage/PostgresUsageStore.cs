@@ -54,7 +54,7 @@ public sealed class PostgresUsageStore : IUsageSink, IUsageStore, IUsageExport, 
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                records.Add(PostgresUsageRows.Read(reader));
+                records.Add(UsageRecordColumns.Read(reader));
             }
 
             return records;
@@ -74,7 +74,7 @@ public sealed class PostgresUsageStore : IUsageSink, IUsageStore, IUsageExport, 
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 row.Clear();
-                UsageCsv.AppendRow(row, PostgresUsageRows.Read(reader));
+                UsageCsv.AppendRow(row, UsageRecordColumns.Read(reader));
                 await writer.WriteAsync(row, ct).ConfigureAwait(false);
             }
 

@@ -1,0 +1,33 @@
+using System.Data.Common;
+using Purser.Pricing;
+using Purser.Usage;
+
+namespace Purser.Store.Sqlite;
+
+/// <summary>
+/// One usage record from a row of <c>usage_records</c> selected in the column order both stores use (request_id …
+/// degraded). Compiled into the PostgreSQL store too, so both read a record the same way; <c>streamed</c> is an integer
+/// in SQLite and a boolean in PostgreSQL, and <see cref="DbDataReader.GetBoolean"/> reads either.
+/// </summary>
+internal static class UsageRecordColumns
+{
+    public static UsageRecord Read(DbDataReader reader) => new()
+    {
+        RequestId = reader.GetString(0),
+        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+        KeyId = reader.GetString(2),
+        ModelAlias = reader.GetString(3),
+        Provider = reader.GetString(4),
+        UpstreamModel = reader.GetString(5),
+        Operation = reader.GetString(6),
+        Tokens = new TokenUsage(reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10)),
+        Cost = new Money(reader.GetInt64(11)),
+        Status = reader.GetInt32(12),
+        ErrorCode = reader.IsDBNull(13) ? null : reader.GetString(13),
+        LatencyMs = reader.GetInt64(14),
+        Streamed = reader.GetBoolean(15),
+        Source = (UsageSource)reader.GetInt32(16),
+        TaskScope = reader.IsDBNull(17) ? null : reader.GetString(17),
+        Degraded = reader.IsDBNull(18) ? null : reader.GetString(18),
+    };
+}
