@@ -323,8 +323,9 @@ internal sealed partial class ConfigParser
             var path = "prices." + name;
             if (TryPrice(body, path, allowMaxOutput: true, out var price, out var maxOutput))
             {
-                var inherited = catalog.TryGet(name, out var existing) ? existing.MaxOutputTokens : DefaultMaxOutputTokens;
-                overrides[name] = new CatalogEntry(price, maxOutput ?? inherited);
+                var known = catalog.TryGet(name, out var existing) ? existing : null;
+                var inherited = known?.MaxOutputTokens ?? DefaultMaxOutputTokens;
+                overrides[name] = new CatalogEntry(price, maxOutput ?? inherited, known?.ContextWindow, known?.Reasoning ?? false);
             }
         }
 
@@ -439,6 +440,8 @@ internal sealed partial class ConfigParser
                     Free = free,
                     MaxOutputTokens = maxOutput,
                     DefaultMaxTokens = defaultMax,
+                    ContextWindow = known?.ContextWindow,
+                    Reasoning = known?.Reasoning ?? false,
                 };
             }
         }

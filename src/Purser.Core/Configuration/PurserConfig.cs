@@ -139,6 +139,15 @@ public sealed record ModelConfig
 
     /// <summary>The max_tokens the gateway sets when a caller omits it (never above <see cref="MaxOutputTokens"/>).</summary>
     public int DefaultMaxTokens { get; init; } = 4096;
+
+    /// <summary>The most input tokens the provider accepts in one call (from the catalog); null when unknown.</summary>
+    public long? ContextWindow { get; init; }
+
+    /// <summary>
+    /// The model spends hidden reasoning tokens billed as output, which a relayed stream cannot count: a stream that
+    /// ends without usage is charged its hold in full.
+    /// </summary>
+    public bool Reasoning { get; init; }
 }
 
 public sealed record KeyConfig

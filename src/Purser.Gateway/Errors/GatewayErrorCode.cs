@@ -27,4 +27,5 @@ internal enum GatewayErrorCode
     LedgerUnavailable,
     EnsembleCapExceeded,
     EnsemblePanelFailed,
+    UnboundedRequest,
 }

@@ -121,7 +121,9 @@ public sealed class ConfigLoaderTests
         Assert.Equal(4096, gpt4o.DefaultMaxTokens);
 
         var sonnet = config.Models["sonnet"];
-        Assert.Equal(new ModelPrice(3_000_000_000, 15_000_000_000, 300_000_000, 3_750_000_000), sonnet.Price);
+        Assert.Equal(new ModelPrice(3_000_000_000, 15_000_000_000, 300_000_000, 3_750_000_000) with { CacheWrite1hPerMillion = 6_000_000_000, LongContext = sonnet.Price!.LongContext, WebSearchPerUse = Money.FromUsd(0.01m) }, sonnet.Price);
+        Assert.Equal(200_000, sonnet.Price.LongContext!.ThresholdTokens);
+        Assert.Equal(200_000, sonnet.ContextWindow);
         Assert.Equal(64_000, sonnet.MaxOutputTokens);
 
         var llama = config.Models["llama"];
