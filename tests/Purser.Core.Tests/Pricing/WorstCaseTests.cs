@@ -164,3 +164,23 @@ public sealed class WorstCaseTests
         Assert.True(WorstCases.Of(shape, "gpt-4o-mini", false, 128_000, (int)limit + 1).Cost(Mini) > budget);
     }
 }
+
+/// <summary>Routes and ensemble members hold the caller's request at its worst case on each target.</summary>
+public sealed class CallShapeWorstCaseTests
+{
+    [Fact]
+    public void A_route_target_holds_every_choice_of_the_callers_request()
+    {
+        var price = PriceCatalog.Default.Entries["gpt-4o-mini"].Price;
+        var request = RequestShape.Text(1_000);
+        request.Choices = 16;
+        var route = new Purser.Ensembles.CallShape([new Purser.Ensembles.PricedTarget(price, 500, "gpt-4o-mini", false, 128_000)]);
+
+        var plain = route.Estimate(1_256);
+        var withN = route.WithRequest(request).Estimate(1_256);
+
+        Assert.Equal(1_256 + 500, plain.Tokens);
+        Assert.Equal(1_256 + (16 * 500), withN.Tokens);
+        Assert.Equal(price.Cost(new TokenUsage(1_256, 16 * 500)), withN.Cost);
+    }
+}
