@@ -410,6 +410,7 @@ internal sealed partial class ConfigParser
             }
 
             var known = prices.TryGet(upstream, out var entry) ? entry : null;
+
             var maxOutput = known is { MaxOutputTokens: > 0 } ? known.MaxOutputTokens : DefaultMaxOutputTokens;
             var maxOutputValid = true;
             if (fields.TryGetValue("max_output_tokens", out var maxNode))
@@ -426,6 +427,14 @@ internal sealed partial class ConfigParser
                 {
                     Error(defaultNode.Start.Line, path + ".default_max_tokens", $"{requested.ToString(CultureInfo.InvariantCulture)} is above max_output_tokens ({maxOutput.ToString(CultureInfo.InvariantCulture)})");
                 }
+            }
+
+            // Fail closed at load, not per request: every model here can serve a request (directly, or as a Bedtime or
+            // budget degrade, a route target, an ensemble member or judge), and one with no price would be served and
+            // recorded at $0 with no cap able to hold it.
+            if (!free && explicitPrice is null && known is null && priceNode is null && errors.Count == before && provider is not null && providers.Contains(provider))
+            {
+                Error(aliasNode.Start.Line, path, $"the upstream model '{upstream}' has no price in the catalog: give price: {{ input, output }} (USD per million tokens) or free: true");
             }
 
             if (errors.Count == before && provider is not null)

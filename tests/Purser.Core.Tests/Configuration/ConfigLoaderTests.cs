@@ -54,8 +54,8 @@ public sealed class ConfigLoaderTests
           scratch:
             provider: local_vllm-1
             free: true
-          mystery:
-            provider: local_vllm-1
+          # a model with no price is a configuration error (issue 13); this one is a catalog model
+          mystery: { provider: local_vllm-1, upstream: o3-pro }
         keys:
           - id: team-a.agent_1
             hash: sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
@@ -141,9 +141,10 @@ public sealed class ConfigLoaderTests
         Assert.Equal("scratch", scratch.UpstreamModel);
 
         var mystery = config.Models["mystery"];
-        Assert.Null(mystery.Price);
+        Assert.Equal(PriceCatalog.Default.Entries["o3-pro"].Price, mystery.Price);
         Assert.False(mystery.Free);
-        Assert.Equal(4096, mystery.MaxOutputTokens);
+        Assert.Equal(100_000, mystery.MaxOutputTokens);
+        Assert.True(mystery.Reasoning);
     }
 
     [Fact]
@@ -215,7 +216,7 @@ public sealed class ConfigLoaderTests
             providers:
               p: { kind: openai }
             models:
-              small: { provider: p, max_output_tokens: 1000 }
+              small: { provider: p, max_output_tokens: 1000, free: true }
             """);
 
         Assert.Equal(1000, config.Models["small"].MaxOutputTokens);

@@ -158,7 +158,7 @@ public sealed class ConfigValidationTests
             providers:
               p: { kind: opneai }
             models:
-              m: { provider: p }
+              m: { provider: p, free: true }
             """);
 
         var error = Assert.Single(result.Errors);
@@ -376,7 +376,7 @@ public sealed class ConfigValidationTests
             providers:
               p: {"{"} kind: openai {"}"}
             models:
-              known: {"{"} provider: p {"}"}
+              known: {"{"} provider: p, free: true {"}"}
             keys:
               - id: a
                 hash: {Hash('c')}
