@@ -54,6 +54,12 @@ public sealed record ServerConfig
     /// <summary>Upper bound on one upstream call, headers to last byte.</summary>
     public int UpstreamTimeoutSeconds { get; init; } = 600;
 
+    /// <summary>
+    /// <c>anthropic-beta</c> values a caller may send (forwarded to Anthropic). A value not listed is refused with a 400,
+    /// because a beta can switch on billing the gateway does not bound (see <see cref="Pricing.AnthropicBetas"/>).
+    /// </summary>
+    public IReadOnlyList<string> AnthropicBetas { get; init; } = Pricing.AnthropicBetas.DefaultAllowed;
+
     /// <summary>The admin (master) key's hash; null disables the admin API.</summary>
     public string? AdminKeyHash { get; init; }
 }

@@ -64,6 +64,9 @@ public sealed class RequestShape
 
     public CacheWriteKind CacheWrites { get; set; }
 
+    /// <summary>A context window the request switches on (Anthropic's 1M-token beta), above the model's own.</summary>
+    public long? ContextWindowAtLeast { get; set; }
+
     /// <summary>A request of text only: the common case, bounded by its bytes alone.</summary>
     public static RequestShape Text(long bodyBytes) => new() { TextBytes = bodyBytes };
 }

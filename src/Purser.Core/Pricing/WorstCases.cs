@@ -78,6 +78,11 @@ public static class WorstCases
             }
         }
 
+        if (shape.ContextWindowAtLeast is { } wider && contextWindow is { } own && own < wider)
+        {
+            contextWindow = wider;
+        }
+
         if (contextWindow is { } window && window > 0)
         {
             input = needsWindow is null ? Math.Min(input, window) : window;

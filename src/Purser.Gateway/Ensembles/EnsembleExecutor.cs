@@ -66,7 +66,9 @@ internal sealed partial class EnsembleExecutor
         call.InputTokenBound = inputBound;
 
         // Issue 13: every call that sends the caller's request is held at that request's worst case (n, images, tools).
-        if (RequestShapes.Read(request, callerFormat, bodyBytes, out var requestShape) is { } badShapeField)
+        var shapeError = RequestShapes.Read(request, callerFormat, bodyBytes, out var requestShape)
+            ?? BetaHeaders.Check(context.Request.Headers, state.Config.Server.AnthropicBetas, requestShape);
+        if (shapeError is { } badShapeField)
         {
             await FailAsync(context, call, badShapeField, callerFormat, new Spend(), null).ConfigureAwait(false);
             return;

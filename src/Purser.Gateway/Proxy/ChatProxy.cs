@@ -167,7 +167,9 @@ internal sealed class ChatProxy
 
         // Issue 13: the worst case is computed from the request's shape (RequestShapes / ChatRequestScan.Shape).
         RequestShape? shape = scan?.Shape(bodyBytes);
-        if (shape is null && RequestShapes.Read(request!, callerFormat, bodyBytes, out shape) is { } badShapeField)
+        var shapeError = shape is null ? RequestShapes.Read(request!, callerFormat, bodyBytes, out shape) : null;
+        shapeError ??= BetaHeaders.Check(context.Request.Headers, state.Config.Server.AnthropicBetas, shape!);
+        if (shapeError is { } badShapeField)
         {
             await FailAsync(context, call, badShapeField, callerFormat).ConfigureAwait(false);
             return;

@@ -141,4 +141,33 @@ public sealed class WorstCaseAdmissionTests
 
         Assert.NotEqual(HttpStatusCode.PaymentRequired, response.StatusCode);
     }
+
+    [Fact]
+    public async Task An_anthropic_beta_the_operator_has_not_allowed_is_refused_before_any_hold()
+    {
+        var secret = await _fixture.CreateKeyAsync("beta-caller");
+        await _fixture.PutBudgetAsync("beta-caller-daily", Budget("key:beta-caller", 1_000_000_000));
+
+        HttpRequestMessage Messages(string beta)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+            {
+                Content = new StringContent("""{"model":"claude-sim","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("x-api-key", secret);
+            request.Headers.Add("anthropic-version", "2023-06-01");
+            request.Headers.Add("anthropic-beta", beta);
+            return request;
+        }
+
+        using var refused = await _fixture.Http.SendAsync(Messages("fine-grained-tool-streaming-2025-05-14, files-api-2025-04-14"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        var json = await BudgetFixture.ReadJsonAsync(refused);
+        Assert.Contains("files-api-2025-04-14", json["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        var (spent, held, _) = await _fixture.BudgetStateAsync("beta-caller-daily");
+        Assert.Equal((0, 0), (spent, held));
+
+        using var allowed = await _fixture.Http.SendAsync(Messages("extended-cache-ttl-2025-04-11"));
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+    }
 }
