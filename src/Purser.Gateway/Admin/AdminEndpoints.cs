@@ -305,6 +305,7 @@ internal static class AdminEndpoints
                 ["input_tokens"] = r.Tokens.InputTokens,
                 ["output_tokens"] = r.Tokens.OutputTokens,
                 ["cached_input_tokens"] = r.Tokens.CachedInputTokens,
+                ["cache_write_tokens"] = r.Tokens.CacheWriteTokens,
                 ["cost_usd"] = r.Cost.ToString(),
                 ["status"] = r.Status,
                 ["error_code"] = r.ErrorCode,

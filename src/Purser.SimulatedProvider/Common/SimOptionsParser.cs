@@ -15,6 +15,8 @@ internal static class SimOptionsParser
         ("x-sim-fail", "fail"),
         ("x-sim-cached", "cached"),
         ("x-sim-chunk", "chunk"),
+        ("x-sim-reason", "reason"),
+        ("x-sim-searches", "searches"),
     ];
 
     public static bool TryParse(string model, IHeaderDictionary headers, out SimOptions options, out string error)
@@ -72,6 +74,10 @@ internal static class SimOptionsParser
                 return TryInt(key, value, 1, options, static (o, v) => o.Chunk = v, out error);
             case "cached":
                 return TryInt(key, value, 0, options, static (o, v) => o.Cached = v, out error);
+            case "reason":
+                return TryInt(key, value, 0, options, static (o, v) => o.Reason = v, out error);
+            case "searches":
+                return TryInt(key, value, 0, options, static (o, v) => o.Searches = v, out error);
             case "fail":
                 return TryFail(options, value, out error);
             default:

@@ -125,7 +125,7 @@ internal sealed class ChatCompletionsHandler
 
         w.WriteEndArray();
         WriteUsage(w, reply);
-        w.WriteString("service_tier"u8, "default"u8);
+        w.WriteString("service_tier"u8, request.ServiceTier);
         w.WriteString("system_fingerprint"u8, "fp_sim"u8);
         w.WriteEndObject();
         JsonWriterCache.Return(w);
@@ -330,7 +330,7 @@ internal sealed class ChatCompletionsHandler
         w.WriteString("object"u8, "chat.completion.chunk"u8);
         w.WriteNumber("created"u8, reply.Created);
         w.WriteString("model"u8, request.Model);
-        w.WriteString("service_tier"u8, "default"u8);
+        w.WriteString("service_tier"u8, request.ServiceTier);
         w.WriteString("system_fingerprint"u8, "fp_sim"u8);
     }
 
@@ -345,7 +345,7 @@ internal sealed class ChatCompletionsHandler
         w.WriteNumber("audio_tokens"u8, 0);
         w.WriteEndObject();
         w.WriteStartObject("completion_tokens_details"u8);
-        w.WriteNumber("reasoning_tokens"u8, 0);
+        w.WriteNumber("reasoning_tokens"u8, reply.ReasoningTokens);
         w.WriteNumber("audio_tokens"u8, 0);
         w.WriteNumber("accepted_prediction_tokens"u8, 0);
         w.WriteNumber("rejected_prediction_tokens"u8, 0);
@@ -376,8 +376,13 @@ internal sealed class ChatCompletionsHandler
                 FinishReason = ChatCompletionsHandler.FinishReason(Text.Finish);
             }
 
-            CompletionTokens = (long)perChoice * request.N;
+            // Hidden reasoning (the reason option) is billed as output within the same limit, as OpenAI counts it.
+            var reasoning = Math.Max(0, Math.Min(options.Reason, (request.MaxTokens ?? int.MaxValue) - perChoice));
+            ReasoningTokens = (long)reasoning * request.N;
+            CompletionTokens = ((long)perChoice * request.N) + ReasoningTokens;
         }
+
+        public long ReasoningTokens { get; }
 
         public string Id { get; }
 
