@@ -141,5 +141,13 @@ internal static class PostgresSchema
             updated_at bigint NOT NULL
         );
         """,
+
+        // 5 (issue 13): the token classes priced apart and the served tier (the SQLite store's step 7).
+        """
+        ALTER TABLE usage_records ADD COLUMN cache_write_1h_tokens bigint NOT NULL DEFAULT 0;
+        ALTER TABLE usage_records ADD COLUMN reasoning_tokens bigint NOT NULL DEFAULT 0;
+        ALTER TABLE usage_records ADD COLUMN web_search_requests bigint NOT NULL DEFAULT 0;
+        ALTER TABLE usage_records ADD COLUMN service_tier text;
+        """,
     ];
 }
