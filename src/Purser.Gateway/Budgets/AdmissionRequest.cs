@@ -8,7 +8,8 @@ namespace Purser.Gateway.Budgets;
 /// several calls (an ensemble) gives its whole worst case as <see cref="FixedAmount"/> and <see cref="FixedTokens"/>.
 /// A chat request gives its <see cref="Shape"/>, from which admission computes the worst case on each model it tries
 /// (<see cref="WorstCases"/>); without one, the worst case is <see cref="InputTokenBound"/> of input and
-/// <see cref="MaxTokens"/> of output.
+/// <see cref="MaxTokens"/> of output. <see cref="ExactCountBody"/> is an OpenAI-format body sent as is: when the byte
+/// bound would refuse or degrade it on an OpenAI-family model, its messages are counted exactly (<see cref="Tokenizers.ExactInputTokens"/>).
 /// </summary>
 internal sealed record AdmissionRequest(
     string HoldId,
@@ -23,4 +24,5 @@ internal sealed record AdmissionRequest(
     bool AllowDegrade = true,
     Money? FixedAmount = null,
     long? FixedTokens = null,
-    RequestShape? Shape = null);
+    RequestShape? Shape = null,
+    ReadOnlyMemory<byte> ExactCountBody = default);

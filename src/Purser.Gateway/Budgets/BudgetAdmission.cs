@@ -94,8 +94,10 @@ internal sealed class BudgetAdmission
     /// The worst case of the request on <paramref name="model"/> with every choice limited to <paramref name="maxTokens"/>:
     /// from its shape when it has one (chat), else its input bound and max tokens (embeddings, ensembles).
     /// </summary>
-    internal static WorstCase Bound(AdmissionRequest request, ResolvedModel model, int maxTokens) =>
-        request.Shape is { } shape
+    internal static WorstCase Bound(AdmissionRequest request, ResolvedModel model, int maxTokens) => Bound(request.Shape, request, model, maxTokens);
+
+    private static WorstCase Bound(RequestShape? requestShape, AdmissionRequest request, ResolvedModel model, int maxTokens) =>
+        requestShape is { } shape
             ? WorstCases.Of(shape, model.Model.UpstreamModel, model.Upstream.Kind == ProviderKind.Anthropic, model.Model.ContextWindow, maxTokens)
             : new WorstCase(request.InputTokenBound, maxTokens, 0, ServiceTier.Default, CacheWriteKind.None, null);
 
@@ -159,13 +161,15 @@ internal sealed class BudgetAdmission
         var model = request.Model;
         var price = request.Price;
         var maxTokens = request.MaxTokens;
+        var shape = request.Shape;
+        var counted = false;
         string? degraded = null;
         var loweredTokens = false;
         var swappedModel = false;
         var expires = _time.GetUtcNow().Add(request.HoldTtl);
         while (true)
         {
-            var bound = Bound(request, model, maxTokens);
+            var bound = Bound(shape, request, model, maxTokens);
             if (RefuseUnbounded(lines, bound) is { } unbounded)
             {
                 return (null, unbounded);
@@ -184,6 +188,19 @@ internal sealed class BudgetAdmission
                 return (new Admission(request.HoldId, lines, outcome.States, amount, tokens, model, price, maxTokens, degraded, held: true) { InputTokens = bound.InputTokens }, null);
             }
 
+            // The byte bound does not fit: count an OpenAI-family model's messages exactly, once, before degrading.
+            if (!counted && shape is not null && !request.ExactCountBody.IsEmpty && model.Upstream.Kind == ProviderKind.OpenAI
+                && Tokenizers.ExactInputTokens.Knows(model.Model.UpstreamModel))
+            {
+                counted = true;
+                if (Proxy.RequestBody.Parse(request.ExactCountBody.Span).Json is { } body
+                    && Tokenizers.ExactInputTokens.Tighten(shape, body, model.Model.UpstreamModel) is { } tighter)
+                {
+                    shape = tighter;
+                    continue;
+                }
+            }
+
             var denied = lines[outcome.DeniedLine];
             var state = outcome.States[outcome.DeniedLine];
             var degrade = request.AllowDegrade ? denied.Budget.Degrade : null;
@@ -192,7 +209,7 @@ internal sealed class BudgetAdmission
             if (degrade?.MinMaxTokens is { } floor && !loweredTokens && denied.Budget.Mode == AccountingMode.Reserve)
             {
                 loweredTokens = true;
-                var fits = FittingMaxTokens(denied.Budget, state, price, request, model, maxTokens - 1);
+                var fits = FittingMaxTokens(denied.Budget, state, price, shape, request, model, maxTokens - 1);
                 if (fits >= floor)
                 {
                     maxTokens = (int)fits;
@@ -208,6 +225,10 @@ internal sealed class BudgetAdmission
             {
                 swappedModel = true;
                 model = fallback;
+
+                // An exact count holds for its own tokeniser only: the fallback starts again from the byte bound.
+                shape = request.Shape;
+                counted = false;
                 price = fallback.Model.Price ?? ModelPrice.Free;
                 maxTokens = Math.Min(maxTokens, fallback.Model.MaxOutputTokens);
                 degraded = "model=" + fallbackAlias;
@@ -255,9 +276,9 @@ internal sealed class BudgetAdmission
         _ => "lifetime",
     };
 
-    private static long FittingMaxTokens(BudgetDefinition budget, CounterState state, ModelPrice price, AdmissionRequest request, ResolvedModel model, long ceiling)
+    private static long FittingMaxTokens(BudgetDefinition budget, CounterState state, ModelPrice price, RequestShape? requestShape, AdmissionRequest request, ResolvedModel model, long ceiling)
     {
-        if (request.Shape is { } shape)
+        if (requestShape is { } shape)
         {
             // n choices, tool passes and tiers all scale with the limit: search the limit whose whole worst case fits.
             var money = budget.CapUsd is { } usdCap ? usdCap - state.Spent - state.Held : new Money(long.MaxValue);

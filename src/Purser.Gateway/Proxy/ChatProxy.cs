@@ -176,7 +176,8 @@ internal sealed class ChatProxy
         }
 
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, HoldTtl(state), Shape: shape),
+            new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, HoldTtl(state), Shape: shape,
+                ExactCountBody: callerFormat == ApiFormat.OpenAI ? rawBody.WrittenMemory : default),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {

@@ -170,4 +170,24 @@ public sealed class WorstCaseAdmissionTests
         using var allowed = await _fixture.Http.SendAsync(Messages("extended-cache-ttl-2025-04-11"));
         Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
     }
+
+    [Fact]
+    public async Task Near_the_cap_an_openai_models_messages_are_counted_exactly_instead_of_by_their_bytes()
+    {
+        var secret = await _fixture.CreateKeyAsync("exact-count");
+        var text = string.Concat(Enumerable.Repeat("hello world ", 2000));
+        var body = $$"""{"model":"mini-vision","max_tokens":10,"messages":[{"role":"user","content":"{{text}}"}]}""";
+
+        // gpt-4o-mini: $0.15 in, $0.60 out per million. The byte bound holds ~24,000 input tokens; o200k counts ~4,000.
+        var byteHold = ((Encoding.UTF8.GetByteCount(body) + 256) * 150L) + (10 * 600L);
+        await _fixture.PutBudgetAsync("exact-count-daily", Budget("key:exact-count", byteHold / 2));
+
+        using var response = await _fixture.Http.SendAsync(_fixture.Chat(secret, body));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("x-budget-degraded"));
+        var (spent, held, _) = await _fixture.BudgetStateAsync("exact-count-daily");
+        Assert.Equal(0, held);
+        Assert.True(spent <= byteHold / 2);
+    }
 }
