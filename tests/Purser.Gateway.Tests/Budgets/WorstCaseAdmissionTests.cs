@@ -190,4 +190,24 @@ public sealed class WorstCaseAdmissionTests
         Assert.Equal(0, held);
         Assert.True(spent <= byteHold / 2);
     }
+
+    [Fact]
+    public async Task A_file_part_is_bounded_by_the_context_window_or_refused_when_there_is_none()
+    {
+        var secret = await _fixture.CreateKeyAsync("file-part");
+        await _fixture.PutBudgetAsync("file-part-daily", Budget("key:file-part", 1_000_000_000));
+        static string Body(string model) =>
+            $$$"""{"model":"{{{model}}}","max_tokens":10,"messages":[{"role":"user","content":[{"type":"text","text":"summarise"},{"type":"file","file":{"file_id":"file-abc"}}]}]}""";
+
+        // sim-long has no known context window: nothing bounds what the file is billed.
+        using var refused = await _fixture.Http.SendAsync(_fixture.Chat(secret, Body("sim-long")));
+        Assert.Equal(HttpStatusCode.PaymentRequired, refused.StatusCode);
+        Assert.Equal("unbounded_request", (await BudgetFixture.ReadJsonAsync(refused))["error"]!["code"]!.GetValue<string>());
+
+        // gpt-4o-mini's 128K window bounds it: held at the whole window, which this budget cannot fit.
+        await _fixture.PutBudgetAsync("file-part-daily", Budget("key:file-part", 127_000 * 150L));
+        using var tooBig = await _fixture.Http.SendAsync(_fixture.Chat(secret, Body("mini-vision")));
+        Assert.Equal(HttpStatusCode.PaymentRequired, tooBig.StatusCode);
+        Assert.Equal("daily_cap_exceeded", (await BudgetFixture.ReadJsonAsync(tooBig))["error"]!["code"]!.GetValue<string>());
+    }
 }
