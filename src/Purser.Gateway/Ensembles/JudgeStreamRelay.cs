@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Purser.Configuration;
+using Purser.Gateway.Errors;
 using Purser.Gateway.Proxy;
 using Purser.Gateway.Routing;
 using Purser.Pricing;
@@ -114,11 +115,26 @@ internal static class JudgeStreamRelay
         var judgeUsage = reported ?? (upstreamAnthropic
             ? new TokenUsage(anthropic!.ReportedInputTokens ?? judgeInputBound, anthropic.CountedOutputTokens)
             : new TokenUsage(judgeInputBound, openAi!.CountedOutputTokens));
+
+        // Whether the judge's stream ended as its provider meant it to; a cut one never gets a normal ending.
+        var complete = !malformed && (upstreamAnthropic ? anthropic!.SawMessageStop || anthropic.SawError : openAi!.SawDone || openAi.SawError);
         if (!clientGone)
         {
             try
             {
-                if (callerFormat == ApiFormat.OpenAI)
+                if (!complete)
+                {
+                    var error = ErrorWriter.Render(new GatewayError(GatewayErrorCode.UpstreamInvalidResponse, "The judge's stream ended before it was complete; the gateway ended it."), callerFormat);
+                    if (callerFormat == ApiFormat.Anthropic)
+                    {
+                        SseWriter.WriteEvent(writer, "error"u8, error);
+                    }
+                    else
+                    {
+                        SseWriter.WriteData(writer, error);
+                    }
+                }
+                else if (callerFormat == ApiFormat.OpenAI)
                 {
                     if (includeUsage)
                     {

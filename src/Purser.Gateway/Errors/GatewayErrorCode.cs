@@ -27,4 +27,7 @@ internal enum GatewayErrorCode
     LedgerUnavailable,
     EnsembleCapExceeded,
     EnsemblePanelFailed,
+    InternalError,
+    RequestTimeout,
+    InvalidHeader,
 }

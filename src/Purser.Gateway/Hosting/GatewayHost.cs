@@ -130,6 +130,8 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddHostedService<WebhookDispatcher>();
         services.AddSingleton(_ => UpstreamHttp.CreateClient());
         services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<Upstream.UpstreamClient>();
+        services.AddSingleton<CallGuard>();
         services.AddSingleton<Routing.RouteHealth>();
         services.AddSingleton<Routing.AliasCaller>();
         services.AddSingleton<Ensembles.EnsembleExecutor>();
