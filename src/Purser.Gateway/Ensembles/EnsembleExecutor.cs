@@ -188,7 +188,13 @@ internal sealed partial class EnsembleExecutor
         call.UpstreamModel = servedModel.Model.UpstreamModel;
         var answer = EnsembleResponseWriter.Finalize(served.Response!, alias, call.RequestId, spend.Usage);
         headers["x-request-cost"] = spend.Cost.ToString();
-        var standing = await _usage.FinishAsync(call, 200, null, spend.Usage, spend.Source, spend.Cost, degraded is null ? null : "ensemble:" + degraded).ConfigureAwait(false);
+        var gone = context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(call, gone ? 499 : 200, gone ? "client_closed" : null, spend.Usage, spend.Source, spend.Cost, degraded is null ? null : "ensemble:" + degraded).ConfigureAwait(false);
+        if (gone)
+        {
+            return;
+        }
+
         BudgetHeaders.Apply(context.Response, standing);
         await EnsembleResponseWriter.WriteAsync(context, answer, alias, callerFormat, stream, callerFormat == ApiFormat.OpenAI && WantsStreamUsage(request), spend.Cost).ConfigureAwait(false);
     }
@@ -349,7 +355,8 @@ internal sealed partial class EnsembleExecutor
     {
         // Sub-calls that reached a provider were paid for, whatever happened next: they are charged even on an error.
         var source = spend.Cost == Money.Zero && spend.Usage.TotalTokens == 0 ? UsageSource.None : spend.Source;
-        var standing = await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), spend.Usage, source, spend.Cost, degraded).ConfigureAwait(false);
+        var gone = context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(call, gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), spend.Usage, source, spend.Cost, degraded).ConfigureAwait(false);
         BudgetHeaders.Apply(context.Response, standing);
         await ErrorWriter.WriteAsync(context, error, format).ConfigureAwait(false);
     }
