@@ -14,6 +14,8 @@ internal sealed class CallGuard
 {
     private readonly UsageRecorder _usage;
     private readonly ILogger<CallGuard> _logger;
+    private long _entered;
+    private int _inFlight;
 
     public CallGuard(UsageRecorder usage, ILogger<CallGuard> logger)
     {
@@ -21,8 +23,16 @@ internal sealed class CallGuard
         _logger = logger;
     }
 
+    /// <summary>Metered requests that entered the frame since start-up (each leaves exactly one usage record).</summary>
+    public long Entered => Interlocked.Read(ref _entered);
+
+    /// <summary>Metered requests not yet finished: a caller who hung up can leave its request running for a while.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
     public async Task RunAsync<TState>(HttpContext context, CallRecord call, ApiFormat format, Func<TState, Task> steps, TState state)
     {
+        Interlocked.Increment(ref _entered);
+        Interlocked.Increment(ref _inFlight);
         try
         {
             await steps(state).ConfigureAwait(false);
@@ -56,6 +66,8 @@ internal sealed class CallGuard
                 // A path that returned without finishing is a bug; the call is still settled and recorded.
                 await _usage.FinishAsync(call, context.Response.HasStarted ? context.Response.StatusCode : 500, "internal_error", Metering.Unknown(call)).ConfigureAwait(false);
             }
+
+            Interlocked.Decrement(ref _inFlight);
         }
     }
 }

@@ -120,9 +120,9 @@ public sealed class ChargedByConstructionTests
     public async Task A_failed_over_route_attempt_that_reached_the_provider_is_charged_with_the_answer()
     {
         var (id, secret) = await _fixture.KeyWithCapAsync("1");
-        using var response = await _fixture.Http.SendAsync(MeteringFixture.Chat(secret, Body("failover", maxTokens: 50)));
+        using var response = await _fixture.Http.SendAsync(MeteringFixture.Chat(secret, Body("failover-once", maxTokens: 50)));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("sim-garbage,sim-ok", response.Headers.GetValues("x-route-tried").Single());
+        Assert.Equal("sim-garbage-2,sim-ok", response.Headers.GetValues("x-route-tried").Single());
         var record = Assert.Single(await AssertBooksBalanceAsync(id, 1));
 
         // The garbage attempt's worst case (50 output tokens and the input bound) plus the answer's 20 output tokens.

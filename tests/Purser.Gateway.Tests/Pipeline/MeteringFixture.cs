@@ -58,6 +58,7 @@ public sealed class MeteringFixture : IAsyncLifetime
               sim-cut: { provider: sim-openai, upstream: "sim-chat~out=50,fail=cut:5", {{P}} }
               sim-badsse: { provider: sim-openai, upstream: "sim-chat~fail=malformed_sse", {{P}} }
               sim-garbage: { provider: sim-openai, upstream: "sim-chat~fail=malformed_json", {{P}} }
+              sim-garbage-2: { provider: sim-openai, upstream: "sim-chat~fail=malformed_json", {{P}} }
               sim-500: { provider: sim-openai, upstream: "sim-chat~fail=500", {{P}} }
               sim-429: { provider: sim-openai, upstream: "sim-chat~fail=429", {{P}} }
               sim-huge: { provider: sim-openai, upstream: "sim-chat~fail=huge_usage", {{P}} }
@@ -70,6 +71,7 @@ public sealed class MeteringFixture : IAsyncLifetime
               claude-cut: { provider: sim-anthropic, upstream: "claude-sim~out=50,fail=cut:5", price: { input: 1, output: 5 } }
             routes:
               failover: { targets: [sim-garbage, sim-ok], cooldown_seconds: 30 }
+              failover-once: { targets: [sim-garbage-2, sim-ok], cooldown_seconds: 30 }
               claude-route: { targets: [claude-ok, sim-ok], cooldown_seconds: 30 }
               late-route: { targets: [sim-late, sim-ok], cooldown_seconds: 30 }
             ensembles:
@@ -131,6 +133,28 @@ public sealed class MeteringFixture : IAsyncLifetime
     {
         await Gateway.FlushUsageAsync();
         return await Gateway.Usage.QueryAsync(new UsageQuery { KeyId = keyId, Limit = 100_000 }, CancellationToken.None);
+    }
+
+    /// <summary>The gateway's count of metered requests that entered its pipeline.</summary>
+    public long Entered => Guard.Entered;
+
+    private Purser.Gateway.Proxy.CallGuard Guard => (Purser.Gateway.Proxy.CallGuard)Gateway.Services.GetService(typeof(Purser.Gateway.Proxy.CallGuard))!;
+
+    /// <summary>
+    /// Waits until no metered request is in flight (seen twice, 100 ms apart: a request whose caller hung up may reach
+    /// the server a moment after the client gave up), bounded; then flushes and returns the key's records.
+    /// </summary>
+    public async Task<IReadOnlyList<UsageRecord>> QuiescentAsync(string keyId)
+    {
+        var deadline = Environment.TickCount64 + 20_000;
+        var idle = 0;
+        while (idle < 2 && Environment.TickCount64 < deadline)
+        {
+            idle = Guard.InFlight == 0 ? idle + 1 : 0;
+            await Task.Delay(100);
+        }
+
+        return await UsageAsync(keyId);
     }
 
     /// <summary>
