@@ -9,9 +9,10 @@ using Purser.Events;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
-using Purser.Gateway.Proxy;
 using Purser.Keys;
 using Purser.Usage;
+using Purser.Gateway.Wire;
+using Purser.Gateway.Validation;
 
 namespace Purser.Gateway.Admin;
 

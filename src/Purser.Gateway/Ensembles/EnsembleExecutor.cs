@@ -7,12 +7,13 @@ using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
-using Purser.Gateway.Proxy;
 using Purser.Gateway.Routing;
 using Purser.Keys;
 using Purser.Pricing;
 using Purser.Providers.Translation;
 using Purser.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Ensembles;
 
@@ -77,7 +78,7 @@ internal sealed partial class EnsembleExecutor
         if (plan.Kind == PlanKind.Fail)
         {
             var reason = "refused:" + plan.Cap;
-            _events.Ensemble(call, plan.Message!);
+            _events.Ensemble(call.Subject, plan.Message!);
             EnsembleMetrics.Outcome(alias, "refused");
             Log.EnsembleOutcome(_logger, call.RequestId, alias, reason);
             context.Response.Headers["x-ensemble-projected-cost"] = plan.Projection.Cost.ToString();
@@ -108,7 +109,7 @@ internal sealed partial class EnsembleExecutor
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
-            _events.Blocked(call, refused);
+            _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused, callerFormat, new Spend(), null).ConfigureAwait(false);
             return;
         }
@@ -209,7 +210,7 @@ internal sealed partial class EnsembleExecutor
         Log.EnsembleOutcome(_logger, call.RequestId, alias, degraded ?? "full");
         if (degraded is not null)
         {
-            _events.Ensemble(call, degraded);
+            _events.Ensemble(call.Subject, degraded);
             headers["x-ensemble-degraded"] = degraded;
         }
 

@@ -5,11 +5,11 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Purser.Configuration;
 using Purser.Gateway.Errors;
-using Purser.Gateway.Proxy;
 using Purser.Gateway.Routing;
 using Purser.Pricing;
 using Purser.Providers.Streaming;
 using Purser.Usage;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Ensembles;
 

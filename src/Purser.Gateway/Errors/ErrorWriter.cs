@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Errors;
 

@@ -10,12 +10,14 @@ using Purser.Gateway.Admin;
 using Purser.Gateway.Bedtime;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
+using Purser.Gateway.Proxy;
 using Purser.Gateway.Endpoints;
 using Purser.Gateway.Logging;
-using Purser.Gateway.Proxy;
 using Purser.Gateway.Webhooks;
 using Purser.Pricing;
 using Purser.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Upstream;
 
 namespace Purser.Gateway.Hosting;
 
@@ -84,8 +86,8 @@ public sealed class GatewayHost : IAsyncDisposable
         }
 
         var builder = WebApplication.CreateSlimBuilder();
-        var jsonLogs = Telemetry.TelemetrySetup.JsonLogs(config.Telemetry, options);
-        Telemetry.TelemetrySetup.ConfigureLogging(builder.Logging, jsonLogs);
+        var jsonLogs = TelemetrySetup.JsonLogs(config.Telemetry, options);
+        TelemetrySetup.ConfigureLogging(builder.Logging, jsonLogs);
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
@@ -137,7 +139,7 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<Ensembles.EnsembleExecutor>();
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<EmbeddingsProxy>();
-        Telemetry.TelemetrySetup.AddMetrics(services, config.Telemetry, options);
+        TelemetrySetup.AddMetrics(services, config.Telemetry, options);
         Dashboard.DashboardSetup.AddDashboard(services);
 
         var app = builder.Build();

@@ -18,6 +18,8 @@ using Purser.Providers.Streaming;
 using Purser.Providers.Translation;
 using Purser.Providers.Usage;
 using Purser.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Proxy;
 
@@ -208,7 +210,7 @@ internal sealed class ChatProxy
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
-            _events.Blocked(call, refused);
+            _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused, callerFormat).ConfigureAwait(false);
             return;
         }
@@ -220,7 +222,7 @@ internal sealed class ChatProxy
             context.Response.Headers["x-budget-degraded"] = degraded;
             if (!string.Equals(degraded, FailOpenAllowance.Marker, StringComparison.Ordinal))
             {
-                _events.Degraded(call, degraded);
+                _events.Degraded(call.Subject, degraded);
             }
 
             model = admission.Model;

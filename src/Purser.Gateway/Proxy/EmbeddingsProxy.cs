@@ -10,6 +10,8 @@ using Purser.Gateway.Upstream;
 using Purser.Pricing;
 using Purser.Providers.Usage;
 using Purser.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Proxy;
 
@@ -154,7 +156,7 @@ internal sealed class EmbeddingsProxy
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
-            _events.Blocked(call, refused);
+            _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused).ConfigureAwait(false);
             return;
         }

@@ -4,9 +4,9 @@ using Purser.Configuration;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
-using Purser.Gateway.Proxy;
 using Purser.Gateway.Upstream;
 using Purser.Pricing;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Routing;
 

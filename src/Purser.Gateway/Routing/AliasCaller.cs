@@ -6,11 +6,12 @@ using Purser.Ensembles;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
-using Purser.Gateway.Proxy;
 using Purser.Gateway.Upstream;
 using Purser.Pricing;
 using Purser.Providers.Translation;
 using Purser.Providers.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Routing;
 

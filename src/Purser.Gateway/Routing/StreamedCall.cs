@@ -1,5 +1,5 @@
 using Purser.Gateway.Configuration;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Routing;
 

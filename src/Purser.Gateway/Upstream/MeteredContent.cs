@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Upstream;
 

@@ -6,6 +6,7 @@ using Purser.Gateway.Hosting;
 using Purser.Keys;
 using Purser.SimulatedProvider;
 using Purser.Usage;
+using Purser.Gateway.Pipeline;
 
 namespace Purser.Gateway.Tests.Pipeline;
 
@@ -138,7 +139,7 @@ public sealed class MeteringFixture : IAsyncLifetime
     /// <summary>The gateway's count of metered requests that entered its pipeline.</summary>
     public long Entered => Guard.Entered;
 
-    private Purser.Gateway.Proxy.CallGuard Guard => (Purser.Gateway.Proxy.CallGuard)Gateway.Services.GetService(typeof(Purser.Gateway.Proxy.CallGuard))!;
+    private Purser.Gateway.Pipeline.CallGuard Guard => (Purser.Gateway.Pipeline.CallGuard)Gateway.Services.GetService(typeof(Purser.Gateway.Pipeline.CallGuard))!;
 
     /// <summary>
     /// Waits until no metered request is in flight (seen twice, 100 ms apart: a request whose caller hung up may reach

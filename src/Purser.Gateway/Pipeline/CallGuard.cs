@@ -1,8 +1,9 @@
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
+using Purser.Gateway.Wire;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Pipeline;
 
 /// <summary>
 /// The frame every metered request runs in, so that a hold is settled and one usage record written however the

@@ -1,7 +1,7 @@
 using Purser.Pricing;
 using Purser.Usage;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Pipeline;
 
 /// <summary>
 /// What a call is charged, for every way it can end — the one table of the pipeline's money rules:

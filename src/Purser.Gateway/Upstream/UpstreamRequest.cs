@@ -2,8 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Purser.Configuration;
 using Purser.Gateway.Configuration;
+using Purser.Gateway.Wire;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Upstream;
 
 /// <summary>Builds the HTTP request to a provider: its URI, its auth header, and the JSON body from a pooled buffer.</summary>
 internal static class UpstreamRequest

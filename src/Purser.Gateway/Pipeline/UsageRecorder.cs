@@ -4,7 +4,7 @@ using Purser.Gateway.Telemetry;
 using Purser.Pricing;
 using Purser.Usage;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Pipeline;
 
 /// <summary>
 /// The last step of every request: settle its hold in the ledger to the actual cost, and hand its one usage record to
@@ -48,11 +48,11 @@ internal sealed class UsageRecorder
         {
             var tokens = source == UsageSource.None ? 0 : usage.TotalTokens;
             standing = await admission.SettleAsync(_ledger, cost, tokens).ConfigureAwait(false);
-            _events.AfterSettle(call, admission, cost);
+            _events.AfterSettle(call.Subject, admission, cost);
         }
 
         var elapsed = _time.GetElapsedTime(call.StartedTimestamp);
-        GatewayMetrics.Finished(call, status, errorCode, usage, source, cost, elapsed);
+        GatewayMetrics.Finished(call.Subject, status, errorCode, usage, source, cost, elapsed);
         _sink.Record(new UsageRecord
         {
             RequestId = call.RequestId,

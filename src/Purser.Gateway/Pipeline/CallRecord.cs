@@ -1,4 +1,4 @@
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Pipeline;
 
 /// <summary>
 /// What the request path has learned about one call so far; becomes its usage record at the end. It is finished
@@ -57,6 +57,9 @@ internal sealed class CallRecord
 
     /// <summary>Whether the model's output cannot be counted from what is relayed (hidden reasoning): an unknown ending is charged the hold in full.</summary>
     public bool HiddenOutput { get; set; }
+
+    /// <summary>The call as metrics and events name it.</summary>
+    public Telemetry.CallSubject Subject => new(RequestId, KeyId, Operation, ModelAlias, Provider, UpstreamModel);
 
     public void MarkSent() => Volatile.Write(ref _upstreamSent, 1);
 

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Purser.Gateway.Errors;
+using Purser.Gateway.Wire;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Validation;
 
 /// <summary>Reads a caller's JSON body within the size limit and parses it, turning every bad input into a value.</summary>
 internal static class RequestBody
