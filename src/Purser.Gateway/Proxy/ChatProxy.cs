@@ -11,6 +11,7 @@ using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
+using Purser.Gateway.Relay;
 using Purser.Gateway.Validation;
 using Purser.Gateway.Upstream;
 using Purser.Pricing;
@@ -563,168 +564,37 @@ internal sealed class ChatProxy
             return;
         }
 
-        var response = context.Response;
-        response.StatusCode = 200;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         if (call.Admission is { } admission)
         {
-            BudgetHeaders.Apply(response, admission.WhileRunning);
+            BudgetHeaders.Apply(context.Response, admission.WhileRunning);
         }
 
-        var writer = response.BodyWriter;
-
-        OpenAiStreamObserver? openAi = null;
-        AnthropicStreamObserver? anthropic = null;
-        AnthropicToOpenAiStream? toOpenAi = null;
-        OpenAiToAnthropicStream? toAnthropic = null;
-        if (callerFormat == upstreamFormat)
+        var relay = ChatStreamRelay.For(callerFormat, upstreamFormat, call.RequestId, call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), callerWantsUsage,
+            callerWantsUsage ? usage => Metering.Reported(call, usage, price).Cost : null);
+        var end = await StreamPump.PumpAsync(context, upstream, relay, callerFormat, deadline.Token).ConfigureAwait(false);
+        if (end.Malformed || !end.Ended)
         {
-            if (upstreamFormat == ApiFormat.OpenAI)
-            {
-                openAi = new OpenAiStreamObserver();
-            }
-            else
-            {
-                anthropic = new AnthropicStreamObserver();
-            }
-        }
-        else if (callerFormat == ApiFormat.OpenAI)
-        {
-            toOpenAi = new AnthropicToOpenAiStream("chatcmpl-" + call.RequestId, call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), callerWantsUsage);
-            anthropic = toOpenAi.Observer;
-        }
-        else
-        {
-            toAnthropic = new OpenAiToAnthropicStream("msg_" + call.RequestId, call.ModelAlias);
-            openAi = toAnthropic.Observer;
-        }
-
-        var ct = deadline.Token;
-        var clientGone = false;
-        var malformed = false;
-        try
-        {
-            await response.StartAsync(ct).ConfigureAwait(false);
-            var upstreamStream = await upstream.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            await using var reader = new SseReader(upstreamStream);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                var frame = reader.Current;
-                if (openAi is not null)
-                {
-                    var kind = toAnthropic is null ? openAi.Observe(frame.Data.Span) : OpenAiChunkKind.Content;
-                    if (toAnthropic is not null)
-                    {
-                        toAnthropic.Translate(frame.Data.Span, writer);
-                        kind = openAi.LastKind;
-                    }
-
-                    if (kind == OpenAiChunkKind.Malformed)
-                    {
-                        malformed = true;
-                        break;
-                    }
-
-                    if (toAnthropic is null)
-                    {
-                        if (kind != OpenAiChunkKind.UsageOnly)
-                        {
-                            writer.Write(frame.Raw.Span);
-                        }
-                        else if (callerWantsUsage)
-                        {
-                            WriteUsageChunkWithCost(writer, frame.Data.Span, openAi.ReportedUsage is { } reportedUsage ? Metering.Reported(call, reportedUsage, price).Cost : null);
-                        }
-                    }
-                }
-                else
-                {
-                    var kind = toOpenAi is null ? anthropic!.Observe(frame.EventName.Span, frame.Data.Span) : AnthropicEventKind.Delta;
-                    if (toOpenAi is not null)
-                    {
-                        toOpenAi.Translate(frame, writer);
-                        kind = anthropic!.LastKind;
-                    }
-
-                    if (kind == AnthropicEventKind.Malformed)
-                    {
-                        malformed = true;
-                        break;
-                    }
-
-                    if (toOpenAi is null)
-                    {
-                        writer.Write(frame.Raw.Span);
-                    }
-                }
-
-                var flushed = await writer.FlushAsync(ct).ConfigureAwait(false);
-                if (flushed.IsCanceled || flushed.IsCompleted)
-                {
-                    clientGone = true;
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
-        {
-            // The caller left, the upstream cut the stream or timed out, or it sent an unframeable stream.
-            clientGone = context.RequestAborted.IsCancellationRequested;
-            if (!clientGone)
-            {
-                Log.UpstreamFailed(_logger, call.Provider, call.ModelAlias, UpstreamClient.ClassifyRead(ex, deadline).ToString());
-                malformed = ex is InvalidDataException;
-            }
-        }
-
-        // The stream ended as the provider meant it to (its terminal frame, or an error event it sent) or not.
-        var ended = openAi is not null ? openAi.SawDone || openAi.SawError : anthropic!.SawMessageStop || anthropic.SawError;
-        if (!clientGone)
-        {
-            try
-            {
-                if (malformed || !ended)
-                {
-                    // Never a normal ending for a broken stream: the caller's SDK must see that it is incomplete.
-                    Log.MalformedStream(_logger, call.RequestId, call.Provider);
-                    WriteStreamError(writer, callerFormat, malformed);
-                }
-                else
-                {
-                    toOpenAi?.Complete(writer);
-                    toAnthropic?.Complete(writer);
-                }
-
-                await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException)
-            {
-                clientGone = true;
-            }
+            Log.MalformedStream(_logger, call.RequestId, call.Provider);
         }
 
         // Settle: what the provider reported (clamped to the hold), else what was counted — never $0 for a stream
         // that reached the provider.
-        var status = clientGone ? 499 : 200;
-        var reported = openAi?.ReportedUsage ?? anthropic?.ReportedUsage;
-        if (reported is { } usage)
+        var status = end.ClientGone ? 499 : 200;
+        if (relay.ReportedUsage is { } reported)
         {
-            var charge = Metering.Reported(call, usage, price);
+            var charge = Metering.Reported(call, reported, price);
             if (charge.Implausible)
             {
                 Log.ImplausibleUsage(_logger, call.RequestId, call.Provider);
             }
 
-            var code = clientGone ? "client_closed" : charge.Implausible ? "upstream_invalid_response" : malformed ? "upstream_malformed_stream" : ended ? null : "upstream_stream_cut";
-            await _usage.FinishAsync(call, status, code, charge).ConfigureAwait(false);
+            await _usage.FinishAsync(call, status, charge.Implausible && !end.ClientGone ? "upstream_invalid_response" : end.ErrorCode, charge).ConfigureAwait(false);
             return;
         }
 
-        var counted = Metering.Unknown(call, openAi?.CountedOutputTokens ?? anthropic!.CountedOutputTokens, anthropic?.ReportedInputTokens);
+        var counted = Metering.Unknown(call, relay.CountedOutputTokens, relay.ReportedInputTokens);
         Log.StreamSettledFromCount(_logger, call.RequestId, call.Provider, counted.Usage.OutputTokens);
-        await _usage.FinishAsync(call, status, clientGone ? "client_closed" : (malformed ? "upstream_malformed_stream" : "upstream_stream_cut"), counted).ConfigureAwait(false);
+        await _usage.FinishAsync(call, status, end.ErrorCode ?? "upstream_stream_cut", counted).ConfigureAwait(false);
     }
 
     /// <summary>A stream request answered 2xx with something other than an event stream.</summary>
@@ -760,38 +630,6 @@ internal sealed class ChatProxy
         catch (JsonException)
         {
             return null;
-        }
-    }
-
-    /// <summary>
-    /// The final usage chunk, as the provider sent it plus <c>usage.cost</c> in USD: the one place a streaming caller
-    /// learns what the request cost, since its headers left before the cost was known.
-    /// </summary>
-    private static void WriteUsageChunkWithCost(System.IO.Pipelines.PipeWriter writer, ReadOnlySpan<byte> data, Money? cost)
-    {
-        if (cost is not { } known || JsonNode.Parse(data) is not JsonObject chunk || chunk["usage"] is not JsonObject usage)
-        {
-            SseWriter.WriteData(writer, data);
-            return;
-        }
-
-        usage["cost"] = known.ToUsd();
-        SseWriter.WriteData(writer, JsonSerializer.SerializeToUtf8Bytes(chunk, GatewayJsonContext.Default.JsonObject));
-    }
-
-    private static void WriteStreamError(System.IO.Pipelines.PipeWriter writer, ApiFormat callerFormat, bool malformed)
-    {
-        var error = new GatewayError(GatewayErrorCode.UpstreamInvalidResponse, malformed
-            ? "The provider sent a malformed stream; the gateway ended it."
-            : "The provider's stream ended before it was complete; the gateway ended it.");
-        var body = ErrorWriter.Render(error, callerFormat);
-        if (callerFormat == ApiFormat.Anthropic)
-        {
-            SseWriter.WriteEvent(writer, "error"u8, body);
-        }
-        else
-        {
-            SseWriter.WriteData(writer, body);
         }
     }
 
