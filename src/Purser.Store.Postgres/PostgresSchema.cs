@@ -141,5 +141,16 @@ internal static class PostgresSchema
             updated_at bigint NOT NULL
         );
         """,
+
+        // Propagation of operators' changes: one row whose version every admin change bumps (with a NOTIFY) right after
+        // it committed; instances compare it with the version they applied every few seconds, in case they missed the
+        // announcement.
+        """
+        CREATE TABLE config_version (
+            id smallint NOT NULL PRIMARY KEY CHECK (id = 1),
+            version bigint NOT NULL
+        );
+        INSERT INTO config_version (id, version) VALUES (1, 0);
+        """,
     ];
 }

@@ -6,6 +6,7 @@ using Purser.Admin;
 using Purser.Bedtime;
 using Purser.Budgets;
 using Purser.Gateway.Admin;
+using Purser.Gateway.AdminServices;
 using Purser.Gateway.Bedtime;
 using Purser.Gateway.Budgets;
 using Purser.Usage;
@@ -92,17 +93,17 @@ internal static class DashboardEndpoints
         return Results.Redirect(back is not null && back.StartsWith("/ui", StringComparison.Ordinal) && !back.StartsWith("/ui/signin", StringComparison.Ordinal) ? back : "/ui");
     }
 
-    private static async Task<IResult> SaveBudgetAsync(HttpContext http, ConfigMonitor config, IAdminStore store, TaskBudgets tasks, IBudgetLedger ledger, TimeProvider time)
+    private static async Task<IResult> SaveBudgetAsync(HttpContext http, BudgetAdmin budgets)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var id = DashboardForms.Text(form, "id") ?? "";
-        var (_, error) = await AdminEndpoints.PutStoredBudgetAsync(id, DashboardForms.Budget(form, DashboardForms.Text(form, "scope") ?? ""), config, store, tasks, ledger, time, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await budgets.PutAsync(id, DashboardForms.Budget(form, DashboardForms.Text(form, "scope") ?? ""), http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<BudgetsPage>(http, new() { ["Error"] = bad.Message }, 400)
             : Done("/ui/budgets", $"Saved budget {id}.");
     }
 
-    private static async Task<IResult> CreateKeyAsync(HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    private static async Task<IResult> CreateKeyAsync(HttpContext http, KeyAdmin keys)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var body = new System.Text.Json.Nodes.JsonObject { ["id"] = DashboardForms.Text(form, "id"), ["team"] = DashboardForms.Text(form, "team") };
@@ -111,7 +112,7 @@ internal static class DashboardEndpoints
             body["models"] = DashboardForms.List(models);
         }
 
-        var (key, error) = await AdminEndpoints.CreateStoredKeyAsync(body, config, store, time, http.RequestAborted).ConfigureAwait(false);
+        var (key, error) = await keys.CreateAsync(body, http.RequestAborted).ConfigureAwait(false);
         if (error is { } bad)
         {
             return Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400);
@@ -121,34 +122,34 @@ internal static class DashboardEndpoints
         return Page<KeysPage>(http, new() { ["NewKeyId"] = key!["id"]!.GetValue<string>(), ["NewSecret"] = key["secret"]!.GetValue<string>() });
     }
 
-    private static async Task<IResult> SetCapAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store, TaskBudgets tasks, IBudgetLedger ledger, TimeProvider time)
+    private static async Task<IResult> SetCapAsync(string id, HttpContext http, BudgetAdmin budgets)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var budgetId = "key-cap-" + id;
-        var (_, error) = await AdminEndpoints.PutStoredBudgetAsync(budgetId, DashboardForms.Budget(form, "key:" + id), config, store, tasks, ledger, time, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await budgets.PutAsync(budgetId, DashboardForms.Budget(form, "key:" + id), http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, 400)
             : Done("/ui/keys", $"Set the cap of {id} (budget {budgetId}).");
     }
 
-    private static async Task<IResult> SetModelsAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store)
+    private static async Task<IResult> SetModelsAsync(string id, HttpContext http, KeyAdmin keys)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var body = new System.Text.Json.Nodes.JsonObject { ["models"] = DashboardForms.List(DashboardForms.Text(form, "models")) };
-        var (_, error) = await AdminEndpoints.UpdateStoredKeyAsync(id, body, config, store, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await keys.UpdateAsync(id, body, http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
             : Done("/ui/keys", $"Set the models of {id}.");
     }
 
-    private static async Task<IResult> RevokeAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    private static async Task<IResult> RevokeAsync(string id, HttpContext http, KeyAdmin keys)
     {
-        return await AdminEndpoints.RevokeStoredKeyAsync(id, config, store, time, http.RequestAborted).ConfigureAwait(false) is { } bad
+        return await keys.RevokeAsync(id, http.RequestAborted).ConfigureAwait(false) is { } bad
             ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
             : Done("/ui/keys", $"Revoked {id}.");
     }
 
-    private static async Task<IResult> SetBedtimeAsync(string id, HttpContext http, ConfigMonitor config, IBedtimeStore store, BedtimeGuard bedtime, TimeProvider time)
+    private static async Task<IResult> SetBedtimeAsync(string id, HttpContext http, BedtimeAdmin policies)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var body = new System.Text.Json.Nodes.JsonObject { ["enabled"] = form["enabled"].ToString() == "on" };
@@ -168,17 +169,17 @@ internal static class DashboardEndpoints
             }
         }
 
-        var (_, error) = await BedtimeAdminEndpoints.PutPolicyAsync("key:" + id, body, config, store, bedtime, time, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await policies.PutAsync("key:" + id, body, http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
             : Done("/ui/keys", $"Saved the bedtime policy of {id}.");
     }
 
-    private static async Task<IResult> SaveEnsembleAsync(HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    private static async Task<IResult> SaveEnsembleAsync(HttpContext http, AliasAdmin aliases)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var alias = DashboardForms.Text(form, "alias") ?? "";
-        var (_, error) = await AliasEndpoints.PutAliasAsync(AliasKind.Ensemble, alias, DashboardForms.Ensemble(form), config, store, time, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await aliases.PutAsync(AliasKind.Ensemble, alias, DashboardForms.Ensemble(form), http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<EnsemblesPage>(http, new() { ["Alias"] = alias, ["Error"] = bad.Message, ["Posted"] = DashboardForms.Fields(form) }, bad.StatusOverride ?? 400)
             : Results.Redirect("/ui/ensembles?alias=" + Uri.EscapeDataString(alias) + "&ok=" + Uri.EscapeDataString($"Saved ensemble {alias}."));

@@ -8,6 +8,7 @@ using Purser.Events.Webhooks;
 using Purser.Store.Postgres;
 using Purser.Store.Postgres.Admin;
 using Purser.Store.Postgres.Bedtime;
+using Purser.Store.Postgres.Changes;
 using Purser.Store.Postgres.Events;
 using Purser.Store.Postgres.Ledger;
 using Purser.Store.Postgres.Usage;
@@ -50,8 +51,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
         IWebhookStore webhooks,
         IAsyncDisposable? settlements,
         IDisposable? sqliteLedger,
-        IAsyncDisposable? postgres)
+        IAsyncDisposable? postgres,
+        IChangeFeed? changes = null)
     {
+        Changes = changes;
         Admin = admin;
         Sink = sink;
         Usage = usage;
@@ -86,6 +89,9 @@ internal sealed class GatewayStorage : IAsyncDisposable
 
     public IWebhookStore Webhooks { get; }
 
+    /// <summary>Announces operators' changes to the other instances: PostgreSQL only (null with SQLite alone).</summary>
+    public IChangeFeed? Changes { get; }
+
     /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
     public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
     {
@@ -113,7 +119,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
         return new GatewayStorage(
             new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
-            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres);
+            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres,
+            new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     /// <summary>
@@ -141,6 +148,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Bedtime);
         services.AddSingleton(SpendHistory);
         services.AddSingleton(Webhooks);
+        if (Changes is not null)
+        {
+            services.AddSingleton(Changes);
+        }
     }
 
     /// <summary>Drains the buffered usage records and pending settlements, then closes the databases.</summary>
@@ -161,6 +172,11 @@ internal sealed class GatewayStorage : IAsyncDisposable
         }
 
         _sqliteLedger?.Dispose();
+        if (Changes is IAsyncDisposable changes)
+        {
+            await changes.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync().ConfigureAwait(false);
