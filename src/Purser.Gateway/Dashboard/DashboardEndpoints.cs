@@ -33,7 +33,7 @@ internal static class DashboardEndpoints
         routes.MapGet("/ui/dashboard.js", () => Results.Text(DashboardAssets.Script, "text/javascript; charset=utf-8"));
 
         var ui = routes.MapGroup("/ui").AddEndpointFilter(DashboardSession.RequireSessionAsync);
-        ui.MapPost("/signout", (HttpContext http) => SignOut(http));
+        ui.MapPost("/signout", SignOutAsync);
         ui.MapGet("", (HttpContext http, string? group, string? range) => Page<OverviewPage>(http, new() { ["Group"] = group, ["Range"] = range }));
         ui.MapGet("/budgets", (HttpContext http, string? ok) => Page<BudgetsPage>(http, new() { ["Message"] = ok }));
         ui.MapPost("/budgets/save", SaveBudgetAsync);
@@ -69,9 +69,9 @@ internal static class DashboardEndpoints
 
     private static IResult Done(string page, string message) => Results.Redirect(page + "?ok=" + Uri.EscapeDataString(message));
 
-    private static IResult SignOut(HttpContext http)
+    private static async Task<IResult> SignOutAsync(HttpContext http, DashboardSession session)
     {
-        DashboardSession.SignOut(http);
+        await session.SignOutAsync(http).ConfigureAwait(false);
         return Results.Redirect("/ui/signin");
     }
 
@@ -84,7 +84,7 @@ internal static class DashboardEndpoints
 
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var back = DashboardForms.Text(form, "return");
-        if (!http.RequestServices.GetRequiredService<DashboardSession>().TrySignIn(http, DashboardForms.Text(form, "admin_key")))
+        if (!await http.RequestServices.GetRequiredService<DashboardSession>().TrySignInAsync(http, DashboardForms.Text(form, "admin_key")).ConfigureAwait(false))
         {
             return Page<SignInPage>(http, new() { ["Return"] = back, ["Error"] = "That is not the admin key (or the admin API is disabled: set server.admin_key_hash)." }, 401);
         }

@@ -3,18 +3,21 @@ using Purser.Admin;
 using Purser.Bedtime;
 using Purser.Budgets;
 using Purser.Configuration;
+using Purser.Dashboard;
 using Purser.Events;
 using Purser.Events.Webhooks;
 using Purser.Store.Postgres;
 using Purser.Store.Postgres.Admin;
 using Purser.Store.Postgres.Bedtime;
 using Purser.Store.Postgres.Changes;
+using Purser.Store.Postgres.Dashboard;
 using Purser.Store.Postgres.Events;
 using Purser.Store.Postgres.Ledger;
 using Purser.Store.Postgres.Usage;
 using Purser.Store.Sqlite;
 using Purser.Store.Sqlite.Admin;
 using Purser.Store.Sqlite.Bedtime;
+using Purser.Store.Sqlite.Dashboard;
 using Purser.Store.Sqlite.Ledger;
 using Purser.Store.Sqlite.Webhooks;
 using Purser.Usage;
@@ -52,8 +55,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
         IAsyncDisposable? settlements,
         IDisposable? sqliteLedger,
         IAsyncDisposable? postgres,
+        IDashboardStore dashboard,
         IChangeFeed? changes = null)
     {
+        Dashboard = dashboard;
         Changes = changes;
         Admin = admin;
         Sink = sink;
@@ -89,6 +94,9 @@ internal sealed class GatewayStorage : IAsyncDisposable
 
     public IWebhookStore Webhooks { get; }
 
+    /// <summary>The dashboard's key ring and sessions: in PostgreSQL when it is configured, so every instance shares them.</summary>
+    public IDashboardStore Dashboard { get; }
+
     /// <summary>Announces operators' changes to the other instances: PostgreSQL only (null with SQLite alone).</summary>
     public IChangeFeed? Changes { get; }
 
@@ -102,7 +110,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
             var ledger = new SqliteBudgetLedger(sqlite);
             return new GatewayStorage(
                 new SqliteAdminStore(sqlite, time), store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
-                new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null);
+                new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null,
+                new SqliteDashboardStore(sqlite));
         }
 
         return OpenPostgres(connectionString, sqlite, storage, time, onUsageError);
@@ -120,7 +129,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         return new GatewayStorage(
             new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
             new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres,
-            new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     /// <summary>
@@ -148,6 +157,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Bedtime);
         services.AddSingleton(SpendHistory);
         services.AddSingleton(Webhooks);
+        services.AddSingleton(Dashboard);
         if (Changes is not null)
         {
             services.AddSingleton(Changes);

@@ -5,8 +5,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Purser.Gateway.Propagation;
-using Purser.Keys;
-using Purser.SimulatedProvider;
 using Xunit.Abstractions;
 
 namespace Purser.Gateway.Tests.MultiInstance;
@@ -18,164 +16,119 @@ namespace Purser.Gateway.Tests.MultiInstance;
 /// </summary>
 public sealed class PropagationProcessTests : IAsyncLifetime
 {
-    private const string AdminSecret = "purser-admin-propagation";
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
 
     // The fallback's bound: one version-check period, plus a reload and a request's worth of slack on a shared machine.
     private static readonly TimeSpan FallbackBound = ChangeListener.PollPeriod + Second;
 
     private readonly ITestOutputHelper _output;
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "purser-prop-" + Guid.NewGuid().ToString("N"));
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private SimulatedProviderServer _simulator = null!;
-    private TestPostgres _postgres = null!;
-    private GatewayProcess _a = null!;
-    private GatewayProcess _b = null!;
+    private TwoGateways _gateways = null!;
 
     public PropagationProcessTests(ITestOutputHelper output)
     {
         _output = output;
     }
 
+    private GatewayProcess A => _gateways.A;
+
+    private GatewayProcess B => _gateways.B;
+
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_directory);
-        _simulator = await SimulatedProviderServer.StartAsync("http://127.0.0.1:0");
-        _postgres = await TestPostgres.CreateOnSharedServerAsync();
-        var started = await Task.WhenAll(StartAsync(0), StartAsync(1));
-        (_a, _b) = (started[0], started[1]);
-
-        // Each listener reloads once it listens; from then on an announcement reaches it.
-        await WaitForLogAsync(_a, "Listening for operators' changes");
-        await WaitForLogAsync(_b, "Listening for operators' changes");
+        _gateways = await TwoGateways.StartAsync();
 
         // The first request through each process compiles its whole path; the timed waits below measure propagation.
-        var warm = await CreateKeyAsync(_a, "warm-up");
-        await ExpectWithinAsync(_a, warm, "sim-chat", HttpStatusCode.OK, TimeSpan.FromSeconds(10), "warm-up on A");
-        await ExpectWithinAsync(_b, warm, "sim-chat", HttpStatusCode.OK, TimeSpan.FromSeconds(10), "warm-up on B");
+        var warm = await CreateKeyAsync(A, "warm-up");
+        await ExpectWithinAsync(A, warm, "sim-chat", HttpStatusCode.OK, TimeSpan.FromSeconds(10), "warm-up on A");
+        await ExpectWithinAsync(B, warm, "sim-chat", HttpStatusCode.OK, TimeSpan.FromSeconds(10), "warm-up on B");
     }
 
-    public async Task DisposeAsync()
-    {
-        foreach (var gateway in new[] { _a, _b })
-        {
-            if (gateway is not null)
-            {
-                await gateway.DisposeAsync();
-            }
-        }
-
-        await _postgres.DisposeAsync();
-        await _simulator.DisposeAsync();
-        _http.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public async Task DisposeAsync() => await _gateways.DisposeAsync();
 
     [Fact]
     public async Task A_key_created_on_A_works_on_B_within_a_second_and_once_revoked_on_A_is_refused_by_B_within_a_second()
     {
-        var secret = await CreateKeyAsync(_a, "agent-1");
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.OK, Second, "key created on A served by B");
+        var secret = await CreateKeyAsync(A, "agent-1");
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "key created on A served by B");
 
-        await AdminAsync(_a, HttpMethod.Delete, "/admin/keys/agent-1", null, HttpStatusCode.OK);
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.Unauthorized, Second, "key revoked on A refused by B");
-        Assert.Equal(HttpStatusCode.Unauthorized, await ChatAsync(_a, secret, "sim-chat"));
+        await AdminAsync(A, HttpMethod.Delete, "/admin/keys/agent-1", null, HttpStatusCode.OK);
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.Unauthorized, Second, "key revoked on A refused by B");
+        Assert.Equal(HttpStatusCode.Unauthorized, await ChatAsync(A, secret, "sim-chat"));
     }
 
     [Fact]
     public async Task A_cap_set_on_A_is_enforced_by_B_within_a_second()
     {
-        var secret = await CreateKeyAsync(_a, "agent-2");
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
+        var secret = await CreateKeyAsync(A, "agent-2");
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
 
         // Below one request's worst case: in reserve mode B must refuse the next request before it goes upstream.
-        await AdminAsync(_a, HttpMethod.Put, "/admin/budgets/agent-2-cap", new JsonObject { ["scope"] = "key:agent-2", ["window"] = "daily", ["cap_usd"] = "0.000001" }, HttpStatusCode.OK);
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.PaymentRequired, Second, "cap set on A enforced by B");
+        await AdminAsync(A, HttpMethod.Put, "/admin/budgets/agent-2-cap", new JsonObject { ["scope"] = "key:agent-2", ["window"] = "daily", ["cap_usd"] = "0.000001" }, HttpStatusCode.OK);
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.PaymentRequired, Second, "cap set on A enforced by B");
 
-        await AdminAsync(_a, HttpMethod.Delete, "/admin/budgets/agent-2-cap", null, HttpStatusCode.OK);
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.OK, Second, "cap deleted on A lifted on B");
+        await AdminAsync(A, HttpMethod.Delete, "/admin/budgets/agent-2-cap", null, HttpStatusCode.OK);
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "cap deleted on A lifted on B");
     }
 
     [Fact]
     public async Task A_route_created_and_deleted_on_A_is_served_and_then_refused_by_B_within_a_second()
     {
-        var secret = await CreateKeyAsync(_a, "agent-3");
-        var unknown = await ChatAsync(_b, secret, "fast-lane");
+        var secret = await CreateKeyAsync(A, "agent-3");
+        var unknown = await ChatAsync(B, secret, "fast-lane");
         Assert.True((int)unknown is >= 400 and < 500, "an unknown model must be a 4xx, got " + unknown);
 
-        await AdminAsync(_a, HttpMethod.Put, "/admin/routes/fast-lane", new JsonObject { ["targets"] = new JsonArray("sim-chat") }, HttpStatusCode.OK);
-        await ExpectWithinAsync(_b, secret, "fast-lane", HttpStatusCode.OK, Second, "route created on A served by B");
+        await AdminAsync(A, HttpMethod.Put, "/admin/routes/fast-lane", new JsonObject { ["targets"] = new JsonArray("sim-chat") }, HttpStatusCode.OK);
+        await ExpectWithinAsync(B, secret, "fast-lane", HttpStatusCode.OK, Second, "route created on A served by B");
 
-        await AdminAsync(_a, HttpMethod.Delete, "/admin/routes/fast-lane", null, HttpStatusCode.OK);
-        await ExpectWithinAsync(_b, secret, "fast-lane", unknown, Second, "route deleted on A refused by B");
+        await AdminAsync(A, HttpMethod.Delete, "/admin/routes/fast-lane", null, HttpStatusCode.OK);
+        await ExpectWithinAsync(B, secret, "fast-lane", unknown, Second, "route deleted on A refused by B");
     }
 
     [Fact]
     public async Task A_bedtime_policy_set_on_A_trips_on_B_within_a_second_and_its_deletion_lifts_it()
     {
-        var secret = await CreateKeyAsync(_a, "owl");
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
+        var secret = await CreateKeyAsync(A, "owl");
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
 
         // Asleep now (UTC), with a zero floor and no history: tonight's threshold is $0, so the next request trips it.
         var now = TimeProvider.System.GetUtcNow().UtcDateTime;
         var hours = string.Create(CultureInfo.InvariantCulture, $"{now.AddHours(-1):HH\\:mm}-{now.AddHours(2):HH\\:mm}");
-        await AdminAsync(_a, HttpMethod.Put, "/admin/bedtime/key:owl", new JsonObject { ["hours"] = hours, ["floor_usd"] = "0" }, HttpStatusCode.OK);
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.PaymentRequired, Second, "bedtime policy set on A enforced by B");
+        await AdminAsync(A, HttpMethod.Put, "/admin/bedtime/key:owl", new JsonObject { ["hours"] = hours, ["floor_usd"] = "0" }, HttpStatusCode.OK);
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.PaymentRequired, Second, "bedtime policy set on A enforced by B");
 
-        await AdminAsync(_a, HttpMethod.Delete, "/admin/bedtime/key:owl", null, HttpStatusCode.OK);
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.OK, Second, "bedtime policy deleted on A lifted on B");
+        await AdminAsync(A, HttpMethod.Delete, "/admin/bedtime/key:owl", null, HttpStatusCode.OK);
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "bedtime policy deleted on A lifted on B");
     }
 
     [Fact]
     public async Task With_Bs_listener_killed_a_change_on_A_still_reaches_B_within_the_fallback_period()
     {
-        var secret = await CreateKeyAsync(_a, "agent-4");
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
+        var secret = await CreateKeyAsync(A, "agent-4");
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
 
-        var killed = await _postgres.ScalarAsync(
-            $"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'purser-listener-{_b.Id}'");
+        var killed = await _gateways.Postgres.ScalarAsync(
+            $"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'purser-listener-{B.Id}'");
         Assert.Equal(1, killed);
-        await AdminAsync(_a, HttpMethod.Delete, "/admin/keys/agent-4", null, HttpStatusCode.OK);
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.Unauthorized, FallbackBound, "key revoked on A refused by B without its listener");
-        await WaitForLogAsync(_b, "The listener for operators' changes failed");
+        await AdminAsync(A, HttpMethod.Delete, "/admin/keys/agent-4", null, HttpStatusCode.OK);
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.Unauthorized, FallbackBound, "key revoked on A refused by B without its listener");
+        await TwoGateways.WaitForLogAsync(B, "The listener for operators' changes failed");
     }
 
     [Fact]
     public async Task A_lost_announcement_is_caught_by_the_version_check_within_its_period()
     {
-        var secret = await CreateKeyAsync(_a, "agent-5");
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
+        var secret = await CreateKeyAsync(A, "agent-5");
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
 
         // A change committed with its version bump but no NOTIFY (the announcement lost): only the version check sees it.
-        var revoked = await _postgres.ScalarAsync(
+        var revoked = await _gateways.Postgres.ScalarAsync(
             "WITH revoke AS (UPDATE admin_keys SET revoked_at = 1 WHERE id = 'agent-5' RETURNING id), "
             + "bump AS (UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version) "
             + "SELECT (SELECT count(*) FROM revoke) + 0 * (SELECT count(*) FROM bump)");
         Assert.Equal(1, revoked);
-        await ExpectWithinAsync(_b, secret, "sim-chat", HttpStatusCode.Unauthorized, FallbackBound, "a silently revoked key refused by B");
-        await ExpectWithinAsync(_a, secret, "sim-chat", HttpStatusCode.Unauthorized, FallbackBound, "a silently revoked key refused by A");
-        await WaitForLogAsync(_b, "(version check)");
-    }
-
-    private async Task<GatewayProcess> StartAsync(int instance)
-    {
-        var sim = _simulator.BaseAddress.AbsoluteUri.TrimEnd('/');
-        var path = Path.Combine(_directory, $"purser-{instance}.yaml");
-        await File.WriteAllTextAsync(path, $$"""
-            organization: acme
-            server:
-              listen: http://127.0.0.1:0
-              admin_key_hash: {{KeyHasher.Hash(AdminSecret)}}
-            storage:
-              sqlite_path: local-{{instance}}.db
-              postgres: ${PURSER_PROP_POSTGRES}
-            providers:
-              sim: { kind: openai, base_url: "{{sim}}/v1", api_key: sim }
-            models:
-              sim-chat: { provider: sim, upstream: "sim-chat~out=8", price: { input: 0.5, output: 1.5 } }
-            """);
-        var connection = new Npgsql.NpgsqlConnectionStringBuilder(_postgres.ConnectionString) { MaxPoolSize = 10, Timeout = 5 }.ConnectionString;
-        return await GatewayProcess.StartAsync(path, new Dictionary<string, string> { ["PURSER_PROP_POSTGRES"] = connection });
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.Unauthorized, FallbackBound, "a silently revoked key refused by B");
+        await ExpectWithinAsync(A, secret, "sim-chat", HttpStatusCode.Unauthorized, FallbackBound, "a silently revoked key refused by A");
+        await TwoGateways.WaitForLogAsync(B, "(version check)");
     }
 
     private async Task<string> CreateKeyAsync(GatewayProcess gateway, string id)
@@ -184,20 +137,8 @@ public sealed class PropagationProcessTests : IAsyncLifetime
         return created["secret"]!.GetValue<string>();
     }
 
-    private async Task<JsonNode> AdminAsync(GatewayProcess gateway, HttpMethod method, string path, JsonObject? body, HttpStatusCode expected)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(gateway.BaseAddress, path));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        }
-
-        using var response = await _http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"{method} {path}: {(int)response.StatusCode} {text}");
-        return JsonNode.Parse(text)!;
-    }
+    private Task<JsonNode> AdminAsync(GatewayProcess gateway, HttpMethod method, string path, JsonObject? body, HttpStatusCode expected) =>
+        _gateways.AdminAsync(gateway, method, path, body, expected);
 
     private async Task<HttpStatusCode> ChatAsync(GatewayProcess gateway, string secret, string model)
     {
@@ -206,7 +147,7 @@ public sealed class PropagationProcessTests : IAsyncLifetime
             Content = new StringContent($$"""{"model":"{{model}}","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        using var response = await _http.SendAsync(request);
+        using var response = await _gateways.Http.SendAsync(request);
         return response.StatusCode;
     }
 
@@ -232,15 +173,5 @@ public sealed class PropagationProcessTests : IAsyncLifetime
         }
 
         Assert.Fail($"{what}: still {(int)last} after 10 s, expected {(int)expected}.\nB:\n{gateway.Output}");
-    }
-
-    private static async Task WaitForLogAsync(GatewayProcess gateway, string text)
-    {
-        for (var i = 0; i < 400 && !gateway.Output.Contains(text, StringComparison.Ordinal); i++)
-        {
-            await Task.Delay(25);
-        }
-
-        Assert.True(gateway.Output.Contains(text, StringComparison.Ordinal), $"no '{text}' in the log:\n{gateway.Output}");
     }
 }
