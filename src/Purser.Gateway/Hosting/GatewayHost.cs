@@ -138,6 +138,7 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<AdminServices.BudgetAdmin>();
         services.AddSingleton<AdminServices.AliasAdmin>();
         services.AddSingleton<AdminServices.BedtimeAdmin>();
+        services.AddSingleton<AdminServices.WebhookAdmin>();
         services.AddSingleton(_ => UpstreamHttp.CreateClient());
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<Routing.RouteHealth>();
