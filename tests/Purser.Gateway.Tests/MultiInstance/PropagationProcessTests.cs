@@ -74,6 +74,7 @@ public sealed class PropagationProcessTests : IAsyncLifetime
     public async Task A_route_created_and_deleted_on_A_is_served_and_then_refused_by_B_within_a_second()
     {
         var secret = await CreateKeyAsync(A, "agent-3");
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
         var unknown = await ChatAsync(B, secret, "fast-lane");
         Assert.True((int)unknown is >= 400 and < 500, "an unknown model must be a 4xx, got " + unknown);
 
@@ -101,7 +102,7 @@ public sealed class PropagationProcessTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task With_Bs_listener_killed_a_change_on_A_still_reaches_B_within_the_fallback_period()
+    public async Task With_Bs_listener_killed_a_change_on_A_still_reaches_B_within_the_fallback_period_and_the_listener_comes_back()
     {
         var secret = await CreateKeyAsync(A, "agent-4");
         await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
@@ -112,6 +113,27 @@ public sealed class PropagationProcessTests : IAsyncLifetime
         await AdminAsync(A, HttpMethod.Delete, "/admin/keys/agent-4", null, HttpStatusCode.OK);
         await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.Unauthorized, FallbackBound, "key revoked on A refused by B without its listener");
         await TwoGateways.WaitForLogAsync(B, "The listener for operators' changes failed");
+
+        // The listener came back (after its backoff, with a full reload): announcements reach B again.
+        for (var i = 0; i < 400 && Occurrences(B.Output, "Listening for operators' changes") < 2; i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.Equal(2, Occurrences(B.Output, "Listening for operators' changes"));
+        var next = await CreateKeyAsync(A, "agent-4b");
+        await ExpectWithinAsync(B, next, "sim-chat", HttpStatusCode.OK, Second, "key created on A served by B after the listener reconnected");
+    }
+
+    private static int Occurrences(string text, string value)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(value, StringComparison.Ordinal); at >= 0; at = text.IndexOf(value, at + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     [Fact]
