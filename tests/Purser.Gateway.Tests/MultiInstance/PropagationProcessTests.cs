@@ -62,9 +62,15 @@ public sealed class PropagationProcessTests : IAsyncLifetime
         var secret = await CreateKeyAsync(A, "agent-2");
         await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "key served by B");
 
-        // Below one request's worst case: in reserve mode B must refuse the next request before it goes upstream.
+        // A roomy cap first: B serves under it (with leases, the default on PostgreSQL, from a slice it leased).
+        await AdminAsync(A, HttpMethod.Put, "/admin/budgets/agent-2-cap", new JsonObject { ["scope"] = "key:agent-2", ["window"] = "daily", ["cap_usd"] = "100" }, HttpStatusCode.OK);
+        await ExpectLimitWithinAsync(B, secret, 100m, Second, "roomy cap set on A, in B's x-budget-limit");
+        var spent = await _gateways.Postgres.ScalarAsync("SELECT COALESCE(SUM(spent_nano + held_nano), 0) FROM ledger_counters WHERE budget_id = 'agent-2-cap'");
+        Assert.True(spent > 0, "B charged nothing to the cap set on A");
+
+        // Then below one request's worst case: in reserve mode B must refuse the next request before it goes upstream.
         await AdminAsync(A, HttpMethod.Put, "/admin/budgets/agent-2-cap", new JsonObject { ["scope"] = "key:agent-2", ["window"] = "daily", ["cap_usd"] = "0.000001" }, HttpStatusCode.OK);
-        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.PaymentRequired, Second, "cap set on A enforced by B");
+        await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.PaymentRequired, Second, "cap lowered on A enforced by B");
 
         await AdminAsync(A, HttpMethod.Delete, "/admin/budgets/agent-2-cap", null, HttpStatusCode.OK);
         await ExpectWithinAsync(B, secret, "sim-chat", HttpStatusCode.OK, Second, "cap deleted on A lifted on B");
@@ -171,6 +177,35 @@ public sealed class PropagationProcessTests : IAsyncLifetime
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
         using var response = await _gateways.Http.SendAsync(request);
         return response.StatusCode;
+    }
+
+    /// <summary>Polls <paramref name="gateway"/> until a served request's <c>x-budget-limit</c> is <paramref name="limitUsd"/> (at most 10 s), then asserts it took at most <paramref name="bound"/>.</summary>
+    private async Task ExpectLimitWithinAsync(GatewayProcess gateway, string secret, decimal limitUsd, TimeSpan bound, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        var last = "(none)";
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(gateway.BaseAddress, "/v1/chat/completions"))
+            {
+                Content = new StringContent("""{"model":"sim-chat","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+            using var response = await _gateways.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            last = response.Headers.TryGetValues("x-budget-limit", out var values) ? values.First() : "(none)";
+            if (decimal.TryParse(last, NumberStyles.Number, CultureInfo.InvariantCulture, out var limit) && limit == limitUsd)
+            {
+                var took = clock.Elapsed;
+                _output.WriteLine(FormattableString.Invariant($"{what}: {took.TotalMilliseconds:F0} ms"));
+                Assert.True(took <= bound, $"{what}: took {took.TotalMilliseconds:F0} ms, more than {bound.TotalMilliseconds:F0} ms");
+                return;
+            }
+
+            await Task.Delay(10);
+        }
+
+        Assert.Fail($"{what}: x-budget-limit still {last} after 10 s");
     }
 
     /// <summary>Polls <paramref name="gateway"/> until it answers <paramref name="expected"/> (at most 10 s), then asserts it took at most <paramref name="bound"/>.</summary>
