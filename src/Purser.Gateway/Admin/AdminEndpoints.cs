@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Purser.Admin;
-using Purser.Budgets;
 using Purser.Events;
 using Purser.Gateway.AdminServices;
 using Purser.Gateway.Configuration;

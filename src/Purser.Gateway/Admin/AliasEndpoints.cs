@@ -6,7 +6,6 @@ using Purser.Configuration;
 using Purser.Ensembles;
 using Purser.Gateway.AdminServices;
 using Purser.Gateway.Configuration;
-using Purser.Gateway.Errors;
 using Purser.Gateway.Proxy;
 
 namespace Purser.Gateway.Admin;

@@ -3,14 +3,10 @@ using System.Text;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Purser.Admin;
-using Purser.Bedtime;
-using Purser.Budgets;
 using Purser.Gateway.Admin;
 using Purser.Gateway.AdminServices;
 using Purser.Gateway.Bedtime;
-using Purser.Gateway.Budgets;
 using Purser.Usage;
-using Purser.Gateway.Configuration;
 using Purser.Gateway.Dashboard.Pages;
 
 namespace Purser.Gateway.Dashboard;
