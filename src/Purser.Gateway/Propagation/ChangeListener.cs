@@ -27,6 +27,7 @@ internal sealed class ChangeListener : IHostedService, IDisposable
     private Task _listening = Task.CompletedTask;
     private Task _applying = Task.CompletedTask;
     private long _announced;
+    private volatile bool _connected;
 
     public ChangeListener(SharedState state, AdminChanges admin, TimeProvider time, ILogger<ChangeListener> logger, IChangeFeed? changes = null)
     {
@@ -36,6 +37,9 @@ internal sealed class ChangeListener : IHostedService, IDisposable
         _time = time;
         _logger = logger;
     }
+
+    /// <summary>Whether the listener is connected and has done its full reload (false while it reconnects).</summary>
+    public bool Listening => _connected;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -79,6 +83,7 @@ internal sealed class ChangeListener : IHostedService, IDisposable
                     {
                         retry = FirstRetry;
                         await _state.ReloadAsync("listener connected", ct).ConfigureAwait(false);
+                        _connected = true;
                         Log.ChangeListenerListening(_logger, _state.AppliedVersion);
                     },
                     Announced,
@@ -90,6 +95,7 @@ internal sealed class ChangeListener : IHostedService, IDisposable
             }
             catch (Exception ex)
             {
+                _connected = false;
                 Log.ChangeListenerFailed(_logger, (long)retry.TotalMilliseconds, (long)PollPeriod.TotalMilliseconds, ex);
             }
 
