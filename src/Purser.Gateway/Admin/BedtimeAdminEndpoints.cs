@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Purser.Bedtime;
 using Purser.Budgets;
+using Purser.Gateway.AdminServices;
 using Purser.Gateway.Bedtime;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
@@ -123,7 +124,7 @@ internal static class BedtimeAdminEndpoints
         return new AdminEndpoints.JsonResult(new JsonObject { ["data"] = list });
     }
 
-    private static async Task<IResult> PutAsync(string scope, HttpContext http, ConfigMonitor config, IBedtimeStore store, BedtimeGuard bedtime, TimeProvider time)
+    private static async Task<IResult> PutAsync(string scope, HttpContext http, ConfigMonitor config, BedtimeAdmin policies)
     {
         var (body, error) = await AdminEndpoints.ReadAsync(http, config).ConfigureAwait(false);
         if (error is { } bad)
@@ -131,38 +132,14 @@ internal static class BedtimeAdminEndpoints
             return new AdminEndpoints.ErrorResult(bad);
         }
 
-        var (saved, refused) = await PutPolicyAsync(scope, body!, config, store, bedtime, time, http.RequestAborted).ConfigureAwait(false);
+        var (saved, refused) = await policies.PutAsync(scope, body!, http.RequestAborted).ConfigureAwait(false);
         return refused is { } no ? new AdminEndpoints.ErrorResult(no) : new AdminEndpoints.JsonResult(saved!);
     }
 
-    /// <summary>Sets a stored bedtime policy from an admin body; file policies are refused. Shared with the dashboard.</summary>
-    internal static async Task<(JsonObject? Policy, GatewayError? Error)> PutPolicyAsync(string scope, JsonObject body, ConfigMonitor config, IBedtimeStore store, BedtimeGuard bedtime, TimeProvider time, CancellationToken ct)
-    {
-        if (TryRead(scope, body, config.Current, out var policy) is { } invalid)
-        {
-            return (null, invalid);
-        }
-
-        if (bedtime.IsFromFile(policy.Scope.ToString()))
-        {
-            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The bedtime policy of '{scope}' is defined in the configuration file; change it there.", "scope") { StatusOverride = 409 });
-        }
-
-        await store.UpsertAsync(policy, ct).ConfigureAwait(false);
-        bedtime.ApplyStored(await store.ListAsync(ct).ConfigureAwait(false));
-        return (Write(policy, bedtime, time.GetUtcNow()), null);
-    }
-
-    private static async Task<IResult> DeleteAsync(string scope, HttpContext http, IBedtimeStore store, BedtimeGuard bedtime)
-    {
-        if (!await store.DeleteAsync(scope, http.RequestAborted).ConfigureAwait(false))
-        {
-            return new AdminEndpoints.ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"No bedtime policy for '{scope}' was set through the admin API.", "scope") { StatusOverride = 404 });
-        }
-
-        bedtime.ApplyStored(await store.ListAsync(http.RequestAborted).ConfigureAwait(false));
-        return new AdminEndpoints.JsonResult(new JsonObject { ["scope"] = scope, ["deleted"] = true });
-    }
+    private static async Task<IResult> DeleteAsync(string scope, HttpContext http, BedtimeAdmin policies) =>
+        await policies.DeleteAsync(scope, http.RequestAborted).ConfigureAwait(false) is { } refused
+            ? new AdminEndpoints.ErrorResult(refused)
+            : new AdminEndpoints.JsonResult(new JsonObject { ["scope"] = scope, ["deleted"] = true });
 
     private static IResult Wake(string scope, BedtimeGuard bedtime, TimeProvider time)
     {

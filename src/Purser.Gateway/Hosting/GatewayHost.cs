@@ -130,6 +130,17 @@ public sealed class GatewayHost : IAsyncDisposable
         var storedBedtime = await storage.Bedtime.ListAsync(cancellationToken).ConfigureAwait(false);
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<BedtimeGuard>(sp, storedBedtime));
         services.AddHostedService<WebhookDispatcher>();
+
+        // Operators' changes: written and announced in one place (the admin services), applied on every instance.
+        services.AddSingleton<Propagation.SharedState>();
+        services.AddSingleton<Propagation.AdminChanges>();
+        services.AddSingleton<Propagation.ChangeListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<Propagation.ChangeListener>());
+        services.AddSingleton<AdminServices.KeyAdmin>();
+        services.AddSingleton<AdminServices.BudgetAdmin>();
+        services.AddSingleton<AdminServices.AliasAdmin>();
+        services.AddSingleton<AdminServices.BedtimeAdmin>();
+        services.AddSingleton<AdminServices.WebhookAdmin>();
         services.AddSingleton(_ => UpstreamHttp.CreateClient());
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<Upstream.UpstreamClient>();
