@@ -18,8 +18,6 @@ namespace Purser.Gateway.Admin;
 /// </summary>
 internal static class AliasEndpoints
 {
-    private static readonly JsonWriterOptions DefinitionFormat = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static void MapAliasEndpoints(this RouteGroupBuilder admin)
     {
         admin.MapGet("/ensembles", (ConfigMonitor config) => List(config.Current, AliasKind.Ensemble));
@@ -37,14 +35,14 @@ internal static class AliasEndpoints
         {
             foreach (var (alias, ensemble) in state.Config.Ensembles)
             {
-                list.Add(Write(ensemble, SourceOf(state, alias)));
+                list.Add(AliasJson.Write(ensemble, SourceOf(state, alias)));
             }
         }
         else
         {
             foreach (var (alias, route) in state.Config.Routes)
             {
-                list.Add(Write(route, SourceOf(state, alias)));
+                list.Add(AliasJson.Write(route, SourceOf(state, alias)));
             }
         }
 
@@ -77,18 +75,6 @@ internal static class AliasEndpoints
             ? new AdminEndpoints.ErrorResult(refused)
             : new AdminEndpoints.JsonResult(new JsonObject { ["alias"] = alias, ["deleted"] = true });
 
-    /// <summary>The body as the stored definition: indented JSON, which every YAML parser reads as the same mapping.</summary>
-    internal static string DefinitionText(JsonObject body)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, DefinitionFormat))
-        {
-            body.WriteTo(writer);
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
-
     private static string SourceOf(GatewayState state, string alias) => StoredAliases.InFile(state.FileConfig, alias) ? "config" : "api";
 
     private static bool IsApplied(GatewayState state, string alias)
@@ -116,43 +102,5 @@ internal static class AliasEndpoints
         }
 
         return "depends on an alias that is not in effect";
-    }
-
-        internal static JsonObject Write(RouteConfig route, string source)
-    {
-        var targets = new JsonArray();
-        foreach (var target in route.Targets)
-        {
-            targets.Add(target);
-        }
-
-        return new JsonObject { ["alias"] = route.Alias, ["source"] = source, ["active"] = true, ["targets"] = targets, ["cooldown_seconds"] = route.CooldownSeconds };
-    }
-
-    /// <summary>Every field with its effective value, in the shape PUT accepts, so a GET body can be edited and sent back.</summary>
-    internal static JsonObject Write(EnsembleConfig ensemble, string source)
-    {
-        var panel = new JsonArray();
-        foreach (var member in ensemble.Panel)
-        {
-            panel.Add(new JsonObject { ["model"] = member.Model, ["temperature"] = member.Temperature, ["seed"] = member.Seed });
-        }
-
-        var guardrail = ensemble.Guardrail;
-        return new JsonObject
-        {
-            ["alias"] = ensemble.Alias,
-            ["source"] = source,
-            ["active"] = true,
-            ["panel"] = panel,
-            ["judge"] = new JsonObject { ["model"] = ensemble.Judge, ["synthesis_prompt"] = ensemble.SynthesisPrompt },
-            ["min_responses"] = ensemble.MinResponses,
-            ["timeout_ms"] = ensemble.TimeoutMs,
-            ["max_total_tokens"] = guardrail.MaxTotalTokens,
-            ["max_panel_calls"] = guardrail.MaxPanelCalls,
-            ["max_cost_usd"] = guardrail.MaxCostUsd?.ToString(),
-            ["on_exceed"] = guardrail.OnExceed == ExceedAction.Fail ? "fail" : "degrade",
-            ["degrade_to"] = guardrail.DegradeTo,
-        };
     }
 }

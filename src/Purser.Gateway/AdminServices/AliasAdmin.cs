@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Purser.Admin;
 using Purser.Configuration;
-using Purser.Gateway.Admin;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Propagation;
@@ -57,7 +56,7 @@ internal sealed class AliasAdmin : IDisposable
             body.Remove("alias");
             body.Remove("source");
             body.Remove("active");
-            var candidate = new StoredAlias(alias, kind, AliasEndpoints.DefinitionText(body), _time.GetUtcNow());
+            var candidate = new StoredAlias(alias, kind, AliasJson.DefinitionText(body), _time.GetUtcNow());
             var next = new List<StoredAlias>(state.AppliedAliases.Count + 1);
             foreach (var applied in state.AppliedAliases)
             {
@@ -82,7 +81,7 @@ internal sealed class AliasAdmin : IDisposable
         }
 
         var now = _config.Current.Config;
-        return (kind == AliasKind.Ensemble ? AliasEndpoints.Write(now.Ensembles[alias], "api") : AliasEndpoints.Write(now.Routes[alias], "api"), null);
+        return (kind == AliasKind.Ensemble ? AliasJson.Write(now.Ensembles[alias], "api") : AliasJson.Write(now.Routes[alias], "api"), null);
     }
 
     /// <summary>Deletes a stored alias unless another alias in effect still uses it (409).</summary>

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Purser.Bedtime;
-using Purser.Gateway.Admin;
 using Purser.Gateway.Bedtime;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
@@ -32,7 +31,7 @@ internal sealed class BedtimeAdmin
     /// <summary>Sets a stored policy from an admin body; file policies are refused (409).</summary>
     public async Task<(JsonObject? Policy, GatewayError? Error)> PutAsync(string scope, JsonObject body, CancellationToken ct)
     {
-        if (BedtimeAdminEndpoints.TryRead(scope, body, _config.Current, out var policy) is { } invalid)
+        if (BedtimeJson.TryRead(scope, body, _config.Current, out var policy) is { } invalid)
         {
             return (null, invalid);
         }
@@ -44,7 +43,7 @@ internal sealed class BedtimeAdmin
 
         await _store.UpsertAsync(policy, ct).ConfigureAwait(false);
         await _changes.PublishAsync(ct).ConfigureAwait(false);
-        return (BedtimeAdminEndpoints.Write(policy, _bedtime, _time.GetUtcNow()), null);
+        return (BedtimeJson.Write(policy, _bedtime, _time.GetUtcNow()), null);
     }
 
     /// <summary>Deletes a stored policy; 404 when the admin API set none for the scope.</summary>

@@ -1,6 +1,5 @@
 using Purser.Admin;
 using Purser.Budgets;
-using Purser.Gateway.Admin;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;

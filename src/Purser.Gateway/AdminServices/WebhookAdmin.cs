@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Purser.Events.Webhooks;
-using Purser.Gateway.Admin;
 using Purser.Gateway.Errors;
 
 namespace Purser.Gateway.AdminServices;

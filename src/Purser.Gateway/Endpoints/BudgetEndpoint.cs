@@ -7,6 +7,7 @@ using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Wire;
+using Purser.Gateway.AdminServices;
 
 namespace Purser.Gateway.Endpoints;
 
