@@ -175,7 +175,22 @@ internal static class SqliteSchema
         ) WITHOUT ROWID;
         """,
 
-        // 7 (issue 13): the token classes priced apart — 1-hour cache writes (part of cache_write_tokens), reasoning
+        // 7: the web dashboard: Data Protection's key ring (the XML elements it stores, in order) and the open sessions,
+        // so that signing out ends a session for every copy of its cookie. Times are unix milliseconds (UTC).
+        """
+        CREATE TABLE dashboard_key_ring (
+            seq        INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+            name       TEXT    NOT NULL,
+            xml        TEXT    NOT NULL
+        );
+        CREATE TABLE dashboard_sessions (
+            id          TEXT    NOT NULL PRIMARY KEY,
+            fingerprint TEXT    NOT NULL,
+            expires_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+
+        // 8 (issue 13): the token classes priced apart — 1-hour cache writes (part of cache_write_tokens), reasoning
         // (part of output_tokens), web searches billed per use — and the service tier the provider served the call at.
         """
         ALTER TABLE usage_records ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;

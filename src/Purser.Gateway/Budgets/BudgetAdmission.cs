@@ -193,7 +193,7 @@ internal sealed class BudgetAdmission
                 && Tokenizers.ExactInputTokens.Knows(model.Model.UpstreamModel))
             {
                 counted = true;
-                if (Proxy.RequestBody.Parse(request.ExactCountBody.Span).Json is { } body
+                if (Validation.RequestBody.Parse(request.ExactCountBody.Span).Json is { } body
                     && Tokenizers.ExactInputTokens.Tighten(shape, body, model.Model.UpstreamModel) is { } tighter)
                 {
                     shape = tighter;

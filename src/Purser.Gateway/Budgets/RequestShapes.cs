@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 using Purser.Pricing;
 using Purser.Usage;
 

@@ -35,6 +35,9 @@ internal static class ErrorTable
         GatewayErrorCode.LedgerUnavailable => new(503, "server_error", "api_error", "ledger_unavailable"),
         GatewayErrorCode.EnsembleCapExceeded => new(402, "ensemble_cap_exceeded", "ensemble_cap_exceeded", "ensemble_cap_exceeded"),
         GatewayErrorCode.EnsemblePanelFailed => new(502, "server_error", "api_error", "ensemble_panel_failed"),
+        GatewayErrorCode.InternalError => new(500, "server_error", "api_error", "internal_error"),
+        GatewayErrorCode.RequestTimeout => new(408, "invalid_request_error", "invalid_request_error", "request_timeout"),
+        GatewayErrorCode.InvalidHeader => new(400, "invalid_request_error", "invalid_request_error", "invalid_header"),
         GatewayErrorCode.UnboundedRequest => new(402, "unbounded_request", "unbounded_request", "unbounded_request"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };

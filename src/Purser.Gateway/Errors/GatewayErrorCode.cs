@@ -27,5 +27,8 @@ internal enum GatewayErrorCode
     LedgerUnavailable,
     EnsembleCapExceeded,
     EnsemblePanelFailed,
+    InternalError,
+    RequestTimeout,
+    InvalidHeader,
     UnboundedRequest,
 }

@@ -47,4 +47,10 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Warning, "A route or ensemble created through the admin API is not in effect: {Error}")]
     public static partial void StoredAliasSkipped(ILogger logger, string error);
+
+    [LoggerMessage(40, LogLevel.Error, "Request {RequestId} failed unexpectedly; answered 500 and recorded")]
+    public static partial void RequestFailedUnexpectedly(ILogger logger, string requestId, Exception exception);
+
+    [LoggerMessage(41, LogLevel.Warning, "Request {RequestId}: upstream {Provider} reported usage the request could not have produced; charged its hold")]
+    public static partial void ImplausibleUsage(ILogger logger, string requestId, string provider);
 }

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using CsCheck;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 using Purser.Pricing;
 using Purser.Providers.Usage;
 using Purser.SimulatedProvider;

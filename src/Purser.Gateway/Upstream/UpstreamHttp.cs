@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Upstream;
 
 /// <summary>
 /// The one HTTP client for every upstream call: pooled keep-alive connections, TCP_NODELAY so a small SSE frame is not

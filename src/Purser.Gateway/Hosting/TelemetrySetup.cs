@@ -2,9 +2,9 @@ using System.Runtime.CompilerServices;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using Purser.Configuration;
-using Purser.Gateway.Hosting;
+using Purser.Gateway.Telemetry;
 
-namespace Purser.Gateway.Telemetry;
+namespace Purser.Gateway.Hosting;
 
 /// <summary>
 /// Console logs (single-line text, or one JSON object per line) and the OpenTelemetry meter provider, which exists

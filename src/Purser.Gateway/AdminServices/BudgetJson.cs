@@ -6,7 +6,7 @@ using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Pricing;
 
-namespace Purser.Gateway.Admin;
+namespace Purser.Gateway.AdminServices;
 
 /// <summary>A budget as the admin API reads and writes it, validated field by field with errors that name the field.</summary>
 internal static class BudgetJson

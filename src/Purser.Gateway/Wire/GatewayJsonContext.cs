@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Wire;
 
 /// <summary>Source-generated serialisation for the few whole objects the gateway writes (no reflection at run time).</summary>
 [JsonSerializable(typeof(JsonObject))]

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Wire;
 
 /// <summary>
 /// An <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool, so serialising a request or a translated

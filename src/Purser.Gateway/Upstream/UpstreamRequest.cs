@@ -1,16 +1,15 @@
-using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Purser.Configuration;
 using Purser.Gateway.Configuration;
+using Purser.Gateway.Wire;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Upstream;
 
 /// <summary>Builds the HTTP request to a provider: its URI, its auth header, and the JSON body from a pooled buffer.</summary>
 internal static class UpstreamRequest
 {
     private const string DefaultAnthropicVersion = "2023-06-01";
-    private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json");
 
     /// <summary>Serialises <paramref name="body"/> into <paramref name="buffer"/>; the request reads from it until sent.</summary>
     public static HttpRequestMessage Create(UpstreamTarget target, Uri uri, JsonObject body, PooledBufferWriter buffer, HttpRequest caller)
@@ -26,8 +25,7 @@ internal static class UpstreamRequest
     /// <summary>The request over a body already written into <paramref name="body"/>, which it reads from until sent.</summary>
     public static HttpRequestMessage Create(UpstreamTarget target, Uri uri, PooledBufferWriter body, HttpRequest caller)
     {
-        var content = new ReadOnlyMemoryContent(body.WrittenMemory);
-        content.Headers.ContentType = JsonMediaType;
+        var content = Upstream.MeteredContent.Over(body);
         var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = content, Version = System.Net.HttpVersion.Version11 };
         if (target.Kind == ProviderKind.Anthropic)
         {

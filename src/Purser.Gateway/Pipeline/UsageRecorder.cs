@@ -4,7 +4,7 @@ using Purser.Gateway.Telemetry;
 using Purser.Pricing;
 using Purser.Usage;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Pipeline;
 
 /// <summary>
 /// The last step of every request: settle its hold in the ledger to the actual cost, and hand its one usage record to
@@ -29,25 +29,36 @@ internal sealed class UsageRecorder
     public ValueTask<BudgetStanding> FinishAsync(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, ModelPrice price) =>
         FinishAsync(call, status, errorCode, usage, source, source == UsageSource.None ? Money.Zero : price.Cost(usage), call.Admission?.Degraded);
 
+    /// <summary>Finishes with a charge computed by <see cref="Metering"/>.</summary>
+    public ValueTask<BudgetStanding> FinishAsync(CallRecord call, int status, string? errorCode, Metering.Charge charge) =>
+        FinishAsync(call, status, errorCode, charge.Usage, charge.Source, charge.Cost, call.Admission?.Degraded);
+
     /// <summary>For a request made of several calls at different prices (an ensemble): the summed cost, and how it was degraded.</summary>
     public async ValueTask<BudgetStanding> FinishAsync(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, Money cost, string? degraded)
     {
+        // Exactly once: the first ending of a call is its record; the pipeline's safety net finishes a call that no
+        // step did, and must not write a second record.
+        if (!call.TryFinish())
+        {
+            return BudgetStanding.None;
+        }
+
         var standing = BudgetStanding.None;
         if (call.Admission is { } admission)
         {
             var tokens = source == UsageSource.None ? 0 : usage.TotalTokens;
             standing = await admission.SettleAsync(_ledger, cost, tokens).ConfigureAwait(false);
-            _events.AfterSettle(call, admission, cost);
+            _events.AfterSettle(call.Subject, admission, cost);
         }
 
         var elapsed = _time.GetElapsedTime(call.StartedTimestamp);
-        GatewayMetrics.Finished(call, status, errorCode, usage, source, cost, elapsed);
+        GatewayMetrics.Finished(call.Subject, status, errorCode, usage, source, cost, elapsed);
         _sink.Record(new UsageRecord
         {
             RequestId = call.RequestId,
             Timestamp = _time.GetUtcNow(),
             KeyId = call.KeyId,
-            ModelAlias = call.ModelAlias,
+            ModelAlias = Bounded(call.ModelAlias),
             Provider = call.Provider,
             UpstreamModel = call.UpstreamModel,
             Operation = call.Operation,
@@ -64,4 +75,9 @@ internal sealed class UsageRecorder
         Bedtime.BedtimeVerdict.Settled(call.Bedtime, cost, _time.GetUtcNow());
         return standing;
     }
+
+    /// <summary>The longest model string a usage record keeps: a refused request's model is the caller's to choose.</summary>
+    public const int MaxModelLength = 256;
+
+    private static string Bounded(string alias) => alias.Length <= MaxModelLength ? alias : alias[..MaxModelLength];
 }

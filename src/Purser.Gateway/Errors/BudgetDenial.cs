@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Purser.Pricing;
 
-namespace Purser.Gateway.Budgets;
+namespace Purser.Gateway.Errors;
 
 /// <summary>The machine-readable part of a 402: which budget refused, its numbers, and what the caller can do.</summary>
 internal sealed record BudgetDenial(

@@ -1,4 +1,4 @@
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Wire;
 
 /// <summary>The wire format a caller speaks; errors and translated responses are rendered in it.</summary>
 internal enum ApiFormat

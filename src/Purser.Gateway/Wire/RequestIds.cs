@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Wire;
 
 /// <summary>
 /// Request ids: "req_" and 24 hex digits — 11 of milliseconds since the Unix epoch, then 13 random. Random enough that

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Purser.Gateway.Errors;
+using Purser.Gateway.Wire;
 
-namespace Purser.Gateway.Proxy;
+namespace Purser.Gateway.Validation;
 
 /// <summary>Reads a caller's JSON body within the size limit and parses it, turning every bad input into a value.</summary>
 internal static class RequestBody
@@ -51,9 +52,15 @@ internal static class RequestBody
             {
                 read = await body.ReadAsync(memory, cancellationToken).ConfigureAwait(false);
             }
-            catch (BadHttpRequestException)
+            catch (BadHttpRequestException ex)
             {
-                error = TooLarge(maxBytes);
+                // Kestrel's own refusals of the body, each named for what it is.
+                error = ex.StatusCode switch
+                {
+                    StatusCodes.Status413PayloadTooLarge => TooLarge(maxBytes),
+                    StatusCodes.Status408RequestTimeout => new GatewayError(GatewayErrorCode.RequestTimeout, "The request body arrived too slowly (below the server's minimum data rate)."),
+                    _ => new GatewayError(GatewayErrorCode.InvalidRequest, "The request body is malformed: " + ex.Message),
+                };
                 break;
             }
             catch
