@@ -44,6 +44,7 @@ internal sealed class UsageBatchWriter : IDisposable
     private readonly SqliteParameter _source;
     private readonly SqliteParameter _taskScope;
     private readonly SqliteParameter _degraded;
+    private readonly UsageRollupWriter _rollups;
 
     public UsageBatchWriter(SqliteDatabase database)
     {
@@ -75,6 +76,7 @@ internal sealed class UsageBatchWriter : IDisposable
         {
             // Compiled once here; every record of every batch rebinds the same statement.
             _insert.Prepare();
+            _rollups = new UsageRollupWriter(_connection);
         }
         catch
         {
@@ -83,9 +85,13 @@ internal sealed class UsageBatchWriter : IDisposable
         }
     }
 
-    /// <summary>Writes the whole batch in one transaction: either every new record lands or none does.</summary>
+    /// <summary>
+    /// Writes the whole batch and its roll-ups in one transaction: either every new record lands, counted in its
+    /// roll-up, or none does.
+    /// </summary>
     public void Write(List<UsageRecord> batch)
     {
+        _rollups.Clear();
         using var transaction = _connection.BeginTransaction(deferred: false);
         _insert.Transaction = transaction;
         foreach (var record in batch)
@@ -109,15 +115,20 @@ internal sealed class UsageBatchWriter : IDisposable
             _source.Value = (int)record.Source;
             _taskScope.Value = (object?)record.TaskScope ?? DBNull.Value;
             _degraded.Value = (object?)record.Degraded ?? DBNull.Value;
-            _insert.ExecuteNonQuery();
+            if (_insert.ExecuteNonQuery() == 1)
+            {
+                _rollups.Add(record);
+            }
         }
 
+        _rollups.Write(transaction);
         transaction.Commit();
         _insert.Transaction = null;
     }
 
     public void Dispose()
     {
+        _rollups?.Dispose();
         _insert.Dispose();
         _connection.Dispose();
     }

@@ -41,6 +41,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         IUsageSink sink,
         IUsageStore usage,
         IUsageExport export,
+        IUsageRollups rollups,
+        IUsageRetention retention,
         IAsyncDisposable usageLifetime,
         IEventStore events,
         IBudgetLedger ledger,
@@ -56,6 +58,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         Sink = sink;
         Usage = usage;
         Export = export;
+        Rollups = rollups;
+        Retention = retention;
         _usage = usageLifetime;
         Events = events;
         Ledger = (IBudgetLedger?)leases ?? ledger;
@@ -76,6 +80,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
 
     public IUsageExport Export { get; }
 
+    public IUsageRollups Rollups { get; }
+
+    public IUsageRetention Retention { get; }
+
     public IEventStore Events { get; }
 
     public IBudgetLedger Ledger { get; }
@@ -95,7 +103,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
             var store = new SqliteUsageStore(sqlite, new SqliteStoreOptions { Path = storage.SqlitePath, OnError = onUsageError }, time);
             var ledger = new SqliteBudgetLedger(sqlite);
             return new GatewayStorage(
-                new SqliteAdminStore(sqlite, time), store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
+                new SqliteAdminStore(sqlite, time), store, store, store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
                 new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null);
         }
 
@@ -112,7 +120,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         var usage = new PostgresUsageStore(postgres, onUsageError, time);
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
         return new GatewayStorage(
-            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
+            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
             new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres);
     }
 
@@ -135,6 +143,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Sink);
         services.AddSingleton(Usage);
         services.AddSingleton(Export);
+        services.AddSingleton(Rollups);
+        services.AddSingleton(Retention);
         services.AddSingleton(Admin);
         services.AddSingleton(Events);
         services.AddSingleton(Ledger);
