@@ -51,7 +51,7 @@ internal sealed class UsageBatchWriter : IDisposable
         _connection = database.OpenConnection();
         _insert = _connection.CreateCommand();
         _insert.CommandText = InsertSql;
-        _requestId = Add("$request_id", SqliteType.Text);
+        _requestId = Add("$request_id", null);
         _timestamp = Add("$timestamp", SqliteType.Integer);
         _keyId = Add("$key_id", SqliteType.Text);
         _modelAlias = Add("$model_alias", SqliteType.Text);
@@ -96,7 +96,7 @@ internal sealed class UsageBatchWriter : IDisposable
         _insert.Transaction = transaction;
         foreach (var record in batch)
         {
-            _requestId.Value = record.RequestId;
+            _requestId.Value = UsageRecordColumns.EncodeRequestId(record.RequestId);
             _timestamp.Value = record.Timestamp.ToUnixTimeMilliseconds();
             _keyId.Value = record.KeyId;
             _modelAlias.Value = record.ModelAlias;
@@ -133,11 +133,16 @@ internal sealed class UsageBatchWriter : IDisposable
         _connection.Dispose();
     }
 
-    private SqliteParameter Add(string name, SqliteType type)
+    /// <param name="type">Null binds each value as its own type (the request id is text or a blob).</param>
+    private SqliteParameter Add(string name, SqliteType? type)
     {
         var parameter = _insert.CreateParameter();
         parameter.ParameterName = name;
-        parameter.SqliteType = type;
+        if (type is { } fixedType)
+        {
+            parameter.SqliteType = fixedType;
+        }
+
         _insert.Parameters.Add(parameter);
         return parameter;
     }

@@ -156,6 +156,41 @@ public sealed class UsageRollupTests : IAsyncLifetime
         Assert.Equal(Expected(records), Actual(rollups));
     }
 
+    [Fact]
+    public async Task Gateway_request_ids_are_stored_as_twelve_bytes_and_read_back_as_written()
+    {
+        var random = new Random(9);
+        var ids = new List<string>();
+        for (var i = 0; i < 200; i++)
+        {
+            var hex = Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64())) + Convert.ToHexStringLower(BitConverter.GetBytes(random.Next()));
+            ids.Add("req_" + hex);
+        }
+
+        // Look-alikes that are not the gateway's form stay text: upper case, wrong length, another prefix.
+        ids.AddRange(["req_0123456789ABCDEF01234567", "req_0123456789abcdef0123456", "REQ_0123456789abcdef01234567", "req_0123456789abcdef0123456g", "caller-id-1"]);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            _store.Record(TestRecords.Make(ids[i], at: T0.AddSeconds(i)) with { Source = i % 2 == 0 ? UsageSource.None : UsageSource.Reported, Status = i % 2 == 0 ? 402 : 200 });
+        }
+
+        // A replay of the same ids writes nothing more.
+        foreach (var id in ids)
+        {
+            _store.Record(TestRecords.Make(id, at: T0));
+        }
+
+        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+
+        var records = await _store.QueryAsync(new UsageQuery { Limit = 0 }, CancellationToken.None);
+        Assert.Equal(ids.Order(StringComparer.Ordinal), records.Select(r => r.RequestId).Order(StringComparer.Ordinal));
+        Assert.Equal(records.Count(r => r.Source == UsageSource.None), (ids.Count + 1) / 2);
+        Assert.Equal(200, TestRecords.Scalar(_db, "SELECT count(*) FROM usage_records WHERE typeof(request_id) = 'blob' AND length(request_id) = 12"));
+        using var csv = new StringWriter();
+        await _store.WriteCsvAsync(new UsageQuery(), csv, CancellationToken.None);
+        Assert.Contains(ids[0] + ",", csv.ToString(), StringComparison.Ordinal);
+    }
+
     /// <summary>Generated records over ten days: three keys, three models, every outcome, some degraded.</summary>
     private static List<UsageRecord> Generate(Random random, int count)
     {

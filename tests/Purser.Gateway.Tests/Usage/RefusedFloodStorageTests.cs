@@ -15,7 +15,7 @@ namespace Purser.Gateway.Tests.Usage;
 public sealed class RefusedFloodStorageTests : IAsyncLifetime
 {
     /// <summary>The most a refused request may add to the database file, all tables and indexes included.</summary>
-    private const double MaxBytesPerRefusal = 200;
+    private const double MaxBytesPerRefusal = 165;
 
     private const int Requests = 4000;
 
