@@ -45,7 +45,10 @@ internal static class KeyBudgets
         return byKey;
     }
 
-    /// <summary>The share of the cap used or held, from 0 (untouched; also no cap at all) up, in money or tokens.</summary>
+    /// <summary>
+    /// The share of the cap spent or held, in money or tokens (whichever is higher): 0 untouched, 1 at the cap, more past
+    /// it (post-hoc), infinity for a cap of zero, and −1 for a budget with no cap at all.
+    /// </summary>
     public static double UsedShare(BudgetView view)
     {
         var share = -1.0;
