@@ -19,7 +19,7 @@ internal sealed partial class ConfigParser
 
     private const string DefaultOrganization = "default";
 
-    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry"];
+    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry", "usage"];
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash"];
     private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd", "fail_open"];
     private static readonly string[] FailOpenFields = ["local_cap_usd"];
@@ -107,10 +107,12 @@ internal sealed partial class ConfigParser
         var bedtime = sections.TryGetValue("bedtime", out var bedtimeNode) ? ParseBedtime(bedtimeNode, organization, declaredTeams, declaredKeys, models) : [];
 
         var telemetry = sections.TryGetValue("telemetry", out var telemetryNode) ? ParseTelemetry(telemetryNode) : new TelemetryConfig();
+        var usage = sections.TryGetValue("usage", out var usageNode) ? ParseUsage(usageNode) : new UsageConfig();
 
         return Result(new PurserConfig
         {
             Telemetry = telemetry,
+            Usage = usage,
             Server = server,
             Storage = storage,
             Providers = providers.ToFrozenDictionary(StringComparer.Ordinal),

@@ -10,6 +10,9 @@ public sealed record PurserConfig
 
     public StorageConfig Storage { get; init; } = new();
 
+    /// <summary>The retention of usage records.</summary>
+    public UsageConfig Usage { get; init; } = new();
+
     /// <summary>Providers by name (case-sensitive, as written in the file).</summary>
     public IReadOnlyDictionary<string, ProviderConfig> Providers { get; init; } = new Dictionary<string, ProviderConfig>();
 

@@ -46,6 +46,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         IUsageSink sink,
         IUsageStore usage,
         IUsageExport export,
+        IUsageRollups rollups,
+        IUsageRetention retention,
         IAsyncDisposable usageLifetime,
         IEventStore events,
         IBudgetLedger ledger,
@@ -65,6 +67,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         Sink = sink;
         Usage = usage;
         Export = export;
+        Rollups = rollups;
+        Retention = retention;
         _usage = usageLifetime;
         Events = events;
         Ledger = (IBudgetLedger?)leases ?? ledger;
@@ -84,6 +88,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
     public IUsageStore Usage { get; }
 
     public IUsageExport Export { get; }
+
+    public IUsageRollups Rollups { get; }
+
+    public IUsageRetention Retention { get; }
 
     public IEventStore Events { get; }
 
@@ -110,7 +118,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
             var store = new SqliteUsageStore(sqlite, new SqliteStoreOptions { Path = storage.SqlitePath, OnError = onUsageError }, time);
             var ledger = new SqliteBudgetLedger(sqlite);
             return new GatewayStorage(
-                new SqliteAdminStore(sqlite, time), store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
+                new SqliteAdminStore(sqlite, time), store, store, store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
                 new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null,
                 new SqliteDashboardStore(sqlite));
         }
@@ -128,7 +136,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         var usage = new PostgresUsageStore(postgres, onUsageError, time);
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
         return new GatewayStorage(
-            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
+            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
             new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres,
             new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
@@ -152,6 +160,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Sink);
         services.AddSingleton(Usage);
         services.AddSingleton(Export);
+        services.AddSingleton(Rollups);
+        services.AddSingleton(Retention);
         services.AddSingleton(Admin);
         services.AddSingleton(Events);
         services.AddSingleton(Ledger);

@@ -26,6 +26,7 @@ public sealed class BudgetFixture : IAsyncLifetime
     public const long OutputNanoPerToken = 1500;
 
     private readonly bool _leases;
+    private readonly string _extraYaml;
     private SimulatedProviderServer? _simulator;
     private bool _stopped;
 
@@ -34,10 +35,12 @@ public sealed class BudgetFixture : IAsyncLifetime
     {
     }
 
-    internal BudgetFixture(DateTimeOffset start, bool leases = false)
+    /// <param name="extraYaml">Top-level sections appended to the configuration (e.g. <c>usage:</c>).</param>
+    internal BudgetFixture(DateTimeOffset start, bool leases = false, string extraYaml = "")
     {
         Time = new FakeTimeProvider(start);
         _leases = leases;
+        _extraYaml = extraYaml;
     }
 
     public FakeTimeProvider Time { get; }
@@ -75,6 +78,7 @@ public sealed class BudgetFixture : IAsyncLifetime
               sim-chat: { provider: sim-openai }
               sim-mini: { provider: sim-openai, upstream: sim-chat, price: { input: 0.05, output: 0.15 } }
               claude-sim: { provider: sim-anthropic }
+            {{_extraYaml}}
             """);
         Gateway = await GatewayHost.StartAsync(new GatewayHostOptions
         {
