@@ -75,6 +75,9 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         }
     }
 
+    /// <summary>Completes when the background renewals started so far have finished (tests observe a quiet state).</summary>
+    internal Task WhenIdleAsync() => Task.WhenAll(_background.Values);
+
     public async ValueTask<HoldOutcome> ReserveAsync(HoldRequest request, CancellationToken cancellationToken)
     {
         LedgerRules.ValidateRequest(request);
@@ -107,7 +110,15 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             {
                 try
                 {
-                    await AcquireAsync(slot, lines[i], request.Amount.NanoUsd, request.Tokens, cancellationToken).ConfigureAwait(false);
+                    long worst;
+                    long worstTokens;
+                    lock (slot.Gate)
+                    {
+                        worst = Math.Max(slot.LastAmount, request.Amount.NanoUsd);
+                        worstTokens = Math.Max(slot.LastTokens, request.Tokens);
+                    }
+
+                    await AcquireAsync(slot, lines[i], worst, worstTokens, cancellationToken).ConfigureAwait(false);
                 }
                 catch (LedgerUnavailableException)
                 {
@@ -122,10 +133,13 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
 
         var order = Order(slots);
         var states = new CounterState[lines.Count];
-        var granted = TryDraw(request, slots, order, now, states);
+        var refusedBy = TryDraw(request, slots, order, now, states);
+        var granted = refusedBy < 0;
         for (var i = 0; i < slots.Length; i++)
         {
-            if (!granted || slots[i].RunningLow)
+            // Only the line whose lease could not take the request, and lines running low, are renewed: renewing a line
+            // with room left would only move its lease, not help this request.
+            if (i == refusedBy || slots[i].RunningLow)
             {
                 RenewInBackground(slots[i]);
             }
@@ -387,24 +401,32 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         }
     }
 
-    private bool TryDraw(HoldRequest request, Slot[] slots, int[] order, DateTimeOffset now, CounterState[] states)
+    /// <summary>Draws the request on all its leases, or on none; returns -1 when drawn, else the index of the first line that refused.</summary>
+    private int TryDraw(HoldRequest request, Slot[] slots, int[] order, DateTimeOffset now, CounterState[] states)
     {
         var amount = request.Amount.NanoUsd;
         var tokens = request.Tokens;
         Enter(slots, order);
         try
         {
+            // Every line learns the request's worst case, also those after a refusing one: a lease is sized against it.
+            for (var i = 0; i < slots.Length; i++)
+            {
+                var slot = slots[i];
+                slot.LastUsed = now;
+                slot.LastAmount = Math.Max(slot.LastAmount, amount);
+                slot.LastTokens = Math.Max(slot.LastTokens, tokens);
+            }
+
             for (var i = 0; i < slots.Length; i++)
             {
                 var slot = slots[i];
                 var line = request.Lines[i];
-                slot.LastUsed = now;
-                slot.LastAmount = Math.Max(slot.LastAmount, amount);
-                slot.LastTokens = Math.Max(slot.LastTokens, tokens);
                 if (slot.LeaseId is null || slot.Draining || now >= slot.LeaseExpiresAt
                     || line.CapUsd != slot.CapUsd || line.CapTokens != slot.CapTokens
                     || slot.Held + slot.Spent + amount > slot.Capacity
-                    || (line.CapTokens is not null && slot.HeldTokens + slot.SpentTokens + tokens > slot.CapacityTokens))
+                    || (line.CapTokens is not null && slot.HeldTokens + slot.SpentTokens + tokens > slot.CapacityTokens)
+                    || (slot.Renewing && (slot.Held + amount > slot.CarryLimit || slot.HeldTokens + tokens > slot.CarryLimitTokens)))
                 {
                     // A changed cap retires the lease (taken under the old cap); the request passes through meanwhile.
                     if (slot.LeaseId is not null && (line.CapUsd != slot.CapUsd || line.CapTokens != slot.CapTokens))
@@ -412,7 +434,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                         slot.Draining = true;
                     }
 
-                    return false;
+                    return i;
                 }
             }
 
@@ -425,7 +447,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             }
 
             _holds[request.HoldId] = new LocalHold(slots, order, amount, tokens, request.ExpiresAt);
-            return true;
+            return -1;
         }
         finally
         {
@@ -495,22 +517,17 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     }
 
     /// <summary>
-    /// Takes a lease on <paramref name="slot"/>'s counter, or renews the one it has: a new hold for what may still be
-    /// drawn on the old lease plus a fresh slice, then the old hold settled at what was spent against it. The caller owns
-    /// <see cref="Slot.Busy"/>.
+    /// Takes a lease on <paramref name="slot"/>'s counter, or renews the one it has. A renewal takes a new hold of a fresh
+    /// slice only (sized by the rule from the counter as read now), carries the requests in flight into it, then settles
+    /// the old hold at what was spent against it. The old lease's unspent capacity is not carried: it is returned by that
+    /// settlement, so a lease never holds more than one slice. From the moment the slice is known until the new hold is
+    /// in place, draws on the old lease are limited so that what is in flight still fits the slice (a request that does
+    /// not passes through); when it already does not, the old lease is drained and returned instead of renewed.
+    /// The caller owns <see cref="Slot.Busy"/>.
     /// </summary>
     private async Task<bool> AcquireAsync(Slot slot, HoldLine line, long worstCase, long worstTokens, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
-        long carry;
-        long carryTokens;
-        lock (slot.Gate)
-        {
-            // An upper bound on what is drawn when the new lease replaces the old: draws only ever fit the old lease.
-            carry = slot.LeaseId is null ? 0 : Math.Max(slot.Held, Math.Max(0, slot.Capacity - slot.Spent));
-            carryTokens = slot.LeaseId is null || line.CapTokens is null ? 0 : Math.Max(slot.HeldTokens, Math.Max(0, slot.CapacityTokens - slot.SpentTokens));
-        }
-
         Interlocked.Increment(ref _leaseOperations);
         var state = (await _inner.ReadAsync([slot.Key], ct).ConfigureAwait(false))[0];
         if (!Slice(line, state, worstCase, worstTokens, out var slice, out var sliceTokens))
@@ -524,9 +541,42 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             return false;
         }
 
+        lock (slot.Gate)
+        {
+            if (slot.LeaseId is not null)
+            {
+                if (slot.Held > slice || (line.CapTokens is not null && slot.HeldTokens > sliceTokens))
+                {
+                    // What is in flight does not fit one slice: let it finish on the old lease, return that, start afresh.
+                    slot.RetryAt = now + _options.FlushInterval;
+                    slot.Draining = true;
+                    return false;
+                }
+
+                slot.Renewing = true;
+                slot.CarryLimit = slice;
+                slot.CarryLimitTokens = line.CapTokens is null ? long.MaxValue : sliceTokens;
+            }
+        }
+
+        try
+        {
+            return await ReplaceLeaseAsync(slot, line, slice, sliceTokens, now, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (slot.Gate)
+            {
+                slot.Renewing = false;
+            }
+        }
+    }
+
+    private async Task<bool> ReplaceLeaseAsync(Slot slot, HoldLine line, long slice, long sliceTokens, DateTimeOffset now, CancellationToken ct)
+    {
         var leaseId = string.Create(CultureInfo.InvariantCulture, $"lease:{_options.InstanceId}:{slot.Key}:{Interlocked.Increment(ref _sequence)}");
         var leaseLine = line with { Mode = AccountingMode.Reserve, Enforcement = Enforcement.Hard };
-        var request = new HoldRequest(leaseId, [leaseLine], new Money(carry + slice), carryTokens + sliceTokens, now + _options.LeaseTtl);
+        var request = new HoldRequest(leaseId, [leaseLine], new Money(slice), sliceTokens, now + _options.LeaseTtl);
         HoldOutcome outcome;
         Interlocked.Increment(ref _leaseOperations);
         try
@@ -552,10 +602,11 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 return false;
             }
 
+            // Held (the requests in flight) stays: it moves to the new lease, and the carry limit kept it within the slice.
             (oldId, oldSpent, oldSpentTokens) = (slot.LeaseId, slot.Spent, slot.SpentTokens);
             slot.LeaseId = leaseId;
-            slot.Capacity = carry + slice;
-            slot.CapacityTokens = carryTokens + sliceTokens;
+            slot.Capacity = slice;
+            slot.CapacityTokens = sliceTokens;
             slot.Spent = 0;
             slot.SpentTokens = 0;
             slot.Line = leaseLine;
@@ -673,7 +724,9 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         bool due;
         lock (slot.Gate)
         {
-            due = slot.Line is not null && _time.GetUtcNow() >= slot.RetryAt && !_stop.IsCancellationRequested;
+            // A draining lease is returned, not renewed (it was taken under a cap that changed, or its requests in flight
+            // outgrew a slice); the next request takes a fresh one under the line it brings.
+            due = slot.Line is not null && !slot.Draining && _time.GetUtcNow() >= slot.RetryAt && !_stop.IsCancellationRequested;
         }
 
         if (!due || Interlocked.CompareExchange(ref slot.Busy, 1, 0) != 0)
@@ -751,6 +804,11 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         public long LastAmount;
         public long LastTokens;
         public bool Draining;
+
+        /// <summary>A renewal knows its slice and is taking the new hold: draws keep what is in flight within <see cref="CarryLimit"/>.</summary>
+        public bool Renewing;
+        public long CarryLimit;
+        public long CarryLimitTokens;
         public HoldLine? Line;
         public Money? CapUsd;
         public long? CapTokens;
