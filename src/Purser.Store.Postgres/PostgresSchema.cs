@@ -141,5 +141,11 @@ internal static class PostgresSchema
             updated_at bigint NOT NULL
         );
         """,
+
+        // 5 (issue 14): task scopes belong to the key that opened them (the SQLite store's budgets.created_by).
+        """
+        ALTER TABLE budgets ADD COLUMN created_by text;
+        CREATE INDEX ix_budgets_created_by ON budgets (created_by) WHERE created_by IS NOT NULL;
+        """,
     ];
 }

@@ -174,5 +174,12 @@ internal static class SqliteSchema
             updated_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // 7 (issue 14): task scopes belong to the key that opened them. created_by is set only on task budgets; the
+        // partial index makes "open tasks of this key" an index count, and a task lookup is a primary-key probe.
+        """
+        ALTER TABLE budgets ADD COLUMN created_by TEXT;
+        CREATE INDEX ix_budgets_created_by ON budgets (created_by) WHERE created_by IS NOT NULL;
+        """,
     ];
 }

@@ -35,6 +35,8 @@ internal static class ErrorTable
         GatewayErrorCode.LedgerUnavailable => new(503, "server_error", "api_error", "ledger_unavailable"),
         GatewayErrorCode.EnsembleCapExceeded => new(402, "ensemble_cap_exceeded", "ensemble_cap_exceeded", "ensemble_cap_exceeded"),
         GatewayErrorCode.EnsemblePanelFailed => new(502, "server_error", "api_error", "ensemble_panel_failed"),
+        GatewayErrorCode.TaskCeilingConflict => new(409, "invalid_request_error", "invalid_request_error", "task_ceiling_conflict"),
+        GatewayErrorCode.OpenTaskLimitReached => new(403, "permission_error", "permission_error", "open_task_limit_reached"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

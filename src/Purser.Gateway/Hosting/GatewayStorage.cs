@@ -86,6 +86,9 @@ internal sealed class GatewayStorage : IAsyncDisposable
 
     public IWebhookStore Webhooks { get; }
 
+    /// <summary>Task scopes, in the same database as the budgets.</summary>
+    public required ITaskScopeStore Tasks { get; init; }
+
     /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
     public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
     {
@@ -96,7 +99,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
             var ledger = new SqliteBudgetLedger(sqlite);
             return new GatewayStorage(
                 new SqliteAdminStore(sqlite, time), store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
-                new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null);
+                new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null)
+            {
+                Tasks = new SqliteTaskScopeStore(sqlite, time),
+            };
         }
 
         return OpenPostgres(connectionString, sqlite, storage, time, onUsageError);
@@ -113,7 +119,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
         return new GatewayStorage(
             new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
-            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres);
+            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres)
+        {
+            Tasks = new PostgresTaskScopeStore(postgres, time),
+        };
     }
 
     /// <summary>
@@ -136,6 +145,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Usage);
         services.AddSingleton(Export);
         services.AddSingleton(Admin);
+        services.AddSingleton(Tasks);
         services.AddSingleton(Events);
         services.AddSingleton(Ledger);
         services.AddSingleton(Bedtime);

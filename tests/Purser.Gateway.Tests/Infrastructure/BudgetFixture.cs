@@ -20,6 +20,9 @@ public sealed class BudgetFixture : IAsyncLifetime
 {
     public const string AdminSecret = "sk-purser-test-admin";
 
+    /// <summary>server.max_open_tasks_per_key: small, so the cap on open task scopes is reached by a test.</summary>
+    public const int MaxOpenTasksPerKey = 3;
+
     /// <summary>sim-chat: $0.50 in and $1.50 out per million tokens, in nano-USD per token.</summary>
     public const long InputNanoPerToken = 500;
 
@@ -62,6 +65,7 @@ public sealed class BudgetFixture : IAsyncLifetime
             server:
               listen: http://127.0.0.1:0
               admin_key_hash: {{KeyHasher.Hash(AdminSecret)}}
+              max_open_tasks_per_key: {{MaxOpenTasksPerKey}}
             storage:
               sqlite_path: purser.db
               leases: {{(_leases ? "true" : "false")}}

@@ -18,7 +18,8 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
     private const int Instances = 3;
     private const int Clients = 24;
     private const string KeyBudget = "swarm-daily";
-    private const string TaskBudget = "task:" + MultiInstanceLoad.TaskId;
+    // A task lives inside its owner: the key "swarm" has no team, so the key itself.
+    private const string TaskBudget = "task:key:swarm:" + MultiInstanceLoad.TaskId;
 
     // A short upstream timeout keeps the hold TTL (timeout + 60 s) as short as the gateway allows.
     private const int UpstreamTimeoutSeconds = 2;
