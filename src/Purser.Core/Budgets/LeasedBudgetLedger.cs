@@ -8,8 +8,11 @@ namespace Purser.Budgets;
 /// A ledger in front of a shared one (PostgreSQL) that answers most reservations in memory. Per counter it keeps a
 /// lease: one hold it took on the inner ledger for a slice of that counter's headroom. A request whose lines are all
 /// hard Reserve lines draws its worst case from the leases of all its lines at once (slot locks taken in counter order,
-/// all-or-nothing) and settles locally; the lease is renewed (a new hold carrying what is still drawn, then the old one
-/// settled at what was actually spent against it) at half its TTL and when it runs low, and returned when idle.
+/// all-or-nothing) and settles locally; the lease is renewed (a new hold of one fresh slice that the requests in flight
+/// move into, then the old one settled at what was actually spent against it) at half its TTL and when it runs low,
+/// and returned when idle. The mechanisms live apart: <see cref="LeaseSlot"/> (one counter's lease, its accounting and
+/// invariants), <see cref="LeaseSlotLocks"/> (lock order), <see cref="PendingLeaseSettlements"/> (retried
+/// settlements); this type is the lease protocol (acquire, renew, retire) and the background flush.
 /// Why the cap holds: every lease is a hold the inner ledger admitted atomically against the cap, and local draws
 /// never exceed their lease; so spent + held in the shared counter is never below what this instance committed.
 /// Anything else passes straight through as a per-request hold: post-hoc and soft lines, a request whose lease cannot
@@ -22,7 +25,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     private readonly IBudgetLedger _inner;
     private readonly LeaseOptions _options;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<CounterKey, Slot> _slots = new();
+    private readonly ConcurrentDictionary<CounterKey, LeaseSlot> _slots = new();
     private readonly ConcurrentDictionary<string, LocalHold> _holds = new(StringComparer.Ordinal);
 
     // Settled holds leave _holds at once, so the expiry and flush passes walk only live holds (a few per connection)
@@ -30,7 +33,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     // every second). Their ids stay here, in settlement order, so a repeated settle is still answered AlreadySettled.
     private readonly ConcurrentDictionary<string, byte> _settled = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Id, DateTimeOffset At)> _settledOrder = new();
-    private readonly ConcurrentDictionary<string, PendingSettle> _pending = new(StringComparer.Ordinal);
+    private readonly PendingLeaseSettlements _pending = new();
     private readonly ConcurrentDictionary<long, Task> _background = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task? _loop;
@@ -78,6 +81,9 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     /// <summary>Completes when the background renewals started so far have finished (tests observe a quiet state).</summary>
     internal Task WhenIdleAsync() => Task.WhenAll(_background.Values);
 
+    /// <summary>Broken slot invariants (<see cref="LeaseSlot"/>), for the tests: empty when every slot is sound.</summary>
+    internal IEnumerable<string> Violations() => _slots.Values.SelectMany(slot => slot.Violations(_options.MaxLease.NanoUsd)).ToList();
+
     public async ValueTask<HoldOutcome> ReserveAsync(HoldRequest request, CancellationToken cancellationToken)
     {
         LedgerRules.ValidateRequest(request);
@@ -94,10 +100,10 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         }
 
         var now = _time.GetUtcNow();
-        var slots = new Slot[lines.Count];
+        var slots = new LeaseSlot[lines.Count];
         for (var i = 0; i < lines.Count; i++)
         {
-            slots[i] = _slots.GetOrAdd(lines[i].Counter, static key => new Slot(key));
+            slots[i] = _slots.GetOrAdd(lines[i].Counter, static key => new LeaseSlot(key));
             var slot = slots[i];
             bool needsLease;
             lock (slot.Gate)
@@ -131,7 +137,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             }
         }
 
-        var order = Order(slots);
+        var order = LeaseSlotLocks.Order(slots);
         var states = new CounterState[lines.Count];
         var refusedBy = TryDraw(request, slots, order, now, states);
         var granted = refusedBy < 0;
@@ -187,10 +193,10 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 continue;
             }
 
-            Enter(hold.Slots, hold.Order);
+            LeaseSlotLocks.Enter(hold.Slots, hold.Order);
             try
             {
-                if (hold.State != HoldState.Held)
+                if (hold.State != LocalHoldState.Held)
                 {
                     continue;
                 }
@@ -205,12 +211,12 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                     slot.SpentTokens += hold.Tokens;
                 }
 
-                hold.State = HoldState.Expired;
+                hold.State = LocalHoldState.Expired;
                 expired++;
             }
             finally
             {
-                Exit(hold.Slots, hold.Order);
+                LeaseSlotLocks.Exit(hold.Slots, hold.Order);
             }
         }
 
@@ -224,7 +230,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         var states = new CounterState[inner.Count];
         for (var i = 0; i < states.Length; i++)
         {
-            states[i] = _slots.TryGetValue(counters[i], out var slot) ? View(slot, inner[i]) : inner[i];
+            states[i] = _slots.TryGetValue(counters[i], out var slot) ? slot.View(inner[i]) : inner[i];
         }
 
         return states;
@@ -236,7 +242,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        await RetryPendingAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref _leaseOperations, await _pending.RetryAsync(_inner, cancellationToken).ConfigureAwait(false));
         var now = _time.GetUtcNow();
         foreach (var slot in _slots.Values)
         {
@@ -293,7 +299,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         {
             // Settled holds left at settlement; one that expired and was never settled is forgotten after the retention
             // too (it stays charged in full).
-            if (hold.State == HoldState.Expired && hold.ExpiresAt <= forget)
+            if (hold.State == LocalHoldState.Expired && hold.ExpiresAt <= forget)
             {
                 _holds.TryRemove(id, out _);
             }
@@ -327,7 +333,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             }
         }
 
-        await RetryPendingAsync(CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Interlocked.Add(ref _leaseOperations, await _pending.RetryAsync(_inner, CancellationToken.None).ConfigureAwait(false));
         _stop.Dispose();
     }
 
@@ -344,69 +350,12 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         return true;
     }
 
-    /// <summary>Slot indexes in counter order: every multi-slot lock follows it, so no two requests wait in a cycle.</summary>
-    private static int[] Order(Slot[] slots)
-    {
-        var order = new int[slots.Length];
-        for (var i = 0; i < order.Length; i++)
-        {
-            var j = i;
-            while (j > 0 && Compare(slots[order[j - 1]].Key, slots[i].Key) > 0)
-            {
-                order[j] = order[j - 1];
-                j--;
-            }
-
-            order[j] = i;
-        }
-
-        return order;
-    }
-
-    private static int Compare(CounterKey a, CounterKey b)
-    {
-        var c = string.CompareOrdinal(a.BudgetId, b.BudgetId);
-        return c != 0 ? c : string.CompareOrdinal(a.WindowKey, b.WindowKey);
-    }
-
-    private static void Enter(Slot[] slots, int[] order)
-    {
-        foreach (var i in order)
-        {
-            slots[i].Gate.Enter();
-        }
-    }
-
-    private static void Exit(Slot[] slots, int[] order)
-    {
-        for (var k = order.Length - 1; k >= 0; k--)
-        {
-            slots[order[k]].Gate.Exit();
-        }
-    }
-
-    /// <summary>The counter as this instance sees it: unflushed spend added, and the lease's unspent part still held.</summary>
-    private static CounterState View(Slot slot, CounterState inner)
-    {
-        lock (slot.Gate)
-        {
-            if (slot.LeaseId is null)
-            {
-                return inner;
-            }
-
-            var held = Math.Max(0, inner.Held.NanoUsd - Math.Min(slot.Spent, slot.Capacity));
-            var heldTokens = slot.CapacityTokens > 0 ? Math.Max(0, inner.HeldTokens - Math.Min(slot.SpentTokens, slot.CapacityTokens)) : inner.HeldTokens;
-            return new CounterState(inner.Spent + new Money(slot.Spent), new Money(held), inner.SpentTokens + slot.SpentTokens, heldTokens);
-        }
-    }
-
     /// <summary>Draws the request on all its leases, or on none; returns -1 when drawn, else the index of the first line that refused.</summary>
-    private int TryDraw(HoldRequest request, Slot[] slots, int[] order, DateTimeOffset now, CounterState[] states)
+    private int TryDraw(HoldRequest request, LeaseSlot[] slots, int[] order, DateTimeOffset now, CounterState[] states)
     {
         var amount = request.Amount.NanoUsd;
         var tokens = request.Tokens;
-        Enter(slots, order);
+        LeaseSlotLocks.Enter(slots, order);
         try
         {
             // Every line learns the request's worst case, also those after a refusing one: a lease is sized against it.
@@ -422,18 +371,8 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             {
                 var slot = slots[i];
                 var line = request.Lines[i];
-                if (slot.LeaseId is null || slot.Draining || now >= slot.LeaseExpiresAt
-                    || line.CapUsd != slot.CapUsd || line.CapTokens != slot.CapTokens
-                    || slot.Held + slot.Spent + amount > slot.Capacity
-                    || (line.CapTokens is not null && slot.HeldTokens + slot.SpentTokens + tokens > slot.CapacityTokens)
-                    || (slot.Renewing && (slot.Held + amount > slot.CarryLimit || slot.HeldTokens + tokens > slot.CarryLimitTokens)))
+                if (!slot.Fits(line, amount, tokens, now))
                 {
-                    // A changed cap retires the lease (taken under the old cap); the request passes through meanwhile.
-                    if (slot.LeaseId is not null && (line.CapUsd != slot.CapUsd || line.CapTokens != slot.CapTokens))
-                    {
-                        slot.Draining = true;
-                    }
-
                     return i;
                 }
             }
@@ -443,7 +382,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 var slot = slots[i];
                 slot.Held += amount;
                 slot.HeldTokens += tokens;
-                states[i] = ViewLocked(slot);
+                states[i] = slot.ViewLocked();
             }
 
             _holds[request.HoldId] = new LocalHold(slots, order, amount, tokens, request.ExpiresAt);
@@ -451,26 +390,18 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         }
         finally
         {
-            Exit(slots, order);
+            LeaseSlotLocks.Exit(slots, order);
         }
-    }
-
-    private static CounterState ViewLocked(Slot slot)
-    {
-        var inner = slot.InnerState;
-        var held = Math.Max(0, inner.Held.NanoUsd - Math.Min(slot.Spent, slot.Capacity));
-        var heldTokens = slot.CapacityTokens > 0 ? Math.Max(0, inner.HeldTokens - Math.Min(slot.SpentTokens, slot.CapacityTokens)) : inner.HeldTokens;
-        return new CounterState(inner.Spent + new Money(slot.Spent), new Money(held), inner.SpentTokens + slot.SpentTokens, heldTokens);
     }
 
     private SettleOutcome SettleLocal(LocalHold hold, long actual, long actualTokens)
     {
-        Enter(hold.Slots, hold.Order);
+        LeaseSlotLocks.Enter(hold.Slots, hold.Order);
         try
         {
             switch (hold.State)
             {
-                case HoldState.Held:
+                case LocalHoldState.Held:
                     for (var i = 0; i < hold.Slots.Length; i++)
                     {
                         var slot = hold.Slots[i];
@@ -480,11 +411,11 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                         slot.SpentTokens += actualTokens;
                     }
 
-                    hold.State = HoldState.Settled;
+                    hold.State = LocalHoldState.Settled;
                     hold.SettledAt = _time.GetUtcNow();
                     return SettleOutcome.Settled;
 
-                case HoldState.Expired:
+                case LocalHoldState.Expired:
                     // The full charge sits in the current lease unless it was settled since: then it stays charged in
                     // full (never under-counted) rather than corrupting the next lease's spend.
                     var current = true;
@@ -502,7 +433,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                         }
                     }
 
-                    hold.State = HoldState.Corrected;
+                    hold.State = LocalHoldState.Corrected;
                     hold.SettledAt = _time.GetUtcNow();
                     return SettleOutcome.CorrectedAfterExpiry;
 
@@ -512,7 +443,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         }
         finally
         {
-            Exit(hold.Slots, hold.Order);
+            LeaseSlotLocks.Exit(hold.Slots, hold.Order);
         }
     }
 
@@ -523,9 +454,9 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     /// settlement, so a lease never holds more than one slice. From the moment the slice is known until the new hold is
     /// in place, draws on the old lease are limited so that what is in flight still fits the slice (a request that does
     /// not passes through); when it already does not, the old lease is drained and returned instead of renewed.
-    /// The caller owns <see cref="Slot.Busy"/>.
+    /// The caller owns <see cref="LeaseSlot.Busy"/>.
     /// </summary>
-    private async Task<bool> AcquireAsync(Slot slot, HoldLine line, long worstCase, long worstTokens, CancellationToken ct)
+    private async Task<bool> AcquireAsync(LeaseSlot slot, HoldLine line, long worstCase, long worstTokens, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
         Interlocked.Increment(ref _leaseOperations);
@@ -572,7 +503,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         }
     }
 
-    private async Task<bool> ReplaceLeaseAsync(Slot slot, HoldLine line, long slice, long sliceTokens, DateTimeOffset now, CancellationToken ct)
+    private async Task<bool> ReplaceLeaseAsync(LeaseSlot slot, HoldLine line, long slice, long sliceTokens, DateTimeOffset now, CancellationToken ct)
     {
         var leaseId = string.Create(CultureInfo.InvariantCulture, $"lease:{_options.InstanceId}:{slot.Key}:{Interlocked.Increment(ref _sequence)}");
         var leaseLine = line with { Mode = AccountingMode.Reserve, Enforcement = Enforcement.Hard };
@@ -586,7 +517,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         catch (LedgerUnavailableException)
         {
             // Whether it was taken is unknown: release it (idempotently) once the database is back.
-            _pending[leaseId] = new PendingSettle(0, 0);
+            _pending.Add(leaseId, 0, 0);
             throw;
         }
 
@@ -603,20 +534,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             }
 
             // Held (the requests in flight) stays: it moves to the new lease, and the carry limit kept it within the slice.
-            (oldId, oldSpent, oldSpentTokens) = (slot.LeaseId, slot.Spent, slot.SpentTokens);
-            slot.LeaseId = leaseId;
-            slot.Capacity = slice;
-            slot.CapacityTokens = sliceTokens;
-            slot.Spent = 0;
-            slot.SpentTokens = 0;
-            slot.Line = leaseLine;
-            slot.CapUsd = line.CapUsd;
-            slot.CapTokens = line.CapTokens;
-            slot.InnerState = outcome.States[0];
-            slot.LeaseExpiresAt = now + _options.LeaseTtl;
-            slot.RenewAt = now + (_options.LeaseTtl / 2);
-            slot.Draining = false;
-            slot.LastUsed = now;
+            (oldId, oldSpent, oldSpentTokens) = slot.Install(leaseId, leaseLine, line, slice, sliceTokens, outcome.States[0], now, _options.LeaseTtl);
         }
 
         if (oldId is not null)
@@ -663,7 +581,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     }
 
     /// <summary>Settles the lease when nothing is drawn on it (or always, with <paramref name="force"/>, charging what is drawn in full).</summary>
-    private async Task RetireAsync(Slot slot, bool force, CancellationToken ct)
+    private async Task RetireAsync(LeaseSlot slot, bool force, CancellationToken ct)
     {
         string? id;
         long spent;
@@ -675,13 +593,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 return;
             }
 
-            (id, spent, spentTokens) = (slot.LeaseId, slot.Spent + slot.Held, slot.SpentTokens + slot.HeldTokens);
-            slot.LeaseId = null;
-            slot.Capacity = 0;
-            slot.CapacityTokens = 0;
-            slot.Spent = 0;
-            slot.SpentTokens = 0;
-            slot.Draining = false;
+            (id, spent, spentTokens) = slot.Clear();
         }
 
         await SettleLeaseAsync(id, spent, spentTokens, ct).ConfigureAwait(false);
@@ -697,29 +609,12 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         catch (LedgerUnavailableException)
         {
             // Idempotent, so retried until it lands; meanwhile the hold may expire and be charged in full, then corrected.
-            _pending[leaseId] = new PendingSettle(spent, spentTokens);
+            _pending.Add(leaseId, spent, spentTokens);
             throw;
         }
     }
 
-    private async Task RetryPendingAsync(CancellationToken ct)
-    {
-        foreach (var (id, settle) in _pending)
-        {
-            try
-            {
-                Interlocked.Increment(ref _leaseOperations);
-                await _inner.SettleAsync(id, new Money(settle.Spent), settle.SpentTokens, ct).ConfigureAwait(false);
-                _pending.TryRemove(id, out _);
-            }
-            catch (LedgerUnavailableException)
-            {
-                return;
-            }
-        }
-    }
-
-    private void RenewInBackground(Slot slot)
+    private void RenewInBackground(LeaseSlot slot)
     {
         bool due;
         lock (slot.Gate)
@@ -776,75 +671,5 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 // Next pass.
             }
         }
-    }
-
-    private enum HoldState
-    {
-        Held,
-        Settled,
-        Expired,
-        Corrected,
-    }
-
-    private readonly record struct PendingSettle(long Spent, long SpentTokens);
-
-    /// <summary>One counter's lease; every field is guarded by <see cref="Gate"/> except <see cref="Busy"/> (one lease operation at a time).</summary>
-    private sealed class Slot(CounterKey key)
-    {
-        public readonly Lock Gate = new();
-        public readonly CounterKey Key = key;
-        public int Busy;
-        public string? LeaseId;
-        public long Capacity;
-        public long CapacityTokens;
-        public long Held;
-        public long HeldTokens;
-        public long Spent;
-        public long SpentTokens;
-        public long LastAmount;
-        public long LastTokens;
-        public bool Draining;
-
-        /// <summary>A renewal knows its slice and is taking the new hold: draws keep what is in flight within <see cref="CarryLimit"/>.</summary>
-        public bool Renewing;
-        public long CarryLimit;
-        public long CarryLimitTokens;
-        public HoldLine? Line;
-        public Money? CapUsd;
-        public long? CapTokens;
-        public CounterState InnerState;
-        public DateTimeOffset LeaseExpiresAt;
-        public DateTimeOffset RenewAt;
-        public DateTimeOffset RetryAt;
-        public DateTimeOffset LastUsed;
-
-        /// <summary>Less than a quarter of the lease left: renew before it runs out.</summary>
-        public bool RunningLow
-        {
-            get
-            {
-                lock (Gate)
-                {
-                    return LeaseId is not null && !Draining && Capacity - Held - Spent < Capacity / 4;
-                }
-            }
-        }
-    }
-
-    private sealed class LocalHold(Slot[] slots, int[] order, long amount, long tokens, DateTimeOffset expiresAt)
-    {
-        public Slot[] Slots { get; } = slots;
-
-        public int[] Order { get; } = order;
-
-        public long Amount { get; } = amount;
-
-        public long Tokens { get; } = tokens;
-
-        public DateTimeOffset ExpiresAt { get; } = expiresAt;
-
-        public HoldState State { get; set; }
-
-        public DateTimeOffset SettledAt { get; set; }
     }
 }

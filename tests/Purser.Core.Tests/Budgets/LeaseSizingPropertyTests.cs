@@ -9,7 +9,7 @@ namespace Purser.Core.Tests.Budgets;
 /// Drives the lease ledger with random reserve / settle / renew / idle / expire sequences on a fake clock and checks,
 /// after every step, that every lease it took kept the sizing rule (at most min(max lease, headroom / 8) of the counter
 /// as read just before, and none within 4 worst cases of the cap), that this instance never has more than one live
-/// lease per counter once quiet, and that the shared counter never went over its cap; at the end, held returns to 0
+/// lease per counter once quiet, that every lease slot keeps its invariants (<see cref="LeaseSlot"/>), and that the shared counter never went over its cap; at the end, held returns to 0
 /// and spent is never below what was really spent.
 /// </summary>
 public sealed class LeaseSizingPropertyTests
@@ -99,6 +99,7 @@ public sealed class LeaseSizingPropertyTests
 
                 await leased.WhenIdleAsync();
                 await inner.CheckAsync(quiet: true);
+                Assert.Empty(leased.Violations());
             }
 
             foreach (var hold in open)
