@@ -269,7 +269,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
 
                 if (retire)
                 {
-                    await RetireAsync(slot, force: false, cancellationToken).ConfigureAwait(false);
+                    await RetireAsync(slot, force: false).ConfigureAwait(false);
                 }
                 else if (renew && slot.Line is { } line)
                 {
@@ -325,7 +325,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         {
             try
             {
-                await RetireAsync(slot, force: true, CancellationToken.None).ConfigureAwait(false);
+                await RetireAsync(slot, force: true).ConfigureAwait(false);
             }
             catch (LedgerUnavailableException)
             {
@@ -514,9 +514,10 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         {
             outcome = await _inner.ReserveAsync(request, ct).ConfigureAwait(false);
         }
-        catch (LedgerUnavailableException)
+        catch (Exception ex) when (ex is LedgerUnavailableException or OperationCanceledException)
         {
-            // Whether it was taken is unknown: release it (idempotently) once the database is back.
+            // Whether it was taken is unknown (an outage, or a stop cancelling the call after the database committed it):
+            // release it (idempotently) on the next flush or at shutdown.
             _pending.Add(leaseId, 0, 0);
             throw;
         }
@@ -539,7 +540,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
 
         if (oldId is not null)
         {
-            await SettleLeaseAsync(oldId, oldSpent, oldSpentTokens, ct).ConfigureAwait(false);
+            await SettleLeaseAsync(oldId, oldSpent, oldSpentTokens).ConfigureAwait(false);
         }
 
         return true;
@@ -581,7 +582,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     }
 
     /// <summary>Settles the lease when nothing is drawn on it (or always, with <paramref name="force"/>, charging what is drawn in full).</summary>
-    private async Task RetireAsync(LeaseSlot slot, bool force, CancellationToken ct)
+    private async Task RetireAsync(LeaseSlot slot, bool force)
     {
         string? id;
         long spent;
@@ -596,15 +597,17 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             (id, spent, spentTokens) = slot.Clear();
         }
 
-        await SettleLeaseAsync(id, spent, spentTokens, ct).ConfigureAwait(false);
+        await SettleLeaseAsync(id, spent, spentTokens).ConfigureAwait(false);
     }
 
-    private async Task SettleLeaseAsync(string leaseId, long spent, long spentTokens, CancellationToken ct)
+    private async Task SettleLeaseAsync(string leaseId, long spent, long spentTokens)
     {
         Interlocked.Increment(ref _leaseOperations);
         try
         {
-            await _inner.SettleAsync(leaseId, new Money(spent), spentTokens, ct).ConfigureAwait(false);
+            // Never cancelled: once the lease is out of its slot nothing else would settle it, and a stop in the middle
+            // of a renewal (shutdown cancels the flush) would leave the old hold to expire, charged in full.
+            await _inner.SettleAsync(leaseId, new Money(spent), spentTokens, CancellationToken.None).ConfigureAwait(false);
         }
         catch (LedgerUnavailableException)
         {
