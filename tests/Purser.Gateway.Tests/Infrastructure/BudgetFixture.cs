@@ -29,6 +29,7 @@ public sealed class BudgetFixture : IAsyncLifetime
     public const long OutputNanoPerToken = 1500;
 
     private readonly bool _leases;
+    private readonly string? _failOpen;
     private SimulatedProviderServer? _simulator;
     private bool _stopped;
 
@@ -37,10 +38,11 @@ public sealed class BudgetFixture : IAsyncLifetime
     {
     }
 
-    internal BudgetFixture(DateTimeOffset start, bool leases = false)
+    internal BudgetFixture(DateTimeOffset start, bool leases = false, string? failOpenLocalCapUsd = null)
     {
         Time = new FakeTimeProvider(start);
         _leases = leases;
+        _failOpen = failOpenLocalCapUsd;
     }
 
     public FakeTimeProvider Time { get; }
@@ -69,6 +71,7 @@ public sealed class BudgetFixture : IAsyncLifetime
             storage:
               sqlite_path: purser.db
               leases: {{(_leases ? "true" : "false")}}
+            {{(_failOpen is { } cap ? "  fail_open: { local_cap_usd: " + cap + " }" : string.Empty)}}
             teams:
               tight-team: {}
               wide-team: {}
