@@ -333,7 +333,14 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             }
         }
 
-        Interlocked.Add(ref _leaseOperations, await _pending.RetryAsync(_inner, CancellationToken.None).ConfigureAwait(false));
+        // A last try; what still fails expires charged in full (never under-counted), so nothing here may stop the shutdown.
+        var retry = _pending.RetryAsync(_inner, CancellationToken.None);
+        await ((Task)retry).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (retry.IsCompletedSuccessfully)
+        {
+            Interlocked.Add(ref _leaseOperations, await retry.ConfigureAwait(false));
+        }
+
         _stop.Dispose();
     }
 
