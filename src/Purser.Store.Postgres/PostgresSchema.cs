@@ -193,5 +193,11 @@ internal static class PostgresSchema
         );
         INSERT INTO usage_retention (id, pruned_before) VALUES (1, 0);
         """,
+
+        // 7 (issue 14): task scopes belong to the key that opened them (the SQLite store's budgets.created_by).
+        """
+        ALTER TABLE budgets ADD COLUMN created_by text;
+        CREATE INDEX ix_budgets_created_by ON budgets (created_by) WHERE created_by IS NOT NULL;
+        """,
     ];
 }

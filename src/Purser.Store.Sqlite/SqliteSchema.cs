@@ -218,5 +218,12 @@ internal static class SqliteSchema
         );
         INSERT INTO usage_retention (id, pruned_before) VALUES (1, 0);
         """,
+
+        // 9 (issue 14): task scopes belong to the key that opened them. created_by is set only on task budgets; the
+        // partial index makes "open tasks of this key" an index count, and a task lookup is a primary-key probe.
+        """
+        ALTER TABLE budgets ADD COLUMN created_by TEXT;
+        CREATE INDEX ix_budgets_created_by ON budgets (created_by) WHERE created_by IS NOT NULL;
+        """,
     ];
 }

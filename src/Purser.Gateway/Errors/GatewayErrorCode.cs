@@ -30,4 +30,6 @@ internal enum GatewayErrorCode
     InternalError,
     RequestTimeout,
     InvalidHeader,
+    TaskCeilingConflict,
+    OpenTaskLimitReached,
 }

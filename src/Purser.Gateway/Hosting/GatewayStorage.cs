@@ -109,6 +109,9 @@ internal sealed class GatewayStorage : IAsyncDisposable
     /// <summary>Announces operators' changes to the other instances: PostgreSQL only (null with SQLite alone).</summary>
     public IChangeFeed? Changes { get; }
 
+    /// <summary>Task scopes, in the same database as the budgets.</summary>
+    public required ITaskScopeStore Tasks { get; init; }
+
     /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
     public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
     {
@@ -120,7 +123,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
             return new GatewayStorage(
                 new SqliteAdminStore(sqlite, time), store, store, store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
                 new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null,
-                new SqliteDashboardStore(sqlite));
+                new SqliteDashboardStore(sqlite))
+            {
+                Tasks = new SqliteTaskScopeStore(sqlite, time),
+            };
         }
 
         return OpenPostgres(connectionString, sqlite, storage, time, onUsageError);
@@ -138,7 +144,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
         return new GatewayStorage(
             new PostgresAdminStore(postgres, time), usage, usage, usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
             new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres,
-            new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+        {
+            Tasks = new PostgresTaskScopeStore(postgres, time),
+        };
     }
 
     /// <summary>
@@ -163,6 +172,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Rollups);
         services.AddSingleton(Retention);
         services.AddSingleton(Admin);
+        services.AddSingleton(Tasks);
         services.AddSingleton(Events);
         services.AddSingleton(Ledger);
         services.AddSingleton(Bedtime);

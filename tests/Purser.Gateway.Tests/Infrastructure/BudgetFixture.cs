@@ -20,6 +20,9 @@ public sealed class BudgetFixture : IAsyncLifetime
 {
     public const string AdminSecret = "sk-purser-test-admin";
 
+    /// <summary>server.max_open_tasks_per_key: small, so the cap on open task scopes is reached by a test.</summary>
+    public const int MaxOpenTasksPerKey = 3;
+
     /// <summary>sim-chat: $0.50 in and $1.50 out per million tokens, in nano-USD per token.</summary>
     public const long InputNanoPerToken = 500;
 
@@ -27,6 +30,7 @@ public sealed class BudgetFixture : IAsyncLifetime
 
     private readonly bool _leases;
     private readonly string _extraYaml;
+    private readonly string? _failOpen;
     private SimulatedProviderServer? _simulator;
     private bool _stopped;
 
@@ -36,11 +40,12 @@ public sealed class BudgetFixture : IAsyncLifetime
     }
 
     /// <param name="extraYaml">Top-level sections appended to the configuration (e.g. <c>usage:</c>).</param>
-    internal BudgetFixture(DateTimeOffset start, bool leases = false, string extraYaml = "")
+    internal BudgetFixture(DateTimeOffset start, bool leases = false, string extraYaml = "", string? failOpenLocalCapUsd = null)
     {
         Time = new FakeTimeProvider(start);
         _leases = leases;
         _extraYaml = extraYaml;
+        _failOpen = failOpenLocalCapUsd;
     }
 
     public FakeTimeProvider Time { get; }
@@ -65,9 +70,11 @@ public sealed class BudgetFixture : IAsyncLifetime
             server:
               listen: http://127.0.0.1:0
               admin_key_hash: {{KeyHasher.Hash(AdminSecret)}}
+              max_open_tasks_per_key: {{MaxOpenTasksPerKey}}
             storage:
               sqlite_path: purser.db
               leases: {{(_leases ? "true" : "false")}}
+            {{(_failOpen is { } cap ? "  fail_open: { local_cap_usd: " + cap + " }" : string.Empty)}}
             teams:
               tight-team: {}
               wide-team: {}
