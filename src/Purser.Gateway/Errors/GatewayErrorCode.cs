@@ -30,5 +30,7 @@ internal enum GatewayErrorCode
     InternalError,
     RequestTimeout,
     InvalidHeader,
+    TaskCeilingConflict,
+    OpenTaskLimitReached,
     UnboundedRequest,
 }
