@@ -104,6 +104,7 @@ public sealed class ChargedByConstructionTests
     [InlineData("sim-nousage")]
     [InlineData("sim-cutbody")]
     [InlineData("sim-garbage")]
+    [InlineData("sim-oversize")]
     public async Task A_200_that_cannot_be_relayed_is_a_502_charged_its_hold(string model)
     {
         var (id, secret) = await _fixture.KeyWithCapAsync("1");
