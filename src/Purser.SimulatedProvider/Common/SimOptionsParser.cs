@@ -129,6 +129,9 @@ internal static class SimOptionsParser
             case "cut_body":
                 options.Fail = FailMode.CutBody;
                 return true;
+            case "oversize":
+                options.Fail = FailMode.Oversize;
+                return true;
         }
 
         if (value.StartsWith("cut:", StringComparison.Ordinal)
@@ -139,7 +142,7 @@ internal static class SimOptionsParser
             return true;
         }
 
-        error = $"Unknown simulator failure '{value}' (use 429, 500, 503, 529, timeout, malformed_json, malformed_sse, huge_usage, no_usage, json_stream, cut_body or cut:K).";
+        error = $"Unknown simulator failure '{value}' (use 429, 500, 503, 529, timeout, malformed_json, malformed_sse, huge_usage, no_usage, json_stream, cut_body, oversize or cut:K).";
         return false;
     }
 }

@@ -133,6 +133,22 @@ internal sealed class ChatCompletionsHandler
         w.WriteString("system_fingerprint"u8, "fp_sim"u8);
         w.WriteEndObject();
         JsonWriterCache.Return(w);
+        if (fail == FailMode.Oversize)
+        {
+            // JSON may start with any amount of whitespace: 65 MiB of it, then the body, so only the size is wrong.
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = ResponseWriter.Json;
+            var spaces = new byte[1 << 20];
+            Array.Fill(spaces, (byte)' ');
+            for (int i = 0; i < 65; i++)
+            {
+                await context.Response.Body.WriteAsync(spaces, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await context.Response.Body.WriteAsync(body.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
         if (fail == FailMode.CutBody)
         {
             // Promise the whole body, send half, and cut the connection: a 200 that breaks after its headers.

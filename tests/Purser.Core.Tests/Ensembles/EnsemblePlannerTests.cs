@@ -108,9 +108,8 @@ public sealed class EnsemblePlannerTests
     }
 
     [Fact]
-    public void A_routing_alias_is_projected_at_the_sum_of_its_targets()
+    public void A_routing_alias_is_projected_at_the_sum_of_its_targets_since_every_failed_over_attempt_may_be_billed()
     {
-        // Every failover attempt may be billed, so the call's worst case is the sum over its targets (CallShape).
         var route = new CallShape([new PricedTarget(Cheap, 100), new PricedTarget(Dear, 50)]);
 
         Assert.Equal(Cheap.Cost(new TokenUsage(Input, 100)) + Dear.Cost(new TokenUsage(Input, 50)), route.Estimate(Input).Cost);
