@@ -26,7 +26,7 @@ internal sealed partial class ConfigParser
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
     private static readonly string[] ModelPriceFields = ["input", "output", "cached_input", "cache_write"];
     private static readonly string[] CatalogPriceFields = [.. ModelPriceFields, "max_output_tokens"];
-    private static readonly string[] ModelFields = ["provider", "upstream", "kind", "price", "free", "max_output_tokens", "default_max_tokens"];
+    private static readonly string[] ModelFields = ["provider", "upstream", "kind", "price", "free", "max_output_tokens", "default_max_tokens", "reasoning"];
     private static readonly string[] KeyFields = ["id", "hash", "secret", "models", "expires_at", "team"];
     private static readonly string[] TeamFields = [];
 
@@ -458,6 +458,14 @@ internal sealed partial class ConfigParser
                 Error(aliasNode.Start.Line, path, $"the upstream model '{upstream}' has no price in the catalog: give price: {{ input, output }} (USD per million tokens) or free: true");
             }
 
+            // A model the catalog does not know (a self-hosted or renamed reasoning model) is marked by the operator:
+            // its hidden tokens cannot be counted from a stream, so a cut stream is charged its hold in full.
+            var reasoning = known?.Reasoning ?? false;
+            if (fields.TryGetValue("reasoning", out var reasoningNode) && TryBool(reasoningNode, path + ".reasoning", out var marked))
+            {
+                reasoning = marked;
+            }
+
             if (errors.Count == before && provider is not null)
             {
                 models[alias] = new ModelConfig
@@ -471,7 +479,7 @@ internal sealed partial class ConfigParser
                     MaxOutputTokens = maxOutput,
                     DefaultMaxTokens = defaultMax,
                     ContextWindow = known?.ContextWindow,
-                    Reasoning = known?.Reasoning ?? false,
+                    Reasoning = reasoning,
                 };
             }
         }

@@ -63,14 +63,14 @@ internal sealed class JudgeStreamRelay : IStreamRelay
 
     public TokenUsage? ReportedUsage => _anthropic is not null ? _anthropic.ReportedUsage : _openAi!.ReportedUsage;
 
-    public long? ReportedInputTokens => _anthropic?.ReportedInputTokens;
+    public TokenUsage? ReportedInput => _anthropic?.ReportedInputTokens is null ? null : _anthropic.ReportedInput;
 
     public long CountedOutputTokens => _anthropic?.CountedOutputTokens ?? _openAi!.CountedOutputTokens;
 
     private bool Malformed { get; set; }
 
     /// <summary>The judge's own usage: reported, else its input bound (or Anthropic's count) and the counted output.</summary>
-    private TokenUsage JudgeUsage => ReportedUsage ?? new TokenUsage(ReportedInputTokens ?? _judgeInputBound, CountedOutputTokens);
+    private TokenUsage JudgeUsage => ReportedUsage ?? (ReportedInput is { } input ? input with { OutputTokens = CountedOutputTokens } : new TokenUsage(_judgeInputBound, CountedOutputTokens));
 
     public static async Task<Outcome> RelayAsync(HttpContext context, StreamedCall judge, ApiFormat callerFormat, bool includeUsage, string requestId, string alias, long created,
         TokenUsage panelUsage, Money panelCost, long judgeInputBound)

@@ -9,9 +9,9 @@ namespace Purser.Gateway.Pipeline;
 /// <item>No request byte reached a provider: nothing (<see cref="UsageSource.None"/>).</item>
 /// <item>The provider reported usage: that usage at the model's price (<see cref="Reported"/>), unless it claims more
 /// than the request could have produced — then it is clamped to the hold (the request's proven worst case).</item>
-/// <item>A stream ended without usage: the output counted while relaying plus the input bound
-/// (<see cref="UsageSource.Counted"/>), at most the hold; for a model whose output is partly hidden (reasoning), the
-/// hold in full.</item>
+/// <item>A stream ended without usage: the output counted while relaying plus the input (the provider's own count by
+/// class when it sent one, else the bound) (<see cref="UsageSource.Counted"/>), at most the hold; for a model whose
+/// output is partly hidden (reasoning), the hold in full.</item>
 /// <item>Bytes went upstream and nothing can be known (a timeout, an unreadable or oversized answer, a broken
 /// connection): the hold in full (<see cref="UsageSource.Held"/>).</item>
 /// </list>
@@ -47,7 +47,7 @@ internal static class Metering
     /// The charge when usage was not reported: nothing if no byte went upstream; else the counted output (when there
     /// is a count) plus the input bound; else the hold in full.
     /// </summary>
-    public static Charge Unknown(CallRecord call, long? countedOutput = null, long? reportedInput = null)
+    public static Charge Unknown(CallRecord call, long? countedOutput = null, TokenUsage? reportedInput = null)
     {
         if (!call.UpstreamSent)
         {
@@ -56,8 +56,11 @@ internal static class Metering
 
         if (countedOutput is { } counted && !call.HiddenOutput && counted >= 0 && counted < MaxPlausibleTokens)
         {
-            var input = reportedInput is { } reported and >= 0 and < MaxPlausibleTokens ? reported : call.InputTokenBound;
-            var usage = new TokenUsage(input, counted);
+            // The provider's own input count, by class (cache reads and writes priced at their rates), when it sent
+            // one before the cut; else the input bound.
+            var usage = reportedInput is { } input && Plausible(input)
+                ? input with { OutputTokens = counted }
+                : new TokenUsage(call.InputTokenBound, counted);
             var cost = call.Price.Cost(usage);
             if (call.Admission is { } admission && cost > admission.Amount)
             {

@@ -250,6 +250,10 @@ internal sealed class ChatProxy
         call.UpstreamModel = model.Model.UpstreamModel;
         call.Price = price;
 
+        // A reasoning model's hidden tokens cannot be counted from what is relayed: a stream of it that ends without
+        // usage is charged its hold in full.
+        call.HiddenOutput = model.Model.Reasoning;
+
         // 7. The upstream request, translated when the caller and the provider speak different formats.
         var upstreamFormat = model.Upstream.Kind == ProviderKind.Anthropic ? ApiFormat.Anthropic : ApiFormat.OpenAI;
         using var upstreamBuffer = new PooledBufferWriter(bodyBytes + 256);
@@ -604,7 +608,7 @@ internal sealed class ChatProxy
             return;
         }
 
-        var counted = Metering.Unknown(call, relay.CountedOutputTokens, relay.ReportedInputTokens);
+        var counted = Metering.Unknown(call, relay.CountedOutputTokens, relay.ReportedInput);
         Log.StreamSettledFromCount(_logger, call.RequestId, call.Provider, counted.Usage.OutputTokens);
         await _usage.FinishAsync(call, status, end.ErrorCode ?? "upstream_stream_cut", counted).ConfigureAwait(false);
     }

@@ -62,7 +62,7 @@ internal sealed class ChatStreamRelay : IStreamRelay
 
     public TokenUsage? ReportedUsage => _openAi?.ReportedUsage ?? _anthropic?.ReportedUsage;
 
-    public long? ReportedInputTokens => _anthropic?.ReportedInputTokens;
+    public TokenUsage? ReportedInput => _anthropic?.ReportedInputTokens is null ? null : _anthropic.ReportedInput;
 
     public long CountedOutputTokens => _openAi?.CountedOutputTokens ?? _anthropic!.CountedOutputTokens;
 

@@ -22,8 +22,8 @@ internal interface IStreamRelay
     /// <summary>The usage the provider reported, when it did.</summary>
     TokenUsage? ReportedUsage { get; }
 
-    /// <summary>The provider's own input count, when it sent one before the end (Anthropic's message_start).</summary>
-    long? ReportedInputTokens { get; }
+    /// <summary>The provider's own input count by class, when it sent one before the end (Anthropic's message_start).</summary>
+    TokenUsage? ReportedInput { get; }
 
     /// <summary>Output tokens counted from what was relayed.</summary>
     long CountedOutputTokens { get; }

@@ -238,6 +238,18 @@ public sealed class ChargedByConstructionTests
     }
 
     [Fact]
+    public async Task A_reasoning_models_cut_stream_is_charged_its_hold_in_full()
+    {
+        // Hidden reasoning tokens cannot be counted from the relayed text: usage unknown means the worst case.
+        var (id, secret) = await _fixture.KeyWithCapAsync("5");
+        using var response = await _fixture.Http.SendAsync(MeteringFixture.Chat(secret, Body("o3-cut", stream: true, maxTokens: 500)));
+        _ = await response.Content.ReadAsStringAsync();
+        var record = Assert.Single(await AssertBooksBalanceAsync(id, 1));
+        Assert.Equal(UsageSource.Held, record.Source);
+        Assert.Equal(500, record.Tokens.OutputTokens);
+    }
+
+    [Fact]
     public async Task A_non_sse_answer_to_a_stream_request_is_a_502_not_an_empty_200()
     {
         var (id, secret) = await _fixture.KeyWithCapAsync("1");

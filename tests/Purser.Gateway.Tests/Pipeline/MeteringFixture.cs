@@ -67,6 +67,7 @@ public sealed class MeteringFixture : IAsyncLifetime
               sim-jsonstream: { provider: sim-openai, upstream: "sim-chat~fail=json_stream", {{P}} }
               sim-cutbody: { provider: sim-openai, upstream: "sim-chat~out=40,fail=cut_body", {{P}} }
               sim-oversize: { provider: sim-openai, upstream: "sim-chat~fail=oversize", {{P}} }
+              o3-cut: { provider: sim-openai, upstream: "o3-mini~reason=40,out=50,fail=cut:5", reasoning: true, price: { input: 1.1, output: 4.4 } }
               sim-timeout: { provider: sim-openai, upstream: "sim-chat~fail=timeout", {{P}} }
               claude-ok: { provider: sim-anthropic, upstream: "claude-sim~out=20", price: { input: 1, output: 5 } }
               claude-slow: { provider: sim-anthropic, upstream: "claude-sim~out=60,tps=200", price: { input: 1, output: 5 } }
