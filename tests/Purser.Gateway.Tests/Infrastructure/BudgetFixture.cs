@@ -170,17 +170,8 @@ public sealed class BudgetFixture : IAsyncLifetime
     public static async Task<JsonObject> ReadJsonAsync(HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
 
-    private Task<HttpResponseMessage> Admin(HttpMethod method, string path, JsonObject? body)
-    {
-        var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        }
-
-        return Http.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> Admin(HttpMethod method, string path, JsonObject? body) =>
+        FixtureSupport.AdminAsync(Http, AdminSecret, method, path, body);
 
     /// <summary>Shuts the gateway down (usage drained, leases returned, databases closed) and keeps its files.</summary>
     public async Task StopGatewayAsync()
@@ -194,21 +185,8 @@ public sealed class BudgetFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        Http.Dispose();
         await StopGatewayAsync();
-        if (_simulator is not null)
-        {
-            await _simulator.DisposeAsync();
-        }
-
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Harmless leftovers in the temp directory.
-        }
+        await FixtureSupport.TearDownAsync(Http, null, _simulator, Directory);
     }
 }
 

@@ -198,36 +198,10 @@ public sealed class EnsembleFixture : IAsyncLifetime
         return request;
     }
 
-    public Task<HttpResponseMessage> Admin(HttpMethod method, string path, JsonObject? body)
-    {
-        var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        }
+    public Task<HttpResponseMessage> Admin(HttpMethod method, string path, JsonObject? body) =>
+        FixtureSupport.AdminAsync(Http, AdminSecret, method, path, body);
 
-        return Http.SendAsync(request);
-    }
-
-    public async Task DisposeAsync()
-    {
-        Http.Dispose();
-        await Gateway.DisposeAsync();
-        if (_simulator is not null)
-        {
-            await _simulator.DisposeAsync();
-        }
-
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Harmless leftovers in the temp directory.
-        }
-    }
+    public Task DisposeAsync() => FixtureSupport.TearDownAsync(Http, Gateway, _simulator, Directory);
 }
 
 [CollectionDefinition(Name)]

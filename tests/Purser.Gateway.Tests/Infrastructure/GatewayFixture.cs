@@ -98,24 +98,7 @@ public sealed class GatewayFixture : IAsyncLifetime
         return Assert.Single(records, r => r.RequestId == requestId);
     }
 
-    public async Task DisposeAsync()
-    {
-        Http.Dispose();
-        await Gateway.DisposeAsync();
-        if (_simulator is not null)
-        {
-            await _simulator.DisposeAsync();
-        }
-
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A temp directory left behind is harmless.
-        }
-    }
+    public Task DisposeAsync() => FixtureSupport.TearDownAsync(Http, Gateway, _simulator, Directory);
 }
 
 [CollectionDefinition(Name)]

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Purser.Gateway.Hosting;
+using Purser.Gateway.Tests.Infrastructure;
 using Purser.Keys;
 using Purser.SimulatedProvider;
 using Purser.Usage;
@@ -207,36 +208,10 @@ public sealed class MeteringFixture : IAsyncLifetime
 
     public static long Nano(string usd) => Purser.Pricing.Money.TryParseUsd(usd, out var m) ? m.NanoUsd : throw new FormatException(usd);
 
-    private Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, JsonObject? body)
-    {
-        var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminSecret);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        }
+    private Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path, JsonObject? body) =>
+        FixtureSupport.AdminAsync(Http, AdminSecret, method, path, body);
 
-        return Http.SendAsync(request);
-    }
-
-    public async Task DisposeAsync()
-    {
-        Http.Dispose();
-        await Gateway.DisposeAsync();
-        if (_simulator is not null)
-        {
-            await _simulator.DisposeAsync();
-        }
-
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Harmless leftovers in the temp directory.
-        }
-    }
+    public Task DisposeAsync() => FixtureSupport.TearDownAsync(Http, Gateway, _simulator, Directory);
 }
 
 [CollectionDefinition(Name)]
