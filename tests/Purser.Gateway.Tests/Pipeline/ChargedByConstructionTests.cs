@@ -347,4 +347,24 @@ public sealed class ChargedByConstructionTests
         var record = Assert.Single(await AssertBooksBalanceAsync(id, 1));
         Assert.Equal(record.Cost.ToUsd(), cost);
     }
+
+    [Fact]
+    public async Task A_body_that_arrives_too_slowly_is_a_408_not_a_413()
+    {
+        // Kestrel's minimum request body data rate (240 bytes/s after a 5 s grace) ends the read; the caller is told
+        // the body was too slow, not too large. The test waits on the server's answer, not on a clock of its own.
+        var (id, secret) = await _fixture.KeyWithCapAsync("1");
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(_fixture.Http.BaseAddress!.Host, _fixture.Http.BaseAddress.Port);
+        await using var stream = client.GetStream();
+        var head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + secret
+            + "\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{\"model\":";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.StartsWith("HTTP/1.1 408", statusLine, StringComparison.Ordinal);
+        var record = Assert.Single(await AssertBooksBalanceAsync(id, 1));
+        Assert.Equal(408, record.Status);
+        Assert.Equal("request_timeout", record.ErrorCode);
+    }
 }
