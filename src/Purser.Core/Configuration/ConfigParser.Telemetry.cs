@@ -2,10 +2,10 @@ using YamlDotNet.RepresentationModel;
 
 namespace Purser.Configuration;
 
-/// <summary>The <c>telemetry:</c> section: <c>otlp_endpoint</c> and <c>log_format</c> (text or json).</summary>
+/// <summary>The <c>telemetry:</c> section: <c>otlp_endpoint</c>, <c>log_format</c> (text or json) and <c>prometheus</c>.</summary>
 internal sealed partial class ConfigParser
 {
-    private static readonly string[] TelemetryFields = ["otlp_endpoint", "log_format"];
+    private static readonly string[] TelemetryFields = ["otlp_endpoint", "log_format", "prometheus"];
 
     private TelemetryConfig ParseTelemetry(YamlNode node)
     {
@@ -34,6 +34,11 @@ internal sealed partial class ConfigParser
                     Error(format.Line, "telemetry.log_format", $"expected 'text' or 'json', got {format.Describe()}");
                     break;
             }
+        }
+
+        if (fields.TryGetValue("prometheus", out var prometheusNode) && TryBool(prometheusNode, "telemetry.prometheus", out var prometheus))
+        {
+            telemetry = telemetry with { Prometheus = prometheus };
         }
 
         return telemetry;

@@ -78,12 +78,20 @@ internal sealed class BudgetAdmission
     /// </summary>
     public async ValueTask<(Admission? Admission, GatewayError? Error)> AdmitAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
+        using var span = Telemetry.GatewayTracing.StartAdmission();
         try
         {
-            return await AdmitCoreAsync(request, cancellationToken).ConfigureAwait(false);
+            var admitted = await AdmitCoreAsync(request, cancellationToken).ConfigureAwait(false);
+            if (span is not null)
+            {
+                Telemetry.GatewayTracing.Admitted(span, admitted.Admission, admitted.Error);
+            }
+
+            return admitted;
         }
         catch (Exception ex) when (ex is DbException or LedgerUnavailableException)
         {
+            span?.SetTag("purser.ledger.unavailable", true);
             // Fail closed by default: without the ledger the gateway cannot know what is left, so it spends nothing.
             // Fail open only when configured, and only within this instance's local allowance.
             return FailOpen(request);

@@ -27,4 +27,6 @@ internal enum GatewayErrorCode
     LedgerUnavailable,
     EnsembleCapExceeded,
     EnsemblePanelFailed,
+    RouteNotFound,
+    MethodNotAllowed,
 }

@@ -47,4 +47,7 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Warning, "A route or ensemble created through the admin API is not in effect: {Error}")]
     public static partial void StoredAliasSkipped(ILogger logger, string error);
+
+    [LoggerMessage(1701, LogLevel.Warning, "Budget gauges: the ledger could not be read; no budget points in this collection")]
+    public static partial void BudgetGaugesUnavailable(ILogger logger, Exception exception);
 }

@@ -237,6 +237,9 @@ internal sealed class ChatProxy
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds));
         HttpResponseMessage upstreamResponse;
+
+        // Telemetry (issue 17): the upstream call's span, current until the request settles; null without a tracer.
+        using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call);
         try
         {
             upstreamResponse = await _http.SendAsync(upstreamRequest, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);

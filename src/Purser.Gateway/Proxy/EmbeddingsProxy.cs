@@ -136,6 +136,9 @@ internal sealed class EmbeddingsProxy
         timeout.CancelAfter(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds));
         byte[] responseBody;
         int status;
+
+        // Telemetry (issue 17): the upstream call's span, current until the request settles; null without a tracer.
+        using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call);
         try
         {
             using var response = await _http.SendAsync(upstreamRequest, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
