@@ -119,8 +119,10 @@ internal static class TelemetrySetup
         {
             builder.WithTracing(tracing =>
             {
-                // The gateway's own spans, and Npgsql's database spans under the ledger's (PostgreSQL storage).
-                tracing.AddSource(GatewayTracing.SourceName, "Npgsql");
+                // The gateway's own spans; HttpClient's span of each upstream HTTP request (its id is the traceparent the
+                // provider receives, so it must be exported for the trace to join up); Npgsql's database spans under the
+                // ledger's (PostgreSQL storage).
+                tracing.AddSource(GatewayTracing.SourceName, "System.Net.Http", "Npgsql");
                 if (endpoint is not null)
                 {
                     tracing.AddOtlpExporter(o => Otlp(o, telemetry, "/v1/traces"));
