@@ -9,6 +9,7 @@ namespace Purser.Gateway.Tests.MultiInstance;
 /// fail-closed gateway goes 503 with the reason while the server is down and 200 once it is back (no restart), and a
 /// gateway with a fail-open allowance stays ready, saying it is serving on the allowance. <c>/healthz</c> stays 200.
 /// </summary>
+[Collection(PrivateClusterCollection.Name)]
 public sealed class ReadinessTests : IAsyncLifetime
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "purser-readyz-" + Guid.NewGuid().ToString("N"));
