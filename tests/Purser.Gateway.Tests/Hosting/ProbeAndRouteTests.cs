@@ -1,4 +1,5 @@
 using System.Net;
+using CsCheck;
 using System.Text.Json;
 using Purser.Gateway.Tests.Infrastructure;
 
@@ -71,6 +72,40 @@ public sealed class ProbeAndRouteTests : IClassFixture<GatewayFixture>
         {
             Assert.NotEmpty(response.Content.Headers.Allow);
         }
+    }
+
+    [Fact]
+    public async Task Any_unserved_path_and_method_is_a_4xx_error_body_in_the_shape_of_its_api_never_a_500_or_empty()
+    {
+        string[] methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+        string[] served = ["v1", "admin", "ui", "health", "healthz", "readyz", "metrics"];
+
+        // Segments with the characters a path may carry once escaped: unicode, dots, percent signs, spaces, quotes.
+        var segment = Gen.String[Gen.Char["abcXYZ019-._~%!$&'()*+,;=:@ \"<>éß漢😀"], 1, 24];
+        // Each segment starts with a letter: a segment of dots alone would be resolved away by the client before sending.
+        var segments = segment.Select(x => "s" + x).Array[1, 4].Select(a => string.Join('/', a.Select(Uri.EscapeDataString)));
+        var path = Gen.OneOf(
+            segments.Where(p => !served.Contains(p.Split('/')[0], StringComparer.OrdinalIgnoreCase)).Select(p => "/" + p), // a first segment of its own
+            segments.Select(p => "/v1/messages/" + p), // Anthropic's namespace
+            segments.Select(p => "/v1/" + p)); // OpenAI's namespace (no served route starts with "s")
+        using var http = new HttpClient { BaseAddress = _gateway.BaseAddress };
+        await Gen.Select(Gen.Int[0, methods.Length - 1], path).SampleAsync(async (m, p) =>
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(methods[m]), p);
+            using var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True((int)response.StatusCode is 404 or 405, $"{methods[m]} {p}: {(int)response.StatusCode} {body}");
+            using var json = JsonDocument.Parse(body);
+            if (p.StartsWith("/v1/messages", StringComparison.Ordinal))
+            {
+                Assert.Equal("error", json.RootElement.GetProperty("type").GetString());
+                Assert.Equal("not_found_error", json.RootElement.GetProperty("error").GetProperty("type").GetString());
+            }
+            else
+            {
+                Assert.Equal("unknown_route", json.RootElement.GetProperty("error").GetProperty("code").GetString());
+            }
+        }, iter: 150, threads: 1);
     }
 
     [Fact]
