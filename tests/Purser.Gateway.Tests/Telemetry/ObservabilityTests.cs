@@ -95,6 +95,35 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Budget_gauges_stop_at_their_cardinality_bound()
+    {
+        var prefix = "card-" + Guid.NewGuid().ToString("N")[..6] + "-";
+        var budgets = new StringBuilder("budgets:\n");
+        for (var i = 0; i < Purser.Gateway.Telemetry.BudgetGauges.MaxBudgets + 5; i++)
+        {
+            budgets.Append(CultureInfo.InvariantCulture, $"  - {{ id: {prefix}{i:D4}, scope: \"key:{_keyId}\", window: monthly, cap_usd: 1 }}\n");
+        }
+
+        var config = Path.Combine(_workDir, "purser.yaml");
+        await File.WriteAllTextAsync(config, Config("telemetry:\n  prometheus: true\n").Replace("budgets:\n", budgets.ToString(), StringComparison.Ordinal));
+        var gateway = await GatewayHost.StartAsync(new GatewayHostOptions { ConfigPath = config, Urls = "http://127.0.0.1:0", MinimumLogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        await using (gateway)
+        {
+            using var http = new HttpClient { BaseAddress = gateway.BaseAddress };
+            var text = await http.GetStringAsync("/metrics");
+            foreach (var gauge in new[] { "purser_budget_spent_USD{", "purser_budget_held_USD{", "purser_budget_remaining_USD{" })
+            {
+                var series = text.Split('\n').Count(l => l.StartsWith(gauge, StringComparison.Ordinal) && l.Contains("purser_budget_id=\"" + prefix, StringComparison.Ordinal));
+                Assert.Equal(Purser.Gateway.Telemetry.BudgetGauges.MaxBudgets, series);
+            }
+
+            // The file's first budgets are the ones reported; the last ones past the bound are not.
+            Assert.Contains($"purser_budget_id=\"{prefix}0000\"", text, StringComparison.Ordinal);
+            Assert.DoesNotContain($"purser_budget_id=\"{prefix}{Purser.Gateway.Telemetry.BudgetGauges.MaxBudgets:D4}\"", text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Without_configuration_there_is_no_metrics_endpoint_and_no_span_on_the_request_path()
     {
         var config = Path.Combine(_workDir, "purser.yaml");
