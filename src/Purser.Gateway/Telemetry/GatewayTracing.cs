@@ -9,7 +9,8 @@ namespace Purser.Gateway.Telemetry;
 /// The gateway's spans on the one "Purser.Gateway" activity source: the request (server), admission, each ledger call
 /// and each upstream call (client, GenAI semantic conventions plus the cost). <see cref="ActivitySource.StartActivity(string, ActivityKind)"/>
 /// returns null unless a tracer provider listens to the source, so with no OTLP endpoint (or test exporter) every helper
-/// here is a listener check and nothing else: no Activity, no tags, no traceparent parsing.
+/// here is a listener check and nothing else: no Activity, no tags, no traceparent parsing. With a tracer, a request
+/// its sampler drops (<c>telemetry.trace_sample_ratio</c>) gets propagation-only Activities and no tags.
 /// </summary>
 internal static class GatewayTracing
 {
@@ -23,6 +24,11 @@ internal static class GatewayTracing
     /// <summary>What admission decided: the worst case held, a degrade, or the refusal's code.</summary>
     public static void Admitted(Activity span, Budgets.Admission? admission, Errors.GatewayError? refusal)
     {
+        if (!span.IsAllDataRequested)
+        {
+            return;
+        }
+
         if (admission is not null)
         {
             span.SetTag("purser.hold_nano_usd", admission.Amount.NanoUsd);
@@ -43,7 +49,11 @@ internal static class GatewayTracing
     public static Activity? StartLedger(string operation)
     {
         var activity = Source.StartActivity("purser.ledger." + operation, ActivityKind.Internal);
-        activity?.SetTag("purser.ledger.operation", operation);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("purser.ledger.operation", operation);
+        }
+
         return activity;
     }
 
@@ -60,7 +70,7 @@ internal static class GatewayTracing
 
         var operation = Operation(call);
         var activity = Source.StartActivity(operation + " " + call.UpstreamModel, ActivityKind.Client);
-        if (activity is not null)
+        if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("gen_ai.operation.name", operation);
             activity.SetTag("gen_ai.provider.name", call.Provider);
@@ -79,7 +89,8 @@ internal static class GatewayTracing
     {
         for (var activity = Activity.Current; activity is not null; activity = activity.Parent)
         {
-            if (!ReferenceEquals(activity.Source, Source))
+            // Not ours, or not sampled (a propagation-only Activity): nothing is recorded, so nothing is written.
+            if (!ReferenceEquals(activity.Source, Source) || !activity.IsAllDataRequested)
             {
                 break;
             }

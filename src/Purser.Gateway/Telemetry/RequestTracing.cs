@@ -19,7 +19,7 @@ internal sealed class RequestTracing
         var headers = request.Headers;
         ActivityContext.TryParse(headers.TraceParent.ToString(), headers.TraceState.ToString(), isRemote: true, out var parent);
         using var activity = GatewayTracing.Source.StartActivity(request.Method, ActivityKind.Server, parent);
-        if (activity is null)
+        if (activity is not { IsAllDataRequested: true })
         {
             await _next(context).ConfigureAwait(false);
             return;

@@ -17,6 +17,7 @@ internal static class TelemetrySetup
 {
     public const string LogFormatVariable = "PURSER_LOG_FORMAT";
     public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    public const string TracesExporterVariable = "OTEL_TRACES_EXPORTER";
 
     public static bool JsonLogs(TelemetryConfig telemetry, GatewayHostOptions options) =>
         telemetry.JsonLogs || string.Equals(options.Environment(LogFormatVariable), "json", StringComparison.OrdinalIgnoreCase);
@@ -52,10 +53,14 @@ internal static class TelemetrySetup
     {
         var endpoint = telemetry.OtlpEndpoint ?? options.Environment(OtlpEndpointVariable);
         var otlp = !string.IsNullOrWhiteSpace(endpoint);
+        // Traces are asked for explicitly (the YAML switch or the standard OTEL_TRACES_EXPORTER): an OTLP endpoint alone
+        // keeps the metrics-only cost profile, since spans cost CPU on every request.
+        var tracesWanted = telemetry.Traces || (options.Environment(TracesExporterVariable)?.Contains("otlp", StringComparison.OrdinalIgnoreCase) ?? false);
         var plan = new TelemetryPlan(
             Metrics: otlp || telemetry.Prometheus || options.ConfigureMetrics is not null,
-            Traces: otlp || options.ConfigureTracing is not null,
-            Prometheus: telemetry.Prometheus);
+            Traces: (otlp && tracesWanted) || options.ConfigureTracing is not null,
+            Prometheus: telemetry.Prometheus,
+            OtlpTraces: otlp && tracesWanted);
         if (plan.Metrics || plan.Traces)
         {
             AddProviders(services, telemetry, options, otlp ? endpoint : null, plan);
@@ -123,7 +128,8 @@ internal static class TelemetrySetup
                 // provider receives, so it must be exported for the trace to join up); Npgsql's database spans under the
                 // ledger's (PostgreSQL storage).
                 tracing.AddSource(GatewayTracing.SourceName, "System.Net.Http", "Npgsql");
-                if (endpoint is not null)
+                tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(telemetry.TraceSampleRatio)));
+                if (plan.OtlpTraces)
                 {
                     tracing.AddOtlpExporter(o => Otlp(o, telemetry, "/v1/traces"));
                 }
@@ -147,4 +153,4 @@ internal static class TelemetrySetup
 }
 
 /// <summary>Which telemetry a gateway exports, decided once at start-up.</summary>
-internal readonly record struct TelemetryPlan(bool Metrics, bool Traces, bool Prometheus);
+internal readonly record struct TelemetryPlan(bool Metrics, bool Traces, bool Prometheus, bool OtlpTraces);

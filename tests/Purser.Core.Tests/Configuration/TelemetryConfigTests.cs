@@ -19,4 +19,27 @@ public sealed class TelemetryConfigTests
         Assert.Equal(3, error.Line);
         Assert.Contains("telemetry.prometheus", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Traces_are_off_by_default_and_sampled_at_the_configured_ratio()
+    {
+        var none = ParseValid("telemetry:\n  otlp_endpoint: http://127.0.0.1:4317\n").Telemetry;
+        Assert.False(none.Traces);
+        Assert.Equal(1, none.TraceSampleRatio);
+        var some = ParseValid("telemetry:\n  traces: true\n  trace_sample_ratio: 0.25\n").Telemetry;
+        Assert.True(some.Traces);
+        Assert.Equal(0.25, some.TraceSampleRatio);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1.5")]
+    [InlineData("-0.1")]
+    [InlineData("half")]
+    public void A_sample_ratio_outside_zero_to_one_is_an_error(string ratio)
+    {
+        var error = SingleError($"telemetry:\n  trace_sample_ratio: {ratio}\n");
+        Assert.Equal(2, error.Line);
+        Assert.Contains("telemetry.trace_sample_ratio", error.ToString(), StringComparison.Ordinal);
+    }
 }

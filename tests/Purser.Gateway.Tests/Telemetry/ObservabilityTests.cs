@@ -148,6 +148,26 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_otlp_endpoint_for_metrics_alone_starts_no_span_on_the_request_path()
+    {
+        // Port 9 (discard) has no collector: metrics are exported to nowhere, and traces were not asked for.
+        var config = Path.Combine(_workDir, "purser.yaml");
+        await File.WriteAllTextAsync(config, Config("telemetry:\n  otlp_endpoint: http://127.0.0.1:9\n"));
+        var gateway = await GatewayHost.StartAsync(new GatewayHostOptions { ConfigPath = config, Urls = "http://127.0.0.1:0", MinimumLogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        await using (gateway)
+        {
+            using var http = new HttpClient { BaseAddress = gateway.BaseAddress };
+            using (var response = await ChatAsync(http, $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01"))
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            Assert.Null(gateway.Services.GetService<TracerProvider>());
+            Assert.Empty(_simulator.ReceivedTraceparents);
+        }
+    }
+
+    [Fact]
     public async Task One_requests_spans_carry_the_GenAI_attributes_and_continue_the_callers_trace_upstream()
     {
         var spans = new List<Activity>();
