@@ -75,7 +75,7 @@ internal sealed class BudgetGauges : IDisposable
     {
         lock (_lock)
         {
-            if (_time.GetElapsedTime(_readAt) < Reuse && _readAt != long.MinValue)
+            if (_readAt != long.MinValue && _time.GetElapsedTime(_readAt) < Reuse)
             {
                 return _views;
             }
