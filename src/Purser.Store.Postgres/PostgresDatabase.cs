@@ -13,10 +13,13 @@ public sealed class PostgresDatabase : IDisposable, IAsyncDisposable
     // migrating the same schema queue up while different schemas in one database migrate independently.
     private const int AdvisoryLockClass = 0x70757273;
 
-    private PostgresDatabase(NpgsqlDataSource dataSource, int schemaVersion)
+    private readonly string _connectionString;
+
+    private PostgresDatabase(NpgsqlDataSource dataSource, int schemaVersion, string connectionString)
     {
         DataSource = dataSource;
         SchemaVersion = schemaVersion;
+        _connectionString = connectionString;
     }
 
     /// <summary>The schema version (the highest row of <c>schema_version</c>) after migrations were applied.</summary>
@@ -58,13 +61,32 @@ public sealed class PostgresDatabase : IDisposable, IAsyncDisposable
         try
         {
             var version = PostgresErrors.Run(() => Migrate(dataSource, migrations));
-            return new PostgresDatabase(dataSource, version);
+            return new PostgresDatabase(dataSource, version, connectionString);
         }
         catch
         {
             dataSource.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A data source of unpooled connections for a long-lived LISTEN, which must never go back to the pool still
+    /// listening; <paramref name="applicationName"/> names it in <c>pg_stat_activity</c>.
+    /// </summary>
+    internal NpgsqlDataSource CreateListenerSource(string applicationName)
+    {
+        var builder = new NpgsqlDataSourceBuilder(_connectionString);
+        builder.ConnectionStringBuilder.Pooling = false;
+        builder.ConnectionStringBuilder.ApplicationName = applicationName;
+
+        // A listener that only reads notices a silently dropped connection only through TCP keepalives.
+        if (builder.ConnectionStringBuilder.KeepAlive == 0)
+        {
+            builder.ConnectionStringBuilder.KeepAlive = 10;
+        }
+
+        return builder.Build();
     }
 
     public void Dispose() => DataSource.Dispose();

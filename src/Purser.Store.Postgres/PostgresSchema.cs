@@ -141,5 +141,29 @@ internal static class PostgresSchema
             updated_at bigint NOT NULL
         );
         """,
+
+        // 5: several instances, one truth. config_version: one row whose version every admin change bumps (with a NOTIFY)
+        // right after it committed; instances compare it with the version they applied every few seconds, in case they
+        // missed the announcement. The dashboard's key ring and sessions, shared by every instance.
+        """
+        CREATE TABLE config_version (
+            id smallint NOT NULL PRIMARY KEY CHECK (id = 1),
+            version bigint NOT NULL
+        );
+        INSERT INTO config_version (id, version) VALUES (1, 0);
+
+        -- The web dashboard, shared by every instance: Data Protection's key ring (so a cookie sealed on one instance
+        -- opens on another) and the open sessions (so signing out ends a session everywhere). Times in Unix milliseconds.
+        CREATE TABLE dashboard_key_ring (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name text NOT NULL,
+            xml text NOT NULL
+        );
+        CREATE TABLE dashboard_sessions (
+            id text NOT NULL PRIMARY KEY,
+            fingerprint text NOT NULL,
+            expires_at bigint NOT NULL
+        );
+        """,
     ];
 }

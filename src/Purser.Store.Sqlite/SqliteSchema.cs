@@ -174,5 +174,20 @@ internal static class SqliteSchema
             updated_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // 7: the web dashboard: Data Protection's key ring (the XML elements it stores, in order) and the open sessions,
+        // so that signing out ends a session for every copy of its cookie. Times are unix milliseconds (UTC).
+        """
+        CREATE TABLE dashboard_key_ring (
+            seq        INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+            name       TEXT    NOT NULL,
+            xml        TEXT    NOT NULL
+        );
+        CREATE TABLE dashboard_sessions (
+            id          TEXT    NOT NULL PRIMARY KEY,
+            fingerprint TEXT    NOT NULL,
+            expires_at  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -63,6 +63,7 @@ internal static class UsageCsv
         UsageSource.Reported => "reported",
         UsageSource.Counted => "counted",
         UsageSource.None => "none",
+        UsageSource.Held => "held",
         _ => ((int)source).ToString(CultureInfo.InvariantCulture),
     };
 }

@@ -4,8 +4,9 @@ using Purser.Usage;
 namespace Purser.Ensembles;
 
 /// <summary>
-/// The models one call may be served by: one for a model alias, every target for a routing alias (failover may land
-/// on any of them, and a failed attempt reports no usage, so the worst case is the dearest target, not the sum).
+/// The models one call may be served by: one for a model alias, every target for a routing alias. Failover may try
+/// each of them, and an attempt that reached its provider but ended without usage is charged its own worst case, so
+/// the call's worst case is the sum over its targets (the gateway stops failing over when that sum is not held).
 /// </summary>
 public sealed class CallShape
 {
@@ -41,8 +42,8 @@ public sealed class CallShape
         long tokens = 0;
         foreach (var target in Targets)
         {
-            cost = Money.Max(cost, target.Price.Cost(new TokenUsage(inputTokens, target.MaxTokens)));
-            tokens = Math.Max(tokens, inputTokens + target.MaxTokens);
+            cost += target.Price.Cost(new TokenUsage(inputTokens, target.MaxTokens));
+            tokens += inputTokens + target.MaxTokens;
         }
 
         return new CallEstimate(cost, tokens);

@@ -25,11 +25,20 @@ public readonly record struct Money(long NanoUsd) : IComparable<Money>
     }
 
     /// <summary>Parses a decimal USD amount such as "0.25" exactly; rejects more than nine decimals.</summary>
+    /// <summary>The largest amount in USD that fits a long of nano-dollars.</summary>
+    private const decimal MaxUsd = long.MaxValue / 1_000_000_000m;
+
     public static bool TryParseUsd(string? text, out Money value)
     {
         value = Zero;
         if (string.IsNullOrWhiteSpace(text)
             || !decimal.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var usd))
+        {
+            return false;
+        }
+
+        // Checked before multiplying: a decimal past ~7.9e19 USD would overflow the product, not just the long.
+        if (usd > MaxUsd || usd < -MaxUsd)
         {
             return false;
         }

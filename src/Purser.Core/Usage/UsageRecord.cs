@@ -13,6 +13,12 @@ public enum UsageSource
 
     /// <summary>The request was refused before any upstream call: nothing was spent.</summary>
     None = 2,
+
+    /// <summary>
+    /// The request reached the provider but nothing about its usage could be learned (no answer, an unreadable one,
+    /// a lie, a timeout): it is charged the worst case it held, never $0.
+    /// </summary>
+    Held = 3,
 }
 
 /// <summary>One request's durable accounting line. Never contains prompts, completions or keys.</summary>

@@ -4,9 +4,9 @@ using System.Text.Json.Nodes;
 using Purser.Admin;
 using Purser.Configuration;
 using Purser.Ensembles;
+using Purser.Gateway.AdminServices;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
-using Purser.Gateway.Proxy;
 
 namespace Purser.Gateway.Admin;
 
@@ -18,20 +18,14 @@ namespace Purser.Gateway.Admin;
 /// </summary>
 internal static class AliasEndpoints
 {
-    private static readonly JsonWriterOptions DefinitionFormat = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    // One admin change at a time in this instance: two changes checked against the same state could together make
-    // what neither makes alone (a cycle of two new routes). The loader drops such a pair at the next start.
-    private static readonly SemaphoreSlim Writes = new(1, 1);
-
     public static void MapAliasEndpoints(this RouteGroupBuilder admin)
     {
         admin.MapGet("/ensembles", (ConfigMonitor config) => List(config.Current, AliasKind.Ensemble));
-        admin.MapPut("/ensembles/{alias}", (string alias, HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time) => PutAsync(AliasKind.Ensemble, alias, http, config, store, time));
-        admin.MapDelete("/ensembles/{alias}", (string alias, HttpContext http, ConfigMonitor config, IAdminStore store) => DeleteAsync(AliasKind.Ensemble, alias, http, config, store));
+        admin.MapPut("/ensembles/{alias}", (string alias, HttpContext http, ConfigMonitor config, AliasAdmin aliases) => PutAsync(AliasKind.Ensemble, alias, http, config, aliases));
+        admin.MapDelete("/ensembles/{alias}", (string alias, HttpContext http, AliasAdmin aliases) => DeleteAsync(AliasKind.Ensemble, alias, http, aliases));
         admin.MapGet("/routes", (ConfigMonitor config) => List(config.Current, AliasKind.Route));
-        admin.MapPut("/routes/{alias}", (string alias, HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time) => PutAsync(AliasKind.Route, alias, http, config, store, time));
-        admin.MapDelete("/routes/{alias}", (string alias, HttpContext http, ConfigMonitor config, IAdminStore store) => DeleteAsync(AliasKind.Route, alias, http, config, store));
+        admin.MapPut("/routes/{alias}", (string alias, HttpContext http, ConfigMonitor config, AliasAdmin aliases) => PutAsync(AliasKind.Route, alias, http, config, aliases));
+        admin.MapDelete("/routes/{alias}", (string alias, HttpContext http, AliasAdmin aliases) => DeleteAsync(AliasKind.Route, alias, http, aliases));
     }
 
     private static IResult List(GatewayState state, AliasKind kind)
@@ -41,14 +35,14 @@ internal static class AliasEndpoints
         {
             foreach (var (alias, ensemble) in state.Config.Ensembles)
             {
-                list.Add(Write(ensemble, SourceOf(state, alias)));
+                list.Add(AliasJson.Write(ensemble, SourceOf(state, alias)));
             }
         }
         else
         {
             foreach (var (alias, route) in state.Config.Routes)
             {
-                list.Add(Write(route, SourceOf(state, alias)));
+                list.Add(AliasJson.Write(route, SourceOf(state, alias)));
             }
         }
 
@@ -64,7 +58,7 @@ internal static class AliasEndpoints
         return new AdminEndpoints.JsonResult(new JsonObject { ["data"] = list });
     }
 
-    private static async Task<IResult> PutAsync(AliasKind kind, string alias, HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    private static async Task<IResult> PutAsync(AliasKind kind, string alias, HttpContext http, ConfigMonitor config, AliasAdmin aliases)
     {
         var (body, error) = await AdminEndpoints.ReadAsync(http, config).ConfigureAwait(false);
         if (error is { } bad)
@@ -72,157 +66,14 @@ internal static class AliasEndpoints
             return new AdminEndpoints.ErrorResult(bad);
         }
 
-        var (saved, refused) = await PutAliasAsync(kind, alias, body!, config, store, time, http.RequestAborted).ConfigureAwait(false);
+        var (saved, refused) = await aliases.PutAsync(kind, alias, body!, http.RequestAborted).ConfigureAwait(false);
         return refused is { } no ? new AdminEndpoints.ErrorResult(no) : new AdminEndpoints.JsonResult(saved!);
     }
 
-    /// <summary>Creates or replaces a stored alias from an admin body, validated by the file's parser. Shared with the dashboard.</summary>
-    internal static async Task<(JsonObject? Alias, GatewayError? Error)> PutAliasAsync(AliasKind kind, string alias, JsonObject body, ConfigMonitor config, IAdminStore store, TimeProvider time, CancellationToken ct)
-    {
-        await Writes.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            var state = config.Current;
-            if (StoredAliases.InFile(state.FileConfig, alias))
-            {
-                return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The alias '{alias}' is defined in the configuration file; change it there.", "alias") { StatusOverride = 409 });
-            }
-
-            foreach (var stored in state.StoredAliasDefinitions)
-            {
-                if (stored.Alias == alias && stored.Kind != kind)
-                {
-                    return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The alias '{alias}' is a stored {KindName(stored.Kind)}; delete it first.", "alias") { StatusOverride = 409 });
-                }
-            }
-
-            // What GET returns may be sent back as it is: its read-only fields are not part of the definition.
-            body.Remove("alias");
-            body.Remove("source");
-            body.Remove("active");
-            var candidate = new StoredAlias(alias, kind, DefinitionText(body), time.GetUtcNow());
-            var next = new List<StoredAlias>(state.AppliedAliases.Count + 1);
-            foreach (var applied in state.AppliedAliases)
-            {
-                if (applied.Alias != alias)
-                {
-                    next.Add(applied);
-                }
-            }
-
-            next.Add(candidate);
-            if (Refusal(state, next, kind, alias) is { } refused)
-            {
-                return (null, refused);
-            }
-
-            await store.UpsertAliasAsync(candidate, ct).ConfigureAwait(false);
-            await AdminEndpoints.RefreshAsync(config, store, ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            Writes.Release();
-        }
-
-        var now = config.Current.Config;
-        return (kind == AliasKind.Ensemble ? Write(now.Ensembles[alias], "api") : Write(now.Routes[alias], "api"), null);
-    }
-
-    private static async Task<IResult> DeleteAsync(AliasKind kind, string alias, HttpContext http, ConfigMonitor config, IAdminStore store)
-    {
-        await Writes.WaitAsync(http.RequestAborted).ConfigureAwait(false);
-        try
-        {
-            var state = config.Current;
-            var found = false;
-            var remaining = new List<StoredAlias>(state.AppliedAliases.Count);
-            foreach (var applied in state.AppliedAliases)
-            {
-                if (applied.Alias == alias && applied.Kind == kind)
-                {
-                    found = true;
-                }
-                else
-                {
-                    remaining.Add(applied);
-                }
-            }
-
-            // Only what is in effect can break others; a stored definition that is idle may always go.
-            if (found && StoredAliases.Validate(state.FileConfig, remaining, kind, alias) is [var first, ..])
-            {
-                return new AdminEndpoints.ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest,
-                    $"The {KindName(kind)} '{alias}' is still in use: without it, {first.Field}: {first.Message}.", "alias") { StatusOverride = 409 });
-            }
-
-            if (!await store.DeleteAliasAsync(kind, alias, http.RequestAborted).ConfigureAwait(false))
-            {
-                return new AdminEndpoints.ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"No {KindName(kind)} '{alias}' was created through the admin API.", "alias") { StatusOverride = 404 });
-            }
-
-            await AdminEndpoints.RefreshAsync(config, store, http.RequestAborted).ConfigureAwait(false);
-        }
-        finally
-        {
-            Writes.Release();
-        }
-
-        return new AdminEndpoints.JsonResult(new JsonObject { ["alias"] = alias, ["deleted"] = true });
-    }
-
-    /// <summary>
-    /// The first error of the new set of stored aliases: 400 naming the field when it is the changed alias's own,
-    /// 409 when the change would break another stored alias.
-    /// </summary>
-    private static GatewayError? Refusal(GatewayState state, IReadOnlyList<StoredAlias> next, AliasKind kind, string alias)
-    {
-        var errors = StoredAliases.Validate(state.FileConfig, next, kind, alias);
-        if (errors.Count == 0)
-        {
-            return null;
-        }
-
-        var first = errors[0];
-        if (StoredAliases.FieldUnder(first.Field, StoredAliases.PathOf(kind, alias)) is not { } field)
-        {
-            return new GatewayError(GatewayErrorCode.InvalidRequest, $"This change would break another alias: {first.Field}: {first.Message}.", "alias") { StatusOverride = 409 };
-        }
-
-        return new GatewayError(GatewayErrorCode.InvalidRequest, $"{first.Field}: {first.Message}.", ParamOf(field, first.Message));
-    }
-
-    /// <summary>The JSON field an error is about: its path under the alias, else the unknown field it names, else the alias.</summary>
-    private static string ParamOf(string field, string message)
-    {
-        const string Unknown = "unknown field '";
-        if (field.Length > 0)
-        {
-            return field;
-        }
-
-        if (message.StartsWith(Unknown, StringComparison.Ordinal))
-        {
-            var end = message.IndexOf('\'', Unknown.Length);
-            if (end > Unknown.Length)
-            {
-                return message[Unknown.Length..end];
-            }
-        }
-
-        return "alias";
-    }
-
-    /// <summary>The body as the stored definition: indented JSON, which every YAML parser reads as the same mapping.</summary>
-    internal static string DefinitionText(JsonObject body)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, DefinitionFormat))
-        {
-            body.WriteTo(writer);
-        }
-
-        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
+    private static async Task<IResult> DeleteAsync(AliasKind kind, string alias, HttpContext http, AliasAdmin aliases) =>
+        await aliases.DeleteAsync(kind, alias, http.RequestAborted).ConfigureAwait(false) is { } refused
+            ? new AdminEndpoints.ErrorResult(refused)
+            : new AdminEndpoints.JsonResult(new JsonObject { ["alias"] = alias, ["deleted"] = true });
 
     private static string SourceOf(GatewayState state, string alias) => StoredAliases.InFile(state.FileConfig, alias) ? "config" : "api";
 
@@ -251,45 +102,5 @@ internal static class AliasEndpoints
         }
 
         return "depends on an alias that is not in effect";
-    }
-
-    private static string KindName(AliasKind kind) => kind == AliasKind.Route ? "route" : "ensemble";
-
-    private static JsonObject Write(RouteConfig route, string source)
-    {
-        var targets = new JsonArray();
-        foreach (var target in route.Targets)
-        {
-            targets.Add(target);
-        }
-
-        return new JsonObject { ["alias"] = route.Alias, ["source"] = source, ["active"] = true, ["targets"] = targets, ["cooldown_seconds"] = route.CooldownSeconds };
-    }
-
-    /// <summary>Every field with its effective value, in the shape PUT accepts, so a GET body can be edited and sent back.</summary>
-    internal static JsonObject Write(EnsembleConfig ensemble, string source)
-    {
-        var panel = new JsonArray();
-        foreach (var member in ensemble.Panel)
-        {
-            panel.Add(new JsonObject { ["model"] = member.Model, ["temperature"] = member.Temperature, ["seed"] = member.Seed });
-        }
-
-        var guardrail = ensemble.Guardrail;
-        return new JsonObject
-        {
-            ["alias"] = ensemble.Alias,
-            ["source"] = source,
-            ["active"] = true,
-            ["panel"] = panel,
-            ["judge"] = new JsonObject { ["model"] = ensemble.Judge, ["synthesis_prompt"] = ensemble.SynthesisPrompt },
-            ["min_responses"] = ensemble.MinResponses,
-            ["timeout_ms"] = ensemble.TimeoutMs,
-            ["max_total_tokens"] = guardrail.MaxTotalTokens,
-            ["max_panel_calls"] = guardrail.MaxPanelCalls,
-            ["max_cost_usd"] = guardrail.MaxCostUsd?.ToString(),
-            ["on_exceed"] = guardrail.OnExceed == ExceedAction.Fail ? "fail" : "degrade",
-            ["degrade_to"] = guardrail.DegradeTo,
-        };
     }
 }

@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Purser.Events.Webhooks;
+using Purser.Gateway.AdminServices;
 using Purser.Gateway.Configuration;
-using Purser.Gateway.Errors;
 
 namespace Purser.Gateway.Admin;
 
@@ -24,13 +23,13 @@ internal static class WebhookAdminEndpoints
         var list = new JsonArray();
         foreach (var endpoint in await store.ListEndpointsAsync(http.RequestAborted).ConfigureAwait(false))
         {
-            list.Add(Write(endpoint));
+            list.Add(WebhookAdmin.Write(endpoint));
         }
 
         return new AdminEndpoints.JsonResult(new JsonObject { ["data"] = list });
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext http, ConfigMonitor config, IWebhookStore store, TimeProvider time)
+    private static async Task<IResult> CreateAsync(HttpContext http, ConfigMonitor config, WebhookAdmin webhooks)
     {
         var (body, error) = await AdminEndpoints.ReadAsync(http, config).ConfigureAwait(false);
         if (error is { } bad)
@@ -38,56 +37,14 @@ internal static class WebhookAdminEndpoints
             return new AdminEndpoints.ErrorResult(bad);
         }
 
-        if (BudgetJson.Text(body!, "url") is not { } urlText || !Uri.TryCreate(urlText, UriKind.Absolute, out var url)
-            || url.Scheme is not ("http" or "https"))
-        {
-            return new AdminEndpoints.ErrorResult(BudgetJson.Invalid("url", "must be an absolute http:// or https:// URL"));
-        }
-
-        var types = new List<string>();
-        if (body!["events"] is { } eventsNode)
-        {
-            if (eventsNode is not JsonArray array)
-            {
-                return new AdminEndpoints.ErrorResult(BudgetJson.Invalid("events", "must be a list of event types such as \"bedtime.tripped\" (empty for every type)"));
-            }
-
-            foreach (var item in array)
-            {
-                if (item is not JsonValue v || !v.TryGetValue<string>(out var type) || type.Length == 0 || type.Contains(',', StringComparison.Ordinal))
-                {
-                    return new AdminEndpoints.ErrorResult(BudgetJson.Invalid("events", "must be a list of non-empty event type names"));
-                }
-
-                types.Add(type);
-            }
-        }
-
-        var secret = BudgetJson.Text(body, "secret");
-        if (body["secret"] is not null && (secret is null || secret.Length < 16))
-        {
-            return new AdminEndpoints.ErrorResult(BudgetJson.Invalid("secret", "must be a string of at least 16 characters (or omit it to have one generated)"));
-        }
-
-        secret ??= "whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
-        var endpoint = new WebhookEndpoint("wh_" + Guid.NewGuid().ToString("N")[..16], url, secret, types, time.GetUtcNow());
-        await store.CreateEndpointAsync(endpoint, http.RequestAborted).ConfigureAwait(false);
-        var json = Write(endpoint);
-
-        // The only time the secret is shown: the receiver needs it to verify x-purser-signature.
-        json["secret"] = secret;
-        return new AdminEndpoints.JsonResult(json, 201);
+        var (created, refused) = await webhooks.CreateAsync(body!, http.RequestAborted).ConfigureAwait(false);
+        return refused is { } no ? new AdminEndpoints.ErrorResult(no) : new AdminEndpoints.JsonResult(created!, 201);
     }
 
-    private static async Task<IResult> DeleteAsync(string id, HttpContext http, IWebhookStore store)
-    {
-        if (!await store.DeleteEndpointAsync(id, http.RequestAborted).ConfigureAwait(false))
-        {
-            return new AdminEndpoints.ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"No webhook endpoint '{id}'.", "id") { StatusOverride = 404 });
-        }
-
-        return new AdminEndpoints.JsonResult(new JsonObject { ["id"] = id, ["deleted"] = true });
-    }
+    private static async Task<IResult> DeleteAsync(string id, HttpContext http, WebhookAdmin webhooks) =>
+        await webhooks.DeleteAsync(id, http.RequestAborted).ConfigureAwait(false) is { } refused
+            ? new AdminEndpoints.ErrorResult(refused)
+            : new AdminEndpoints.JsonResult(new JsonObject { ["id"] = id, ["deleted"] = true });
 
     private static async Task<IResult> DeliveriesAsync(string id, HttpContext http, IWebhookStore store)
     {
@@ -108,22 +65,5 @@ internal static class WebhookAdminEndpoints
         }
 
         return new AdminEndpoints.JsonResult(new JsonObject { ["data"] = list });
-    }
-
-    private static JsonObject Write(WebhookEndpoint endpoint)
-    {
-        var types = new JsonArray();
-        foreach (var type in endpoint.EventTypes)
-        {
-            types.Add(type);
-        }
-
-        return new JsonObject
-        {
-            ["id"] = endpoint.Id,
-            ["url"] = endpoint.Url.AbsoluteUri,
-            ["events"] = types,
-            ["created_at"] = endpoint.CreatedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
-        };
     }
 }

@@ -60,8 +60,30 @@ internal sealed class BedtimeGuard : IDisposable
         return false;
     }
 
-    /// <summary>Replaces the admin API's policies (after a PUT or DELETE).</summary>
-    public void ApplyStored(IReadOnlyList<BedtimePolicy> stored) => _policies = Build(_config.Current.Config, stored);
+    /// <summary>Replaces the admin API's policies (after a change on any instance).</summary>
+    public void ApplyStored(IReadOnlyList<BedtimePolicy> stored)
+    {
+        // Every reload reads new instances of unchanged policies: keep the old ones, so that their watches (today's
+        // spend, a trip, an operator's wake) survive another operator's unrelated change.
+        var current = _policies.Stored;
+        var kept = new List<BedtimePolicy>(stored.Count);
+        foreach (var policy in stored)
+        {
+            var same = policy;
+            foreach (var old in current)
+            {
+                if (old == policy)
+                {
+                    same = old;
+                    break;
+                }
+            }
+
+            kept.Add(same);
+        }
+
+        _policies = Build(_config.Current.Config, kept);
+    }
 
     public BedtimeWatch? Watch(string scope) =>
         Refresh(_config.Current.Config).ByScope.TryGetValue(scope, out var policy) ? WatchOf(policy) : null;

@@ -84,7 +84,7 @@ internal sealed class BudgetAdmission
             var admitted = await AdmitCoreAsync(request, cancellationToken).ConfigureAwait(false);
             if (span is not null)
             {
-                Telemetry.GatewayTracing.Admitted(span, admitted.Admission, admitted.Error);
+                Telemetry.GatewayTracing.Admitted(span, admitted.Admission?.Amount, admitted.Admission?.Degraded, admitted.Error is { } refused ? ErrorTable.CodeOf(refused) : null);
             }
 
             return admitted;

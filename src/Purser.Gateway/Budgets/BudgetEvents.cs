@@ -4,7 +4,6 @@ using System.Threading.Channels;
 using Purser.Events;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
-using Purser.Gateway.Proxy;
 using Purser.Gateway.Telemetry;
 using Purser.Pricing;
 
@@ -32,25 +31,25 @@ internal sealed class BudgetEvents : IAsyncDisposable
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    public void Blocked(CallRecord call, in GatewayError error)
+    public void Blocked(in CallSubject call, in GatewayError error)
     {
         var budget = error.Budget;
         GatewayMetrics.Blocked(call, budget?.Scope);
         Enqueue(null, "budget.blocked", budget?.Scope, budget?.BudgetId, null, call.RequestId, error.Message);
     }
 
-    public void Degraded(CallRecord call, string how)
+    public void Degraded(in CallSubject call, string how)
     {
         GatewayMetrics.Degraded(call, how);
         Enqueue(null, "budget.degraded", "key:" + call.KeyId, null, null, call.RequestId, $"Request for '{call.ModelAlias}' degraded to fit its budget: {how}.");
     }
 
     /// <summary>An ensemble's guardrail shrank, degraded or refused it, or its judge was skipped.</summary>
-    public void Ensemble(CallRecord call, string reason) =>
+    public void Ensemble(in CallSubject call, string reason) =>
         Enqueue(null, "ensemble.degraded", "key:" + call.KeyId, null, null, call.RequestId, $"Ensemble '{call.ModelAlias}': {reason}.");
 
     /// <summary>Checks every USD cap on the path for thresholds crossed by this request's charge.</summary>
-    public void AfterSettle(CallRecord call, Admission admission, Money cost)
+    public void AfterSettle(in CallSubject call, Admission admission, Money cost)
     {
         for (var i = 0; i < admission.Lines.Count && i < admission.States.Count; i++)
         {

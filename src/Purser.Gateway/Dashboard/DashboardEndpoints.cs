@@ -3,13 +3,10 @@ using System.Text;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Purser.Admin;
-using Purser.Bedtime;
-using Purser.Budgets;
 using Purser.Gateway.Admin;
+using Purser.Gateway.AdminServices;
 using Purser.Gateway.Bedtime;
-using Purser.Gateway.Budgets;
 using Purser.Usage;
-using Purser.Gateway.Configuration;
 using Purser.Gateway.Dashboard.Pages;
 
 namespace Purser.Gateway.Dashboard;
@@ -32,7 +29,7 @@ internal static class DashboardEndpoints
         routes.MapGet("/ui/dashboard.js", () => Results.Text(DashboardAssets.Script, "text/javascript; charset=utf-8"));
 
         var ui = routes.MapGroup("/ui").AddEndpointFilter(DashboardSession.RequireSessionAsync);
-        ui.MapPost("/signout", (HttpContext http) => SignOut(http));
+        ui.MapPost("/signout", SignOutAsync);
         ui.MapGet("", (HttpContext http, string? group, string? range) => Page<OverviewPage>(http, new() { ["Group"] = group, ["Range"] = range }));
         ui.MapGet("/budgets", (HttpContext http, string? ok) => Page<BudgetsPage>(http, new() { ["Message"] = ok }));
         ui.MapPost("/budgets/save", SaveBudgetAsync);
@@ -68,9 +65,9 @@ internal static class DashboardEndpoints
 
     private static IResult Done(string page, string message) => Results.Redirect(page + "?ok=" + Uri.EscapeDataString(message));
 
-    private static IResult SignOut(HttpContext http)
+    private static async Task<IResult> SignOutAsync(HttpContext http, DashboardSession session)
     {
-        DashboardSession.SignOut(http);
+        await session.SignOutAsync(http).ConfigureAwait(false);
         return Results.Redirect("/ui/signin");
     }
 
@@ -83,7 +80,7 @@ internal static class DashboardEndpoints
 
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var back = DashboardForms.Text(form, "return");
-        if (!http.RequestServices.GetRequiredService<DashboardSession>().TrySignIn(http, DashboardForms.Text(form, "admin_key")))
+        if (!await http.RequestServices.GetRequiredService<DashboardSession>().TrySignInAsync(http, DashboardForms.Text(form, "admin_key")).ConfigureAwait(false))
         {
             return Page<SignInPage>(http, new() { ["Return"] = back, ["Error"] = "That is not the admin key (or the admin API is disabled: set server.admin_key_hash)." }, 401);
         }
@@ -92,17 +89,17 @@ internal static class DashboardEndpoints
         return Results.Redirect(back is not null && back.StartsWith("/ui", StringComparison.Ordinal) && !back.StartsWith("/ui/signin", StringComparison.Ordinal) ? back : "/ui");
     }
 
-    private static async Task<IResult> SaveBudgetAsync(HttpContext http, ConfigMonitor config, IAdminStore store, TaskBudgets tasks, IBudgetLedger ledger, TimeProvider time)
+    private static async Task<IResult> SaveBudgetAsync(HttpContext http, BudgetAdmin budgets)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var id = DashboardForms.Text(form, "id") ?? "";
-        var (_, error) = await AdminEndpoints.PutStoredBudgetAsync(id, DashboardForms.Budget(form, DashboardForms.Text(form, "scope") ?? ""), config, store, tasks, ledger, time, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await budgets.PutAsync(id, DashboardForms.Budget(form, DashboardForms.Text(form, "scope") ?? ""), http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<BudgetsPage>(http, new() { ["Error"] = bad.Message }, 400)
             : Done("/ui/budgets", $"Saved budget {id}.");
     }
 
-    private static async Task<IResult> CreateKeyAsync(HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    private static async Task<IResult> CreateKeyAsync(HttpContext http, KeyAdmin keys)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var body = new System.Text.Json.Nodes.JsonObject { ["id"] = DashboardForms.Text(form, "id"), ["team"] = DashboardForms.Text(form, "team") };
@@ -111,7 +108,7 @@ internal static class DashboardEndpoints
             body["models"] = DashboardForms.List(models);
         }
 
-        var (key, error) = await AdminEndpoints.CreateStoredKeyAsync(body, config, store, time, http.RequestAborted).ConfigureAwait(false);
+        var (key, error) = await keys.CreateAsync(body, http.RequestAborted).ConfigureAwait(false);
         if (error is { } bad)
         {
             return Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400);
@@ -121,34 +118,34 @@ internal static class DashboardEndpoints
         return Page<KeysPage>(http, new() { ["NewKeyId"] = key!["id"]!.GetValue<string>(), ["NewSecret"] = key["secret"]!.GetValue<string>() });
     }
 
-    private static async Task<IResult> SetCapAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store, TaskBudgets tasks, IBudgetLedger ledger, TimeProvider time)
+    private static async Task<IResult> SetCapAsync(string id, HttpContext http, BudgetAdmin budgets)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var budgetId = "key-cap-" + id;
-        var (_, error) = await AdminEndpoints.PutStoredBudgetAsync(budgetId, DashboardForms.Budget(form, "key:" + id), config, store, tasks, ledger, time, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await budgets.PutAsync(budgetId, DashboardForms.Budget(form, "key:" + id), http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, 400)
             : Done("/ui/keys", $"Set the cap of {id} (budget {budgetId}).");
     }
 
-    private static async Task<IResult> SetModelsAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store)
+    private static async Task<IResult> SetModelsAsync(string id, HttpContext http, KeyAdmin keys)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var body = new System.Text.Json.Nodes.JsonObject { ["models"] = DashboardForms.List(DashboardForms.Text(form, "models")) };
-        var (_, error) = await AdminEndpoints.UpdateStoredKeyAsync(id, body, config, store, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await keys.UpdateAsync(id, body, http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
             : Done("/ui/keys", $"Set the models of {id}.");
     }
 
-    private static async Task<IResult> RevokeAsync(string id, HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    private static async Task<IResult> RevokeAsync(string id, HttpContext http, KeyAdmin keys)
     {
-        return await AdminEndpoints.RevokeStoredKeyAsync(id, config, store, time, http.RequestAborted).ConfigureAwait(false) is { } bad
+        return await keys.RevokeAsync(id, http.RequestAborted).ConfigureAwait(false) is { } bad
             ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
             : Done("/ui/keys", $"Revoked {id}.");
     }
 
-    private static async Task<IResult> SetBedtimeAsync(string id, HttpContext http, ConfigMonitor config, IBedtimeStore store, BedtimeGuard bedtime, TimeProvider time)
+    private static async Task<IResult> SetBedtimeAsync(string id, HttpContext http, BedtimeAdmin policies)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var body = new System.Text.Json.Nodes.JsonObject { ["enabled"] = form["enabled"].ToString() == "on" };
@@ -168,17 +165,17 @@ internal static class DashboardEndpoints
             }
         }
 
-        var (_, error) = await BedtimeAdminEndpoints.PutPolicyAsync("key:" + id, body, config, store, bedtime, time, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await policies.PutAsync("key:" + id, body, http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
             : Done("/ui/keys", $"Saved the bedtime policy of {id}.");
     }
 
-    private static async Task<IResult> SaveEnsembleAsync(HttpContext http, ConfigMonitor config, IAdminStore store, TimeProvider time)
+    private static async Task<IResult> SaveEnsembleAsync(HttpContext http, AliasAdmin aliases)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
         var alias = DashboardForms.Text(form, "alias") ?? "";
-        var (_, error) = await AliasEndpoints.PutAliasAsync(AliasKind.Ensemble, alias, DashboardForms.Ensemble(form), config, store, time, http.RequestAborted).ConfigureAwait(false);
+        var (_, error) = await aliases.PutAsync(AliasKind.Ensemble, alias, DashboardForms.Ensemble(form), http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<EnsemblesPage>(http, new() { ["Alias"] = alias, ["Error"] = bad.Message, ["Posted"] = DashboardForms.Fields(form) }, bad.StatusOverride ?? 400)
             : Results.Redirect("/ui/ensembles?alias=" + Uri.EscapeDataString(alias) + "&ok=" + Uri.EscapeDataString($"Saved ensemble {alias}."));

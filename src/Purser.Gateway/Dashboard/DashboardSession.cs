@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.DataProtection;
+using Purser.Dashboard;
 using Purser.Gateway.Configuration;
 using Purser.Keys;
 
@@ -12,8 +13,11 @@ namespace Purser.Gateway.Dashboard;
 /// <summary>
 /// Signing in with the master key and checking the session on every dashboard request. The cookie holds
 /// "expiry|fingerprint|nonce" sealed (encrypted and authenticated) with Data Protection: it cannot be read or forged
-/// without the gateway's key ring. The fingerprint is of the configured master key hash, so rotating the master key
-/// ends every open session; the expiry slides while the operator is active.
+/// without the key ring, which is in the store, shared by every instance. The nonce names a row of the store's session
+/// list: signing out deletes it, so every copy of the cookie is refused on every instance from then on. The fingerprint
+/// is of the configured master key hash, so rotating the master key ends every open session (see
+/// <see cref="SessionRotation"/>); the expiry slides while the operator is active. One store read per dashboard
+/// request; the API never reads it.
 /// </summary>
 internal sealed class DashboardSession
 {
@@ -23,17 +27,19 @@ internal sealed class DashboardSession
 
     private readonly IDataProtector _protector;
     private readonly ConfigMonitor _config;
+    private readonly IDashboardStore _store;
     private readonly TimeProvider _time;
 
-    public DashboardSession(IDataProtectionProvider protection, ConfigMonitor config, TimeProvider time)
+    public DashboardSession(IDataProtectionProvider protection, ConfigMonitor config, IDashboardStore store, TimeProvider time)
     {
         _protector = protection.CreateProtector("Purser.Dashboard.Session.v1");
         _config = config;
+        _store = store;
         _time = time;
     }
 
-    /// <summary>True and a session cookie set when <paramref name="secret"/> is the master key.</summary>
-    public bool TrySignIn(HttpContext http, string? secret)
+    /// <summary>True, a session opened in the store and its cookie set when <paramref name="secret"/> is the master key.</summary>
+    public async Task<bool> TrySignInAsync(HttpContext http, string? secret)
     {
         var expected = _config.Current.Config.Server.AdminKeyHash;
         if (expected is null || string.IsNullOrEmpty(secret)
@@ -42,47 +48,61 @@ internal sealed class DashboardSession
             return false;
         }
 
-        Issue(http, Fingerprint(expected), Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
+        var fingerprint = Fingerprint(expected);
+        var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var expires = _time.GetUtcNow() + Lifetime;
+
+        // Signing in is rare: a good moment to clear the list of sessions that ended by themselves.
+        await _store.EndSessionsAsync(fingerprint, _time.GetUtcNow(), http.RequestAborted).ConfigureAwait(false);
+        await _store.AddSessionAsync(new DashboardSessionRecord(nonce, fingerprint, expires), http.RequestAborted).ConfigureAwait(false);
+        Issue(http, fingerprint, nonce, expires);
         return true;
     }
 
-    public static void SignOut(HttpContext http) => http.Response.Cookies.Delete(CookieName, Options(http));
+    /// <summary>Ends the request's session in the store (every copy of its cookie, on every instance) and drops the cookie.</summary>
+    public async Task SignOutAsync(HttpContext http)
+    {
+        if (Unseal(http) is [_, _, var nonce])
+        {
+            await _store.EndSessionAsync(nonce, http.RequestAborted).ConfigureAwait(false);
+        }
 
-    /// <summary>The operator's identity when the request carries a valid, unexpired session for the current master key.</summary>
-    public ClaimsPrincipal? Read(HttpContext http)
+        http.Response.Cookies.Delete(CookieName, Options(http));
+    }
+
+    /// <summary>The operator's identity when the request carries an open, unexpired session for the current master key.</summary>
+    public async Task<ClaimsPrincipal?> ReadAsync(HttpContext http)
     {
         var expected = _config.Current.Config.Server.AdminKeyHash;
-        if (expected is null || !http.Request.Cookies.TryGetValue(CookieName, out var sealedValue) || string.IsNullOrEmpty(sealedValue))
-        {
-            return null;
-        }
-
-        string payload;
-        try
-        {
-            payload = _protector.Unprotect(sealedValue);
-        }
-        catch (CryptographicException)
-        {
-            // Forged, tampered with, or sealed by a key ring this gateway no longer has.
-            return null;
-        }
-
-        var parts = payload.Split('|');
+        var parts = expected is null ? null : Unseal(http);
         var now = _time.GetUtcNow();
-        if (parts.Length != 3 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
-            || now.ToUnixTimeSeconds() >= expires || parts[1] != Fingerprint(expected))
+        if (parts is not [var expiresText, var fingerprint, var nonce]
+            || !long.TryParse(expiresText, NumberStyles.None, CultureInfo.InvariantCulture, out var expires)
+            || now.ToUnixTimeSeconds() >= expires || fingerprint != Fingerprint(expected!))
+        {
+            return null;
+        }
+
+        // The session list is the truth: a session signed out (on any instance) or ended by a key rotation is gone.
+        var session = await _store.FindSessionAsync(nonce, http.RequestAborted).ConfigureAwait(false);
+        if (session is null || session.Fingerprint != fingerprint || now >= session.ExpiresAt)
         {
             return null;
         }
 
         if (expires - now.ToUnixTimeSeconds() < Lifetime.TotalSeconds / 2)
         {
-            Issue(http, parts[1], parts[2]);
+            var extended = now + Lifetime;
+            if (!await _store.ExtendSessionAsync(nonce, extended, http.RequestAborted).ConfigureAwait(false))
+            {
+                return null;
+            }
+
+            Issue(http, fingerprint, nonce, extended);
         }
 
         // The nonce identifies the session to antiforgery, which binds every form token to it.
-        return new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "admin:" + parts[2])], "PurserDashboard"));
+        return new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "admin:" + nonce)], "PurserDashboard"));
     }
 
     /// <summary>
@@ -92,7 +112,7 @@ internal sealed class DashboardSession
     public static async ValueTask<object?> RequireSessionAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        if (http.RequestServices.GetRequiredService<DashboardSession>().Read(http) is not { } user)
+        if (await http.RequestServices.GetRequiredService<DashboardSession>().ReadAsync(http).ConfigureAwait(false) is not { } user)
         {
             if (HttpMethods.IsGet(http.Request.Method) && !http.Request.Path.StartsWithSegments("/ui/events/feed", StringComparison.Ordinal))
             {
@@ -119,9 +139,29 @@ internal sealed class DashboardSession
     /// <summary>The token the page's forms carry; also sets the matching antiforgery cookie.</summary>
     public static string Csrf(HttpContext http) => http.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(http).RequestToken!;
 
-    private void Issue(HttpContext http, string fingerprint, string nonce)
+    /// <summary>The fingerprint of a master key hash, as sessions record it.</summary>
+    public static string Fingerprint(string adminKeyHash) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(adminKeyHash)).AsSpan(0, 8));
+
+    /// <summary>The cookie's three fields, or null when there is none or it was forged, tampered with or sealed by another key ring.</summary>
+    private string[]? Unseal(HttpContext http)
     {
-        var expires = _time.GetUtcNow() + Lifetime;
+        if (!http.Request.Cookies.TryGetValue(CookieName, out var sealedValue) || string.IsNullOrEmpty(sealedValue))
+        {
+            return null;
+        }
+
+        try
+        {
+            return _protector.Unprotect(sealedValue).Split('|');
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    private void Issue(HttpContext http, string fingerprint, string nonce, DateTimeOffset expires)
+    {
         var payload = string.Create(CultureInfo.InvariantCulture, $"{expires.ToUnixTimeSeconds()}|{fingerprint}|{nonce}");
         var options = Options(http);
         options.MaxAge = Lifetime;
@@ -137,6 +177,4 @@ internal sealed class DashboardSession
         Path = "/ui",
         IsEssential = true,
     };
-
-    private static string Fingerprint(string adminKeyHash) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(adminKeyHash)).AsSpan(0, 8));
 }

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Purser.Dashboard;
 
 namespace Purser.Gateway.Dashboard;
 
@@ -14,8 +16,12 @@ internal static class DashboardSetup
 
         // The session cookie is sealed with Data Protection. ASP.NET Core's authentication services are deliberately not
         // registered: with one scheme they would become the default and run on every API request.
-        services.AddDataProtection();
+        // Its key ring is in the store (the shared PostgreSQL database when there is one), under one application name
+        // whatever the instance's directory, so a cookie or form token sealed on one instance opens on every other.
+        services.AddDataProtection().SetApplicationName("purser");
+        services.AddOptions<KeyManagementOptions>().Configure<IDashboardStore>((options, store) => options.XmlRepository = new DashboardKeyRing(store));
         services.AddSingleton<DashboardSession>();
+        services.AddHostedService<SessionRotation>();
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "purser_ui_csrf";

@@ -8,6 +8,7 @@ using Purser.Gateway.Admin;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Routing;
+using Purser.Gateway.AdminServices;
 
 namespace Purser.Gateway.Dashboard;
 
@@ -56,7 +57,7 @@ internal sealed record EnsembleProjection(string? Error, EnsemblePlan? Plan, str
                 }
             }
 
-            next.Add(new StoredAlias(alias, AliasKind.Ensemble, AliasEndpoints.DefinitionText(definition), now));
+            next.Add(new StoredAlias(alias, AliasKind.Ensemble, AliasJson.DefinitionText(definition), now));
             if (StoredAliases.Validate(state.FileConfig, next, AliasKind.Ensemble, alias) is [var first, ..])
             {
                 return new EnsembleProjection(first.Field + ": " + first.Message, null, null, inputBound);

@@ -6,7 +6,8 @@ using Purser.Gateway.Auth;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
+using Purser.Gateway.AdminServices;
 
 namespace Purser.Gateway.Endpoints;
 

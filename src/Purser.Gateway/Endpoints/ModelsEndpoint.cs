@@ -2,7 +2,7 @@ using System.Text.Json;
 using Purser.Gateway.Auth;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Endpoints;
 

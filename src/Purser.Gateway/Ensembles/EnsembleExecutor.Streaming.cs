@@ -1,7 +1,8 @@
 using Purser.Ensembles;
 using Purser.Gateway.Budgets;
-using Purser.Gateway.Proxy;
 using Purser.Gateway.Routing;
+using Purser.Gateway.Wire;
+using Purser.Gateway.Pipeline;
 
 namespace Purser.Gateway.Ensembles;
 

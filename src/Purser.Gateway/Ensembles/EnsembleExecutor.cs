@@ -7,12 +7,13 @@ using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
-using Purser.Gateway.Proxy;
 using Purser.Gateway.Routing;
 using Purser.Keys;
 using Purser.Pricing;
 using Purser.Providers.Translation;
 using Purser.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Ensembles;
 
@@ -77,7 +78,7 @@ internal sealed partial class EnsembleExecutor
         if (plan.Kind == PlanKind.Fail)
         {
             var reason = "refused:" + plan.Cap;
-            _events.Ensemble(call, plan.Message!);
+            _events.Ensemble(call.Subject, plan.Message!);
             EnsembleMetrics.Outcome(alias, "refused");
             Log.EnsembleOutcome(_logger, call.RequestId, alias, reason);
             context.Response.Headers["x-ensemble-projected-cost"] = plan.Projection.Cost.ToString();
@@ -108,12 +109,20 @@ internal sealed partial class EnsembleExecutor
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
-            _events.Blocked(call, refused);
+            _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused, callerFormat, new Spend(), null).ConfigureAwait(false);
             return;
         }
 
         call.Admission = admission;
+
+        // Every sub-call takes its worst case from what this request holds, so all of them together — failed attempts
+        // that reached a provider included — are charged at most the hold.
+        var allowance = new SpendAllowance(admission!.Amount);
+
+        // From here sub-calls may reach providers: should anything unexpected end the request, the guard charges the
+        // hold rather than nothing.
+        call.MarkSent();
         var headers = context.Response.Headers;
         var spend = new Spend();
         var tried = new List<string>();
@@ -128,12 +137,13 @@ internal sealed partial class EnsembleExecutor
                 degraded = "degraded_to:" + single + ":" + plan.Cap;
             }
 
-            served = await _caller.CallAsync(state, single, openAi, callerMaxTokens, null, context.Request, tried, ct).ConfigureAwait(false);
+            // A buffered call is read to its end even if the caller leaves: its answer says what it is billed.
+            served = await _caller.CallAsync(state, single, openAi, callerMaxTokens, null, context.Request, tried, inputBound, allowance, CancellationToken.None).ConfigureAwait(false);
             spend.Add(served);
         }
         else
         {
-            var ran = await RunPanelAsync(context, state, ensemble!, plan, shapes!, judgeShape!, openAi, callerMaxTokens, tried, spend, stream).ConfigureAwait(false);
+            var ran = await RunPanelAsync(context, state, ensemble!, plan, shapes!, judgeShape!, openAi, callerMaxTokens, tried, spend, stream, inputBound, allowance).ConfigureAwait(false);
             headers["x-ensemble-panel"] = ran.Panel;
             if (ran.Error is { } panelError)
             {
@@ -179,7 +189,13 @@ internal sealed partial class EnsembleExecutor
         call.UpstreamModel = servedModel.Model.UpstreamModel;
         var answer = EnsembleResponseWriter.Finalize(served.Response!, alias, call.RequestId, spend.Usage);
         headers["x-request-cost"] = spend.Cost.ToString();
-        var standing = await _usage.FinishAsync(call, 200, null, spend.Usage, UsageSource.Reported, spend.Cost, degraded is null ? null : "ensemble:" + degraded).ConfigureAwait(false);
+        var gone = context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(call, gone ? 499 : 200, gone ? "client_closed" : null, spend.Usage, spend.Source, spend.Cost, degraded is null ? null : "ensemble:" + degraded).ConfigureAwait(false);
+        if (gone)
+        {
+            return;
+        }
+
         BudgetHeaders.Apply(context.Response, standing);
         await EnsembleResponseWriter.WriteAsync(context, answer, alias, callerFormat, stream, callerFormat == ApiFormat.OpenAI && WantsStreamUsage(request), spend.Cost).ConfigureAwait(false);
     }
@@ -194,7 +210,7 @@ internal sealed partial class EnsembleExecutor
         Log.EnsembleOutcome(_logger, call.RequestId, alias, degraded ?? "full");
         if (degraded is not null)
         {
-            _events.Ensemble(call, degraded);
+            _events.Ensemble(call.Subject, degraded);
             headers["x-ensemble-degraded"] = degraded;
         }
 
@@ -239,19 +255,21 @@ internal sealed partial class EnsembleExecutor
         return (plan, panel, judge, plan.Kind == PlanKind.Degrade ? degradeTo : null, null);
     }
 
-    private async Task<PanelRun> RunPanelAsync(HttpContext context, GatewayState state, EnsembleConfig ensemble, EnsemblePlan plan, CallShape[] shapes, CallShape judgeShape, JsonObject openAi, int? callerMaxTokens, List<string> tried, Spend spend, bool stream)
+    private async Task<PanelRun> RunPanelAsync(HttpContext context, GatewayState state, EnsembleConfig ensemble, EnsemblePlan plan, CallShape[] shapes, CallShape judgeShape, JsonObject openAi, int? callerMaxTokens, List<string> tried, Spend spend, bool stream, long inputBound, SpendAllowance allowance)
     {
         var degraded = plan.Kind == PlanKind.Shrunk ? "panel_shrunk:" + plan.Cap : null;
         var names = new StringBuilder();
         var tasks = new Task<SubCallResult>[plan.Panel.Count];
-        using (var panelTimeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+
+        // The panel's own deadline (wall-clock: it bounds real network waits); a caller who hangs up does not cut calls
+        // already sent (their answers say what they are billed), but no judge is called for a caller who is gone.
+        using (var panelTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(ensemble.TimeoutMs)))
         {
-            panelTimeout.CancelAfter(ensemble.TimeoutMs);
             for (var i = 0; i < tasks.Length; i++)
             {
                 var member = ensemble.Panel[plan.Panel[i]];
                 names.Append(i == 0 ? "" : ",").Append(member.Model);
-                tasks[i] = _caller.CallAsync(state, member.Model, openAi, callerMaxTokens, member, context.Request, tried, panelTimeout.Token);
+                tasks[i] = _caller.CallAsync(state, member.Model, openAi, callerMaxTokens, member, context.Request, tried, inputBound, allowance, panelTimeout.Token);
             }
 
             await Task.WhenAll(tasks).ConfigureAwait(false);
@@ -266,6 +284,11 @@ internal sealed partial class EnsembleExecutor
             {
                 answers.Add(result);
             }
+        }
+
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return new PanelRun(null, degraded, names.ToString(), new GatewayError(GatewayErrorCode.InvalidRequest, "The caller closed the connection before the judge was called."));
         }
 
         if (answers.Count < ensemble.MinResponses)
@@ -290,9 +313,12 @@ internal sealed partial class EnsembleExecutor
         {
             // The reservation covers the judge's worst case, so its answer can go to the caller as it is written;
             // only a judge that does not open (before its first byte) leaves the best panel answer to serve.
-            var opened = await _caller.OpenStreamAsync(state, ensemble.Judge, judgeRequest, callerMaxTokens, context.Request, judgeTried, context.RequestAborted).ConfigureAwait(false);
+            var judgeInput = InputTokenBound.Of(judgeRequest, judgeBytes);
+            var opened = await _caller.OpenStreamAsync(state, ensemble.Judge, judgeRequest, callerMaxTokens, context.Request, judgeTried, judgeInput, allowance, context.RequestAborted).ConfigureAwait(false);
+            spend.AddCharged(opened.EarlierAttempts.Cost, opened.EarlierAttempts.Usage);
             if (opened.Failure is { } notOpened)
             {
+                spend.Add(notOpened);
                 opened.Dispose();
                 return new PanelRun(Best(answers), "judge_failed:" + ErrorTable.CodeOf(notOpened.Error!.Value), names.ToString(), null);
             }
@@ -300,7 +326,7 @@ internal sealed partial class EnsembleExecutor
             return new PanelRun(null, degraded, names.ToString(), null, opened, InputTokenBound.Of(judgeRequest, judgeBytes));
         }
 
-        var judge = await _caller.CallAsync(state, ensemble.Judge, judgeRequest, callerMaxTokens, null, context.Request, judgeTried, context.RequestAborted).ConfigureAwait(false);
+        var judge = await _caller.CallAsync(state, ensemble.Judge, judgeRequest, callerMaxTokens, null, context.Request, judgeTried, InputTokenBound.Of(judgeRequest, judgeBytes), allowance, CancellationToken.None).ConfigureAwait(false);
         spend.Add(judge);
         return judge.Ok
             ? new PanelRun(judge, degraded, names.ToString(), null)
@@ -328,9 +354,10 @@ internal sealed partial class EnsembleExecutor
 
     private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error, ApiFormat format, Spend spend, string? degraded)
     {
-        // Sub-calls that answered were paid for, whatever happened next: they are charged even on an error.
-        var source = spend.Cost == Money.Zero && spend.Usage.TotalTokens == 0 ? UsageSource.None : UsageSource.Reported;
-        var standing = await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), spend.Usage, source, spend.Cost, degraded).ConfigureAwait(false);
+        // Sub-calls that reached a provider were paid for, whatever happened next: they are charged even on an error.
+        var source = spend.Cost == Money.Zero && spend.Usage.TotalTokens == 0 ? UsageSource.None : spend.Source;
+        var gone = context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(call, gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), spend.Usage, source, spend.Cost, degraded).ConfigureAwait(false);
         BudgetHeaders.Apply(context.Response, standing);
         await ErrorWriter.WriteAsync(context, error, format).ConfigureAwait(false);
     }
@@ -338,19 +365,34 @@ internal sealed partial class EnsembleExecutor
     /// <summary>What the panel left to serve: a buffered answer, an error, or the judge's open stream (with its input bound, settled from when the stream reports no usage).</summary>
     private sealed record PanelRun(SubCallResult? Served, string? Degraded, string Panel, GatewayError? Error, StreamedCall? JudgeStream = null, long JudgeInputBound = 0);
 
-    /// <summary>What the request's sub-calls spent so far.</summary>
+    /// <summary>What the request's sub-calls spent so far: answers at their reported usage, and attempts that reached a provider but failed at their worst case.</summary>
     private sealed class Spend
     {
+        private readonly Lock _lock = new();
+
         public TokenUsage Usage { get; private set; }
 
         public Money Cost { get; private set; }
 
+        /// <summary>Reported, unless some part was charged without a report (then Held).</summary>
+        public UsageSource Source { get; private set; } = UsageSource.Reported;
+
         public void Add(SubCallResult result)
         {
-            if (result.Ok)
+            if (!result.Ok && result.Cost != Money.Zero)
             {
-                Usage += result.Usage;
-                Cost += result.Cost;
+                Source = UsageSource.Held;
+            }
+
+            AddCharged(result.Cost, result.Usage);
+        }
+
+        public void AddCharged(Money cost, TokenUsage usage)
+        {
+            lock (_lock)
+            {
+                Usage += usage;
+                Cost += cost;
             }
         }
     }

@@ -2,11 +2,11 @@ using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
-using Purser.Gateway.Proxy;
 using Purser.Pricing;
 using Purser.Providers.Streaming;
 using Purser.Providers.Translation;
 using Purser.Usage;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Ensembles;
 

@@ -2,13 +2,13 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.Features;
 using Purser.Configuration;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Relay;
 using Purser.Gateway.Routing;
 using Purser.Pricing;
 using Purser.Providers.Streaming;
 using Purser.Usage;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Ensembles;
 
@@ -19,136 +19,137 @@ namespace Purser.Gateway.Ensembles;
 /// which is exactly what the usage record holds. The reservation already covers the judge's worst case, so nothing
 /// has to be known before the first token is sent.
 /// </summary>
-internal static class JudgeStreamRelay
+internal sealed class JudgeStreamRelay : IStreamRelay
 {
+    private readonly OpenAiStreamObserver? _openAi;
+    private readonly AnthropicStreamObserver? _anthropic;
+    private readonly AnthropicToOpenAiStream? _toOpenAi;
+    private readonly OpenAiToAnthropicStream? _toAnthropic;
+    private readonly ApiFormat _callerFormat;
+    private readonly bool _includeUsage;
+    private readonly string _completionId;
+    private readonly string _alias;
+    private readonly long _created;
+    private readonly TokenUsage _panelUsage;
+    private readonly Money _panelCost;
+    private readonly long _judgeInputBound;
+    private readonly ModelPrice _price;
+
+    private JudgeStreamRelay(ResolvedModelInfo judge, ApiFormat callerFormat, bool includeUsage, string requestId, string alias, long created, TokenUsage panelUsage, Money panelCost, long judgeInputBound)
+    {
+        _callerFormat = callerFormat;
+        _includeUsage = includeUsage;
+        _alias = alias;
+        _created = created;
+        _panelUsage = panelUsage;
+        _panelCost = panelCost;
+        _judgeInputBound = judgeInputBound;
+        _price = judge.Price;
+        _completionId = "chatcmpl-" + requestId;
+
+        // Each upstream frame is observed as it came (the judge's own usage), then adapted to the caller.
+        _openAi = judge.Anthropic ? null : new OpenAiStreamObserver();
+        _anthropic = judge.Anthropic ? new AnthropicStreamObserver() : null;
+        _toOpenAi = judge.Anthropic && callerFormat == ApiFormat.OpenAI ? new AnthropicToOpenAiStream(_completionId, alias, created, includeUsage: false) : null;
+        _toAnthropic = !judge.Anthropic && callerFormat == ApiFormat.Anthropic ? new OpenAiToAnthropicStream("msg_" + requestId, alias) : null;
+    }
+
     /// <summary>What the judge used (reported, else counted), and how the stream ended.</summary>
     public readonly record struct Outcome(TokenUsage JudgeUsage, UsageSource Source, bool ClientGone, string? ErrorCode);
+
+    private readonly record struct ResolvedModelInfo(bool Anthropic, ModelPrice Price);
+
+    public bool Ended => !Malformed && (_anthropic is not null ? _anthropic.SawMessageStop || _anthropic.SawError : _openAi!.SawDone || _openAi.SawError);
+
+    public TokenUsage? ReportedUsage => _anthropic is not null ? _anthropic.ReportedUsage : _openAi!.ReportedUsage;
+
+    public long? ReportedInputTokens => _anthropic?.ReportedInputTokens;
+
+    public long CountedOutputTokens => _anthropic?.CountedOutputTokens ?? _openAi!.CountedOutputTokens;
+
+    private bool Malformed { get; set; }
+
+    /// <summary>The judge's own usage: reported, else its input bound (or Anthropic's count) and the counted output.</summary>
+    private TokenUsage JudgeUsage => ReportedUsage ?? new TokenUsage(ReportedInputTokens ?? _judgeInputBound, CountedOutputTokens);
 
     public static async Task<Outcome> RelayAsync(HttpContext context, StreamedCall judge, ApiFormat callerFormat, bool includeUsage, string requestId, string alias, long created,
         TokenUsage panelUsage, Money panelCost, long judgeInputBound)
     {
-        var response = context.Response;
-        response.StatusCode = 200;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        var writer = response.BodyWriter;
         var model = judge.Model!;
-        var price = model.Model.Price ?? ModelPrice.Free;
-        var upstreamAnthropic = model.Upstream.Kind == ProviderKind.Anthropic;
-        var completionId = "chatcmpl-" + requestId;
+        var relay = new JudgeStreamRelay(new ResolvedModelInfo(model.Upstream.Kind == ProviderKind.Anthropic, model.Model.Price ?? ModelPrice.Free),
+            callerFormat, includeUsage, requestId, alias, created, panelUsage, panelCost, judgeInputBound);
+        var end = await StreamPump.PumpAsync(context, judge.Response!, relay, callerFormat, judge.Token).ConfigureAwait(false);
+        var clientGone = end.ClientGone || context.RequestAborted.IsCancellationRequested;
+        var reported = relay.ReportedUsage;
+        var ended = reported is null ? (end.Malformed ? "upstream_malformed_stream" : "upstream_stream_cut") : end.ErrorCode;
+        return new Outcome(relay.JudgeUsage, reported is null ? UsageSource.Counted : UsageSource.Reported, clientGone, clientGone ? "client_closed" : ended);
+    }
 
-        // Each upstream frame is observed as it came (the judge's own usage), then adapted to the caller.
-        var openAi = upstreamAnthropic ? null : new OpenAiStreamObserver();
-        var anthropic = upstreamAnthropic ? new AnthropicStreamObserver() : null;
-        var toOpenAi = upstreamAnthropic && callerFormat == ApiFormat.OpenAI ? new AnthropicToOpenAiStream(completionId, alias, created, includeUsage: false) : null;
-        var toAnthropic = !upstreamAnthropic && callerFormat == ApiFormat.Anthropic ? new OpenAiToAnthropicStream("msg_" + requestId, alias) : null;
-        var clientGone = false;
-        var malformed = false;
-        try
+    public bool Relay(in SseEvent frame, PipeWriter output)
+    {
+        if (_anthropic is not null)
         {
-            await response.StartAsync(judge.Token).ConfigureAwait(false);
-            var upstreamStream = await judge.Response!.Content.ReadAsStreamAsync(judge.Token).ConfigureAwait(false);
-            await using var reader = new SseReader(upstreamStream);
-            while (await reader.ReadAsync(judge.Token).ConfigureAwait(false))
+            var kind = _anthropic.Observe(frame.EventName.Span, frame.Data.Span);
+            if (kind == AnthropicEventKind.Malformed)
             {
-                var frame = reader.Current;
-                if (anthropic is not null)
-                {
-                    var kind = anthropic.Observe(frame.EventName.Span, frame.Data.Span);
-                    if (kind == AnthropicEventKind.Malformed)
-                    {
-                        malformed = true;
-                        break;
-                    }
+                Malformed = true;
+                return false;
+            }
 
-                    if (toOpenAi is not null)
-                    {
-                        toOpenAi.Translate(frame, writer);
-                    }
-                    else
-                    {
-                        WriteAnthropic(writer, kind, frame, completionId, alias, panelUsage);
-                    }
-                }
-                else
-                {
-                    var kind = openAi!.Observe(frame.Data.Span);
-                    if (kind == OpenAiChunkKind.Malformed)
-                    {
-                        malformed = true;
-                        break;
-                    }
+            if (_toOpenAi is not null)
+            {
+                _toOpenAi.Translate(frame, output);
+            }
+            else
+            {
+                WriteAnthropic(output, kind, frame, _completionId, _alias, _panelUsage);
+            }
 
-                    if (toAnthropic is not null)
-                    {
-                        // The usage chunk is given the panel's tokens too, so message_delta reports the whole ensemble.
-                        toAnthropic.Translate(kind == OpenAiChunkKind.UsageOnly ? WithPanelUsage(frame.Data.Span, panelUsage) : frame.Data.Span, writer);
-                    }
-                    else if (kind is OpenAiChunkKind.Content or OpenAiChunkKind.Error)
-                    {
-                        SseWriter.WriteData(writer, kind == OpenAiChunkKind.Content ? Renamed(frame.Data.Span, completionId, alias) : frame.Data.ToArray());
-                    }
-                }
+            return true;
+        }
 
-                var flushed = await writer.FlushAsync(judge.Token).ConfigureAwait(false);
-                if (flushed.IsCanceled || flushed.IsCompleted)
-                {
-                    clientGone = true;
-                    break;
-                }
+        var chunk = _openAi!.Observe(frame.Data.Span);
+        if (chunk == OpenAiChunkKind.Malformed)
+        {
+            Malformed = true;
+            return false;
+        }
+
+        if (_toAnthropic is not null)
+        {
+            // The usage chunk is given the panel's tokens too, so message_delta reports the whole ensemble.
+            _toAnthropic.Translate(chunk == OpenAiChunkKind.UsageOnly ? WithPanelUsage(frame.Data.Span, _panelUsage) : frame.Data.Span, output);
+        }
+        else if (chunk is OpenAiChunkKind.Content or OpenAiChunkKind.Error)
+        {
+            SseWriter.WriteData(output, chunk == OpenAiChunkKind.Content ? Renamed(frame.Data.Span, _completionId, _alias) : frame.Data.ToArray());
+        }
+
+        return true;
+    }
+
+    public void Complete(PipeWriter output)
+    {
+        if (_callerFormat == ApiFormat.OpenAI)
+        {
+            if (_includeUsage)
+            {
+                WriteUsageChunk(output, _completionId, _alias, _created, _panelUsage + JudgeUsage, _panelCost + _price.Cost(JudgeUsage));
+            }
+
+            if (_toOpenAi is not null)
+            {
+                _toOpenAi.Complete(output);
+            }
+            else
+            {
+                output.Write(SseWriter.DoneFrame);
             }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        else
         {
-            clientGone = true;
+            _toAnthropic?.Complete(output);
         }
-        catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or InvalidDataException)
-        {
-            // The judge's upstream cut the stream or timed out: settle from what was counted.
-            malformed = ex is InvalidDataException;
-        }
-
-        clientGone |= context.RequestAborted.IsCancellationRequested;
-        var reported = upstreamAnthropic ? anthropic!.ReportedUsage : openAi!.ReportedUsage;
-        var judgeUsage = reported ?? (upstreamAnthropic
-            ? new TokenUsage(anthropic!.ReportedInputTokens ?? judgeInputBound, anthropic.CountedOutputTokens)
-            : new TokenUsage(judgeInputBound, openAi!.CountedOutputTokens));
-        if (!clientGone)
-        {
-            try
-            {
-                if (callerFormat == ApiFormat.OpenAI)
-                {
-                    if (includeUsage)
-                    {
-                        WriteUsageChunk(writer, completionId, alias, created, panelUsage + judgeUsage, panelCost + price.Cost(judgeUsage));
-                    }
-
-                    if (toOpenAi is not null)
-                    {
-                        toOpenAi.Complete(writer);
-                    }
-                    else
-                    {
-                        writer.Write(SseWriter.DoneFrame);
-                    }
-                }
-                else
-                {
-                    toAnthropic?.Complete(writer);
-                }
-
-                await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException)
-            {
-                clientGone = true;
-            }
-        }
-
-        var ended = reported is null ? (malformed ? "upstream_malformed_stream" : "upstream_stream_cut") : null;
-        return new Outcome(judgeUsage, reported is null ? UsageSource.Counted : UsageSource.Reported, clientGone, clientGone ? "client_closed" : ended);
     }
 
     /// <summary>An OpenAI chunk under the ensemble's id and alias, not the judge model's.</summary>

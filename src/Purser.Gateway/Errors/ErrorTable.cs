@@ -37,6 +37,9 @@ internal static class ErrorTable
         GatewayErrorCode.EnsemblePanelFailed => new(502, "server_error", "api_error", "ensemble_panel_failed"),
         GatewayErrorCode.RouteNotFound => new(404, "invalid_request_error", "not_found_error", "unknown_route"),
         GatewayErrorCode.MethodNotAllowed => new(405, "invalid_request_error", "invalid_request_error", "method_not_allowed"),
+        GatewayErrorCode.InternalError => new(500, "server_error", "api_error", "internal_error"),
+        GatewayErrorCode.RequestTimeout => new(408, "invalid_request_error", "invalid_request_error", "request_timeout"),
+        GatewayErrorCode.InvalidHeader => new(400, "invalid_request_error", "invalid_request_error", "invalid_header"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

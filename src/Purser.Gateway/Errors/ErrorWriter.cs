@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Errors;
 
@@ -10,6 +10,12 @@ internal static class ErrorWriter
     {
         var entry = ErrorTable.Describe(error.Code);
         var response = context.Response;
+        if (response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            // A started stream ends with an error event instead (the relay writes it); a caller who left reads nothing.
+            return;
+        }
+
         response.StatusCode = ErrorTable.StatusOf(error);
         response.ContentType = "application/json";
         if (error.RetryAfterSeconds is { } retry)
@@ -19,7 +25,14 @@ internal static class ErrorWriter
 
         var body = Render(error, entry, format);
         response.ContentLength = body.Length;
-        await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // The caller hung up while its error was written: the usage record already says what happened.
+        }
     }
 
     public static byte[] Render(GatewayError error, ApiFormat format) => Render(error, ErrorTable.Describe(error.Code), format);

@@ -1,3 +1,5 @@
+using Purser.Gateway.Errors;
+
 namespace Purser.Gateway.Errors;
 
 /// <summary>
@@ -13,5 +15,5 @@ internal readonly record struct GatewayError(GatewayErrorCode Code, string Messa
     public int? RetryAfterSeconds { get; init; }
 
     /// <summary>For a 402: which budget refused, and its numbers.</summary>
-    public Budgets.BudgetDenial? Budget { get; init; }
+    public Errors.BudgetDenial? Budget { get; init; }
 }

@@ -29,4 +29,7 @@ internal enum GatewayErrorCode
     EnsemblePanelFailed,
     RouteNotFound,
     MethodNotAllowed,
+    InternalError,
+    RequestTimeout,
+    InvalidHeader,
 }

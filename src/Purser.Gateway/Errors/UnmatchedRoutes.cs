@@ -1,4 +1,4 @@
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Errors;
 

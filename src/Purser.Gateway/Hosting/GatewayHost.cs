@@ -10,12 +10,14 @@ using Purser.Gateway.Admin;
 using Purser.Gateway.Bedtime;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
+using Purser.Gateway.Proxy;
 using Purser.Gateway.Endpoints;
 using Purser.Gateway.Logging;
-using Purser.Gateway.Proxy;
 using Purser.Gateway.Webhooks;
 using Purser.Pricing;
 using Purser.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Upstream;
 
 namespace Purser.Gateway.Hosting;
 
@@ -84,8 +86,8 @@ public sealed class GatewayHost : IAsyncDisposable
         }
 
         var builder = WebApplication.CreateSlimBuilder();
-        var jsonLogs = Telemetry.TelemetrySetup.JsonLogs(config.Telemetry, options);
-        Telemetry.TelemetrySetup.ConfigureLogging(builder.Logging, jsonLogs);
+        var jsonLogs = TelemetrySetup.JsonLogs(config.Telemetry, options);
+        TelemetrySetup.ConfigureLogging(builder.Logging, jsonLogs);
         builder.Logging.SetMinimumLevel(options.MinimumLogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
@@ -133,18 +135,31 @@ public sealed class GatewayHost : IAsyncDisposable
         var storedBedtime = await storage.Bedtime.ListAsync(cancellationToken).ConfigureAwait(false);
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<BedtimeGuard>(sp, storedBedtime));
         services.AddHostedService<WebhookDispatcher>();
+
+        // Operators' changes: written and announced in one place (the admin services), applied on every instance.
+        services.AddSingleton<Propagation.SharedState>();
+        services.AddSingleton<Propagation.AdminChanges>();
+        services.AddSingleton<Propagation.ChangeListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<Propagation.ChangeListener>());
+        services.AddSingleton<AdminServices.KeyAdmin>();
+        services.AddSingleton<AdminServices.BudgetAdmin>();
+        services.AddSingleton<AdminServices.AliasAdmin>();
+        services.AddSingleton<AdminServices.BedtimeAdmin>();
+        services.AddSingleton<AdminServices.WebhookAdmin>();
         services.AddSingleton(_ => UpstreamHttp.CreateClient());
         services.AddSingleton<UsageRecorder>();
+        services.AddSingleton<Upstream.UpstreamClient>();
+        services.AddSingleton<CallGuard>();
         services.AddSingleton<Routing.RouteHealth>();
         services.AddSingleton<Routing.AliasCaller>();
         services.AddSingleton<Ensembles.EnsembleExecutor>();
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<EmbeddingsProxy>();
-        var telemetry = Telemetry.TelemetrySetup.AddTelemetry(services, config.Telemetry, options);
+        var telemetry = TelemetrySetup.AddTelemetry(services, config.Telemetry, options);
         Dashboard.DashboardSetup.AddDashboard(services);
 
         var app = builder.Build();
-        Telemetry.TelemetrySetup.Use(app, telemetry);
+        TelemetrySetup.Use(app, telemetry);
         app.UseMiddleware<Errors.UnmatchedRoutes>();
         if (jsonLogs)
         {

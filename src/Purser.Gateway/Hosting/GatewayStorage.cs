@@ -3,17 +3,21 @@ using Purser.Admin;
 using Purser.Bedtime;
 using Purser.Budgets;
 using Purser.Configuration;
+using Purser.Dashboard;
 using Purser.Events;
 using Purser.Events.Webhooks;
 using Purser.Store.Postgres;
 using Purser.Store.Postgres.Admin;
 using Purser.Store.Postgres.Bedtime;
+using Purser.Store.Postgres.Changes;
+using Purser.Store.Postgres.Dashboard;
 using Purser.Store.Postgres.Events;
 using Purser.Store.Postgres.Ledger;
 using Purser.Store.Postgres.Usage;
 using Purser.Store.Sqlite;
 using Purser.Store.Sqlite.Admin;
 using Purser.Store.Sqlite.Bedtime;
+using Purser.Store.Sqlite.Dashboard;
 using Purser.Store.Sqlite.Ledger;
 using Purser.Store.Sqlite.Webhooks;
 using Purser.Usage;
@@ -22,8 +26,9 @@ namespace Purser.Gateway.Hosting;
 
 /// <summary>
 /// The gateway's stores, from <c>storage:</c>. By default everything is in the embedded SQLite file (one instance).
-/// With <c>storage.postgres</c> the ledger, usage records, keys, budgets, events and Bedtime policies are in the shared
-/// PostgreSQL database, so every instance sees one cost view; webhooks stay in the instance's own SQLite file (their
+/// With <c>storage.postgres</c> the ledger, usage records, keys, budgets, events, Bedtime policies and the dashboard's key
+/// ring and sessions are in the shared PostgreSQL database, so every instance sees one cost view, and operators' changes
+/// are announced to every instance (<see cref="Changes"/>); webhooks stay in the instance's own SQLite file (their
 /// fan-out cursor is not multi-instance yet). With <c>storage.leases</c> (default with PostgreSQL, opt-in with SQLite) the
 /// ledger is a <see cref="LeasedBudgetLedger"/> in front of either store's ledger.
 /// </summary>
@@ -50,8 +55,12 @@ internal sealed class GatewayStorage : IAsyncDisposable
         IWebhookStore webhooks,
         IAsyncDisposable? settlements,
         IDisposable? sqliteLedger,
-        IAsyncDisposable? postgres)
+        IAsyncDisposable? postgres,
+        IDashboardStore dashboard,
+        IChangeFeed? changes = null)
     {
+        Dashboard = dashboard;
+        Changes = changes;
         Admin = admin;
         Sink = sink;
         Usage = usage;
@@ -86,6 +95,12 @@ internal sealed class GatewayStorage : IAsyncDisposable
 
     public IWebhookStore Webhooks { get; }
 
+    /// <summary>The dashboard's key ring and sessions: in PostgreSQL when it is configured, so every instance shares them.</summary>
+    public IDashboardStore Dashboard { get; }
+
+    /// <summary>Announces operators' changes to the other instances: PostgreSQL only (null with SQLite alone).</summary>
+    public IChangeFeed? Changes { get; }
+
     /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
     public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
     {
@@ -96,7 +111,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
             var ledger = new SqliteBudgetLedger(sqlite);
             return new GatewayStorage(
                 new SqliteAdminStore(sqlite, time), store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
-                new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null);
+                new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null,
+                new SqliteDashboardStore(sqlite));
         }
 
         return OpenPostgres(connectionString, sqlite, storage, time, onUsageError);
@@ -113,7 +129,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
         return new GatewayStorage(
             new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
-            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres);
+            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres,
+            new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     /// <summary>
@@ -141,6 +158,11 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Bedtime);
         services.AddSingleton(SpendHistory);
         services.AddSingleton(Webhooks);
+        services.AddSingleton(Dashboard);
+        if (Changes is not null)
+        {
+            services.AddSingleton(Changes);
+        }
     }
 
     /// <summary>Drains the buffered usage records and pending settlements, then closes the databases.</summary>
@@ -161,6 +183,11 @@ internal sealed class GatewayStorage : IAsyncDisposable
         }
 
         _sqliteLedger?.Dispose();
+        if (Changes is IAsyncDisposable changes)
+        {
+            await changes.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync().ConfigureAwait(false);

@@ -50,4 +50,10 @@ internal static partial class Log
 
     [LoggerMessage(1701, LogLevel.Warning, "Budget gauges: the ledger could not be read; no budget points in this collection")]
     public static partial void BudgetGaugesUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(40, LogLevel.Error, "Request {RequestId} failed unexpectedly; answered 500 and recorded")]
+    public static partial void RequestFailedUnexpectedly(ILogger logger, string requestId, Exception exception);
+
+    [LoggerMessage(41, LogLevel.Warning, "Request {RequestId}: upstream {Provider} reported usage the request could not have produced; charged its hold")]
+    public static partial void ImplausibleUsage(ILogger logger, string requestId, string provider);
 }

@@ -11,26 +11,44 @@ using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
+using Purser.Gateway.Relay;
+using Purser.Gateway.Validation;
+using Purser.Gateway.Upstream;
 using Purser.Pricing;
 using Purser.Providers.Streaming;
 using Purser.Providers.Translation;
 using Purser.Providers.Usage;
 using Purser.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Proxy;
 
 /// <summary>
 /// The request path for chat: OpenAI <c>/v1/chat/completions</c> and Anthropic <c>/v1/messages</c>, against an
-/// upstream of either kind. Steps are numbered; every expected failure is a <see cref="GatewayError"/> value that the
-/// one <see cref="ErrorTable"/> turns into a status.
+/// upstream of either kind. Every expected failure is a <see cref="GatewayError"/> value that the one
+/// <see cref="ErrorTable"/> turns into a status; the steps run inside <see cref="CallGuard"/>, so however the request
+/// ends its hold is settled and its one usage record written, charged by the rules of <see cref="Metering"/>.
+/// <code>
+///  1 authenticate ─► 2 read body ─► 3 validate (UTF-8, escapes, duplicates, fields, headers) ─► 4 Bedtime
+///        │ 401, no record        │ 4xx, $0                          │ 4xx, $0                       │ 402 / degrade
+///        ▼                                                                                          ▼
+///  ensemble or route? ──yes──► EnsembleExecutor (same frame, same rules, every sub-call summed)
+///        │ no
+///  5 resolve model ─► 6 admit (hold the worst case, maybe degrade) ─► 7 build upstream body
+///        │ 4xx, $0             │ 402 / 503, $0                          │ 400, hold released ($0)
+///  8 send (UpstreamClient) ─► 9 relay: error │ whole response │ stream ─► finish: settle + one usage record
+///        │ not sent: $0; sent, nothing known: hold in full; usage reported: that (clamped to the hold)
+/// </code>
 /// </summary>
 internal sealed class ChatProxy
 {
     private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
 
     private readonly ConfigMonitor _config;
-    private readonly HttpClient _http;
+    private readonly UpstreamClient _upstream;
     private readonly UsageRecorder _usage;
+    private readonly CallGuard _guard;
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
     private readonly Ensembles.EnsembleExecutor _ensembles;
@@ -38,13 +56,14 @@ internal sealed class ChatProxy
     private readonly TimeProvider _time;
     private readonly ILogger<ChatProxy> _logger;
 
-    public ChatProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, Ensembles.EnsembleExecutor ensembles, BedtimeGuard bedtime, TimeProvider time, ILogger<ChatProxy> logger)
+    public ChatProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, Ensembles.EnsembleExecutor ensembles, BedtimeGuard bedtime, TimeProvider time, ILogger<ChatProxy> logger)
     {
         _ensembles = ensembles;
         _bedtime = bedtime;
         _config = config;
-        _http = http;
+        _upstream = upstream;
         _usage = usage;
+        _guard = guard;
         _budgets = budgets;
         _events = events;
         _time = time;
@@ -61,9 +80,8 @@ internal sealed class ChatProxy
         var requestId = RequestIds.For(context, _time);
         context.Response.Headers["x-request-id"] = requestId;
         var state = _config.Current;
-        var ct = context.RequestAborted;
 
-        // 1. Who is calling.
+        // 1. Who is calling. An unauthenticated request leaves no usage record: there is no key to charge.
         var authError = CallerAuthenticator.Authenticate(context.Request, state, _time, out var key);
         if (authError is { } unauthenticated)
         {
@@ -72,6 +90,14 @@ internal sealed class ChatProxy
         }
 
         var call = new CallRecord(requestId, key!.Id, callerFormat == ApiFormat.Anthropic ? "messages" : "chat", started);
+        await _guard.RunAsync(context, call, callerFormat, static args => args.Proxy.RunAsync(args.Context, args.Call, args.Key, args.State, args.Format),
+            (Proxy: this, Context: context, Call: call, Key: key, State: state, Format: callerFormat)).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state, ApiFormat callerFormat)
+    {
+        var ct = context.RequestAborted;
+        var requestId = call.RequestId;
 
         // 2. What they sent, within the size limit.
         var (raw, bodyError) = await RequestBody.ReadRawAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
@@ -84,8 +110,9 @@ internal sealed class ChatProxy
         using var rawBody = raw!;
         var bodyBytes = rawBody.WrittenCount;
 
-        // 3. Which model, and may this key use it at a known price. A plain request is only scanned (see
-        // ChatRequestScan); any other is parsed, and validated field by field.
+        // 3. Validate everything the path will touch, before anything is held. A plain request is only scanned (the
+        // scan itself refuses bad UTF-8, escaped surrogates and duplicate names); any other is checked whole, then
+        // parsed and validated field by field.
         var request = (JsonObject?)null;
         string alias;
         bool stream;
@@ -97,6 +124,12 @@ internal sealed class ChatProxy
         else
         {
             scan = null;
+            if (JsonBodyCheck.Check(rawBody.WrittenSpan) is { } badBytes)
+            {
+                await FailAsync(context, call, badBytes, callerFormat).ConfigureAwait(false);
+                return;
+            }
+
             (request, var parseError) = RequestBody.Parse(rawBody.WrittenSpan);
             if (parseError is { } badJson)
             {
@@ -106,6 +139,7 @@ internal sealed class ChatProxy
 
             if (ValidateShape(request!, callerFormat, out alias, out stream, out callerMaxTokens) is { } badShape)
             {
+                call.ModelAlias = alias;
                 await FailAsync(context, call, badShape, callerFormat).ConfigureAwait(false);
                 return;
             }
@@ -113,8 +147,20 @@ internal sealed class ChatProxy
 
         call.ModelAlias = alias;
         call.Streamed = stream;
+        if (ForwardedHeaders.Validate(context.Request.Headers) is { } badForwarded)
+        {
+            await FailAsync(context, call, badForwarded, callerFormat).ConfigureAwait(false);
+            return;
+        }
 
-        // 4a. Bedtime Mode, before anything is planned: a tripped key or team is refused, or served by its policy's
+        var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders);
+        if (headerError is { } badHeader)
+        {
+            await FailAsync(context, call, badHeader, callerFormat).ConfigureAwait(false);
+            return;
+        }
+
+        // 4. Bedtime Mode, before anything is planned: a tripped key or team is refused, or served by its policy's
         // degrade model whatever it asked for (an ensemble included).
         var bedtime = await _bedtime.CheckAsync(state, key, requestId, ct).ConfigureAwait(false);
         call.Bedtime = bedtime.Watches;
@@ -131,6 +177,7 @@ internal sealed class ChatProxy
             return;
         }
 
+        // 5. Which model, and may this key use it at a known price.
         ResolvedModel model;
         ModelPrice price;
         if (bedtime.DegradeTo is { } nightModel)
@@ -149,14 +196,7 @@ internal sealed class ChatProxy
         // worst case held is what the provider may really produce.
         var maxTokens = callerMaxTokens ?? Math.Min(model.Model.DefaultMaxTokens, model.Model.MaxOutputTokens);
 
-        // 4. Budgets: hold the worst case on every budget of the path, degrading the request if a budget allows it.
-        var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders);
-        if (headerError is { } badHeader)
-        {
-            await FailAsync(context, call, badHeader, callerFormat).ConfigureAwait(false);
-            return;
-        }
-
+        // 6. Budgets: hold the worst case on every budget of the path, degrading the request if a budget allows it.
         call.TaskScope = budgetHeaders.TaskId;
         var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, ct).ConfigureAwait(false);
         if (pathError is { } badPath)
@@ -171,7 +211,7 @@ internal sealed class ChatProxy
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
-            _events.Blocked(call, refused);
+            _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused, callerFormat).ConfigureAwait(false);
             return;
         }
@@ -183,7 +223,7 @@ internal sealed class ChatProxy
             context.Response.Headers["x-budget-degraded"] = degraded;
             if (!string.Equals(degraded, FailOpenAllowance.Marker, StringComparison.Ordinal))
             {
-                _events.Degraded(call, degraded);
+                _events.Degraded(call.Subject, degraded);
             }
 
             model = admission.Model;
@@ -198,8 +238,9 @@ internal sealed class ChatProxy
 
         call.Provider = model.Upstream.Name;
         call.UpstreamModel = model.Model.UpstreamModel;
+        call.Price = price;
 
-        // 5. The upstream request, translated when the caller and the provider speak different formats.
+        // 7. The upstream request, translated when the caller and the provider speak different formats.
         var upstreamFormat = model.Upstream.Kind == ProviderKind.Anthropic ? ApiFormat.Anthropic : ApiFormat.OpenAI;
         using var upstreamBuffer = new PooledBufferWriter(bodyBytes + 256);
         var uri = upstreamFormat == ApiFormat.Anthropic ? model.Upstream.MessagesUri : model.Upstream.ChatCompletionsUri;
@@ -233,51 +274,39 @@ internal sealed class ChatProxy
 
         using var sentRequest = upstreamRequest;
 
-        // 6. The upstream call, bounded by the configured timeout and by the caller staying connected.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds));
-        HttpResponseMessage upstreamResponse;
+        // 8. The upstream call, within the configured timeout. A stream is also ended by the caller hanging up (the
+        // provider stops generating; what was relayed is charged); a whole response is read to its end even after
+        // the caller left, since that is the only way to learn what the provider bills.
+        using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), stream ? ct : CancellationToken.None);
 
         // Telemetry (issue 17): the upstream call's span, current until the request settles; null without a tracer.
-        using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call);
-        try
+        using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
+        var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false);
+        if (sent.Sent)
         {
-            upstreamResponse = await _http.SendAsync(upstreamRequest, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            call.MarkSent();
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+
+        if (sent.Response is not { } upstreamResponse)
         {
-            await FinishAsync(call, 499, "client_closed", default, UsageSource.None, price).ConfigureAwait(false);
-            return;
-        }
-        catch (OperationCanceledException)
-        {
-            Log.UpstreamFailed(_logger, model.Upstream.Name, alias, "timeout");
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.UpstreamTimeout, $"The provider did not answer within {state.Config.Server.UpstreamTimeoutSeconds} s."), callerFormat).ConfigureAwait(false);
-            return;
-        }
-        catch (HttpRequestException ex)
-        {
-            Log.UpstreamFailed(_logger, model.Upstream.Name, alias, ex.HttpRequestError.ToString());
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.UpstreamUnreachable, $"The provider '{model.Upstream.Name}' could not be reached."), callerFormat).ConfigureAwait(false);
+            await FailUpstreamAsync(context, call, sent.Failure, callerFormat, Metering.Unknown(call)).ConfigureAwait(false);
             return;
         }
 
         using (upstreamResponse)
         {
-            // 7. Relay: an upstream error, a whole response, or a stream frame by frame.
+            // 9. Relay: an upstream error, a whole response, or a stream frame by frame.
             if (!upstreamResponse.IsSuccessStatusCode)
             {
-                await RelayUpstreamErrorAsync(context, call, upstreamResponse, callerFormat, upstreamFormat, timeout.Token).ConfigureAwait(false);
-                return;
+                await RelayUpstreamErrorAsync(context, call, upstreamResponse, callerFormat, upstreamFormat, deadline.Token).ConfigureAwait(false);
             }
-
-            if (stream)
+            else if (stream)
             {
-                await RelayStreamAsync(context, call, upstreamResponse, callerFormat, upstreamFormat, callerWantsUsage, price, timeout.Token).ConfigureAwait(false);
+                await RelayStreamAsync(context, call, upstreamResponse, callerFormat, upstreamFormat, callerWantsUsage, price, deadline).ConfigureAwait(false);
             }
             else
             {
-                await RelayWholeAsync(context, call, upstreamResponse, callerFormat, upstreamFormat, price, timeout.Token).ConfigureAwait(false);
+                await RelayWholeAsync(context, call, upstreamResponse, callerFormat, upstreamFormat, price, deadline).ConfigureAwait(false);
             }
         }
     }
@@ -430,9 +459,9 @@ internal sealed class ChatProxy
         byte[] body;
         try
         {
-            body = await ReadBoundedAsync(upstream.Content, 1024 * 1024, ct).ConfigureAwait(false);
+            body = await UpstreamBody.ReadBoundedAsync(upstream.Content, 1024 * 1024, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or InvalidDataException)
+        catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
         {
             body = [];
         }
@@ -445,6 +474,13 @@ internal sealed class ChatProxy
             body = JsonSerializer.SerializeToUtf8Bytes(translated, GatewayJsonContext.Default.JsonObject);
         }
 
+        // A provider bills no refused request: an upstream error status is charged nothing.
+        var standing = await _usage.FinishAsync(call, status, "upstream_" + status.ToString(CultureInfo.InvariantCulture), Metering.Nothing).ConfigureAwait(false);
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = "application/json";
@@ -454,255 +490,182 @@ internal sealed class ChatProxy
         }
 
         response.ContentLength = body.Length;
-        var standing = await FinishAsync(call, status, "upstream_" + status.ToString(CultureInfo.InvariantCulture), default, UsageSource.None, ModelPrice.Free).ConfigureAwait(false);
         BudgetHeaders.Apply(response, standing);
         await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private async Task RelayWholeAsync(HttpContext context, CallRecord call, HttpResponseMessage upstream, ApiFormat callerFormat, ApiFormat upstreamFormat, ModelPrice price, CancellationToken ct)
+    private async Task RelayWholeAsync(HttpContext context, CallRecord call, HttpResponseMessage upstream, ApiFormat callerFormat, ApiFormat upstreamFormat, ModelPrice price, UpstreamDeadline deadline)
     {
+        // Read to the end within the upstream timeout, even if the caller has gone: the answer says what is billed.
         byte[] body;
         try
         {
-            body = await ReadBoundedAsync(upstream.Content, MaxUpstreamBodyBytes, ct).ConfigureAwait(false);
+            body = await UpstreamBody.ReadBoundedAsync(upstream.Content, MaxUpstreamBodyBytes, deadline.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or HttpRequestException or InvalidDataException or OperationCanceledException)
+        catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
         {
-            if (context.RequestAborted.IsCancellationRequested)
-            {
-                await FinishAsync(call, 499, "client_closed", default, UsageSource.None, price).ConfigureAwait(false);
-                return;
-            }
-
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.UpstreamInvalidResponse, $"The provider '{call.Provider}' broke off its response."), callerFormat).ConfigureAwait(false);
+            await FailUpstreamAsync(context, call, UpstreamClient.ClassifyRead(ex, deadline), callerFormat, Metering.Unknown(call)).ConfigureAwait(false);
             return;
         }
 
         var usageFound = upstreamFormat == ApiFormat.Anthropic
             ? UsageReader.TryReadAnthropic(body, out var usage)
             : UsageReader.TryReadOpenAi(body, out usage);
-        JsonObject? parsed = null;
-        if (usageFound && callerFormat != upstreamFormat)
-        {
-            try
-            {
-                parsed = JsonNode.Parse(body) as JsonObject;
-            }
-            catch (JsonException)
-            {
-                parsed = null;
-            }
-
-            usageFound = parsed is not null;
-        }
-
         if (!usageFound)
         {
-            // A 200 whose body cannot be read is a provider fault; nothing the caller can use was delivered.
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.UpstreamInvalidResponse, $"The provider '{call.Provider}' returned a response the gateway could not read."), callerFormat).ConfigureAwait(false);
+            // A 200 whose body cannot be read: the provider may well have billed it, and nothing says how much.
+            await FailUpstreamAsync(context, call, UpstreamFailure.InvalidResponse, callerFormat, Metering.Unknown(call)).ConfigureAwait(false);
             return;
         }
 
-        if (parsed is not null)
+        var charge = Metering.Reported(call, usage, price);
+        if (charge.Implausible)
         {
+            Log.ImplausibleUsage(_logger, call.RequestId, call.Provider);
+            await FailUpstreamAsync(context, call, UpstreamFailure.InvalidResponse, callerFormat, charge).ConfigureAwait(false);
+            return;
+        }
+
+        if (callerFormat != upstreamFormat)
+        {
+            var parsed = ParseObject(body);
+            if (parsed is null)
+            {
+                await FailUpstreamAsync(context, call, UpstreamFailure.InvalidResponse, callerFormat, charge).ConfigureAwait(false);
+                return;
+            }
+
             var translated = callerFormat == ApiFormat.OpenAI
                 ? OpenAiToAnthropic.TranslateResponse(parsed, call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds())
                 : AnthropicToOpenAi.TranslateResponse(parsed, call.ModelAlias);
             body = JsonSerializer.SerializeToUtf8Bytes(translated, GatewayJsonContext.Default.JsonObject);
         }
 
+        var gone = context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(call, gone ? 499 : 200, gone ? "client_closed" : null, charge).ConfigureAwait(false);
+        if (gone)
+        {
+            return;
+        }
+
         var response = context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
-        response.Headers["x-request-cost"] = price.Cost(usage).ToString();
+        response.Headers["x-request-cost"] = charge.Cost.ToString();
         response.ContentLength = body.Length;
-        var standing = await FinishAsync(call, 200, null, usage, UsageSource.Reported, price).ConfigureAwait(false);
         BudgetHeaders.Apply(response, standing);
         await response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private async Task RelayStreamAsync(HttpContext context, CallRecord call, HttpResponseMessage upstream, ApiFormat callerFormat, ApiFormat upstreamFormat, bool callerWantsUsage, ModelPrice price, CancellationToken ct)
+    private async Task RelayStreamAsync(HttpContext context, CallRecord call, HttpResponseMessage upstream, ApiFormat callerFormat, ApiFormat upstreamFormat, bool callerWantsUsage, ModelPrice price, UpstreamDeadline deadline)
     {
-        var response = context.Response;
-        response.StatusCode = 200;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        if (call.Admission is { } admission)
+        if (!IsEventStream(upstream))
         {
-            BudgetHeaders.Apply(response, admission.WhileRunning);
-        }
-
-        var writer = response.BodyWriter;
-
-        OpenAiStreamObserver? openAi = null;
-        AnthropicStreamObserver? anthropic = null;
-        AnthropicToOpenAiStream? toOpenAi = null;
-        OpenAiToAnthropicStream? toAnthropic = null;
-        if (callerFormat == upstreamFormat)
-        {
-            if (upstreamFormat == ApiFormat.OpenAI)
-            {
-                openAi = new OpenAiStreamObserver();
-            }
-            else
-            {
-                anthropic = new AnthropicStreamObserver();
-            }
-        }
-        else if (callerFormat == ApiFormat.OpenAI)
-        {
-            toOpenAi = new AnthropicToOpenAiStream("chatcmpl-" + call.RequestId, call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), callerWantsUsage);
-            anthropic = toOpenAi.Observer;
-        }
-        else
-        {
-            toAnthropic = new OpenAiToAnthropicStream("msg_" + call.RequestId, call.ModelAlias);
-            openAi = toAnthropic.Observer;
-        }
-
-        var clientGone = false;
-        var malformed = false;
-        try
-        {
-            await response.StartAsync(ct).ConfigureAwait(false);
-            var upstreamStream = await upstream.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            await using var reader = new SseReader(upstreamStream);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                var frame = reader.Current;
-                if (toOpenAi is not null)
-                {
-                    toOpenAi.Translate(frame, writer);
-                }
-                else if (toAnthropic is not null)
-                {
-                    toAnthropic.Translate(frame.Data.Span, writer);
-                }
-                else if (openAi is not null)
-                {
-                    var kind = openAi.Observe(frame.Data.Span);
-                    if (kind == OpenAiChunkKind.Malformed)
-                    {
-                        malformed = true;
-                        break;
-                    }
-
-                    if (kind != OpenAiChunkKind.UsageOnly)
-                    {
-                        writer.Write(frame.Raw.Span);
-                    }
-                    else if (callerWantsUsage)
-                    {
-                        WriteUsageChunkWithCost(writer, frame.Data.Span, openAi.ReportedUsage is { } reportedUsage ? price.Cost(reportedUsage) : null);
-                    }
-                }
-                else
-                {
-                    if (anthropic!.Observe(frame.EventName.Span, frame.Data.Span) == AnthropicEventKind.Malformed)
-                    {
-                        malformed = true;
-                        break;
-                    }
-
-                    writer.Write(frame.Raw.Span);
-                }
-
-                var flushed = await writer.FlushAsync(ct).ConfigureAwait(false);
-                if (flushed.IsCanceled || flushed.IsCompleted)
-                {
-                    clientGone = true;
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            clientGone = true;
-        }
-        catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or InvalidDataException)
-        {
-            // The upstream cut the stream, timed out, or sent an unframeable stream: settle from what was counted.
-            Log.UpstreamFailed(_logger, call.Provider, call.ModelAlias, ex.GetType().Name);
-            malformed = ex is InvalidDataException;
-        }
-
-        if (!clientGone)
-        {
-            try
-            {
-                if (malformed)
-                {
-                    Log.MalformedStream(_logger, call.RequestId, call.Provider);
-                    WriteStreamError(writer, callerFormat);
-                }
-                else
-                {
-                    toOpenAi?.Complete(writer);
-                    toAnthropic?.Complete(writer);
-                }
-
-                await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException)
-            {
-                clientGone = true;
-            }
-        }
-
-        // 7. Settle: what the provider reported, else what was counted — never $0 for a stream that produced tokens.
-        var reported = openAi?.ReportedUsage ?? anthropic?.ReportedUsage;
-        if (reported is { } usage)
-        {
-            await FinishAsync(call, clientGone ? 499 : 200, clientGone ? "client_closed" : (malformed ? "upstream_malformed_stream" : null), usage, UsageSource.Reported, price).ConfigureAwait(false);
+            // A stream was asked for and something else came back: nothing can be relayed as a stream. What it says
+            // it used is charged when it says so; otherwise the hold.
+            await RefuseNonStreamAsync(context, call, upstream, callerFormat, upstreamFormat, price, deadline).ConfigureAwait(false);
             return;
         }
 
-        var counted = new TokenUsage(
-            anthropic?.ReportedInputTokens ?? call.InputTokenBound,
-            openAi?.CountedOutputTokens ?? anthropic!.CountedOutputTokens);
-        Log.StreamSettledFromCount(_logger, call.RequestId, call.Provider, counted.OutputTokens);
-        await FinishAsync(call, clientGone ? 499 : 200, clientGone ? "client_closed" : (malformed ? "upstream_malformed_stream" : "upstream_stream_cut"), counted, UsageSource.Counted, price).ConfigureAwait(false);
+        if (call.Admission is { } admission)
+        {
+            BudgetHeaders.Apply(context.Response, admission.WhileRunning);
+        }
+
+        var relay = ChatStreamRelay.For(callerFormat, upstreamFormat, call.RequestId, call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), callerWantsUsage,
+            callerWantsUsage ? usage => Metering.Reported(call, usage, price).Cost : null);
+        var end = await StreamPump.PumpAsync(context, upstream, relay, callerFormat, deadline.Token).ConfigureAwait(false);
+        if (end.Malformed || !end.Ended)
+        {
+            Log.MalformedStream(_logger, call.RequestId, call.Provider);
+        }
+
+        // Settle: what the provider reported (clamped to the hold), else what was counted — never $0 for a stream
+        // that reached the provider.
+        var status = end.ClientGone ? 499 : 200;
+        if (relay.ReportedUsage is { } reported)
+        {
+            var charge = Metering.Reported(call, reported, price);
+            if (charge.Implausible)
+            {
+                Log.ImplausibleUsage(_logger, call.RequestId, call.Provider);
+            }
+
+            await _usage.FinishAsync(call, status, charge.Implausible && !end.ClientGone ? "upstream_invalid_response" : end.ErrorCode, charge).ConfigureAwait(false);
+            return;
+        }
+
+        var counted = Metering.Unknown(call, relay.CountedOutputTokens, relay.ReportedInputTokens);
+        Log.StreamSettledFromCount(_logger, call.RequestId, call.Provider, counted.Usage.OutputTokens);
+        await _usage.FinishAsync(call, status, end.ErrorCode ?? "upstream_stream_cut", counted).ConfigureAwait(false);
+    }
+
+    /// <summary>A stream request answered 2xx with something other than an event stream.</summary>
+    private async Task RefuseNonStreamAsync(HttpContext context, CallRecord call, HttpResponseMessage upstream, ApiFormat callerFormat, ApiFormat upstreamFormat, ModelPrice price, UpstreamDeadline deadline)
+    {
+        var charge = Metering.Unknown(call);
+        try
+        {
+            var body = await UpstreamBody.ReadBoundedAsync(upstream.Content, MaxUpstreamBodyBytes, deadline.Token).ConfigureAwait(false);
+            var found = upstreamFormat == ApiFormat.Anthropic ? UsageReader.TryReadAnthropic(body, out var usage) : UsageReader.TryReadOpenAi(body, out usage);
+            if (found)
+            {
+                charge = Metering.Reported(call, usage, price);
+            }
+        }
+        catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
+        {
+            // Nothing more to learn: the hold.
+        }
+
+        await FailUpstreamAsync(context, call, UpstreamFailure.InvalidResponse, callerFormat, charge).ConfigureAwait(false);
+    }
+
+    private static bool IsEventStream(HttpResponseMessage upstream) =>
+        upstream.Content.Headers.ContentType?.MediaType is { } media && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
+
+    private static JsonObject? ParseObject(byte[] body)
+    {
+        try
+        {
+            return JsonNode.Parse(body) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
-    /// The final usage chunk, as the provider sent it plus <c>usage.cost</c> in USD: the one place a streaming caller
-    /// learns what the request cost, since its headers left before the cost was known.
+    /// Refuses a request before anything reached a provider, or after the provider refused it (which it does not
+    /// bill): nothing is charged, the hold is released.
     /// </summary>
-    private static void WriteUsageChunkWithCost(System.IO.Pipelines.PipeWriter writer, ReadOnlySpan<byte> data, Money? cost)
-    {
-        if (cost is not { } known || JsonNode.Parse(data) is not JsonObject chunk || chunk["usage"] is not JsonObject usage)
-        {
-            SseWriter.WriteData(writer, data);
-            return;
-        }
-
-        usage["cost"] = known.ToUsd();
-        SseWriter.WriteData(writer, JsonSerializer.SerializeToUtf8Bytes(chunk, GatewayJsonContext.Default.JsonObject));
-    }
-
-    private static void WriteStreamError(System.IO.Pipelines.PipeWriter writer, ApiFormat callerFormat)
-    {
-        if (callerFormat == ApiFormat.Anthropic)
-        {
-            SseWriter.WriteEvent(writer, "error"u8, """{"type":"error","error":{"type":"api_error","message":"The provider sent a malformed stream; the gateway ended it."}}"""u8);
-        }
-        else
-        {
-            SseWriter.WriteData(writer, """{"error":{"message":"The provider sent a malformed stream; the gateway ended it.","type":"server_error","param":null,"code":"upstream_invalid_response"}}"""u8);
-        }
-    }
-
     private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error, ApiFormat format)
     {
-        var standing = await FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), default, UsageSource.None, ModelPrice.Free).ConfigureAwait(false);
+        var standing = await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), Metering.Nothing).ConfigureAwait(false);
         BudgetHeaders.Apply(context.Response, standing);
         await ErrorWriter.WriteAsync(context, error, format).ConfigureAwait(false);
     }
 
-    /// <summary>Settles the request's hold to its actual cost and leaves its usage record: the last step of every path.</summary>
-    private ValueTask<BudgetStanding> FinishAsync(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, ModelPrice price) =>
-        _usage.FinishAsync(call, status, errorCode, usage, source, price);
+    /// <summary>An upstream call that failed after it may have reached the provider: charged <paramref name="charge"/>.</summary>
+    private async Task FailUpstreamAsync(HttpContext context, CallRecord call, UpstreamFailure failure, ApiFormat format, Metering.Charge charge)
+    {
+        var error = UpstreamErrors.For(failure, call.Provider, call.ModelAlias, _config.Current.Config.Server.UpstreamTimeoutSeconds);
+        var gone = failure == UpstreamFailure.CallerGone || context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(call, gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), charge).ConfigureAwait(false);
+        if (gone)
+        {
+            return;
+        }
+
+        if (charge.Source != UsageSource.None)
+        {
+            context.Response.Headers["x-request-cost"] = charge.Cost.ToString();
+        }
+
+        BudgetHeaders.Apply(context.Response, standing);
+        await ErrorWriter.WriteAsync(context, error, format).ConfigureAwait(false);
+    }
 
     /// <summary>A hold outlives the longest upstream call, so only a request that truly never settles is expired.</summary>
     private static TimeSpan HoldTtl(GatewayState state) => TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60);
@@ -717,34 +680,6 @@ internal sealed class ChatProxy
         catch (JsonException)
         {
             return false;
-        }
-    }
-
-    internal static async Task<byte[]> ReadBoundedAsync(HttpContent content, int limit, CancellationToken ct)
-    {
-        if (content.Headers.ContentLength is { } length && length > limit)
-        {
-            throw new InvalidDataException("The upstream body is larger than the gateway accepts.");
-        }
-
-        var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            using var buffer = new PooledBufferWriter(content.Headers.ContentLength is > 0 and <= 1 << 20 ? (int)content.Headers.ContentLength.Value : 16 * 1024);
-            while (true)
-            {
-                var read = await stream.ReadAsync(buffer.GetMemory(8192), ct).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    return buffer.WrittenSpan.ToArray();
-                }
-
-                buffer.Advance(read);
-                if (buffer.WrittenCount > limit)
-                {
-                    throw new InvalidDataException("The upstream body is larger than the gateway accepts.");
-                }
-            }
         }
     }
 }

@@ -5,30 +5,38 @@ using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
+using Purser.Gateway.Validation;
+using Purser.Gateway.Upstream;
 using Purser.Pricing;
 using Purser.Providers.Usage;
 using Purser.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Proxy;
 
 /// <summary>OpenAI <c>/v1/embeddings</c>: a pass-through to an OpenAI-compatible provider, priced on its reported usage.</summary>
 internal sealed class EmbeddingsProxy
 {
+    private const int MaxUpstreamBodyBytes = 256 * 1024 * 1024;
+
     private readonly ConfigMonitor _config;
-    private readonly HttpClient _http;
+    private readonly UpstreamClient _upstream;
     private readonly UsageRecorder _usage;
+    private readonly CallGuard _guard;
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
     private readonly Bedtime.BedtimeGuard _bedtime;
     private readonly TimeProvider _time;
     private readonly ILogger<EmbeddingsProxy> _logger;
 
-    public EmbeddingsProxy(ConfigMonitor config, HttpClient http, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, Bedtime.BedtimeGuard bedtime, TimeProvider time, ILogger<EmbeddingsProxy> logger)
+    public EmbeddingsProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, Bedtime.BedtimeGuard bedtime, TimeProvider time, ILogger<EmbeddingsProxy> logger)
     {
         _bedtime = bedtime;
         _config = config;
-        _http = http;
+        _upstream = upstream;
         _usage = usage;
+        _guard = guard;
         _budgets = budgets;
         _events = events;
         _time = time;
@@ -41,7 +49,6 @@ internal sealed class EmbeddingsProxy
         var requestId = RequestIds.For(context, _time);
         context.Response.Headers["x-request-id"] = requestId;
         var state = _config.Current;
-        var ct = context.RequestAborted;
 
         // 1. Who is calling.
         if (CallerAuthenticator.Authenticate(context.Request, state, _time, out var key) is { } unauthenticated)
@@ -51,16 +58,44 @@ internal sealed class EmbeddingsProxy
         }
 
         var call = new CallRecord(requestId, key!.Id, "embeddings", started);
+        await _guard.RunAsync(context, call, ApiFormat.OpenAI, static args => args.Proxy.RunAsync(args.Context, args.Call, args.Key, args.State),
+            (Proxy: this, Context: context, Call: call, Key: key, State: state)).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state)
+    {
+        var ct = context.RequestAborted;
 
         // 2. What they sent.
-        var (body, bodyError) = await RequestBody.ReadAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
-        if (bodyError is { } badBody)
+        var (raw, rawError) = await RequestBody.ReadRawAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
+        if (rawError is { } badBody)
         {
             await FailAsync(context, call, badBody).ConfigureAwait(false);
             return;
         }
 
-        var request = body.Json;
+        JsonObject request;
+        int byteCount;
+        using (raw)
+        {
+            // 3. Validate: bytes, escapes and duplicate names first, then the fields the gateway reads.
+            if (JsonBodyCheck.Check(raw!.WrittenSpan) is { } badBytes)
+            {
+                await FailAsync(context, call, badBytes).ConfigureAwait(false);
+                return;
+            }
+
+            var (json, parseError) = RequestBody.Parse(raw.WrittenSpan);
+            if (parseError is { } badJson)
+            {
+                await FailAsync(context, call, badJson).ConfigureAwait(false);
+                return;
+            }
+
+            request = json!;
+            byteCount = raw.WrittenCount;
+        }
+
         if (request["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var alias) || alias.Length == 0)
         {
             await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest, "'model' is required and must be a non-empty string.", "model")).ConfigureAwait(false);
@@ -74,7 +109,13 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        // 3. Which model.
+        if (BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders) is { } badHeader)
+        {
+            await FailAsync(context, call, badHeader).ConfigureAwait(false);
+            return;
+        }
+
+        // 4. Which model.
         if (ChatProxy.ResolveModel(state, key, alias, ModelKind.Embeddings, out var model, out var price) is { } badModel)
         {
             await FailAsync(context, call, badModel).ConfigureAwait(false);
@@ -89,9 +130,10 @@ internal sealed class EmbeddingsProxy
 
         call.Provider = model.Upstream.Name;
         call.UpstreamModel = model.Model.UpstreamModel;
+        call.Price = price;
 
-        // 4a. Bedtime Mode: a tripped key or team is refused (an embedding has no cheaper model to degrade to).
-        var bedtime = await _bedtime.CheckAsync(state, key, requestId, ct, allowDegrade: false).ConfigureAwait(false);
+        // 5. Bedtime Mode: a tripped key or team is refused (an embedding has no cheaper model to degrade to).
+        var bedtime = await _bedtime.CheckAsync(state, key, call.RequestId, ct, allowDegrade: false).ConfigureAwait(false);
         call.Bedtime = bedtime.Watches;
         if (bedtime.Error is { } asleep)
         {
@@ -99,13 +141,7 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        // 4. Budgets: an embedding's worst case is its input bound; nothing to degrade.
-        if (BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders) is { } badHeader)
-        {
-            await FailAsync(context, call, badHeader).ConfigureAwait(false);
-            return;
-        }
-
+        // 6. Budgets: an embedding's worst case is its input bound; nothing to degrade.
         call.TaskScope = budgetHeaders.TaskId;
         var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, ct).ConfigureAwait(false);
         if (pathError is { } badPath)
@@ -114,13 +150,13 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        var inputBound = (long)body.ByteCount + InputTokenBound.Margin;
+        var inputBound = (long)byteCount + InputTokenBound.Margin;
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false),
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
-            _events.Blocked(call, refused);
+            _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused).ConfigureAwait(false);
             return;
         }
@@ -129,47 +165,65 @@ internal sealed class EmbeddingsProxy
         call.InputTokenBound = inputBound;
         request["model"] = model.Model.UpstreamModel;
 
-        // 5. The upstream call.
-        using var buffer = new PooledBufferWriter(body.ByteCount + 64);
+        // 7. The upstream call, read to its end within the timeout even if the caller leaves: the answer says what is billed.
+        using var buffer = new PooledBufferWriter(byteCount + 64);
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, model.Upstream.EmbeddingsUri, request, buffer, context.Request);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds));
-        byte[] responseBody;
-        int status;
+        using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), CancellationToken.None);
 
         // Telemetry (issue 17): the upstream call's span, current until the request settles; null without a tracer.
-        using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call);
-        try
+        using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
+        var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false);
+        if (sent.Sent)
         {
-            using var response = await _http.SendAsync(upstreamRequest, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
-            status = (int)response.StatusCode;
-            responseBody = await ChatProxy.ReadBoundedAsync(response.Content, 256 * 1024 * 1024, timeout.Token).ConfigureAwait(false);
+            call.MarkSent();
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+
+        if (sent.Response is not { } response)
         {
-            await _usage.FinishAsync(call, 499, "client_closed", default, UsageSource.None, price).ConfigureAwait(false);
-            return;
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException or InvalidDataException)
-        {
-            Log.UpstreamFailed(_logger, model.Upstream.Name, alias, ex.GetType().Name);
-            var code = ex is OperationCanceledException ? GatewayErrorCode.UpstreamTimeout : GatewayErrorCode.UpstreamUnreachable;
-            await FailAsync(context, call, new GatewayError(code, $"The provider '{model.Upstream.Name}' did not answer.")).ConfigureAwait(false);
+            await FailUpstreamAsync(context, call, sent.Failure, Metering.Unknown(call)).ConfigureAwait(false);
             return;
         }
 
-        // 6. Relay with its cost.
-        if (status is 401 or 403)
+        byte[] responseBody;
+        var status = (int)response.StatusCode;
+        using (response)
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.UpstreamAuthFailed, $"The provider '{model.Upstream.Name}' refused the gateway's credentials.")).ConfigureAwait(false);
-            return;
+            if (status is 401 or 403)
+            {
+                await FailAsync(context, call, UpstreamErrors.For(UpstreamFailure.AuthRejected, model.Upstream.Name, alias, 0)).ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                responseBody = await UpstreamBody.ReadBoundedAsync(response.Content, MaxUpstreamBodyBytes, deadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
+            {
+                var failure = UpstreamClient.ClassifyRead(ex, deadline);
+                await FailUpstreamAsync(context, call, failure, status is >= 200 and < 300 ? Metering.Unknown(call) : Metering.Nothing).ConfigureAwait(false);
+                return;
+            }
         }
 
+        // 8. Relay with its cost.
         var ok = status is >= 200 and < 300;
-        TokenUsage usage = default;
-        if (ok && !UsageReader.TryReadOpenAi(responseBody, out usage))
+        var charge = Metering.Nothing;
+        if (ok)
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.UpstreamInvalidResponse, $"The provider '{model.Upstream.Name}' returned a response the gateway could not read.")).ConfigureAwait(false);
+            charge = UsageReader.TryReadOpenAi(responseBody, out var usage) ? Metering.Reported(call, usage, price) : Metering.Unknown(call);
+            if (charge.Source != UsageSource.Reported)
+            {
+                Log.UpstreamFailed(_logger, model.Upstream.Name, alias, charge.Implausible ? "implausible_usage" : "no_usage");
+                await FailUpstreamAsync(context, call, UpstreamFailure.InvalidResponse, charge).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var gone = ct.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(call, gone ? 499 : status, gone ? "client_closed" : ok ? null : "upstream_" + status, charge).ConfigureAwait(false);
+        if (gone)
+        {
             return;
         }
 
@@ -177,18 +231,27 @@ internal sealed class EmbeddingsProxy
         context.Response.ContentType = "application/json";
         if (ok)
         {
-            context.Response.Headers["x-request-cost"] = price.Cost(usage).ToString();
+            context.Response.Headers["x-request-cost"] = charge.Cost.ToString();
         }
 
         context.Response.ContentLength = responseBody.Length;
-        var standing = await _usage.FinishAsync(call, status, ok ? null : "upstream_" + status, ok ? usage : default, ok ? UsageSource.Reported : UsageSource.None, price).ConfigureAwait(false);
         BudgetHeaders.Apply(context.Response, standing);
         await context.Response.Body.WriteAsync(responseBody, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Refuses before the provider was reached, or after it refused (unbilled): nothing charged.</summary>
     private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error)
     {
-        var standing = await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), default, UsageSource.None, ModelPrice.Free).ConfigureAwait(false);
+        var standing = await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), Metering.Nothing).ConfigureAwait(false);
+        BudgetHeaders.Apply(context.Response, standing);
+        await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
+    }
+
+    private async Task FailUpstreamAsync(HttpContext context, CallRecord call, UpstreamFailure failure, Metering.Charge charge)
+    {
+        var error = UpstreamErrors.For(failure, call.Provider, call.ModelAlias, _config.Current.Config.Server.UpstreamTimeoutSeconds);
+        var gone = failure == UpstreamFailure.CallerGone || context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(call, gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), charge).ConfigureAwait(false);
         BudgetHeaders.Apply(context.Response, standing);
         await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Proxy;
 

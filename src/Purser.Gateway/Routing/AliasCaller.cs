@@ -6,10 +6,12 @@ using Purser.Ensembles;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Logging;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Upstream;
 using Purser.Pricing;
 using Purser.Providers.Translation;
 using Purser.Providers.Usage;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Routing;
 
@@ -21,14 +23,14 @@ internal sealed partial class AliasCaller
 {
     private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
 
-    private readonly HttpClient _http;
+    private readonly UpstreamClient _upstream;
     private readonly RouteHealth _health;
     private readonly TimeProvider _time;
     private readonly ILogger<AliasCaller> _logger;
 
-    public AliasCaller(HttpClient http, RouteHealth health, TimeProvider time, ILogger<AliasCaller> logger)
+    public AliasCaller(UpstreamClient upstream, RouteHealth health, TimeProvider time, ILogger<AliasCaller> logger)
     {
-        _http = http;
+        _upstream = upstream;
         _health = health;
         _time = time;
         _logger = logger;
@@ -61,8 +63,12 @@ internal sealed partial class AliasCaller
     public static int MaxTokensFor(ModelConfig model, int? callerMaxTokens) =>
         Math.Min(callerMaxTokens ?? model.DefaultMaxTokens, model.MaxOutputTokens);
 
-    /// <summary>Calls the alias; <paramref name="tried"/> collects every model attempted, in order.</summary>
-    public async Task<SubCallResult> CallAsync(GatewayState state, string alias, JsonObject request, int? callerMaxTokens, PanelMember? sampling, HttpRequest caller, List<string> tried, CancellationToken ct)
+    /// <summary>
+    /// Calls the alias; <paramref name="tried"/> collects every model attempted, in order. Each attempt takes its worst
+    /// case (at most <paramref name="inputBound"/> of input) from <paramref name="allowance"/> before it is sent, and a
+    /// route fails over only on the provider's failures and only while the next target's worst case still fits.
+    /// </summary>
+    public async Task<SubCallResult> CallAsync(GatewayState state, string alias, JsonObject request, int? callerMaxTokens, PanelMember? sampling, HttpRequest caller, List<string> tried, long inputBound, SpendAllowance allowance, CancellationToken ct)
     {
         if (!state.Config.Routes.TryGetValue(alias, out var route))
         {
@@ -71,31 +77,55 @@ internal sealed partial class AliasCaller
                 tried.Add(alias);
             }
 
-            return await CallModelAsync(state, state.Models[alias], request, callerMaxTokens, sampling, caller, ct).ConfigureAwait(false);
+            var model = state.Models[alias];
+            var worst = WorstCase(model, inputBound, callerMaxTokens);
+            if (!allowance.TryTake(worst))
+            {
+                return SubCallResult.Failed(alias, NoHeadroom(alias), retryable: false);
+            }
+
+            var result = await CallModelAsync(state, model, request, callerMaxTokens, sampling, caller, inputBound, ct).ConfigureAwait(false);
+            allowance.Return(worst, result.Cost);
+            return result;
         }
 
         SubCallResult? last = null;
         foreach (var target in Order(route))
         {
-            var result = await CallAsync(state, target, request, callerMaxTokens, sampling, caller, tried, ct).ConfigureAwait(false);
+            var result = await CallAsync(state, target, request, callerMaxTokens, sampling, caller, tried, inputBound, allowance, ct).ConfigureAwait(false);
             if (result.Ok)
             {
                 _health.Succeeded(target);
-                return result;
+
+                // Earlier attempts that reached the provider were billed too: the route's result carries their charge.
+                return last is null ? result : result with { Cost = last.Cost + result.Cost, Usage = last.Usage + result.Usage };
+            }
+
+            if (last is not null && result.Error is { Code: GatewayErrorCode.BudgetExceeded })
+            {
+                // The hold cannot cover another attempt: the caller gets the last real failure, and what it was charged.
+                return last with { Cost = last.Cost + result.Cost, Usage = last.Usage + result.Usage };
             }
 
             if (!result.Retryable || ct.IsCancellationRequested)
             {
-                return result;
+                return last is null ? result : result with { Cost = last.Cost + result.Cost, Usage = last.Usage + result.Usage };
             }
 
             _health.Failed(target, route.CooldownSeconds);
             Log.RouteFailover(_logger, alias, target, ErrorTable.CodeOf(result.Error!.Value));
-            last = result;
+            last = last is null ? result : result with { Cost = last.Cost + result.Cost, Usage = last.Usage + result.Usage };
         }
 
         return last!;
     }
+
+    /// <summary>The worst case of one call of <paramref name="model"/>: what its attempt takes from the allowance, and what it is charged when nothing can be known.</summary>
+    public static Money WorstCase(ResolvedModel model, long inputBound, int? callerMaxTokens) =>
+        (model.Model.Price ?? ModelPrice.Free).Cost(new Purser.Usage.TokenUsage(inputBound, MaxTokensFor(model.Model, callerMaxTokens)));
+
+    private static GatewayError NoHeadroom(string alias) =>
+        new(GatewayErrorCode.BudgetExceeded, $"The request's hold has no room left for another attempt at '{alias}'.");
 
     /// <summary>
     /// Healthy targets first, in the operator's order; cooling ones last rather than never, since a request that
@@ -159,7 +189,7 @@ internal sealed partial class AliasCaller
         return null;
     }
 
-    private async Task<SubCallResult> CallModelAsync(GatewayState state, ResolvedModel model, JsonObject request, int? callerMaxTokens, PanelMember? sampling, HttpRequest caller, CancellationToken ct)
+    private async Task<SubCallResult> CallModelAsync(GatewayState state, ResolvedModel model, JsonObject request, int? callerMaxTokens, PanelMember? sampling, HttpRequest caller, long inputBound, CancellationToken ct)
     {
         var alias = model.Alias;
         var anthropic = model.Upstream.Kind == ProviderKind.Anthropic;
@@ -171,40 +201,41 @@ internal sealed partial class AliasCaller
         using var buffer = new PooledBufferWriter(4096);
         var uri = anthropic ? model.Upstream.MessagesUri : model.Upstream.ChatCompletionsUri;
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, body, buffer, caller);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds));
-        byte[] responseBody;
-        try
+        using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), ct);
+        var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false);
+        var worst = WorstCase(model, inputBound, callerMaxTokens);
+        if (sent.Response is not { } response)
         {
-            using var response = await _http.SendAsync(upstreamRequest, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            return Failure(state, model, sent.Failure, sent.Sent ? worst : Money.Zero, inputBound, callerMaxTokens);
+        }
+
+        byte[] responseBody;
+        using (response)
+        {
             if (!response.IsSuccessStatusCode)
             {
                 Log.UpstreamFailed(_logger, model.Upstream.Name, alias, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
                 return StatusFailure(alias, model.Upstream.Name, response.StatusCode);
             }
 
-            responseBody = await ChatProxy.ReadBoundedAsync(response.Content, MaxUpstreamBodyBytes, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamTimeout, $"The model '{alias}' did not answer in time."), retryable: false);
-        }
-        catch (OperationCanceledException)
-        {
-            Log.UpstreamFailed(_logger, model.Upstream.Name, alias, "timeout");
-            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamTimeout, $"The provider did not answer within {state.Config.Server.UpstreamTimeoutSeconds} s."), retryable: true);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidDataException)
-        {
-            Log.UpstreamFailed(_logger, model.Upstream.Name, alias, ex.GetType().Name);
-            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamUnreachable, $"The provider '{model.Upstream.Name}' could not be reached."), retryable: true);
+            try
+            {
+                responseBody = await UpstreamBody.ReadBoundedAsync(response.Content, MaxUpstreamBodyBytes, deadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
+            {
+                // Answered 2xx, then broke: billed, and nothing says how much.
+                return Failure(state, model, UpstreamClient.ClassifyRead(ex, deadline), worst, inputBound, callerMaxTokens);
+            }
         }
 
         var usageFound = anthropic ? UsageReader.TryReadAnthropic(responseBody, out var usage) : UsageReader.TryReadOpenAi(responseBody, out usage);
         var parsed = usageFound ? ParseObject(responseBody) : null;
-        if (parsed is null)
+        var price = model.Model.Price ?? ModelPrice.Free;
+        if (parsed is null || !Plausible(usage, price, worst))
         {
-            return SubCallResult.Failed(alias, new GatewayError(GatewayErrorCode.UpstreamInvalidResponse, $"The provider '{model.Upstream.Name}' returned a response the gateway could not read."), retryable: true);
+            Log.UpstreamFailed(_logger, model.Upstream.Name, alias, parsed is null ? "unreadable" : "implausible_usage");
+            return Failure(state, model, UpstreamFailure.InvalidResponse, worst, inputBound, callerMaxTokens);
         }
 
         if (anthropic)
@@ -212,9 +243,23 @@ internal sealed partial class AliasCaller
             parsed = OpenAiToAnthropic.TranslateResponse(parsed, alias, _time.GetUtcNow().ToUnixTimeSeconds());
         }
 
-        var price = model.Model.Price ?? ModelPrice.Free;
         return new SubCallResult(alias, parsed, usage, price.Cost(usage), null, false);
     }
+
+    /// <summary>A failed attempt: the caller's error for it, whether a route may try the next target, and what it is charged (its worst case once it reached the provider).</summary>
+    private static SubCallResult Failure(GatewayState state, ResolvedModel model, UpstreamFailure failure, Money charged, long inputBound, int? callerMaxTokens)
+    {
+        var error = failure == UpstreamFailure.CallerGone
+            ? new GatewayError(GatewayErrorCode.UpstreamTimeout, $"The model '{model.Alias}' did not answer in time.")
+            : UpstreamErrors.For(failure, model.Upstream.Name, model.Alias, state.Config.Server.UpstreamTimeoutSeconds);
+        var usage = charged == Money.Zero ? default : new Purser.Usage.TokenUsage(inputBound, MaxTokensFor(model.Model, callerMaxTokens));
+        return new SubCallResult(model.Alias, null, usage, charged, error, UpstreamErrors.ProviderCaused(failure)) { Failure = failure };
+    }
+
+    private static bool Plausible(Purser.Usage.TokenUsage usage, ModelPrice price, Money worst) =>
+        usage.InputTokens is >= 0 and < Metering.MaxPlausibleTokens && usage.OutputTokens is >= 0 and < Metering.MaxPlausibleTokens
+        && usage.CachedInputTokens is >= 0 and < Metering.MaxPlausibleTokens && usage.CacheWriteTokens is >= 0 and < Metering.MaxPlausibleTokens
+        && price.Cost(usage) <= worst;
 
     /// <summary>The upstream body for one model: the caller's request with the model's name, max_tokens and sampling, translated for Anthropic.</summary>
     private static GatewayError? BuildBody(ResolvedModel model, JsonObject request, int? callerMaxTokens, PanelMember? sampling, bool stream, out JsonObject body)

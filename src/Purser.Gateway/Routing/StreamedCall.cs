@@ -1,5 +1,5 @@
 using Purser.Gateway.Configuration;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Routing;
 
@@ -12,16 +12,16 @@ internal sealed class StreamedCall : IDisposable
 {
     private readonly PooledBufferWriter? _buffer;
     private readonly HttpRequestMessage? _request;
-    private readonly CancellationTokenSource? _timeout;
+    private readonly Upstream.UpstreamDeadline? _deadline;
 
-    public StreamedCall(ResolvedModel model, HttpResponseMessage response, PooledBufferWriter buffer, HttpRequestMessage request, CancellationTokenSource timeout)
+    public StreamedCall(ResolvedModel model, HttpResponseMessage response, PooledBufferWriter buffer, HttpRequestMessage request, Upstream.UpstreamDeadline deadline)
     {
         Model = model;
         Response = response;
         _buffer = buffer;
         _request = request;
-        _timeout = timeout;
-        Token = timeout.Token;
+        _deadline = deadline;
+        Token = deadline.Token;
     }
 
     public StreamedCall(SubCallResult failure) => Failure = failure;
@@ -32,6 +32,9 @@ internal sealed class StreamedCall : IDisposable
 
     public SubCallResult? Failure { get; }
 
+    /// <summary>What a route's failed attempts before this stream opened were charged (they reached the provider).</summary>
+    public (Purser.Pricing.Money Cost, Purser.Usage.TokenUsage Usage) EarlierAttempts { get; set; }
+
     /// <summary>Cancelled when the caller goes away or the upstream timeout passes.</summary>
     public CancellationToken Token { get; }
 
@@ -40,6 +43,6 @@ internal sealed class StreamedCall : IDisposable
         Response?.Dispose();
         _request?.Dispose();
         _buffer?.Dispose();
-        _timeout?.Dispose();
+        _deadline?.Dispose();
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Purser.Gateway.Proxy;
 using Purser.Pricing;
 using Purser.Usage;
 
@@ -48,7 +47,7 @@ internal static class GatewayMetrics
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
 
     /// <summary>A finished request: its tokens (when the provider or the counter reported them), cost and duration.</summary>
-    public static void Finished(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, Money cost, TimeSpan elapsed)
+    public static void Finished(in CallSubject call, int status, string? errorCode, TokenUsage usage, UsageSource source, Money cost, TimeSpan elapsed)
     {
         // A span is current only when a tracer listens (GatewayTracing): then the same facts go on the request's spans.
         if (Activity.Current is not null)
@@ -104,7 +103,7 @@ internal static class GatewayMetrics
         }
     }
 
-    public static void Blocked(CallRecord call, string? scope) =>
+    public static void Blocked(in CallSubject call, string? scope) =>
         Blocks.Add(1, new TagList
         {
             { "gen_ai.request.model", call.ModelAlias },
@@ -112,7 +111,7 @@ internal static class GatewayMetrics
             { "purser.budget.scope", scope ?? "unknown" },
         });
 
-    public static void Degraded(CallRecord call, string how) =>
+    public static void Degraded(in CallSubject call, string how) =>
         Degrades.Add(1, new TagList
         {
             { "gen_ai.request.model", call.ModelAlias },

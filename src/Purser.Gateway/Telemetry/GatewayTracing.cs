@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Purser.Gateway.Proxy;
 using Purser.Pricing;
 using Purser.Usage;
 
@@ -22,26 +21,27 @@ internal static class GatewayTracing
     public static Activity? StartAdmission() => Source.StartActivity("purser.admission", ActivityKind.Internal);
 
     /// <summary>What admission decided: the worst case held, a degrade, or the refusal's code.</summary>
-    public static void Admitted(Activity span, Budgets.Admission? admission, Errors.GatewayError? refusal)
+    public static void Admitted(Activity span, Money? held, string? degraded, string? refusalCode)
     {
         if (!span.IsAllDataRequested)
         {
             return;
         }
 
-        if (admission is not null)
+        if (held is { } amount)
         {
-            span.SetTag("purser.hold_nano_usd", admission.Amount.NanoUsd);
-            if (admission.Degraded is { } degraded)
-            {
-                span.SetTag("purser.degraded", degraded);
-            }
+            span.SetTag("purser.hold_nano_usd", amount.NanoUsd);
         }
 
-        if (refusal is { } refused)
+        if (degraded is not null)
         {
-            span.SetTag("error.type", Errors.ErrorTable.CodeOf(refused));
-            span.SetStatus(ActivityStatusCode.Error, Errors.ErrorTable.CodeOf(refused));
+            span.SetTag("purser.degraded", degraded);
+        }
+
+        if (refusalCode is not null)
+        {
+            span.SetTag("error.type", refusalCode);
+            span.SetStatus(ActivityStatusCode.Error, refusalCode);
         }
     }
 
@@ -61,7 +61,7 @@ internal static class GatewayTracing
     /// One upstream call, named "{operation} {model}" as the GenAI conventions ask. While it is current, the upstream
     /// HttpClient request carries its id in <c>traceparent</c> (HttpClient injects the current Activity's context).
     /// </summary>
-    public static Activity? StartUpstream(CallRecord call)
+    public static Activity? StartUpstream(in CallSubject call)
     {
         if (!Source.HasListeners())
         {
@@ -85,7 +85,7 @@ internal static class GatewayTracing
     /// The request's outcome, on the span current when it settled (the upstream call's, when there was one) and on the
     /// request span above it: tokens, cost in USD and exact nano-USD, status.
     /// </summary>
-    public static void Finished(CallRecord call, int status, string? errorCode, TokenUsage usage, UsageSource source, Money cost)
+    public static void Finished(in CallSubject call, int status, string? errorCode, TokenUsage usage, UsageSource source, Money cost)
     {
         for (var activity = Activity.Current; activity is not null; activity = activity.Parent)
         {
@@ -125,5 +125,5 @@ internal static class GatewayTracing
         }
     }
 
-    private static string Operation(CallRecord call) => call.Operation == "embeddings" ? "embeddings" : "chat";
+    private static string Operation(in CallSubject call) => call.Operation == "embeddings" ? "embeddings" : "chat";
 }

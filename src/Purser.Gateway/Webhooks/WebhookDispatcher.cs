@@ -6,7 +6,7 @@ using System.Text.Json;
 using Purser.Events;
 using Purser.Events.Webhooks;
 using Purser.Gateway.Logging;
-using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Webhooks;
 

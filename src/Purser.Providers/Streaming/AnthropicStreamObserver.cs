@@ -47,6 +47,20 @@ public sealed class AnthropicStreamObserver
     /// <summary>Observes one SSE event: its "event:" name (may be empty) and its data.</summary>
     public AnthropicEventKind Observe(ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data)
     {
+        var kind = ObserveCore(eventName, data);
+        LastKind = kind;
+        SawError |= kind == AnthropicEventKind.Error;
+        return kind;
+    }
+
+    /// <summary>The kind of the last observed frame (a translator reads it after translating).</summary>
+    public AnthropicEventKind LastKind { get; private set; }
+
+    /// <summary>Whether the provider sent an error frame: the stream then ended as the provider meant it to.</summary>
+    public bool SawError { get; private set; }
+
+    private AnthropicEventKind ObserveCore(ReadOnlySpan<byte> eventName, ReadOnlySpan<byte> data)
+    {
         if (!_event.TryParse(eventName, data))
         {
             return AnthropicEventKind.Malformed;

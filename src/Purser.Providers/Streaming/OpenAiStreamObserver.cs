@@ -33,6 +33,20 @@ public sealed class OpenAiStreamObserver
     /// <summary>Observes the data of one SSE event.</summary>
     public OpenAiChunkKind Observe(ReadOnlySpan<byte> data)
     {
+        var kind = ObserveCore(data);
+        LastKind = kind;
+        SawError |= kind == OpenAiChunkKind.Error;
+        return kind;
+    }
+
+    /// <summary>The kind of the last observed frame (a translator reads it after translating).</summary>
+    public OpenAiChunkKind LastKind { get; private set; }
+
+    /// <summary>Whether the provider sent an error frame: the stream then ended as the provider meant it to.</summary>
+    public bool SawError { get; private set; }
+
+    private OpenAiChunkKind ObserveCore(ReadOnlySpan<byte> data)
+    {
         if (data[Ascii.Trim(data)].SequenceEqual("[DONE]"u8))
         {
             SawDone = true;

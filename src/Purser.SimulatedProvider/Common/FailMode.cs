@@ -8,4 +8,16 @@ internal enum FailMode
     MalformedJson,
     MalformedSse,
     Cut,
+
+    /// <summary>Reports absurd usage (9e18 prompt tokens): a provider that lies.</summary>
+    HugeUsage,
+
+    /// <summary>Answers 200 without a usage object.</summary>
+    NoUsage,
+
+    /// <summary>Answers a stream request with a whole JSON response (not an event stream).</summary>
+    JsonStream,
+
+    /// <summary>Sends the headers and half of a whole response, then cuts the connection.</summary>
+    CutBody,
 }

@@ -111,6 +111,18 @@ internal static class SimOptionsParser
             case "malformed_sse":
                 options.Fail = FailMode.MalformedSse;
                 return true;
+            case "huge_usage":
+                options.Fail = FailMode.HugeUsage;
+                return true;
+            case "no_usage":
+                options.Fail = FailMode.NoUsage;
+                return true;
+            case "json_stream":
+                options.Fail = FailMode.JsonStream;
+                return true;
+            case "cut_body":
+                options.Fail = FailMode.CutBody;
+                return true;
         }
 
         if (value.StartsWith("cut:", StringComparison.Ordinal)
@@ -121,7 +133,7 @@ internal static class SimOptionsParser
             return true;
         }
 
-        error = $"Unknown simulator failure '{value}' (use 429, 500, 503, 529, timeout, malformed_json, malformed_sse or cut:K).";
+        error = $"Unknown simulator failure '{value}' (use 429, 500, 503, 529, timeout, malformed_json, malformed_sse, huge_usage, no_usage, json_stream, cut_body or cut:K).";
         return false;
     }
 }

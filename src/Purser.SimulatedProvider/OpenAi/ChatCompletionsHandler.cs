@@ -67,19 +67,19 @@ internal sealed class ChatCompletionsHandler
         }
 
         var reply = new Reply(request, options, sim);
-        if (request.Stream || options.Fail is FailMode.MalformedSse or FailMode.Cut)
+        if ((request.Stream && options.Fail != FailMode.JsonStream) || options.Fail is FailMode.MalformedSse or FailMode.Cut)
         {
             await StreamAsync(context, request, options, reply).ConfigureAwait(false);
         }
         else
         {
-            await CompleteAsync(context, request, reply).ConfigureAwait(false);
+            await CompleteAsync(context, request, reply, options.Fail).ConfigureAwait(false);
         }
     }
 
     private static string FinishReason(FinishKind kind) => kind == FinishKind.Length ? "length" : "stop";
 
-    private async Task CompleteAsync(HttpContext context, ChatRequest request, Reply reply)
+    private async Task CompleteAsync(HttpContext context, ChatRequest request, Reply reply, FailMode fail)
     {
         using var body = new PooledBufferWriter(1024 + ((reply.Text?.Text.Length ?? 0) * request.N));
         Utf8JsonWriter w = JsonWriterCache.Rent(body);
@@ -124,11 +124,27 @@ internal sealed class ChatCompletionsHandler
         }
 
         w.WriteEndArray();
-        WriteUsage(w, reply);
+        if (fail != FailMode.NoUsage)
+        {
+            WriteUsage(w, reply, fail == FailMode.HugeUsage);
+        }
+
         w.WriteString("service_tier"u8, "default"u8);
         w.WriteString("system_fingerprint"u8, "fp_sim"u8);
         w.WriteEndObject();
         JsonWriterCache.Return(w);
+        if (fail == FailMode.CutBody)
+        {
+            // Promise the whole body, send half, and cut the connection: a 200 that breaks after its headers.
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = ResponseWriter.Json;
+            context.Response.ContentLength = body.WrittenCount;
+            await context.Response.Body.WriteAsync(body.WrittenMemory[..(body.WrittenCount / 2)], context.RequestAborted).ConfigureAwait(false);
+            await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            context.Abort();
+            return;
+        }
+
         await ResponseWriter.SendAsync(context, StatusCodes.Status200OK, body).ConfigureAwait(false);
     }
 
@@ -272,14 +288,14 @@ internal sealed class ChatCompletionsHandler
             EndChunk(pipe, w, reply.FinishReason, usageField);
         }
 
-        if (request.IncludeUsage)
+        if (request.IncludeUsage && options.Fail != FailMode.NoUsage)
         {
             pipe.Write("data: "u8);
             Utf8JsonWriter w = JsonWriterCache.Rent(pipe);
             WriteChunkHeader(w, reply, request);
             w.WriteStartArray("choices"u8);
             w.WriteEndArray();
-            WriteUsage(w, reply);
+            WriteUsage(w, reply, options.Fail == FailMode.HugeUsage);
             w.WriteEndObject();
             ResponseWriter.EndFrame(pipe, w);
         }
@@ -334,10 +350,10 @@ internal sealed class ChatCompletionsHandler
         w.WriteString("system_fingerprint"u8, "fp_sim"u8);
     }
 
-    private static void WriteUsage(Utf8JsonWriter w, Reply reply)
+    private static void WriteUsage(Utf8JsonWriter w, Reply reply, bool huge = false)
     {
         w.WriteStartObject("usage"u8);
-        w.WriteNumber("prompt_tokens"u8, reply.PromptTokens);
+        w.WriteNumber("prompt_tokens"u8, huge ? 9_000_000_000_000_000_000 : reply.PromptTokens);
         w.WriteNumber("completion_tokens"u8, reply.CompletionTokens);
         w.WriteNumber("total_tokens"u8, (long)reply.PromptTokens + reply.CompletionTokens);
         w.WriteStartObject("prompt_tokens_details"u8);

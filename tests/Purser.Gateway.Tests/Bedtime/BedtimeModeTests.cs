@@ -160,6 +160,23 @@ public sealed class BedtimeModeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_operators_wake_survives_another_operators_unrelated_change()
+    {
+        var fixture = await StartAsync(TwoAm);
+        var secret = await KeyWithPolicyAsync(fixture, "night-owl");
+        await fixture.SeedSpendAsync("night-owl", 1m, BedtimeTestKit.PreviousDays(TwoAm, 7));
+        await fixture.SeedSpendAsync("night-owl", 3m, JustAfterLocalMidnight);
+        Assert.Equal(402, (await fixture.ChatAsync(secret)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await fixture.AdminAsync(HttpMethod.Post, "/admin/bedtime/key:night-owl/wake")).Response.StatusCode);
+
+        // Every admin change reloads the stored policies (from any instance); an unchanged policy keeps its watch.
+        await fixture.CreateKeyAsync("bystander");
+        await KeyWithPolicyAsync(fixture, "other-owl");
+
+        Assert.Equal(200, (await fixture.ChatAsync(secret)).Status);
+    }
+
+    [Fact]
     public async Task A_spring_forward_night_wakes_at_seven_local_daylight_time()
     {
         // New York, 2026-03-08: 02:00 EST jumps to 03:00 EDT; 01:30 EST is 06:30 UTC and 07:00 EDT is 11:00 UTC.

@@ -145,7 +145,11 @@ public sealed class EnsembleTests
         Assert.Equal(HttpStatusCode.OK, outcome.Status);
         Assert.Equal("broken3,slow,pa,pb", outcome.Header("x-ensemble-panel"));
         Assert.Equal("jd", outcome.Header("x-ensemble-served-by"));
-        Assert.Equal(10 + 12 + 16, outcome.CompletionTokens);
+
+        // The slow member was sent and then cut by the panel's timeout: the provider may bill it, nothing says how
+        // much, so it is charged its worst case (max_tokens 50 of output) — never $0 — alongside what the others used.
+        Assert.Equal(10 + 12 + 16 + 50, outcome.CompletionTokens);
+        Assert.Equal(UsageSource.Held, outcome.Record.Source);
         AssertCharged(outcome);
     }
 

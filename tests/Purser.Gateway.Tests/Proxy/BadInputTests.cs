@@ -103,12 +103,14 @@ public sealed class BadInputTests
     }
 
     [Fact]
-    public async Task Upstream_garbage_is_a_502_and_charges_nothing()
+    public async Task Upstream_garbage_is_a_502_charged_its_hold_since_the_provider_got_the_request()
     {
         var (status, json, requestId) = await SendAsync(Requests.Chat("sim-garbage", """{"model":"sim-garbage","messages":[{"role":"user","content":"hi"}]}"""));
         Assert.Equal(HttpStatusCode.BadGateway, status);
         Assert.Equal("upstream_invalid_response", json.GetProperty("error").GetProperty("code").GetString());
-        await AssertChargedNothingAsync(requestId);
+        var record = await _fixture.UsageOfAsync(requestId);
+        Assert.Equal(UsageSource.Held, record.Source);
+        Assert.True(record.Cost.NanoUsd > 0, "bytes went upstream: never $0");
     }
 
     [Fact]

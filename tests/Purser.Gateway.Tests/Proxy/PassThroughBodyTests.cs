@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
+using Purser.Gateway.Validation;
 
 namespace Purser.Gateway.Tests.Proxy;
 

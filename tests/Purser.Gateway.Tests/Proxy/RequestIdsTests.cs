@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using Purser.Gateway.Proxy;
+using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Tests.Proxy;
 

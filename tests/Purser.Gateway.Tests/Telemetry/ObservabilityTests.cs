@@ -99,7 +99,7 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
     {
         var prefix = "card-" + Guid.NewGuid().ToString("N")[..6] + "-";
         var budgets = new StringBuilder("budgets:\n");
-        for (var i = 0; i < Purser.Gateway.Telemetry.BudgetGauges.MaxBudgets + 5; i++)
+        for (var i = 0; i < Purser.Gateway.AdminServices.BudgetGauges.MaxBudgets + 5; i++)
         {
             budgets.Append(CultureInfo.InvariantCulture, $"  - {{ id: {prefix}{i:D4}, scope: \"key:{_keyId}\", window: monthly, cap_usd: 1 }}\n");
         }
@@ -114,12 +114,12 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
             foreach (var gauge in new[] { "purser_budget_spent_USD{", "purser_budget_held_USD{", "purser_budget_remaining_USD{" })
             {
                 var series = text.Split('\n').Count(l => l.StartsWith(gauge, StringComparison.Ordinal) && l.Contains("purser_budget_id=\"" + prefix, StringComparison.Ordinal));
-                Assert.Equal(Purser.Gateway.Telemetry.BudgetGauges.MaxBudgets, series);
+                Assert.Equal(Purser.Gateway.AdminServices.BudgetGauges.MaxBudgets, series);
             }
 
             // The file's first budgets are the ones reported; the last ones past the bound are not.
             Assert.Contains($"purser_budget_id=\"{prefix}0000\"", text, StringComparison.Ordinal);
-            Assert.DoesNotContain($"purser_budget_id=\"{prefix}{Purser.Gateway.Telemetry.BudgetGauges.MaxBudgets:D4}\"", text, StringComparison.Ordinal);
+            Assert.DoesNotContain($"purser_budget_id=\"{prefix}{Purser.Gateway.AdminServices.BudgetGauges.MaxBudgets:D4}\"", text, StringComparison.Ordinal);
         }
     }
 
@@ -185,11 +185,29 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
             var traceId = ActivityTraceId.CreateRandom();
             var callerSpan = ActivitySpanId.CreateRandom();
             var traceparent = $"00-{traceId.ToHexString()}-{callerSpan.ToHexString()}-01";
+
+            // The request span ends when the middleware returns, which may be after the client has the response: wait for it.
+            var serverEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var listener = new ActivityListener
+            {
+                ShouldListenTo = source => source.Name == Purser.Gateway.Telemetry.GatewayTracing.SourceName,
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.None,
+                ActivityStopped = activity =>
+                {
+                    if (activity.Kind == ActivityKind.Server && activity.TraceId == traceId)
+                    {
+                        serverEnded.TrySetResult();
+                    }
+                },
+            };
+            ActivitySource.AddActivityListener(listener);
             using var http = new HttpClient { BaseAddress = gateway.BaseAddress };
             using (var response = await ChatAsync(http, traceparent))
             {
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
+
+            await serverEnded.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
             await gateway.FlushUsageAsync();
             var record = Assert.Single(await gateway.Usage.QueryAsync(new UsageQuery { KeyId = _keyId }, CancellationToken.None));

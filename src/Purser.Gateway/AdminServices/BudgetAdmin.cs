@@ -1,0 +1,115 @@
+using Purser.Admin;
+using Purser.Budgets;
+using Purser.Gateway.Budgets;
+using Purser.Gateway.Configuration;
+using Purser.Gateway.Errors;
+using Purser.Gateway.Propagation;
+
+namespace Purser.Gateway.AdminServices;
+
+/// <summary>
+/// Listing, setting and deleting budgets: the one place that does it, for the admin API and the dashboard. Every change
+/// is announced to the other instances through <see cref="AdminChanges"/>.
+/// </summary>
+internal sealed class BudgetAdmin
+{
+    private readonly ConfigMonitor _config;
+    private readonly IAdminStore _store;
+    private readonly IBudgetLedger _ledger;
+    private readonly AdminChanges _changes;
+    private readonly TimeProvider _time;
+
+    public BudgetAdmin(ConfigMonitor config, IAdminStore store, IBudgetLedger ledger, AdminChanges changes, TimeProvider time)
+    {
+        _config = config;
+        _store = store;
+        _ledger = ledger;
+        _changes = changes;
+        _time = time;
+    }
+
+    /// <summary>Every budget (the file's first, then the stored ones) with its current window and counter.</summary>
+    public async Task<IReadOnlyList<BudgetView>> ViewsAsync(CancellationToken ct)
+    {
+        var state = _config.Current;
+        var budgets = new List<(BudgetDefinition Budget, string Source)>();
+        var fromFile = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var budget in state.Config.Budgets)
+        {
+            budgets.Add((budget, "config"));
+            fromFile.Add(budget.Id);
+        }
+
+        foreach (var budget in await _store.ListBudgetsAsync(ct).ConfigureAwait(false))
+        {
+            if (!fromFile.Contains(budget.Id))
+            {
+                budgets.Add((budget, "api"));
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        var windows = new WindowInstance[budgets.Count];
+        var counters = new CounterKey[budgets.Count];
+        for (var i = 0; i < budgets.Count; i++)
+        {
+            windows[i] = BudgetWindows.Current(budgets[i].Budget.Window, BudgetAdmission.ZoneOf(budgets[i].Budget), now);
+            counters[i] = new CounterKey(budgets[i].Budget.Id, windows[i].Key);
+        }
+
+        var states = await _ledger.ReadAsync(counters, ct).ConfigureAwait(false);
+        var views = new BudgetView[budgets.Count];
+        for (var i = 0; i < budgets.Count; i++)
+        {
+            views[i] = new BudgetView(budgets[i].Budget, budgets[i].Source, windows[i], states[i]);
+        }
+
+        return views;
+    }
+
+    /// <summary>Creates or replaces a stored budget from an admin body; file budgets are refused.</summary>
+    public async Task<(BudgetView? Budget, GatewayError? Error)> PutAsync(string id, System.Text.Json.Nodes.JsonObject body, CancellationToken ct)
+    {
+        var state = _config.Current;
+        if (BudgetJson.TryRead(id, body, state, out var budget) is { } invalid)
+        {
+            return (null, invalid);
+        }
+
+        if (state.Config.Budgets.Any(b => b.Id == id))
+        {
+            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The budget '{id}' is defined in the configuration file; change it there.", "id") { StatusOverride = 409 });
+        }
+
+        if (ScopeError(budget.Scope, state) is { } unknownScope)
+        {
+            return (null, unknownScope);
+        }
+
+        await _store.UpsertBudgetAsync(budget, ct).ConfigureAwait(false);
+        await _changes.PublishAsync(ct).ConfigureAwait(false);
+        var window = BudgetWindows.Current(budget.Window, BudgetAdmission.ZoneOf(budget), _time.GetUtcNow());
+        var counter = await _ledger.ReadAsync([new CounterKey(budget.Id, window.Key)], ct).ConfigureAwait(false);
+        return (new BudgetView(budget, "api", window, counter[0]), null);
+    }
+
+    /// <summary>Deletes a stored budget; file budgets and unknown ids are a 404.</summary>
+    public async Task<GatewayError?> DeleteAsync(string id, CancellationToken ct)
+    {
+        if (!await _store.DeleteBudgetAsync(id, ct).ConfigureAwait(false))
+        {
+            return new GatewayError(GatewayErrorCode.InvalidRequest, $"No budget '{id}' was created through the admin API.", "id") { StatusOverride = 404 };
+        }
+
+        await _changes.PublishAsync(ct).ConfigureAwait(false);
+        return null;
+    }
+
+    private static GatewayError? ScopeError(ScopeRef scope, GatewayState state) => scope.Kind switch
+    {
+        ScopeKind.Organization when scope.Id != state.Config.Organization => BudgetJson.Invalid("scope", $"the organisation is '{state.Config.Organization}'"),
+        ScopeKind.Team when !state.Config.Teams.ContainsKey(scope.Id) => BudgetJson.Invalid("scope", $"'{scope.Id}' is not a team of the configuration"),
+        ScopeKind.Key when !state.Config.Keys.Any(k => k.Id == scope.Id) && !state.StoredKeys.Any(k => k.Id == scope.Id) => BudgetJson.Invalid("scope", $"'{scope.Id}' is not a key"),
+        _ => null,
+    };
+}

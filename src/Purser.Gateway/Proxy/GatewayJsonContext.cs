@@ -1,9 +1,0 @@
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
-
-namespace Purser.Gateway.Proxy;
-
-/// <summary>Source-generated serialisation for the few whole objects the gateway writes (no reflection at run time).</summary>
-[JsonSerializable(typeof(JsonObject))]
-[JsonSourceGenerationOptions(WriteIndented = false)]
-internal sealed partial class GatewayJsonContext : JsonSerializerContext;
