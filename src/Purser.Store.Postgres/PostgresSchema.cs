@@ -165,5 +165,39 @@ internal static class PostgresSchema
             expires_at bigint NOT NULL
         );
         """,
+
+        // 6: usage roll-ups and retention (the SQLite store's usage_rollups and usage_retention): hourly totals by key,
+        // model alias and outcome, backfilled from the records already written, and the horizon below which records
+        // were pruned. Self-contained: it reads only columns of step 3.
+        """
+        CREATE TABLE usage_rollups (
+            hour_start bigint NOT NULL,
+            key_id text NOT NULL,
+            model_alias text NOT NULL,
+            outcome text NOT NULL,
+            requests bigint NOT NULL,
+            input_tokens bigint NOT NULL,
+            output_tokens bigint NOT NULL,
+            cost_nano bigint NOT NULL,
+            degraded_requests bigint NOT NULL,
+            PRIMARY KEY (hour_start, key_id, model_alias, outcome)
+        );
+        INSERT INTO usage_rollups
+            SELECT timestamp - (timestamp % 3600000), key_id, model_alias,
+                   CASE WHEN source = 2 THEN 'refused' WHEN status < 400 THEN 'ok' ELSE 'failed' END,
+                   count(*), sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cost_nano)::bigint, count(degraded)
+            FROM usage_records GROUP BY 1, 2, 3, 4;
+        CREATE TABLE usage_retention (
+            id integer NOT NULL PRIMARY KEY CHECK (id = 1),
+            pruned_before bigint NOT NULL
+        );
+        INSERT INTO usage_retention (id, pruned_before) VALUES (1, 0);
+        """,
+
+        // 7 (issue 14): task scopes belong to the key that opened them (the SQLite store's budgets.created_by).
+        """
+        ALTER TABLE budgets ADD COLUMN created_by text;
+        CREATE INDEX ix_budgets_created_by ON budgets (created_by) WHERE created_by IS NOT NULL;
+        """,
     ];
 }

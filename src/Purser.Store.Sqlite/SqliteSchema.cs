@@ -189,5 +189,41 @@ internal static class SqliteSchema
             expires_at  INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // 8: usage roll-ups and retention: the totals of each UTC hour by key, model alias and outcome ('ok', 'refused',
+        // 'failed'), maintained in the transaction that writes the records (and backfilled here from the records
+        // already written), and the horizon below which records were pruned, so that sums over older time read the
+        // roll-ups. Self-contained: it reads only columns of step 1.
+        """
+        CREATE TABLE usage_rollups (
+            hour_start        INTEGER NOT NULL,
+            key_id            TEXT    NOT NULL,
+            model_alias       TEXT    NOT NULL,
+            outcome           TEXT    NOT NULL,
+            requests          INTEGER NOT NULL,
+            input_tokens      INTEGER NOT NULL,
+            output_tokens     INTEGER NOT NULL,
+            cost_nano         INTEGER NOT NULL,
+            degraded_requests INTEGER NOT NULL,
+            PRIMARY KEY (hour_start, key_id, model_alias, outcome)
+        ) WITHOUT ROWID;
+        INSERT INTO usage_rollups
+            SELECT timestamp - (timestamp % 3600000), key_id, model_alias,
+                   CASE WHEN source = 2 THEN 'refused' WHEN status < 400 THEN 'ok' ELSE 'failed' END,
+                   COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_nano), COUNT(degraded)
+            FROM usage_records GROUP BY 1, 2, 3, 4;
+        CREATE TABLE usage_retention (
+            id            INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            pruned_before INTEGER NOT NULL
+        );
+        INSERT INTO usage_retention (id, pruned_before) VALUES (1, 0);
+        """,
+
+        // 9 (issue 14): task scopes belong to the key that opened them. created_by is set only on task budgets; the
+        // partial index makes "open tasks of this key" an index count, and a task lookup is a primary-key probe.
+        """
+        ALTER TABLE budgets ADD COLUMN created_by TEXT;
+        CREATE INDEX ix_budgets_created_by ON budgets (created_by) WHERE created_by IS NOT NULL;
+        """,
     ];
 }

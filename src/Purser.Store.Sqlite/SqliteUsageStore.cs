@@ -9,7 +9,7 @@ namespace Purser.Store.Sqlite;
 /// most <see cref="SqliteStoreOptions.MaxDelay"/> for a batch to fill. A failed batch is reported through
 /// <see cref="SqliteStoreOptions.OnError"/> and retried with backoff until it lands, so no record is dropped.
 /// </summary>
-public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IAsyncDisposable
+public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IUsageRollups, IUsageRetention, IAsyncDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
@@ -83,6 +83,52 @@ public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IA
         }
 
         await writer.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The committed hourly roll-ups whose hour starts in [from, to), oldest first.</summary>
+    public async Task<IReadOnlyList<UsageRollup>> QueryRollupsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var rollups = new List<UsageRollup>();
+        using var connection = _database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = UsageRollupRows.SelectSql;
+        command.Parameters.AddWithValue("$1", from.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$2", to.ToUnixTimeMilliseconds());
+        using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            rollups.Add(UsageRollupRows.Read(reader));
+        }
+
+        return rollups;
+    }
+
+    /// <summary>
+    /// Deletes up to <paramref name="batchSize"/> of the oldest records before <paramref name="before"/> in one short
+    /// write transaction (the oldest first, on the timestamp index), raising the pruned horizon in the same
+    /// transaction so that no sum ever reads a half-pruned hour from the records.
+    /// </summary>
+    public Task<int> PruneAsync(DateTimeOffset before, int batchSize, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        using var connection = _database.OpenConnection();
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText =
+            """
+            UPDATE usage_retention SET pruned_before = MAX(pruned_before, $before) WHERE id = 1;
+            DELETE FROM usage_records WHERE rowid IN (
+                SELECT rowid FROM usage_records WHERE timestamp < $before ORDER BY timestamp LIMIT $limit);
+            """;
+        command.Parameters.AddWithValue("$before", before.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$limit", batchSize);
+        ct.ThrowIfCancellationRequested();
+
+        // The UPDATE changes one row; the rest of the count is the DELETE's.
+        var deleted = command.ExecuteNonQuery() - 1;
+        transaction.Commit();
+        return Task.FromResult(deleted);
     }
 
     /// <summary>Stops accepting records, writes everything still queued, then stops the writer.</summary>

@@ -44,13 +44,14 @@ internal sealed class UsageBatchWriter : IDisposable
     private readonly SqliteParameter _source;
     private readonly SqliteParameter _taskScope;
     private readonly SqliteParameter _degraded;
+    private readonly UsageRollupWriter _rollups;
 
     public UsageBatchWriter(SqliteDatabase database)
     {
         _connection = database.OpenConnection();
         _insert = _connection.CreateCommand();
         _insert.CommandText = InsertSql;
-        _requestId = Add("$request_id", SqliteType.Text);
+        _requestId = Add("$request_id", null);
         _timestamp = Add("$timestamp", SqliteType.Integer);
         _keyId = Add("$key_id", SqliteType.Text);
         _modelAlias = Add("$model_alias", SqliteType.Text);
@@ -75,6 +76,7 @@ internal sealed class UsageBatchWriter : IDisposable
         {
             // Compiled once here; every record of every batch rebinds the same statement.
             _insert.Prepare();
+            _rollups = new UsageRollupWriter(_connection);
         }
         catch
         {
@@ -83,14 +85,18 @@ internal sealed class UsageBatchWriter : IDisposable
         }
     }
 
-    /// <summary>Writes the whole batch in one transaction: either every new record lands or none does.</summary>
+    /// <summary>
+    /// Writes the whole batch and its roll-ups in one transaction: either every new record lands, counted in its
+    /// roll-up, or none does.
+    /// </summary>
     public void Write(List<UsageRecord> batch)
     {
+        _rollups.Clear();
         using var transaction = _connection.BeginTransaction(deferred: false);
         _insert.Transaction = transaction;
         foreach (var record in batch)
         {
-            _requestId.Value = record.RequestId;
+            _requestId.Value = UsageRecordColumns.EncodeRequestId(record.RequestId);
             _timestamp.Value = record.Timestamp.ToUnixTimeMilliseconds();
             _keyId.Value = record.KeyId;
             _modelAlias.Value = record.ModelAlias;
@@ -109,24 +115,34 @@ internal sealed class UsageBatchWriter : IDisposable
             _source.Value = (int)record.Source;
             _taskScope.Value = (object?)record.TaskScope ?? DBNull.Value;
             _degraded.Value = (object?)record.Degraded ?? DBNull.Value;
-            _insert.ExecuteNonQuery();
+            if (_insert.ExecuteNonQuery() == 1)
+            {
+                _rollups.Add(record);
+            }
         }
 
+        _rollups.Write(transaction);
         transaction.Commit();
         _insert.Transaction = null;
     }
 
     public void Dispose()
     {
+        _rollups?.Dispose();
         _insert.Dispose();
         _connection.Dispose();
     }
 
-    private SqliteParameter Add(string name, SqliteType type)
+    /// <param name="type">Null binds each value as its own type (the request id is text or a blob).</param>
+    private SqliteParameter Add(string name, SqliteType? type)
     {
         var parameter = _insert.CreateParameter();
         parameter.ParameterName = name;
-        parameter.SqliteType = type;
+        if (type is { } fixedType)
+        {
+            parameter.SqliteType = fixedType;
+        }
+
         _insert.Parameters.Add(parameter);
         return parameter;
     }

@@ -6,7 +6,10 @@ namespace Purser.Store.Sqlite;
 
 /// <summary>
 /// RFC 4180 rows for usage exports: CRLF line ends, a field is quoted only when it holds a comma, quote, CR or LF,
-/// and quotes inside are doubled. Cost is the exact decimal USD string, timestamps ISO 8601 UTC.
+/// and quotes inside are doubled. Cost is the exact decimal USD string, timestamps ISO 8601 UTC. A text field that a
+/// spreadsheet would read as a formula (it starts with <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, tab or CR) is neutralised
+/// as OWASP recommends: prefixed with <c>'</c> and quoted. Callers choose model names, so a caller could otherwise plant
+/// <c>=HYPERLINK(…)</c> in the operator's spreadsheet.
 /// </summary>
 internal static class UsageCsv
 {
@@ -39,12 +42,18 @@ internal static class UsageCsv
 
     private static StringBuilder AppendField(StringBuilder row, string value)
     {
-        if (value.AsSpan().IndexOfAny(",\"\r\n") < 0)
+        var formula = value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r';
+        if (!formula && value.AsSpan().IndexOfAny(",\"\r\n") < 0)
         {
             return row.Append(value);
         }
 
         row.Append('"');
+        if (formula)
+        {
+            row.Append('\'');
+        }
+
         foreach (var c in value)
         {
             if (c == '"')

@@ -11,9 +11,11 @@ namespace Purser.Store.Sqlite;
 /// </summary>
 internal static class UsageRecordColumns
 {
+    private const string GatewayIdPrefix = "req_";
+
     public static UsageRecord Read(DbDataReader reader) => new()
     {
-        RequestId = reader.GetString(0),
+        RequestId = ReadRequestId(reader, 0),
         Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
         KeyId = reader.GetString(2),
         ModelAlias = reader.GetString(3),
@@ -30,4 +32,34 @@ internal static class UsageRecordColumns
         TaskScope = reader.IsDBNull(17) ? null : reader.GetString(17),
         Degraded = reader.IsDBNull(18) ? null : reader.GetString(18),
     };
+
+    /// <summary>
+    /// The gateway's own request ids ("req_" and 24 lowercase hex digits) as the 12 bytes they encode: SQLite keeps a
+    /// blob of 12 bytes where the text took 28, in the table and again in its primary-key index, about 30 bytes of a
+    /// record's 150. Any other id (a caller's, a test's) stays text; one id always encodes the same way, so the key
+    /// still makes a replayed batch idempotent. PostgreSQL keeps the text.
+    /// </summary>
+    public static object EncodeRequestId(string id)
+    {
+        if (id.Length != GatewayIdPrefix.Length + 24 || !id.StartsWith(GatewayIdPrefix, StringComparison.Ordinal))
+        {
+            return id;
+        }
+
+        var hex = id.AsSpan(GatewayIdPrefix.Length);
+        foreach (var c in hex)
+        {
+            if (!char.IsAsciiHexDigitLower(c) && !char.IsAsciiDigit(c))
+            {
+                return id;
+            }
+        }
+
+        return Convert.FromHexString(hex);
+    }
+
+    private static string ReadRequestId(DbDataReader reader, int ordinal) =>
+        reader.GetFieldType(ordinal) == typeof(byte[])
+            ? GatewayIdPrefix + Convert.ToHexStringLower((byte[])reader.GetValue(ordinal))
+            : reader.GetString(ordinal);
 }

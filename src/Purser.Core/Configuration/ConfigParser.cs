@@ -19,8 +19,8 @@ internal sealed partial class ConfigParser
 
     private const string DefaultOrganization = "default";
 
-    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry"];
-    private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash"];
+    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry", "usage"];
+    private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash", "max_open_tasks_per_key"];
     private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd", "fail_open"];
     private static readonly string[] FailOpenFields = ["local_cap_usd"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
@@ -107,10 +107,12 @@ internal sealed partial class ConfigParser
         var bedtime = sections.TryGetValue("bedtime", out var bedtimeNode) ? ParseBedtime(bedtimeNode, organization, declaredTeams, declaredKeys, models) : [];
 
         var telemetry = sections.TryGetValue("telemetry", out var telemetryNode) ? ParseTelemetry(telemetryNode) : new TelemetryConfig();
+        var usage = sections.TryGetValue("usage", out var usageNode) ? ParseUsage(usageNode) : new UsageConfig();
 
         return Result(new PurserConfig
         {
             Telemetry = telemetry,
+            Usage = usage,
             Server = server,
             Storage = storage,
             Providers = providers.ToFrozenDictionary(StringComparer.Ordinal),
@@ -152,6 +154,11 @@ internal sealed partial class ConfigParser
         if (fields.TryGetValue("admin_key_hash", out var adminHash) && TryHash(adminHash, "server.admin_key_hash", out var hash))
         {
             server = server with { AdminKeyHash = hash };
+        }
+
+        if (fields.TryGetValue("max_open_tasks_per_key", out var maxTasks) && TryInteger(maxTasks, "server.max_open_tasks_per_key", 1, 1_000_000, out var openTasks))
+        {
+            server = server with { MaxOpenTasksPerKey = (int)openTasks };
         }
 
         return server;

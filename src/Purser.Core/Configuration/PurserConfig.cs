@@ -10,6 +10,9 @@ public sealed record PurserConfig
 
     public StorageConfig Storage { get; init; } = new();
 
+    /// <summary>The retention of usage records.</summary>
+    public UsageConfig Usage { get; init; } = new();
+
     /// <summary>Providers by name (case-sensitive, as written in the file).</summary>
     public IReadOnlyDictionary<string, ProviderConfig> Providers { get; init; } = new Dictionary<string, ProviderConfig>();
 
@@ -56,6 +59,12 @@ public sealed record ServerConfig
 
     /// <summary>The admin (master) key's hash; null disables the admin API.</summary>
     public string? AdminKeyHash { get; init; }
+
+    /// <summary>
+    /// How many task scopes (x-budget-scope with x-budget-ceiling) one key may have open; past it, a call that would open
+    /// another is refused (403 open_task_limit_reached). A task stays open until its budget is deleted.
+    /// </summary>
+    public int MaxOpenTasksPerKey { get; init; } = 1000;
 }
 
 public sealed record StorageConfig

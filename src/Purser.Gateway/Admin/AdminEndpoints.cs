@@ -33,6 +33,7 @@ internal static class AdminEndpoints
         admin.MapDelete("/budgets/{id}", DeleteBudgetAsync);
         admin.MapGet("/usage", QueryUsageAsync);
         admin.MapGet("/usage.csv", ExportUsageAsync);
+        admin.MapGet("/usage/rollups", UsageRollupEndpoints.QueryAsync);
         admin.MapGet("/events", QueryEventsAsync);
         admin.MapBedtimeEndpoints();
         admin.MapWebhookEndpoints();

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Diagnostics;
 using Purser.Budgets;
 using Purser.Gateway.Configuration;
@@ -81,7 +80,7 @@ internal sealed class Admission
                 await ledger.SettleAsync(HoldId, actual, actualTokens, CancellationToken.None).ConfigureAwait(false);
                 GatewayMetrics.Ledger("settle", Stopwatch.GetElapsedTime(started), failed: false);
             }
-            catch (Exception ex) when (ex is DbException or LedgerUnavailableException)
+            catch (LedgerUnavailableException)
             {
                 GatewayMetrics.Ledger("settle", Stopwatch.GetElapsedTime(started), failed: true);
                 span?.SetStatus(ActivityStatusCode.Error, "ledger_unavailable");

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Data.Common;
 using Purser.Budgets;
 using Purser.Configuration;
 using Purser.Gateway.Configuration;
@@ -52,13 +51,20 @@ internal sealed class BudgetAdmission
         if (headers.TaskId is { } taskId)
         {
             BudgetDefinition? task;
+            bool isNew;
+            GatewayError? conflict;
             try
             {
-                task = await _tasks.ResolveAsync(taskId, headers.Ceiling, cancellationToken).ConfigureAwait(false);
+                (task, isNew, conflict) = await _tasks.ResolveAsync(key, taskId, headers.Ceiling, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is DbException or LedgerUnavailableException)
+            catch (LedgerUnavailableException)
             {
                 return (lines, LedgerUnavailable);
+            }
+
+            if (conflict is { } error)
+            {
+                return (lines, error);
             }
 
             if (task is null)
@@ -66,7 +72,7 @@ internal sealed class BudgetAdmission
                 return (lines, new GatewayError(GatewayErrorCode.UnknownScope, $"The task scope '{taskId}' does not exist: send x-budget-ceiling with its first call to create it.", BudgetRequestHeaders.ScopeHeader));
             }
 
-            lines.Add(new PathLine(task, BudgetWindows.Current(task.Window, ZoneOf(task), now)));
+            lines.Add(new PathLine(task, BudgetWindows.Current(task.Window, ZoneOf(task), now), isNew ? key : null));
         }
 
         return (lines, null);
@@ -79,23 +85,67 @@ internal sealed class BudgetAdmission
     public async ValueTask<(Admission? Admission, GatewayError? Error)> AdmitAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
         using var span = Telemetry.GatewayTracing.StartAdmission();
+        (Admission? Admission, GatewayError? Error) admitted;
         try
         {
-            var admitted = await AdmitCoreAsync(request, cancellationToken).ConfigureAwait(false);
-            if (span is not null)
-            {
-                Telemetry.GatewayTracing.Admitted(span, admitted.Admission?.Amount, admitted.Admission?.Degraded, admitted.Error is { } refused ? ErrorTable.CodeOf(refused) : null);
-            }
-
-            return admitted;
+            admitted = await AdmitCoreAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is DbException or LedgerUnavailableException)
+        catch (LedgerUnavailableException)
         {
             span?.SetTag("purser.ledger.unavailable", true);
             // Fail closed by default: without the ledger the gateway cannot know what is left, so it spends nothing.
             // Fail open only when configured, and only within this instance's local allowance.
             return FailOpen(request);
         }
+
+        if (admitted.Admission is { Held: true } held)
+        {
+            admitted = await CreatePendingTaskAsync(request, held, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (span is not null)
+        {
+            Telemetry.GatewayTracing.Admitted(span, admitted.Admission?.Amount, admitted.Admission?.Degraded, admitted.Error is { } refused ? ErrorTable.CodeOf(refused) : null);
+        }
+
+        return admitted;
+    }
+
+    /// <summary>
+    /// A task named for the first time is stored only now that its first call holds money on it, so a refused call
+    /// creates nothing. When the store says no (a concurrent call created it with another ceiling, the key's open-task
+    /// limit, an outage) the hold is released and the call refused.
+    /// </summary>
+    private async ValueTask<(Admission? Admission, GatewayError? Error)> CreatePendingTaskAsync(AdmissionRequest request, Admission admission, CancellationToken cancellationToken)
+    {
+        PathLine? pending = null;
+        foreach (var line in request.Lines)
+        {
+            pending = line.CreateFor is null ? pending : line;
+        }
+
+        if (pending is not { CreateFor: { } key })
+        {
+            return (admission, null);
+        }
+
+        GatewayError? refusal;
+        try
+        {
+            refusal = await _tasks.CreateAsync(pending.Budget, key, request.State.Config.Server.MaxOpenTasksPerKey, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LedgerUnavailableException)
+        {
+            refusal = LedgerUnavailable;
+        }
+
+        if (refusal is null)
+        {
+            return (admission, null);
+        }
+
+        await admission.SettleAsync(_ledger, Money.Zero, 0).ConfigureAwait(false);
+        return (null, refusal);
     }
 
     private (Admission? Admission, GatewayError? Error) FailOpen(AdmissionRequest request)

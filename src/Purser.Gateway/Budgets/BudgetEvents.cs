@@ -21,6 +21,9 @@ internal sealed class BudgetEvents : IAsyncDisposable
     private readonly ILogger<BudgetEvents> _logger;
     private readonly Channel<(string? DedupeKey, GatewayEvent Event)> _queue = Channel.CreateUnbounded<(string?, GatewayEvent)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, byte> _firedHere = new(StringComparer.Ordinal);
+
+    // The UTC minute (unix minutes) of the last block event queued per budget: one entry per budget, however long it runs.
+    private readonly ConcurrentDictionary<string, long> _lastBlockedMinute = new(StringComparer.Ordinal);
     private readonly Task _writer;
 
     public BudgetEvents(IEventStore store, TimeProvider time, ILogger<BudgetEvents> logger)
@@ -31,11 +34,25 @@ internal sealed class BudgetEvents : IAsyncDisposable
         _writer = Task.Run(WriteLoopAsync);
     }
 
+    /// <summary>
+    /// Counts every block (metrics; each refused request also has its usage record) but records the event for the first
+    /// block of each budget in each UTC minute only: a client hammering a key at its cap made one event row per request
+    /// (most of what a refused flood wrote to disk, and one webhook call each). The store's dedupe key makes it one per
+    /// minute across instances; the last minute seen per budget keeps this instance from even queueing the rest.
+    /// </summary>
     public void Blocked(in CallSubject call, in GatewayError error)
     {
         var budget = error.Budget;
         GatewayMetrics.Blocked(call, budget?.Scope);
-        Enqueue(null, "budget.blocked", budget?.Scope, budget?.BudgetId, null, call.RequestId, error.Message);
+        var subject = budget?.BudgetId ?? budget?.Scope ?? "key:" + call.KeyId;
+        var minute = _time.GetUtcNow().ToUnixTimeMilliseconds() / 60_000;
+        if (_lastBlockedMinute.TryGetValue(subject, out var last) && last >= minute)
+        {
+            return;
+        }
+
+        _lastBlockedMinute[subject] = minute;
+        Enqueue(string.Create(CultureInfo.InvariantCulture, $"blocked:{subject}:{minute}"), "budget.blocked", budget?.Scope, budget?.BudgetId, null, call.RequestId, error.Message);
     }
 
     public void Degraded(in CallSubject call, string how)

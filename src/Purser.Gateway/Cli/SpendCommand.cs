@@ -5,14 +5,12 @@ using Purser.Pricing;
 namespace Purser.Gateway.Cli;
 
 /// <summary>
-/// <c>purser spend</c>: what was spent in a period (today, this month — both UTC — or --from/--to), by key and by
-/// model, summed from the gateway's usage records (<c>GET /admin/usage</c>) in exact nano-USD. Summing on the client
-/// keeps the admin API unchanged; its cost is one read of the period's records, which is fine for an operator's report.
+/// <c>purser spend</c>: what was spent in a period (today, this month — both UTC — or --from/--to, in whole UTC hours),
+/// by key and by model, summed from the gateway's hourly roll-ups (<c>GET /admin/usage/rollups</c>) in exact nano-USD.
+/// The roll-ups count every request however many there were and outlive the records' retention.
 /// </summary>
 internal static class SpendCommand
 {
-    private const int MaxRecords = 100_000;
-
     public static Command Create(Option<string?> url, Option<string?> adminKey)
     {
         var period = new Option<string>("--period") { Description = "today or month (UTC), unless --from is given.", DefaultValueFactory = _ => "today" };
@@ -29,7 +27,7 @@ internal static class SpendCommand
                 ? new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero)
                 : new DateTimeOffset(now.Year, now.Month, now.Day, 0, 0, 0, TimeSpan.Zero));
             var end = parse.GetValue(to);
-            var query = "admin/usage?limit=" + MaxRecords.ToString(CultureInfo.InvariantCulture) + "&from=" + Uri.EscapeDataString(Iso(start));
+            var query = "admin/usage/rollups?from=" + Uri.EscapeDataString(Iso(start));
             if (end is { } e)
             {
                 query += "&to=" + Uri.EscapeDataString(Iso(e));
@@ -44,16 +42,15 @@ internal static class SpendCommand
             var byKey = new SortedDictionary<string, Totals>(StringComparer.Ordinal);
             var byModel = new SortedDictionary<string, Totals>(StringComparer.Ordinal);
             var all = new Totals();
-            var records = 0;
             foreach (var r in OperatorCommands.Data(body))
             {
-                records++;
+                var requests = r["requests"]?.GetValue<long>() ?? 0;
                 var cost = Money.TryParseUsd(OperatorCommands.Text(r, "cost_usd"), out var c) ? c : Money.Zero;
                 var input = r["input_tokens"]?.GetValue<long>() ?? 0;
                 var output = r["output_tokens"]?.GetValue<long>() ?? 0;
-                Add(byKey, OperatorCommands.Text(r, "key_id") ?? "-", cost, input, output);
-                Add(byModel, OperatorCommands.Text(r, "model") ?? "-", cost, input, output);
-                all.Add(cost, input, output);
+                Add(byKey, OperatorCommands.Text(r, "key_id") ?? "-", requests, cost, input, output);
+                Add(byModel, OperatorCommands.Text(r, "model") ?? "-", requests, cost, input, output);
+                all.Add(requests, cost, input, output);
             }
 
             Console.WriteLine($"Spend from {Iso(start)} to {(end is { } until ? Iso(until) : "now")} (USD)");
@@ -61,11 +58,6 @@ internal static class SpendCommand
             Console.Write(Table("KEY", byKey, all));
             Console.WriteLine();
             Console.Write(Table("MODEL", byModel, all));
-            if (records >= MaxRecords)
-            {
-                await Console.Error.WriteLineAsync($"warning: the period has more than {MaxRecords} requests; the report covers the first {MaxRecords}. Use a shorter --from/--to.").ConfigureAwait(false);
-            }
-
             return 0;
         }));
         return spend;
@@ -83,7 +75,7 @@ internal static class SpendCommand
         return table.ToString();
     }
 
-    private static void Add(SortedDictionary<string, Totals> rows, string name, Money cost, long input, long output)
+    private static void Add(SortedDictionary<string, Totals> rows, string name, long requests, Money cost, long input, long output)
     {
         if (!rows.TryGetValue(name, out var totals))
         {
@@ -91,7 +83,7 @@ internal static class SpendCommand
             rows[name] = totals;
         }
 
-        totals.Add(cost, input, output);
+        totals.Add(requests, cost, input, output);
     }
 
     private static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
@@ -116,9 +108,9 @@ internal static class SpendCommand
 
         public Money Cost { get; private set; }
 
-        public void Add(Money cost, long input, long output)
+        public void Add(long requests, Money cost, long input, long output)
         {
-            Requests++;
+            Requests += requests;
             Input += input;
             Output += output;
             Cost += cost;

@@ -73,6 +73,20 @@ internal static class DashboardAssets
             };
             form.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(project, 250); });
           }
+
+          // Keys page: picking another budget in a Cap form shows that budget's fields, ready to edit.
+          document.querySelectorAll('select.cap-budget').forEach((select) => {
+            select.addEventListener('change', () => {
+              const option = select.selectedOptions[0];
+              const fields = select.form.elements;
+              fields['cap_usd'].value = option.dataset.capUsd || '';
+              fields['cap_tokens'].value = option.dataset.capTokens || '';
+              fields['window'].value = option.dataset.window;
+              fields['enforcement'].value = option.dataset.enforcement;
+              fields['mode'].value = option.dataset.mode;
+              fields['timezone'].value = option.dataset.timezone;
+            });
+          });
         })();
         """;
 }

@@ -8,6 +8,9 @@ using Purser.Gateway.AdminServices;
 using Purser.Gateway.Bedtime;
 using Purser.Usage;
 using Purser.Gateway.Dashboard.Pages;
+using Purser.Budgets;
+using Purser.Gateway.Budgets;
+using Purser.Gateway.Configuration;
 
 namespace Purser.Gateway.Dashboard;
 
@@ -85,8 +88,7 @@ internal static class DashboardEndpoints
             return Page<SignInPage>(http, new() { ["Return"] = back, ["Error"] = "That is not the admin key (or the admin API is disabled: set server.admin_key_hash)." }, 401);
         }
 
-        // Only back into the dashboard: an open redirect would let a link send a freshly signed-in operator anywhere.
-        return Results.Redirect(back is not null && back.StartsWith("/ui", StringComparison.Ordinal) && !back.StartsWith("/ui/signin", StringComparison.Ordinal) ? back : "/ui");
+        return Results.Redirect(ReturnPath.Safe(back));
     }
 
     private static async Task<IResult> SaveBudgetAsync(HttpContext http, BudgetAdmin budgets)
@@ -118,11 +120,34 @@ internal static class DashboardEndpoints
         return Page<KeysPage>(http, new() { ["NewKeyId"] = key!["id"]!.GetValue<string>(), ["NewSecret"] = key["secret"]!.GetValue<string>() });
     }
 
-    private static async Task<IResult> SetCapAsync(string id, HttpContext http, BudgetAdmin budgets)
+    private static async Task<IResult> SetCapAsync(string id, HttpContext http, BudgetAdmin budgets, ConfigMonitor config, TimeProvider time)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
-        var budgetId = "key-cap-" + id;
-        var (_, error) = await budgets.PutAsync(budgetId, DashboardForms.Budget(form, "key:" + id), http.RequestAborted).ConfigureAwait(false);
+        var budgetId = DashboardForms.Text(form, "budget") ?? KeyBudgets.NewCapId(id);
+        var body = DashboardForms.Budget(form, "key:" + id);
+
+        // The operator picks which of the key's budgets to edit: an existing one of this key, or the key's new cap.
+        if (config.Current.Budgets.TryGetValue(budgetId, out var existing))
+        {
+            if (existing.Scope != new ScopeRef(ScopeKind.Key, id))
+            {
+                return Page<KeysPage>(http, new() { ["Error"] = $"The budget '{budgetId}' is not a budget of the key '{id}'." }, 400);
+            }
+
+            // The form edits the cap and window; the budget's alert thresholds and degrade options are kept.
+            var current = BudgetJson.Write(existing, "api", BudgetWindows.Current(existing.Window, BudgetAdmission.ZoneOf(existing), time.GetUtcNow()), CounterState.Empty);
+            body["alert_thresholds"] = current["alert_thresholds"]?.DeepClone();
+            if (current["degrade"] is { } degrade)
+            {
+                body["degrade"] = degrade.DeepClone();
+            }
+        }
+        else if (budgetId != KeyBudgets.NewCapId(id))
+        {
+            return Page<KeysPage>(http, new() { ["Error"] = $"The key '{id}' has no budget '{budgetId}'." }, 400);
+        }
+
+        var (_, error) = await budgets.PutAsync(budgetId, body, http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
             ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, 400)
             : Done("/ui/keys", $"Set the cap of {id} (budget {budgetId}).");

@@ -3,8 +3,9 @@ using Purser.Usage;
 namespace Purser.Gateway.Dashboard;
 
 /// <summary>
-/// Spend per time bucket (hour or day, UTC) and per group (key or model) for the overview's stacked bar chart. The
-/// five largest groups are drawn, the rest summed as "other", so the legend stays readable.
+/// Spend per time bucket (hour or day, UTC) and per group (key or model) for the overview's stacked bar chart, from the
+/// hourly roll-ups (an hour falls wholly in one bucket of either size). The five largest groups are drawn, the rest
+/// summed as "other", so the legend stays readable.
 /// </summary>
 internal sealed class SpendSeries
 {
@@ -27,7 +28,7 @@ internal sealed class SpendSeries
     /// <summary>[bucket, group] in nano-USD.</summary>
     public long[,] Nano { get; }
 
-    public static SpendSeries Of(IReadOnlyList<UsageRecord> records, DateTimeOffset now, bool byHour, bool byModel)
+    public static SpendSeries Of(IReadOnlyList<UsageRollup> rollups, DateTimeOffset now, bool byHour, bool byModel)
     {
         var step = byHour ? TimeSpan.FromHours(1) : TimeSpan.FromDays(1);
         var count = byHour ? 24 : 30;
@@ -41,9 +42,9 @@ internal sealed class SpendSeries
         }
 
         var totals = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var r in records)
+        foreach (var r in rollups)
         {
-            if (r.Timestamp >= first)
+            if (r.HourStart >= first)
             {
                 var group = byModel ? r.ModelAlias : r.KeyId;
                 totals[group] = totals.GetValueOrDefault(group) + r.Cost.NanoUsd;
@@ -54,14 +55,14 @@ internal sealed class SpendSeries
         var hasOther = totals.Count > MaxGroups;
         var groups = hasOther ? [.. top, "other"] : top.ToArray();
         var nano = new long[count, groups.Length];
-        foreach (var r in records)
+        foreach (var r in rollups)
         {
-            if (r.Timestamp < first)
+            if (r.HourStart < first)
             {
                 continue;
             }
 
-            var bucket = (int)((r.Timestamp - first) / step);
+            var bucket = (int)((r.HourStart - first) / step);
             if (bucket >= count)
             {
                 continue;

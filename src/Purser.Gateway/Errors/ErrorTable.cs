@@ -40,6 +40,8 @@ internal static class ErrorTable
         GatewayErrorCode.InternalError => new(500, "server_error", "api_error", "internal_error"),
         GatewayErrorCode.RequestTimeout => new(408, "invalid_request_error", "invalid_request_error", "request_timeout"),
         GatewayErrorCode.InvalidHeader => new(400, "invalid_request_error", "invalid_request_error", "invalid_header"),
+        GatewayErrorCode.TaskCeilingConflict => new(409, "invalid_request_error", "invalid_request_error", "task_ceiling_conflict"),
+        GatewayErrorCode.OpenTaskLimitReached => new(403, "permission_error", "permission_error", "open_task_limit_reached"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

@@ -49,11 +49,11 @@ internal static class ErrorWriter
                 json.WriteStartObject("error"u8);
                 json.WriteString("type"u8, entry.AnthropicType);
                 json.WriteString("message"u8, error.Message);
-                if (error.Budget is { } anthropicBudget)
-                {
-                    json.WriteString("code"u8, anthropicBudget.Code);
-                    anthropicBudget.WriteFields(json);
-                }
+
+                // Anthropic's shape has no code; the same machine-readable one as the OpenAI shape is added, so a caller
+                // tells a ledger outage (ledger_unavailable) or a budget refusal from any other error in either format.
+                json.WriteString("code"u8, ErrorTable.CodeOf(error));
+                error.Budget?.WriteFields(json);
 
                 json.WriteEndObject();
             }

@@ -32,4 +32,6 @@ internal enum GatewayErrorCode
     InternalError,
     RequestTimeout,
     InvalidHeader,
+    TaskCeilingConflict,
+    OpenTaskLimitReached,
 }

@@ -46,6 +46,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         IUsageSink sink,
         IUsageStore usage,
         IUsageExport export,
+        IUsageRollups rollups,
+        IUsageRetention retention,
         IAsyncDisposable usageLifetime,
         IEventStore events,
         IBudgetLedger ledger,
@@ -65,6 +67,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
         Sink = sink;
         Usage = usage;
         Export = export;
+        Rollups = rollups;
+        Retention = retention;
         _usage = usageLifetime;
         Events = events;
         Ledger = (IBudgetLedger?)leases ?? ledger;
@@ -85,6 +89,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
 
     public IUsageExport Export { get; }
 
+    public IUsageRollups Rollups { get; }
+
+    public IUsageRetention Retention { get; }
+
     public IEventStore Events { get; }
 
     public IBudgetLedger Ledger { get; }
@@ -101,6 +109,9 @@ internal sealed class GatewayStorage : IAsyncDisposable
     /// <summary>Announces operators' changes to the other instances: PostgreSQL only (null with SQLite alone).</summary>
     public IChangeFeed? Changes { get; }
 
+    /// <summary>Task scopes, in the same database as the budgets.</summary>
+    public required ITaskScopeStore Tasks { get; init; }
+
     /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
     public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
     {
@@ -110,9 +121,12 @@ internal sealed class GatewayStorage : IAsyncDisposable
             var store = new SqliteUsageStore(sqlite, new SqliteStoreOptions { Path = storage.SqlitePath, OnError = onUsageError }, time);
             var ledger = new SqliteBudgetLedger(sqlite);
             return new GatewayStorage(
-                new SqliteAdminStore(sqlite, time), store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
+                new SqliteAdminStore(sqlite, time), store, store, store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
                 new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null,
-                new SqliteDashboardStore(sqlite));
+                new SqliteDashboardStore(sqlite))
+            {
+                Tasks = new SqliteTaskScopeStore(sqlite, time),
+            };
         }
 
         return OpenPostgres(connectionString, sqlite, storage, time, onUsageError);
@@ -128,9 +142,12 @@ internal sealed class GatewayStorage : IAsyncDisposable
         var usage = new PostgresUsageStore(postgres, onUsageError, time);
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
         return new GatewayStorage(
-            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
+            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
             new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres,
-            new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+        {
+            Tasks = new PostgresTaskScopeStore(postgres, time),
+        };
     }
 
     /// <summary>
@@ -152,7 +169,10 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Sink);
         services.AddSingleton(Usage);
         services.AddSingleton(Export);
+        services.AddSingleton(Rollups);
+        services.AddSingleton(Retention);
         services.AddSingleton(Admin);
+        services.AddSingleton(Tasks);
         services.AddSingleton(Events);
         services.AddSingleton(Ledger);
         services.AddSingleton(Bedtime);

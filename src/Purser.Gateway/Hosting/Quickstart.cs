@@ -27,21 +27,12 @@ internal static class Quickstart
     public static (PurserConfig Config, string DemoKey, string AdminKey) Configure(GatewayHostOptions options, Uri simulator)
     {
         var data = Path.GetFullPath(options.DataDirectory);
-        Directory.CreateDirectory(data);
-        var keyFile = Path.Combine(data, "demo-key.txt");
-        if (!File.Exists(keyFile))
-        {
-            File.WriteAllText(keyFile, KeyHasher.NewSecret());
-        }
+        PrivateFiles.CreateDirectory(data);
+        var demoKey = PrivateFiles.ReadOrCreateSecret(Path.Combine(data, "demo-key.txt"), KeyHasher.NewSecret);
+        var adminKey = PrivateFiles.ReadOrCreateSecret(Path.Combine(data, "admin-key.txt"), KeyHasher.NewSecret);
 
-        var demoKey = File.ReadAllText(keyFile).Trim();
-        var adminKeyFile = Path.Combine(data, "admin-key.txt");
-        if (!File.Exists(adminKeyFile))
-        {
-            File.WriteAllText(adminKeyFile, KeyHasher.NewSecret());
-        }
-
-        var adminKey = File.ReadAllText(adminKeyFile).Trim();
+        // The database holds webhook signing secrets: created owner-only before SQLite opens it.
+        PrivateFiles.EnsurePrivateDatabase(Path.Combine(data, "purser.db"));
         var sim = simulator.AbsoluteUri.TrimEnd('/');
         var yaml = new StringBuilder();
         yaml.Append($"""

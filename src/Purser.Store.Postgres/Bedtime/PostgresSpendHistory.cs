@@ -5,13 +5,18 @@ using Purser.Pricing;
 namespace Purser.Store.Postgres.Bedtime;
 
 /// <summary>
-/// Sums of the usage records of every instance by key and time range, on the (key_id, timestamp) index. Bedtime Mode
-/// asks once per scope and local day, never per request.
+/// Sums of the usage records of every instance by key and time range, on the (key_id, timestamp) index, and of the
+/// hourly roll-ups for the time before the pruned horizon. Bedtime Mode asks once per scope and local day, never per request.
 /// </summary>
 public sealed class PostgresSpendHistory : ISpendHistory
 {
+    // Records from the pruned horizon on, roll-ups (whole hours) before it: the same total before and after pruning.
     private const string Sql =
-        "SELECT COALESCE(SUM(cost_nano), 0)::bigint FROM usage_records WHERE timestamp >= $1 AND timestamp < $2 AND key_id = ANY($3)";
+        """
+        SELECT (SELECT COALESCE(SUM(cost_nano), 0) FROM usage_records WHERE timestamp >= GREATEST($1, r.pruned_before) AND timestamp < $2 AND key_id = ANY($3))::bigint
+             + (SELECT COALESCE(SUM(cost_nano), 0) FROM usage_rollups WHERE hour_start >= $1 AND hour_start + 3600000 <= LEAST($2, r.pruned_before) AND key_id = ANY($3))::bigint
+        FROM usage_retention r WHERE r.id = 1
+        """;
 
     private readonly NpgsqlDataSource _dataSource;
 

@@ -23,6 +23,24 @@ internal static class PostgresUsageRows
         ON CONFLICT (request_id) DO NOTHING
         """;
 
+    // The batch's new records (not those whose request id was already stored) added to their hourly roll-ups in the
+    // same statement. Rows are upserted in key order, so two instances writing at once lock them in the same order.
+    private const string RollupSql =
+        """
+         RETURNING timestamp, key_id, model_alias, status, source, input_tokens, output_tokens, cost_nano, degraded)
+        INSERT INTO usage_rollups (hour_start, key_id, model_alias, outcome, requests, input_tokens, output_tokens, cost_nano, degraded_requests)
+        SELECT timestamp - (timestamp % 3600000), key_id, model_alias,
+               CASE WHEN source = 2 THEN 'refused' WHEN status < 400 THEN 'ok' ELSE 'failed' END,
+               count(*), sum(input_tokens)::bigint, sum(output_tokens)::bigint, sum(cost_nano)::bigint, count(degraded)
+        FROM inserted GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (hour_start, key_id, model_alias, outcome) DO UPDATE SET
+            requests = usage_rollups.requests + EXCLUDED.requests,
+            input_tokens = usage_rollups.input_tokens + EXCLUDED.input_tokens,
+            output_tokens = usage_rollups.output_tokens + EXCLUDED.output_tokens,
+            cost_nano = usage_rollups.cost_nano + EXCLUDED.cost_nano,
+            degraded_requests = usage_rollups.degraded_requests + EXCLUDED.degraded_requests
+        """;
+
     // The column order is the ordinal contract of Read below.
     private const string SelectColumns =
         "SELECT request_id, timestamp, key_id, model_alias, provider, upstream_model, operation, "
@@ -71,7 +89,7 @@ internal static class PostgresUsageRows
             streamed[r] = record.Streamed;
         }
 
-        var command = dataSource.CreateCommand(InsertSql);
+        var command = dataSource.CreateCommand("WITH inserted AS (" + InsertSql + RollupSql);
         var p = command.Parameters;
         p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[0] });
         p.Add(new NpgsqlParameter<long[]> { TypedValue = numbers[0] });

@@ -11,7 +11,7 @@ namespace Purser.Store.Postgres.Usage;
 /// down) is reported through the error callback and retried with backoff until it lands; request ids make the retry
 /// idempotent. Disposal drains the queue.
 /// </summary>
-public sealed class PostgresUsageStore : IUsageSink, IUsageStore, IUsageExport, IAsyncDisposable
+public sealed class PostgresUsageStore : IUsageSink, IUsageStore, IUsageExport, IUsageRollups, IUsageRetention, IAsyncDisposable
 {
     private const int MaxBatch = 512;
 
@@ -81,6 +81,45 @@ public sealed class PostgresUsageStore : IUsageSink, IUsageStore, IUsageExport, 
             return true;
         }).ConfigureAwait(false);
         await writer.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    // The horizon rises in the statement that deletes, so no sum reads a half-pruned hour from the records; SKIP LOCKED
+    // lets instances pruning at once take different rows instead of waiting on each other.
+    private const string PruneSql =
+        """
+        WITH horizon AS (UPDATE usage_retention SET pruned_before = GREATEST(pruned_before, $1) WHERE id = 1)
+        DELETE FROM usage_records WHERE request_id IN (
+            SELECT request_id FROM usage_records WHERE timestamp < $1 ORDER BY timestamp LIMIT $2 FOR UPDATE SKIP LOCKED)
+        """;
+
+    /// <summary>The committed hourly roll-ups of every instance whose hour starts in [from, to), oldest first.</summary>
+    public Task<IReadOnlyList<UsageRollup>> QueryRollupsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct) =>
+        PostgresErrors.RunAsync<IReadOnlyList<UsageRollup>>(async () =>
+        {
+            var rollups = new List<UsageRollup>();
+            await using var command = _database.DataSource.CreateCommand(UsageRollupRows.SelectSql);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = from.ToUnixTimeMilliseconds() });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = to.ToUnixTimeMilliseconds() });
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                rollups.Add(UsageRollupRows.Read(reader));
+            }
+
+            return rollups;
+        });
+
+    /// <summary>Deletes up to <paramref name="batchSize"/> of the oldest records before <paramref name="before"/> in one short statement.</summary>
+    public Task<int> PruneAsync(DateTimeOffset before, int batchSize, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        return PostgresErrors.RunAsync(async () =>
+        {
+            await using var command = _database.DataSource.CreateCommand(PruneSql);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<long> { TypedValue = before.ToUnixTimeMilliseconds() });
+            command.Parameters.Add(new Npgsql.NpgsqlParameter<int> { TypedValue = batchSize });
+            return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        });
     }
 
     /// <summary>Stops accepting records, writes everything still queued, then stops the writer.</summary>

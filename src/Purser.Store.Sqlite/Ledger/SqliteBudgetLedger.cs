@@ -133,6 +133,10 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Reserve(request);
         }
+        catch (SqliteException e) when (SqliteErrors.IsUnavailable(e))
+        {
+            throw SqliteErrors.Wrap(e);
+        }
         finally
         {
             _gate.Release();
@@ -147,6 +151,10 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             return Settle(holdId, actual.NanoUsd, actualTokens);
+        }
+        catch (SqliteException e) when (SqliteErrors.IsUnavailable(e))
+        {
+            throw SqliteErrors.Wrap(e);
         }
         finally
         {
@@ -167,6 +175,10 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
             var expired = _markExpired.ExecuteNonQuery();
             transaction.Commit();
             return expired;
+        }
+        catch (SqliteException e) when (SqliteErrors.IsUnavailable(e))
+        {
+            throw SqliteErrors.Wrap(e);
         }
         finally
         {
@@ -191,6 +203,10 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
             }
 
             transaction.Commit();
+        }
+        catch (SqliteException e) when (SqliteErrors.IsUnavailable(e))
+        {
+            throw SqliteErrors.Wrap(e);
         }
         finally
         {

@@ -184,6 +184,64 @@ public sealed class LeasedBudgetLedgerTests
     }
 
     [Fact]
+    public async Task Renewing_many_times_keeps_the_lease_at_one_slice_while_carrying_what_is_in_flight()
+    {
+        // Far from the cap the slice is the 100,000 maximum; the old code grew the lease by a slice at every renewal.
+        var inner = new InMemoryBudgetLedger();
+        var leased = Leased(inner, "a");
+        var spent = 0L;
+        for (var round = 0; round < 6; round++)
+        {
+            Assert.True((await leased.ReserveAsync(Hold($"done{round}", 100, 1, Line(Org, 1_000_000_000)), default)).Granted);
+            await leased.SettleAsync($"done{round}", new Money(40), 1, default);
+            spent += 40;
+            Assert.True((await leased.ReserveAsync(Hold($"running{round}", 700, 1, Line(Org, 1_000_000_000)), default)).Granted);
+
+            _time.Advance(TimeSpan.FromSeconds(16));
+            await leased.FlushAsync(default);
+            await leased.SettleAsync($"running{round}", new Money(500), 1, default);
+            spent += 500;
+
+            var state = (await inner.ReadAsync([Org], default))[0];
+            Assert.Equal(100_000, state.Held.NanoUsd);
+            Assert.Equal(1, leased.ActiveLeases);
+        }
+
+        // One read and one hold to start, then a read, a hold and the old lease's settlement per renewal.
+        Assert.Equal(2 + (6 * 3), leased.LeaseOperations);
+        await leased.DisposeAsync();
+        Assert.Equal(new CounterState(new Money(spent), Money.Zero, 12, 0), (await inner.ReadAsync([Org], default))[0]);
+    }
+
+    [Fact]
+    public async Task A_renewal_whose_requests_in_flight_outgrow_a_slice_drains_the_lease_instead_of_enlarging_it()
+    {
+        // Headroom 8,000: the first lease is 1,000. Three requests of 300 in flight, then the headroom as read (the old
+        // lease counted as held) gives a slice of 875: the 900 in flight do not fit it, so the lease drains.
+        var inner = new CountingLedger(new InMemoryBudgetLedger());
+        var leased = Leased(inner, "a");
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True((await leased.ReserveAsync(Hold($"r{i}", 300, 1, Line(Org, 1_000_000_000), Line(Task1, 8_000)), default)).Granted);
+            await leased.WhenIdleAsync();
+        }
+
+        var task = (await inner.ReadAsync([Task1], default))[0];
+        Assert.True(task.Held.NanoUsd <= 1_000 + 300, $"task held {task.Held.NanoUsd}: the lease grew");
+
+        // Only the task line ran low and refused; the organisation's lease, with room left, was never renewed.
+        Assert.Equal(1, inner.LeaseReserves(Org));
+        for (var i = 0; i < 4; i++)
+        {
+            await leased.SettleAsync($"r{i}", new Money(300), 1, default);
+        }
+
+        await leased.DisposeAsync();
+        Assert.Equal(new CounterState(new Money(1_200), Money.Zero, 4, 0), (await inner.ReadAsync([Task1], default))[0]);
+        Assert.Equal(new CounterState(new Money(1_200), Money.Zero, 4, 0), (await inner.ReadAsync([Org], default))[0]);
+    }
+
+    [Fact]
     public async Task A_crashed_instances_lease_expires_charged_in_full_and_a_late_flush_corrects_it()
     {
         var inner = new InMemoryBudgetLedger();
@@ -273,6 +331,32 @@ public sealed class LeasedBudgetLedgerTests
                 Interlocked.Increment(ref _violations);
             }
         }
+    }
+
+    /// <summary>Counts the lease holds taken per counter.</summary>
+    private sealed class CountingLedger(IBudgetLedger inner) : IBudgetLedger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<CounterKey, int> _leases = new();
+
+        public int LeaseReserves(CounterKey counter) => _leases.GetValueOrDefault(counter);
+
+        public ValueTask<HoldOutcome> ReserveAsync(HoldRequest request, CancellationToken cancellationToken)
+        {
+            if (request.HoldId.StartsWith("lease:", StringComparison.Ordinal))
+            {
+                _leases.AddOrUpdate(request.Lines[0].Counter, 1, (_, n) => n + 1);
+            }
+
+            return inner.ReserveAsync(request, cancellationToken);
+        }
+
+        public ValueTask<SettleOutcome> SettleAsync(string holdId, Money actual, long actualTokens, CancellationToken cancellationToken) =>
+            inner.SettleAsync(holdId, actual, actualTokens, cancellationToken);
+
+        public ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken) => inner.ExpireAsync(now, cancellationToken);
+
+        public ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken) =>
+            inner.ReadAsync(counters, cancellationToken);
     }
 
     /// <summary>An inner ledger whose database can be switched off.</summary>

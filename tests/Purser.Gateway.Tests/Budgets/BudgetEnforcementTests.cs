@@ -101,9 +101,9 @@ public sealed class BudgetEnforcementTests
     }
 
     [Fact]
-    public async Task A_task_scope_shared_by_several_keys_draws_on_one_ceiling()
+    public async Task A_task_scope_shared_by_several_keys_of_one_team_draws_on_one_ceiling()
     {
-        var keys = new[] { await _fixture.CreateKeyAsync("swarm-1"), await _fixture.CreateKeyAsync("swarm-2"), await _fixture.CreateKeyAsync("swarm-3") };
+        var keys = new[] { await _fixture.CreateKeyAsync("swarm-1", "wide-team"), await _fixture.CreateKeyAsync("swarm-2", "wide-team"), await _fixture.CreateKeyAsync("swarm-3", "wide-team") };
         var body = BudgetFixture.ChatBody(100);
         var worst = BudgetFixture.WorstCaseNano(body, 100);
         var ceiling = 15 * worst;
@@ -112,7 +112,7 @@ public sealed class BudgetEnforcementTests
 
         Assert.True(ok >= 15, $"only {ok} served");
         Assert.True(refused > 0);
-        await AssertQuiescentAsync("task:swarm-run-1", ceiling, ["swarm-1", "swarm-2", "swarm-3"]);
+        await AssertQuiescentAsync("task:team:wide-team:swarm-run-1", ceiling, ["swarm-1", "swarm-2", "swarm-3"]);
 
         // Later calls name the task without a ceiling and still draw on it; the refusal names the task ceiling.
         using var late = await _fixture.Http.SendAsync(_fixture.Chat(keys[0], BudgetFixture.ChatBody(4000), ("x-budget-scope", "swarm-run-1")));

@@ -201,6 +201,85 @@ public sealed class DashboardBrowserTests : IClassFixture<BudgetFixture>, IClass
     }
 
     [Fact]
+    public async Task The_keys_page_shows_the_tightest_budget_and_the_cap_form_edits_the_budget_picked()
+    {
+        // Two budgets on one key; the alphabetically first is the roomy one, the other is spent past its cap.
+        var secret = await _gateway.CreateKeyAsync("ui-two");
+        await _gateway.CreateKeyAsync("ui-two-neighbour");
+        await _gateway.PutBudgetAsync("ui-two-neighbour-cap", new System.Text.Json.Nodes.JsonObject { ["scope"] = "key:ui-two-neighbour", ["cap_usd"] = "3" });
+        await _gateway.PutBudgetAsync("ui-two-a-monthly", new System.Text.Json.Nodes.JsonObject { ["scope"] = "key:ui-two", ["window"] = "monthly", ["cap_usd"] = "100", ["alert_thresholds"] = new System.Text.Json.Nodes.JsonArray(25, 75) });
+        await _gateway.PutBudgetAsync("ui-two-z-daily", new System.Text.Json.Nodes.JsonObject { ["scope"] = "key:ui-two", ["cap_usd"] = "0.000001", ["mode"] = "post_hoc" });
+        using (var spend = await _gateway.Http.SendAsync(_gateway.Chat(secret, BudgetFixture.ChatBody(16))))
+        {
+            Assert.Equal(HttpStatusCode.OK, spend.StatusCode);
+        }
+
+        var page = await SignedInPageAsync();
+        await page.GotoAsync("/ui/keys");
+        var row = page.Locator("tr[data-key=ui-two]");
+        await Expect(row.Locator(".tightest")).ToHaveAttributeAsync("data-budget", "ui-two-z-daily");
+        await Expect(row.Locator(".tightest svg[data-percent]")).ToHaveAttributeAsync("data-percent", "100");
+        await Expect(row.Locator(".tightest")).ToContainTextAsync("tightest of 2");
+
+        // The Cap form starts on the tightest budget; picking the other shows its fields, and saving edits only it.
+        await row.Locator("summary", new() { HasText = "Cap" }).ClickAsync();
+        var form = row.Locator(".cap-form");
+        Assert.Equal("ui-two-z-daily", await form.Locator("select[name=budget]").InputValueAsync());
+        Assert.Equal("0.000001", await form.Locator("input[name=cap_usd]").InputValueAsync());
+        await form.Locator("select[name=budget]").SelectOptionAsync("ui-two-a-monthly");
+        Assert.Equal("100", await form.Locator("input[name=cap_usd]").InputValueAsync());
+        Assert.Equal("monthly", await form.Locator("select[name=window]").InputValueAsync());
+        Assert.Equal("reserve", await form.Locator("select[name=mode]").InputValueAsync());
+        await form.Locator("input[name=cap_usd]").FillAsync("250");
+        await DashboardBrowser.ScreenshotAsync(page, "keys-cap-form");
+        await form.Locator("button[type=submit]").ClickAsync();
+        await Expect(page.Locator(".msg.ok")).ToContainTextAsync("budget ui-two-a-monthly");
+
+        var (_, _, monthly) = await _gateway.BudgetStateAsync("ui-two-a-monthly");
+        Assert.Equal("250", monthly["cap_usd"]!.GetValue<string>());
+        Assert.Equal("monthly", monthly["window"]!.GetValue<string>());
+        Assert.Equal("[25,75]", monthly["alert_thresholds"]!.ToJsonString());
+        var (_, _, daily) = await _gateway.BudgetStateAsync("ui-two-z-daily");
+        Assert.Equal("0.000001", daily["cap_usd"]!.GetValue<string>());
+        Assert.Equal("post_hoc", daily["mode"]!.GetValue<string>());
+
+        // Another key's budget cannot be edited through this key's form, whatever is posted.
+        var foreign = await page.Context.APIRequest.PostAsync("/ui/keys/ui-two/cap", new()
+        {
+            Form = FormWith(page.Context.APIRequest, ("budget", "ui-two-neighbour-cap"), ("cap_usd", "9"), (Purser.Gateway.Dashboard.DashboardSetup.CsrfField, await form.Locator("input[name='" + Purser.Gateway.Dashboard.DashboardSetup.CsrfField + "']").InputValueAsync())),
+        });
+        Assert.Equal(400, foreign.Status);
+        var (_, _, neighbour) = await _gateway.BudgetStateAsync("ui-two-neighbour-cap");
+        Assert.Equal("3", neighbour["cap_usd"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Sign_in_returns_only_into_the_dashboard_and_a_non_ascii_or_hostile_return_is_never_a_500()
+    {
+        (string Return, string Lands, string Heading)[] cases =
+        [
+            ("/ui/keys?x=ü漢", "/ui/keys?x=%C3%BC%E6%BC%A2", "Keys"),
+            ("/ui/usage?key_id=😀", "/ui/usage?key_id=%F0%9F%98%80", "Usage"),
+            ("//evil.example/ui", "/ui", "Overview"),
+            ("https://evil.example/ui", "/ui", "Overview"),
+            ("/ui\\evil.example", "/ui", "Overview"),
+            ("/ui/../admin/keys", "/ui", "Overview"),
+            ("/ui/keys\r\nSet-Cookie: a=b", "/ui", "Overview"),
+        ];
+        foreach (var (back, lands, heading) in cases)
+        {
+            var page = await _browser.NewPageAsync(_gateway.Gateway.BaseAddress);
+            var signIn = await page.GotoAsync("/ui/signin?return=" + Uri.EscapeDataString(back));
+            Assert.Equal(200, signIn!.Status);
+            await page.FillAsync("input[name=admin_key]", BudgetFixture.AdminSecret);
+            await page.ClickAsync("button[type=submit]");
+            await Expect(page.Locator("h1")).ToHaveTextAsync(heading);
+            Assert.Equal(_gateway.Gateway.BaseAddress.GetLeftPart(UriPartial.Authority) + lands, page.Url);
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_admin_key_does_not_sign_in()
     {
         var page = await _browser.NewPageAsync(_gateway.Gateway.BaseAddress);

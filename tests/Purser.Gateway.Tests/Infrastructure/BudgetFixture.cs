@@ -20,12 +20,17 @@ public sealed class BudgetFixture : IAsyncLifetime
 {
     public const string AdminSecret = "sk-purser-test-admin";
 
+    /// <summary>server.max_open_tasks_per_key: small, so the cap on open task scopes is reached by a test.</summary>
+    public const int MaxOpenTasksPerKey = 3;
+
     /// <summary>sim-chat: $0.50 in and $1.50 out per million tokens, in nano-USD per token.</summary>
     public const long InputNanoPerToken = 500;
 
     public const long OutputNanoPerToken = 1500;
 
     private readonly bool _leases;
+    private readonly string _extraYaml;
+    private readonly string? _failOpen;
     private SimulatedProviderServer? _simulator;
     private bool _stopped;
 
@@ -34,10 +39,13 @@ public sealed class BudgetFixture : IAsyncLifetime
     {
     }
 
-    internal BudgetFixture(DateTimeOffset start, bool leases = false)
+    /// <param name="extraYaml">Top-level sections appended to the configuration (e.g. <c>usage:</c>).</param>
+    internal BudgetFixture(DateTimeOffset start, bool leases = false, string extraYaml = "", string? failOpenLocalCapUsd = null)
     {
         Time = new FakeTimeProvider(start);
         _leases = leases;
+        _extraYaml = extraYaml;
+        _failOpen = failOpenLocalCapUsd;
     }
 
     public FakeTimeProvider Time { get; }
@@ -62,9 +70,11 @@ public sealed class BudgetFixture : IAsyncLifetime
             server:
               listen: http://127.0.0.1:0
               admin_key_hash: {{KeyHasher.Hash(AdminSecret)}}
+              max_open_tasks_per_key: {{MaxOpenTasksPerKey}}
             storage:
               sqlite_path: purser.db
               leases: {{(_leases ? "true" : "false")}}
+            {{(_failOpen is { } cap ? "  fail_open: { local_cap_usd: " + cap + " }" : string.Empty)}}
             teams:
               tight-team: {}
               wide-team: {}
@@ -75,6 +85,7 @@ public sealed class BudgetFixture : IAsyncLifetime
               sim-chat: { provider: sim-openai }
               sim-mini: { provider: sim-openai, upstream: sim-chat, price: { input: 0.05, output: 0.15 } }
               claude-sim: { provider: sim-anthropic }
+            {{_extraYaml}}
             """);
         Gateway = await GatewayHost.StartAsync(new GatewayHostOptions
         {

@@ -19,7 +19,8 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
     private const int Instances = 3;
     private const int Clients = 24;
     private const string KeyBudget = "swarm-daily";
-    private const string TaskBudget = "task:" + MultiInstanceLoad.TaskId;
+    // A task lives inside its owner: the key "swarm" has no team, so the key itself.
+    private const string TaskBudget = "task:key:swarm:" + MultiInstanceLoad.TaskId;
 
     // A short upstream timeout keeps the hold TTL (timeout + 60 s) as short as the gateway allows.
     private const int UpstreamTimeoutSeconds = 2;
@@ -179,7 +180,28 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
             var expiredHeld = await _postgres.ScalarAsync("SELECT COALESCE(SUM(amount_nano), 0) FROM ledger_holds WHERE state = 2");
             Assert.True(ledger.Spent[KeyBudget] >= recorded, $"spent {ledger.Spent[KeyBudget]} below the usage records {recorded}");
             Assert.True(ledger.Spent[KeyBudget] - recorded <= expiredHeld, "over-count beyond what the crash left held");
-            _output.WriteLine($"killed instance (leases): {orphans} holds and leases expired and charged in full; over-count {ledger.Spent[KeyBudget] - recorded} nano of {expiredHeld} expired");
+
+            // The crash bound (docs/design.md, "Leases"): every lease held at most min(lease_max_usd, headroom / 8) ≤
+            // min($1, cap / 8); the killed instance left at most two per counter (the old one while renewing); so the
+            // over-count is at most 2 × that per counter plus the worst cases of its requests in flight.
+            var leaseRows = await _postgres.RowsAsync(
+                "SELECT l.budget_id, h.amount_nano, h.state FROM ledger_holds h JOIN ledger_hold_lines l ON l.hold_id = h.hold_id WHERE h.hold_id LIKE 'lease:%'");
+            var caps = new Dictionary<string, long> { [KeyBudget] = keyCap, [TaskBudget] = taskCap };
+            var sizes = caps.ToDictionary(c => c.Key, c => Math.Min(1_000_000_000L, c.Value / 8));
+            Assert.NotEmpty(leaseRows);
+            Assert.All(leaseRows, row => Assert.True(Convert.ToInt64(row[1]) <= sizes[(string)row[0]], $"a lease of {row[1]} on {row[0]} above its size {sizes[(string)row[0]]}"));
+            foreach (var (budget, size) in sizes)
+            {
+                var expiredLeases = leaseRows.Where(r => (string)r[0] == budget && Convert.ToInt64(r[2]) == 2).ToArray();
+                Assert.True(expiredLeases.Length <= 2, $"{expiredLeases.Length} expired leases on {budget}");
+            }
+
+            var inFlight = await _postgres.ScalarAsync(
+                $"SELECT COALESCE(SUM(h.amount_nano), 0) FROM ledger_holds h JOIN ledger_hold_lines l ON l.hold_id = h.hold_id WHERE h.state = 2 AND h.hold_id NOT LIKE 'lease:%' AND l.budget_id = '{KeyBudget}'");
+            Assert.True(
+                ledger.Spent[KeyBudget] - recorded <= (2 * sizes[KeyBudget]) + inFlight,
+                $"over-count {ledger.Spent[KeyBudget] - recorded} above 2 × {sizes[KeyBudget]} + {inFlight} in flight");
+            _output.WriteLine($"killed instance (leases): {orphans} holds and leases expired and charged in full; over-count {ledger.Spent[KeyBudget] - recorded} nano of {expiredHeld} expired; bound 2 × {sizes[KeyBudget]} + {inFlight} in flight");
             return;
         }
 

@@ -39,7 +39,10 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         return (json["id"]!.GetValue<string>(), json["secret"]!.GetValue<string>());
     }
 
-    /// <summary>A key whose every request is refused by a $0 budget: each request raises one budget.blocked event.</summary>
+    /// <summary>
+    /// A key whose every request is refused by a $0 budget. Block events are coalesced to the first per budget and UTC
+    /// minute, so the tests move the clock a minute on between the requests that should each raise one.
+    /// </summary>
     private async Task<string> BlockedKeyAsync(string id)
     {
         var secret = await _fixture.CreateKeyAsync(id);
@@ -68,6 +71,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         for (var i = 0; i < 3; i++)
         {
             Assert.Equal(402, (await _fixture.ChatAsync(key)).Status);
+            _fixture.Time.Advance(TimeSpan.FromMinutes(1));
         }
 
         await PumpUntilAsync(() => receiver.Accepted().Count == 3);
@@ -123,6 +127,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         var slowest = TimeSpan.Zero;
         for (var i = 0; i < 10; i++)
         {
+            _fixture.Time.Advance(TimeSpan.FromMinutes(1));
             var watch = Stopwatch.StartNew();
             Assert.Equal(402, (await _fixture.ChatAsync(key)).Status);
             slowest = watch.Elapsed > slowest ? watch.Elapsed : slowest;
