@@ -199,5 +199,13 @@ internal static class PostgresSchema
         ALTER TABLE budgets ADD COLUMN created_by text;
         CREATE INDEX ix_budgets_created_by ON budgets (created_by) WHERE created_by IS NOT NULL;
         """,
+
+        // 8 (issue 13): the token classes priced apart and the served tier (the SQLite store's step 10).
+        """
+        ALTER TABLE usage_records ADD COLUMN cache_write_1h_tokens bigint NOT NULL DEFAULT 0;
+        ALTER TABLE usage_records ADD COLUMN reasoning_tokens bigint NOT NULL DEFAULT 0;
+        ALTER TABLE usage_records ADD COLUMN web_search_requests bigint NOT NULL DEFAULT 0;
+        ALTER TABLE usage_records ADD COLUMN service_tier text;
+        """,
     ];
 }

@@ -225,5 +225,14 @@ internal static class SqliteSchema
         ALTER TABLE budgets ADD COLUMN created_by TEXT;
         CREATE INDEX ix_budgets_created_by ON budgets (created_by) WHERE created_by IS NOT NULL;
         """,
+
+        // 10 (issue 13): the token classes priced apart — 1-hour cache writes (part of cache_write_tokens), reasoning
+        // (part of output_tokens), web searches billed per use — and the service tier the provider served the call at.
+        """
+        ALTER TABLE usage_records ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE usage_records ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE usage_records ADD COLUMN web_search_requests INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE usage_records ADD COLUMN service_tier TEXT;
+        """,
     ];
 }

@@ -15,11 +15,13 @@ internal sealed class UsageBatchWriter : IDisposable
         INSERT INTO usage_records (
             request_id, timestamp, key_id, model_alias, provider, upstream_model, operation,
             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano,
-            status, error_code, latency_ms, streamed, source, task_scope, degraded)
+            status, error_code, latency_ms, streamed, source, task_scope, degraded,
+            cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier)
         VALUES (
             $request_id, $timestamp, $key_id, $model_alias, $provider, $upstream_model, $operation,
             $input_tokens, $output_tokens, $cached_input_tokens, $cache_write_tokens, $cost_nano,
-            $status, $error_code, $latency_ms, $streamed, $source, $task_scope, $degraded)
+            $status, $error_code, $latency_ms, $streamed, $source, $task_scope, $degraded,
+            $cache_write_1h_tokens, $reasoning_tokens, $web_search_requests, $service_tier)
         ON CONFLICT (request_id) DO NOTHING;
         """;
 
@@ -45,6 +47,10 @@ internal sealed class UsageBatchWriter : IDisposable
     private readonly SqliteParameter _taskScope;
     private readonly SqliteParameter _degraded;
     private readonly UsageRollupWriter _rollups;
+    private readonly SqliteParameter _cacheWrite1hTokens;
+    private readonly SqliteParameter _reasoningTokens;
+    private readonly SqliteParameter _webSearchRequests;
+    private readonly SqliteParameter _serviceTier;
 
     public UsageBatchWriter(SqliteDatabase database)
     {
@@ -70,6 +76,10 @@ internal sealed class UsageBatchWriter : IDisposable
         _source = Add("$source", SqliteType.Integer);
         _taskScope = Add("$task_scope", SqliteType.Text);
         _degraded = Add("$degraded", SqliteType.Text);
+        _cacheWrite1hTokens = Add("$cache_write_1h_tokens", SqliteType.Integer);
+        _reasoningTokens = Add("$reasoning_tokens", SqliteType.Integer);
+        _webSearchRequests = Add("$web_search_requests", SqliteType.Integer);
+        _serviceTier = Add("$service_tier", SqliteType.Text);
 
         // A failure here (schema missing) must not leak the connection.
         try
@@ -115,6 +125,10 @@ internal sealed class UsageBatchWriter : IDisposable
             _source.Value = (int)record.Source;
             _taskScope.Value = (object?)record.TaskScope ?? DBNull.Value;
             _degraded.Value = (object?)record.Degraded ?? DBNull.Value;
+            _cacheWrite1hTokens.Value = record.Tokens.CacheWrite1hTokens;
+            _reasoningTokens.Value = record.Tokens.ReasoningTokens;
+            _webSearchRequests.Value = record.Tokens.WebSearchRequests;
+            _serviceTier.Value = record.Tokens.Tier == ServiceTier.Default ? DBNull.Value : ServiceTiers.Name(record.Tokens.Tier);
             if (_insert.ExecuteNonQuery() == 1)
             {
                 _rollups.Add(record);

@@ -15,7 +15,8 @@ internal static class UsageCsv
 {
     public const string Header =
         "request_id,timestamp,key_id,model_alias,provider,upstream_model,operation,input_tokens,output_tokens,"
-        + "cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source,task_scope,degraded\r\n";
+        + "cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source,task_scope,degraded,"
+        + "cache_write_1h_tokens,reasoning_tokens,web_search_requests,service_tier\r\n";
 
     public static void AppendRow(StringBuilder row, UsageRecord record)
     {
@@ -37,7 +38,11 @@ internal static class UsageCsv
         row.Append(record.Streamed ? "true" : "false").Append(',');
         row.Append(SourceName(record.Source)).Append(',');
         AppendField(row, record.TaskScope ?? "").Append(',');
-        AppendField(row, record.Degraded ?? "").Append("\r\n");
+        AppendField(row, record.Degraded ?? "").Append(',');
+        row.Append(record.Tokens.CacheWrite1hTokens.ToString(CultureInfo.InvariantCulture)).Append(',');
+        row.Append(record.Tokens.ReasoningTokens.ToString(CultureInfo.InvariantCulture)).Append(',');
+        row.Append(record.Tokens.WebSearchRequests.ToString(CultureInfo.InvariantCulture)).Append(',');
+        row.Append(ServiceTiers.Name(record.Tokens.Tier)).Append("\r\n");
     }
 
     private static StringBuilder AppendField(StringBuilder row, string value)

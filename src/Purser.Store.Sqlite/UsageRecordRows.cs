@@ -12,7 +12,8 @@ internal static class UsageRecordRows
     private const string SelectColumns =
         "SELECT request_id, timestamp, key_id, model_alias, provider, upstream_model, operation, "
         + "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano, "
-        + "status, error_code, latency_ms, streamed, source, task_scope, degraded FROM usage_records";
+        + "status, error_code, latency_ms, streamed, source, task_scope, degraded, "
+        + "cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier FROM usage_records";
 
     /// <summary>
     /// Newest first; rowid breaks timestamp ties by insertion order. Only the filters that are set appear in the SQL,

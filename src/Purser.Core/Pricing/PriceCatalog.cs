@@ -114,54 +114,7 @@ public sealed class PriceCatalog
     }
 
     /// <summary>
-    /// USD per million tokens as listed on the providers' public pricing pages (openai.com/api/pricing,
-    /// claude.com/pricing), taken 2025-11-25. Cache write is left empty for OpenAI, which bills cache writes at the
-    /// plain input price. Embedding models have no output price and no output ceiling (0).
-    /// The sim-* and claude-sim models belong to Purser's simulated provider used by the quickstart.
+    /// The shipped table; see <see cref="CatalogTable"/> for every row, its source and its date.
     /// </summary>
-    private static PriceCatalog CreateDefault()
-    {
-        (string Model, decimal Input, decimal Output, decimal? CachedInput, decimal? CacheWrite, int MaxOutput)[] table =
-        [
-            // model                    input    output  cached   write   max output
-            ("gpt-4o",                  2.50m,   10.00m, 1.25m,   null,   16_384),
-            ("gpt-4o-mini",             0.15m,   0.60m,  0.075m,  null,   16_384),
-            ("gpt-4.1",                 2.00m,   8.00m,  0.50m,   null,   32_768),
-            ("gpt-4.1-mini",            0.40m,   1.60m,  0.10m,   null,   32_768),
-            ("gpt-4.1-nano",            0.10m,   0.40m,  0.025m,  null,   32_768),
-            ("gpt-5",                   1.25m,   10.00m, 0.125m,  null,   128_000),
-            ("gpt-5-mini",              0.25m,   2.00m,  0.025m,  null,   128_000),
-            ("gpt-5-nano",              0.05m,   0.40m,  0.005m,  null,   128_000),
-            ("o3",                      2.00m,   8.00m,  0.50m,   null,   100_000),
-            ("o4-mini",                 1.10m,   4.40m,  0.275m,  null,   100_000),
-            ("text-embedding-3-small",  0.02m,   0m,     null,    null,   0),
-            ("text-embedding-3-large",  0.13m,   0m,     null,    null,   0),
-
-            ("claude-opus-4-1",         15m,     75m,    1.50m,   18.75m, 32_000),
-            ("claude-opus-4-5",         5m,      25m,    0.50m,   6.25m,  64_000),
-            ("claude-sonnet-4-5",       3m,      15m,    0.30m,   3.75m,  64_000),
-            ("claude-sonnet-4",         3m,      15m,    0.30m,   3.75m,  64_000),
-            ("claude-haiku-4-5",        1m,      5m,     0.10m,   1.25m,  64_000),
-            ("claude-3-5-haiku",        0.80m,   4m,     0.08m,   1.00m,  8_192),
-
-            ("sim-chat",                0.50m,   1.50m,  0.25m,   null,   4_096),
-            ("sim-embed",               0.02m,   0m,     null,    null,   0),
-            ("claude-sim",              1m,      5m,     0.10m,   1.25m,  4_096),
-        ];
-
-        var entries = new Dictionary<string, CatalogEntry>(table.Length, StringComparer.Ordinal);
-        foreach (var row in table)
-        {
-            var price = new ModelPrice(
-                Nano(row.Input),
-                Nano(row.Output),
-                row.CachedInput is { } cached ? Nano(cached) : null,
-                row.CacheWrite is { } write ? Nano(write) : null);
-            entries.Add(row.Model, new CatalogEntry(price, row.MaxOutput));
-        }
-
-        return new PriceCatalog(entries);
-
-        static long Nano(decimal usdPerMillion) => Money.FromUsd(usdPerMillion).NanoUsd;
-    }
+    private static PriceCatalog CreateDefault() => new(CatalogTable.Rows());
 }

@@ -30,6 +30,9 @@ internal sealed class Admission
 
     public string HoldId { get; }
 
+    /// <summary>The input tokens of the worst case held: what a call that ends without usage is charged as input.</summary>
+    public long InputTokens { get; init; }
+
     public IReadOnlyList<PathLine> Lines { get; }
 
     /// <summary>Each line's counter after the hold.</summary>

@@ -6,6 +6,10 @@ namespace Purser.Gateway.Budgets;
 /// <summary>
 /// What admission needs to know about a request: its path, its model and price, and its worst case. A request made of
 /// several calls (an ensemble) gives its whole worst case as <see cref="FixedAmount"/> and <see cref="FixedTokens"/>.
+/// A chat request gives its <see cref="Shape"/>, from which admission computes the worst case on each model it tries
+/// (<see cref="WorstCases"/>); without one, the worst case is <see cref="InputTokenBound"/> of input and
+/// <see cref="MaxTokens"/> of output. <see cref="ExactCountBody"/> is an OpenAI-format body sent as is: when the byte
+/// bound would refuse or degrade it on an OpenAI-family model, its messages are counted exactly (<see cref="Tokenizers.ExactInputTokens"/>).
 /// </summary>
 internal sealed record AdmissionRequest(
     string HoldId,
@@ -19,4 +23,6 @@ internal sealed record AdmissionRequest(
     TimeSpan HoldTtl,
     bool AllowDegrade = true,
     Money? FixedAmount = null,
-    long? FixedTokens = null);
+    long? FixedTokens = null,
+    RequestShape? Shape = null,
+    ReadOnlyMemory<byte> ExactCountBody = default);

@@ -148,9 +148,43 @@ internal sealed class BudgetAdmission
         return (null, refusal);
     }
 
+    /// <summary>
+    /// The worst case of the request on <paramref name="model"/> with every choice limited to <paramref name="maxTokens"/>:
+    /// from its shape when it has one (chat), else its input bound and max tokens (embeddings, ensembles).
+    /// </summary>
+    internal static WorstCase Bound(AdmissionRequest request, ResolvedModel model, int maxTokens) => Bound(request.Shape, request, model, maxTokens);
+
+    private static WorstCase Bound(RequestShape? requestShape, AdmissionRequest request, ResolvedModel model, int maxTokens) =>
+        requestShape is { } shape
+            ? WorstCases.Of(shape, model.Model.UpstreamModel, model.Upstream.Kind == ProviderKind.Anthropic, model.Model.ContextWindow, maxTokens)
+            : new WorstCase(request.InputTokenBound, maxTokens, 0, ServiceTier.Default, CacheWriteKind.None, null);
+
+    /// <summary>Reserve mode promises the cap: a request with no bound is refused where a hard reserve budget applies.</summary>
+    private static GatewayError? RefuseUnbounded(IReadOnlyList<PathLine> lines, in WorstCase bound)
+    {
+        if (bound.Unbounded is not { } reason)
+        {
+            return null;
+        }
+
+        foreach (var line in lines)
+        {
+            if (line.Budget.Mode == AccountingMode.Reserve && line.Budget.Enforcement == Enforcement.Hard)
+            {
+                return new GatewayError(
+                    GatewayErrorCode.UnboundedRequest,
+                    $"The gateway cannot bound what this request may cost ({reason}), and the {line.Budget.Scope} budget reserves the worst case before a call. "
+                    + "Set max_uses on server tools, send documents as text or to a model with a known context window, or use a post_hoc budget.");
+            }
+        }
+
+        return null;
+    }
+
     private (Admission? Admission, GatewayError? Error) FailOpen(AdmissionRequest request)
     {
-        var amount = request.FixedAmount ?? request.Price.Cost(new TokenUsage(request.InputTokenBound, request.MaxTokens));
+        var bound = Bound(request, request.Model, request.MaxTokens);
+        var amount = request.FixedAmount ?? bound.Cost(request.Price);
         if (_failOpen is null || !_failOpen.TryHold(amount))
         {
             return (null, LedgerUnavailable);
@@ -158,8 +192,8 @@ internal sealed class BudgetAdmission
 
         _events.Raise("ledger.fail_open", null, request.HoldId,
             $"The budget ledger is unreachable: request admitted against this instance's fail-open allowance (worst case ${amount}, local cap ${_failOpen.LocalCap} per outage).");
-        var tokens = request.FixedTokens ?? request.InputTokenBound + request.MaxTokens;
-        return (new Admission(request.HoldId, request.Lines, [], amount, tokens, request.Model, request.Price, request.MaxTokens, FailOpenAllowance.Marker, held: false) { FailOpen = _failOpen }, null);
+        var tokens = request.FixedTokens ?? bound.Tokens;
+        return (new Admission(request.HoldId, request.Lines, [], amount, tokens, request.Model, request.Price, request.MaxTokens, FailOpenAllowance.Marker, held: false) { FailOpen = _failOpen, InputTokens = bound.InputTokens }, null);
     }
 
     private async ValueTask<(Admission? Admission, GatewayError? Error)> AdmitCoreAsync(AdmissionRequest request, CancellationToken cancellationToken)
@@ -185,23 +219,44 @@ internal sealed class BudgetAdmission
         var model = request.Model;
         var price = request.Price;
         var maxTokens = request.MaxTokens;
+        var shape = request.Shape;
+        var counted = false;
         string? degraded = null;
         var loweredTokens = false;
         var swappedModel = false;
         var expires = _time.GetUtcNow().Add(request.HoldTtl);
         while (true)
         {
-            var amount = request.FixedAmount ?? price.Cost(new TokenUsage(request.InputTokenBound, maxTokens));
-            var tokens = request.FixedTokens ?? request.InputTokenBound + maxTokens;
+            var bound = Bound(shape, request, model, maxTokens);
+            if (RefuseUnbounded(lines, bound) is { } unbounded)
+            {
+                return (null, unbounded);
+            }
+
+            var amount = request.FixedAmount ?? bound.Cost(price);
+            var tokens = request.FixedTokens ?? bound.Tokens;
             if (lines.Count == 0)
             {
-                return (new Admission(request.HoldId, lines, [], amount, tokens, model, price, maxTokens, degraded, held: false), null);
+                return (new Admission(request.HoldId, lines, [], amount, tokens, model, price, maxTokens, degraded, held: false) { InputTokens = bound.InputTokens }, null);
             }
 
             var outcome = await Telemetry.LedgerTiming.ReserveAsync(_ledger, new HoldRequest(request.HoldId, holdLines, amount, tokens, expires), cancellationToken).ConfigureAwait(false);
             if (outcome.Granted)
             {
-                return (new Admission(request.HoldId, lines, outcome.States, amount, tokens, model, price, maxTokens, degraded, held: true), null);
+                return (new Admission(request.HoldId, lines, outcome.States, amount, tokens, model, price, maxTokens, degraded, held: true) { InputTokens = bound.InputTokens }, null);
+            }
+
+            // The byte bound does not fit: count an OpenAI-family model's messages exactly, once, before degrading.
+            if (!counted && shape is not null && !request.ExactCountBody.IsEmpty && model.Upstream.Kind == ProviderKind.OpenAI
+                && Tokenizers.ExactInputTokens.Knows(model.Model.UpstreamModel))
+            {
+                counted = true;
+                if (Validation.RequestBody.Parse(request.ExactCountBody.Span).Json is { } body
+                    && Tokenizers.ExactInputTokens.Tighten(shape, body, model.Model.UpstreamModel) is { } tighter)
+                {
+                    shape = tighter;
+                    continue;
+                }
             }
 
             var denied = lines[outcome.DeniedLine];
@@ -212,7 +267,7 @@ internal sealed class BudgetAdmission
             if (degrade?.MinMaxTokens is { } floor && !loweredTokens && denied.Budget.Mode == AccountingMode.Reserve)
             {
                 loweredTokens = true;
-                var fits = FittingMaxTokens(denied.Budget, state, price, request.InputTokenBound, maxTokens - 1);
+                var fits = FittingMaxTokens(denied.Budget, state, price, shape, request, model, maxTokens - 1);
                 if (fits >= floor)
                 {
                     maxTokens = (int)fits;
@@ -228,6 +283,10 @@ internal sealed class BudgetAdmission
             {
                 swappedModel = true;
                 model = fallback;
+
+                // An exact count holds for its own tokeniser only: the fallback starts again from the byte bound.
+                shape = request.Shape;
+                counted = false;
                 price = fallback.Model.Price ?? ModelPrice.Free;
                 maxTokens = Math.Min(maxTokens, fallback.Model.MaxOutputTokens);
                 degraded = "model=" + fallbackAlias;
@@ -275,8 +334,17 @@ internal sealed class BudgetAdmission
         _ => "lifetime",
     };
 
-    private static long FittingMaxTokens(BudgetDefinition budget, CounterState state, ModelPrice price, long input, long ceiling)
+    private static long FittingMaxTokens(BudgetDefinition budget, CounterState state, ModelPrice price, RequestShape? requestShape, AdmissionRequest request, ResolvedModel model, long ceiling)
     {
+        if (requestShape is { } shape)
+        {
+            // n choices, tool passes and tiers all scale with the limit: search the limit whose whole worst case fits.
+            var money = budget.CapUsd is { } usdCap ? usdCap - state.Spent - state.Held : new Money(long.MaxValue);
+            var room = budget.CapTokens is { } tokenCap2 ? tokenCap2 - state.SpentTokens - state.HeldTokens : long.MaxValue;
+            return WorstCases.MaxTokensWithin(shape, model.Model.UpstreamModel, model.Upstream.Kind == ProviderKind.Anthropic, model.Model.ContextWindow, price, money, room, ceiling);
+        }
+
+        var input = request.InputTokenBound;
         var fits = ceiling;
         if (budget.CapUsd is { } cap)
         {

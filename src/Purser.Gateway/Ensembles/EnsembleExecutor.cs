@@ -66,8 +66,17 @@ internal sealed partial class EnsembleExecutor
         var inputBound = InputTokenBound.Of(request, bodyBytes);
         call.InputTokenBound = inputBound;
 
+        // Issue 13: every call that sends the caller's request is held at that request's worst case (n, images, tools).
+        var shapeError = RequestShapes.Read(request, callerFormat, bodyBytes, out var requestShape)
+            ?? BetaHeaders.Check(context.Request.Headers, state.Config.Server.AnthropicBetas, requestShape);
+        if (shapeError is { } badShapeField)
+        {
+            await FailAsync(context, call, badShapeField, callerFormat, new Spend(), null).ConfigureAwait(false);
+            return;
+        }
+
         // 2. The plan: an ensemble's guardrail decides full, shrunk, degraded or refused before anything is spent.
-        var (plan, shapes, judgeShape, single, planError) = Plan(state, alias, inputBound, callerMaxTokens);
+        var (plan, shapes, judgeShape, single, planError) = Plan(state, alias, inputBound, callerMaxTokens, requestShape);
         if (planError is { } badPlan)
         {
             await FailAsync(context, call, badPlan, callerFormat, new Spend(), null).ConfigureAwait(false);
@@ -105,7 +114,7 @@ internal sealed partial class EnsembleExecutor
         var anchor = AliasCaller.FirstModel(state, single ?? ensemble!.Judge);
         var holdTtl = TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60 + ((ensemble?.TimeoutMs ?? 0) / 1000));
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, anchor, ModelPrice.Free, inputBound, 0, holdTtl, AllowDegrade: false, FixedAmount: plan.Projection.Cost, FixedTokens: plan.Projection.Tokens),
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, anchor, ModelPrice.Free, inputBound, 0, holdTtl, AllowDegrade: false, FixedAmount: plan.Projection.Cost, FixedTokens: plan.Projection.Tokens, Shape: requestShape),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
@@ -218,12 +227,12 @@ internal sealed partial class EnsembleExecutor
         headers["x-ensemble-projected-tokens"] = plan.Projection.Tokens.ToString(CultureInfo.InvariantCulture);
     }
 
-    private static (EnsemblePlan Plan, CallShape[]? Panel, CallShape? Judge, string? Single, GatewayError? Error) Plan(GatewayState state, string alias, long inputBound, int? callerMaxTokens)
+    private static (EnsemblePlan Plan, CallShape[]? Panel, CallShape? Judge, string? Single, GatewayError? Error) Plan(GatewayState state, string alias, long inputBound, int? callerMaxTokens, RequestShape request)
     {
         if (!state.Config.Ensembles.TryGetValue(alias, out var ensemble))
         {
             var routeError = AliasCaller.Shape(state, alias, callerMaxTokens, out var routeShape);
-            return (new EnsemblePlan(PlanKind.Degrade, [], routeShape.Estimate(inputBound), default, null, null), null, null, alias, routeError);
+            return (new EnsemblePlan(PlanKind.Degrade, [], routeShape.WithRequest(request).Estimate(inputBound), default, null, null), null, null, alias, routeError);
         }
 
         var panel = new CallShape[ensemble.Panel.Count];
@@ -233,6 +242,8 @@ internal sealed partial class EnsembleExecutor
             {
                 return (null!, null, null, null, memberError);
             }
+
+            panel[i] = panel[i].WithRequest(request);
         }
 
         if (AliasCaller.Shape(state, ensemble.Judge, callerMaxTokens, out var judge) is { } judgeError)
@@ -250,6 +261,8 @@ internal sealed partial class EnsembleExecutor
         {
             return (null!, null, null, null, degradeError);
         }
+
+        degrade = degrade.WithRequest(request);
 
         var plan = EnsemblePlanner.Plan(ensemble, inputBound, panel, judge, degrade);
         return (plan, panel, judge, plan.Kind == PlanKind.Degrade ? degradeTo : null, null);

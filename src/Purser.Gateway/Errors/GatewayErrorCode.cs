@@ -34,4 +34,5 @@ internal enum GatewayErrorCode
     InvalidHeader,
     TaskCeilingConflict,
     OpenTaskLimitReached,
+    UnboundedRequest,
 }

@@ -205,9 +205,19 @@ internal sealed class ChatProxy
             return;
         }
 
-        var inputBound = scan is null ? InputTokenBound.Of(request!, bodyBytes) : InputTokenBound.Of(scan.Images, bodyBytes);
+        // Issue 13: the worst case is computed from the request's shape (RequestShapes / ChatRequestScan.Shape).
+        RequestShape? shape = scan?.Shape(bodyBytes);
+        var shapeError = shape is null ? RequestShapes.Read(request!, callerFormat, bodyBytes, out shape) : null;
+        shapeError ??= BetaHeaders.Check(context.Request.Headers, state.Config.Server.AnthropicBetas, shape!);
+        if (shapeError is { } badShapeField)
+        {
+            await FailAsync(context, call, badShapeField, callerFormat).ConfigureAwait(false);
+            return;
+        }
+
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, inputBound, maxTokens, HoldTtl(state)),
+            new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, HoldTtl(state), Shape: shape,
+                ExactCountBody: callerFormat == ApiFormat.OpenAI ? rawBody.WrittenMemory : default),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
@@ -217,8 +227,8 @@ internal sealed class ChatProxy
         }
 
         call.Admission = admission;
-        call.InputTokenBound = inputBound;
-        if (admission!.Degraded is { } degraded)
+        call.InputTokenBound = admission!.InputTokens;
+        if (admission.Degraded is { } degraded)
         {
             context.Response.Headers["x-budget-degraded"] = degraded;
             if (!string.Equals(degraded, FailOpenAllowance.Marker, StringComparison.Ordinal))
@@ -264,9 +274,10 @@ internal sealed class ChatProxy
                 return;
             }
 
-            if (model.Upstream.UsesMaxCompletionTokens && upstreamBody.Remove("max_tokens", out var limit))
+            if (upstreamFormat == ApiFormat.OpenAI)
             {
-                upstreamBody["max_completion_tokens"] = limit;
+                // Every limit field the upstream reads carries the held limit (issue 13).
+                TokenLimitFields.Apply(upstreamBody, callerMaxTokens is null ? maxTokens : null, model.Upstream.UsesMaxCompletionTokens);
             }
 
             upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, upstreamBody, upstreamBuffer, context.Request);
@@ -351,6 +362,12 @@ internal sealed class ChatProxy
                 return new GatewayError(GatewayErrorCode.InvalidRequest, $"'{field}' must be a positive integer.", field);
             }
 
+            if (maxTokens is { } earlier && earlier != parsed)
+            {
+                // Which one the upstream applies differs by provider and API version: never hold one and send the other.
+                return new GatewayError(GatewayErrorCode.InvalidRequest, $"'max_tokens' and '{field}' disagree ({earlier} and {parsed}); send one of them.", field);
+            }
+
             maxTokens = parsed;
         }
 
@@ -406,7 +423,7 @@ internal sealed class ChatProxy
         {
             upstream = request;
             upstream["model"] = upstreamModel;
-            if (setMaxTokens)
+            if (setMaxTokens && (upstreamFormat == ApiFormat.Anthropic || !upstream.ContainsKey(TokenLimitFields.MaxCompletionTokens)))
             {
                 upstream["max_tokens"] = maxTokens;
             }
@@ -435,11 +452,6 @@ internal sealed class ChatProxy
         if (!AnthropicToOpenAi.TryTranslateRequest(request, upstreamModel, out upstream, out var reverseError))
         {
             return new GatewayError(GatewayErrorCode.InvalidRequest, reverseError.Message, reverseError.Param);
-        }
-
-        if (setMaxTokens)
-        {
-            upstream["max_tokens"] = maxTokens;
         }
 
         return null;

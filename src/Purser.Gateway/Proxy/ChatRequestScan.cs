@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Unicode;
 using Purser.Gateway.Wire;
+using Purser.Pricing;
+using Purser.Usage;
 
 namespace Purser.Gateway.Proxy;
 
@@ -14,6 +16,11 @@ namespace Purser.Gateway.Proxy;
 /// a valid request (no validation error to report), valid UTF-8 without escaped surrogates, no escaped or duplicate names in
 /// the objects that path looks into. Anything else returns false and the request takes that path, which then produces
 /// the very error (or behaviour) it always did.
+/// </para>
+/// <para>
+/// It also admits only requests whose <see cref="RequestShape"/> it reads exactly (<see cref="Shape"/>): text parts,
+/// <c>n</c>, <c>service_tier</c> and cache writes. Images, documents, files, audio and tool definitions send the request
+/// to the general path, where <see cref="Budgets.RequestShapes"/> reads them.
 /// </para>
 /// </summary>
 internal sealed class ChatRequestScan
@@ -36,8 +43,14 @@ internal sealed class ChatRequestScan
     /// <summary>The caller's max tokens (the last valid of the format's fields), null when absent or null.</summary>
     public int? MaxTokens { get; private set; }
 
-    /// <summary>Image parts in the messages, as <see cref="Budgets.InputTokenBound"/> counts them.</summary>
-    public long Images { get; private set; }
+    /// <summary>OpenAI's <c>n</c> (1 when absent).</summary>
+    public int Choices { get; private set; } = 1;
+
+    /// <summary>The requested <c>service_tier</c>.</summary>
+    public ServiceTier Tier { get; private set; }
+
+    /// <summary>Whether a <c>cache_control</c> may ask for a cache write, and of which lifetime (read from the bytes, so at worst over-held).</summary>
+    public CacheWriteKind CacheWrites { get; private set; }
 
     public int FieldCount { get; private set; }
 
@@ -45,6 +58,9 @@ internal sealed class ChatRequestScan
 
     /// <summary>Index of the top-level <c>max_tokens</c> field, or -1.</summary>
     public int MaxTokensField { get; private set; } = -1;
+
+    /// <summary>Index of an OpenAI caller's top-level <c>max_completion_tokens</c> field, or -1 (never both: see the scan).</summary>
+    public int MaxCompletionTokensField { get; private set; } = -1;
 
     /// <summary>Whether the top-level <c>max_tokens</c> field is JSON null.</summary>
     public bool MaxTokensIsNull { get; private set; }
@@ -150,6 +166,32 @@ internal sealed class ChatRequestScan
                 MaxTokensField = index;
                 MaxTokensIsNull = maxTokens is null;
             }
+            else if (name.SequenceEqual("n"u8) && format == ApiFormat.OpenAI)
+            {
+                if (reader.TokenType != JsonTokenType.Null)
+                {
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var n) || n is < 1 or > 128)
+                    {
+                        return false;
+                    }
+
+                    Choices = n;
+                }
+            }
+            else if (name.SequenceEqual("service_tier"u8))
+            {
+                if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || ServiceTiers.Parse(reader.GetString()) is not { } tier)
+                {
+                    return false;
+                }
+
+                Tier = tier;
+            }
+            else if (name.SequenceEqual("tools"u8) || name.SequenceEqual("web_search_options"u8) || name.SequenceEqual("mcp_servers"u8) || name.SequenceEqual("container"u8))
+            {
+                // What these cost depends on their contents, which the general path reads (RequestShapes).
+                return false;
+            }
             else if (name.SequenceEqual("max_completion_tokens"u8))
             {
                 // Only an OpenAI caller's max_completion_tokens is the gateway's concern; for Anthropic it is any field.
@@ -161,6 +203,11 @@ internal sealed class ChatRequestScan
                 if (format != ApiFormat.OpenAI && !Walk(ref reader))
                 {
                     return false;
+                }
+
+                if (format == ApiFormat.OpenAI)
+                {
+                    MaxCompletionTokensField = index;
                 }
 
                 hasMaxCompletionTokens = true;
@@ -191,7 +238,25 @@ internal sealed class ChatRequestScan
         }
 
         MaxTokens = maxCompletionTokens ?? maxTokens;
+
+        // A cache_control anywhere (a message, a system block, the request) may write the prompt to the cache; one
+        // byte search finds it, and a mention in the text only makes the hold larger.
+        if (body.IndexOf("\"cache_control\""u8) >= 0)
+        {
+            CacheWrites = body.IndexOf("\"1h\""u8) >= 0 ? CacheWriteKind.OneHour : CacheWriteKind.FiveMinutes;
+        }
+
         return true;
+    }
+
+    /// <summary>The request's shape for its worst case: text of <paramref name="bodyBytes"/> bytes, with what the scan read.</summary>
+    public RequestShape Shape(int bodyBytes)
+    {
+        var shape = RequestShape.Text(bodyBytes);
+        shape.Choices = Choices;
+        shape.Tier = Tier;
+        shape.CacheWrites = CacheWrites;
+        return shape;
     }
 
     private static bool TryMaxTokens(ref Utf8JsonReader reader, out int? value)
@@ -238,14 +303,10 @@ internal sealed class ChatRequestScan
         {
             if (reader.TokenType == JsonTokenType.StartObject)
             {
-                if (!ScanObject(ref reader, body, ObjectKind.Part, out var type))
+                // An image, document, file or audio part is billed by what it holds: the general path reads it.
+                if (!ScanObject(ref reader, body, ObjectKind.Part, out var type) || type is PartType.Media)
                 {
                     return false;
-                }
-
-                if (type is PartType.Image)
-                {
-                    Images++;
                 }
             }
             else if (!Walk(ref reader))
@@ -266,7 +327,7 @@ internal sealed class ChatRequestScan
     private enum PartType
     {
         Other,
-        Image,
+        Media,
         ToolResult,
     }
 
@@ -280,8 +341,6 @@ internal sealed class ChatRequestScan
         Span<int> starts = stackalloc int[MaxNamesPerObject];
         Span<int> lengths = stackalloc int[MaxNamesPerObject];
         var count = 0;
-        var contentIsArray = false;
-        var nestedImages = 0L;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueIsEscaped || count == MaxNamesPerObject)
@@ -307,18 +366,10 @@ internal sealed class ChatRequestScan
             reader.Read();
             if (isContent && reader.TokenType == JsonTokenType.StartArray)
             {
-                contentIsArray = true;
-                var before = Images;
+                // Nested parts (a tool_result's, or any part's) are held to the same rule as a message's.
                 if (!ScanParts(ref reader, body))
                 {
                     return false;
-                }
-
-                // A message's parts always count; a part's nested parts count only if it turns out to be a tool_result.
-                if (kind == ObjectKind.Part)
-                {
-                    nestedImages = Images - before;
-                    Images = before;
                 }
             }
             else if (isType && reader.TokenType == JsonTokenType.String)
@@ -328,7 +379,9 @@ internal sealed class ChatRequestScan
                     return false;
                 }
 
-                type = reader.ValueTextEquals("image_url"u8) || reader.ValueTextEquals("image"u8) ? PartType.Image
+                type = reader.ValueTextEquals("image_url"u8) || reader.ValueTextEquals("image"u8) || reader.ValueTextEquals("document"u8)
+                    || reader.ValueTextEquals("file"u8) || reader.ValueTextEquals("input_audio"u8) || reader.ValueTextEquals("container_upload"u8)
+                    || reader.ValueTextEquals("input_file"u8) ? PartType.Media
                     : reader.ValueTextEquals("tool_result"u8) ? PartType.ToolResult
                     : PartType.Other;
             }
@@ -336,11 +389,6 @@ internal sealed class ChatRequestScan
             {
                 return false;
             }
-        }
-
-        if (type == PartType.ToolResult && contentIsArray)
-        {
-            Images += nestedImages;
         }
 
         return true;

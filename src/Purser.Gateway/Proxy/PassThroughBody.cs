@@ -6,9 +6,10 @@ namespace Purser.Gateway.Proxy;
 /// <summary>
 /// Writes the upstream body of a same-format chat request from the caller's bytes and its <see cref="ChatRequestScan"/>:
 /// every field copied as sent except the ones the gateway rewrites, with the result (fields and their order) the
-/// <see cref="System.Text.Json.Nodes.JsonObject"/> path gives: <c>model</c> replaced in place, <c>max_tokens</c> set in
-/// place or appended, <c>stream_options.include_usage</c> appended for an OpenAI stream, and <c>max_tokens</c> moved to
-/// the end as <c>max_completion_tokens</c> for a provider that wants that name.
+/// <see cref="System.Text.Json.Nodes.JsonObject"/> path gives (<see cref="TokenLimitFields"/>): <c>model</c> replaced in
+/// place; the limit set in the caller's own limit field (<c>max_tokens</c> or <c>max_completion_tokens</c>) or appended
+/// as <c>max_tokens</c>; <c>stream_options.include_usage</c> appended for an OpenAI stream; and <c>max_tokens</c> moved
+/// to the end as <c>max_completion_tokens</c> for a provider that wants that name.
 /// </summary>
 internal static class PassThroughBody
 {
@@ -16,7 +17,9 @@ internal static class PassThroughBody
 
     public static void Write(ReadOnlySpan<byte> body, ChatRequestScan scan, PooledBufferWriter output, string upstreamModel, int? setMaxTokens, bool addStreamUsage, bool usesMaxCompletionTokens)
     {
-        var rename = usesMaxCompletionTokens && (scan.MaxTokensField >= 0 || setMaxTokens is not null);
+        // The scan admits at most one of the two limit fields.
+        var limitField = scan.MaxTokensField >= 0 ? scan.MaxTokensField : scan.MaxCompletionTokensField;
+        var rename = usesMaxCompletionTokens && (scan.MaxTokensField >= 0 || (scan.MaxCompletionTokensField < 0 && setMaxTokens is not null));
         using var json = new Utf8JsonWriter(output, WriterOptions);
         json.WriteStartObject();
         var fields = scan.Fields;
@@ -34,7 +37,7 @@ internal static class PassThroughBody
             {
                 json.WriteStringValue(upstreamModel);
             }
-            else if (i == scan.MaxTokensField && setMaxTokens is { } replaced)
+            else if (i == limitField && setMaxTokens is { } replaced)
             {
                 json.WriteNumberValue(replaced);
             }
@@ -44,7 +47,7 @@ internal static class PassThroughBody
             }
         }
 
-        if (setMaxTokens is { } appended && scan.MaxTokensField < 0 && !rename)
+        if (setMaxTokens is { } appended && limitField < 0 && !rename)
         {
             json.WriteNumber("max_tokens"u8, appended);
         }

@@ -47,7 +47,10 @@ internal sealed class ChatStreamRelay : IStreamRelay
 
         if (callerFormat == ApiFormat.OpenAI)
         {
-            var toOpenAi = new AnthropicToOpenAiStream("chatcmpl-" + requestId, alias, created, callerWantsUsage);
+            var toOpenAi = new AnthropicToOpenAiStream("chatcmpl-" + requestId, alias, created, callerWantsUsage)
+            {
+                CostOf = costOf is null ? null : usage => costOf(usage),
+            };
             return new ChatStreamRelay(null, toOpenAi.Observer, toOpenAi, null, callerWantsUsage, costOf);
         }
 

@@ -185,7 +185,7 @@ internal sealed partial class AliasCaller
             price = ModelPrice.Free;
         }
 
-        targets.Add(new PricedTarget(price, MaxTokensFor(model.Model, callerMaxTokens)));
+        targets.Add(new PricedTarget(price, MaxTokensFor(model.Model, callerMaxTokens), model.Model.UpstreamModel, model.Upstream.Kind == ProviderKind.Anthropic, model.Model.ContextWindow));
         return null;
     }
 

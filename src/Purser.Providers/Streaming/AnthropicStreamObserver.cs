@@ -13,6 +13,8 @@ public sealed class AnthropicStreamObserver
     private long _input;
     private long _cacheRead;
     private long _cacheWrite;
+    private long _cacheWrite1h;
+    private long _webSearches;
     private long _output;
     private bool _sawOutputUsage;
 
@@ -22,8 +24,14 @@ public sealed class AnthropicStreamObserver
     /// cumulative, replace message_start's when present.
     /// </summary>
     public TokenUsage? ReportedUsage => _sawOutputUsage
-        ? new TokenUsage(_input + _cacheRead + _cacheWrite, _output, _cacheRead, _cacheWrite)
+        ? new TokenUsage(_input + _cacheRead + _cacheWrite, _output, _cacheRead, _cacheWrite, _cacheWrite1h, WebSearchRequests: _webSearches)
         : null;
+
+    /// <summary>
+    /// The input as message_start reported it, with its cache reads and writes (5-minute and 1-hour) and the server tool
+    /// uses so far: what a stream cut before usage is charged for its input, priced per class (not all as plain input).
+    /// </summary>
+    public TokenUsage ReportedInput => new(_input + _cacheRead + _cacheWrite, 0, _cacheRead, _cacheWrite, _cacheWrite1h, WebSearchRequests: _webSearches);
 
     /// <summary>The whole prompt as message_start reported it; known long before the output.</summary>
     public long? ReportedInputTokens { get; private set; }
@@ -95,7 +103,7 @@ public sealed class AnthropicStreamObserver
                     _sawOutputUsage = true;
                 }
 
-                if (usage.InputTokens is not null || usage.CacheReadTokens is not null || usage.CacheCreationTokens is not null)
+                if (usage.Any)
                 {
                     ApplyInput(usage);
                 }
@@ -116,6 +124,8 @@ public sealed class AnthropicStreamObserver
         _input = usage.InputTokens ?? _input;
         _cacheRead = usage.CacheReadTokens ?? _cacheRead;
         _cacheWrite = usage.CacheCreationTokens ?? _cacheWrite;
+        _cacheWrite1h = usage.CacheWrite1hTokens ?? _cacheWrite1h;
+        _webSearches = usage.WebSearchRequests ?? _webSearches;
         if (usage.Any)
         {
             ReportedInputTokens = _input + _cacheRead + _cacheWrite;

@@ -41,6 +41,12 @@ public sealed class AnthropicToOpenAiStream
     /// <summary>Observes every translated event: usage, counts and stop reason of the upstream stream.</summary>
     public AnthropicStreamObserver Observer { get; } = new();
 
+    /// <summary>
+    /// What the gateway charges for the reported usage: written as <c>usage.cost</c> (USD) in the final usage chunk, as
+    /// on a same-format stream; none when null.
+    /// </summary>
+    public Func<Purser.Usage.TokenUsage, Purser.Pricing.Money?>? CostOf { get; init; }
+
     /// <summary>Translates one upstream event into zero or more chunk frames.</summary>
     public void Translate(SseEvent ev, IBufferWriter<byte> output)
     {
@@ -232,6 +238,11 @@ public sealed class AnthropicToOpenAiStream
         json.WriteStartObject("prompt_tokens_details"u8);
         json.WriteNumber("cached_tokens"u8, usage.CachedInputTokens);
         json.WriteEndObject();
+        if (CostOf?.Invoke(usage) is { } cost)
+        {
+            json.WriteNumber("cost"u8, cost.ToUsd());
+        }
+
         json.WriteEndObject();
         json.WriteEndObject();
         _frames.End(output);

@@ -50,6 +50,7 @@ internal sealed class OpenAiChunk
                 return false;
             }
 
+            ServiceTier? tier = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 if (reader.ValueTextEquals("choices"u8))
@@ -77,6 +78,17 @@ internal sealed class OpenAiChunk
                         reader.Skip();
                     }
                 }
+                else if (reader.ValueTextEquals("service_tier"u8))
+                {
+                    // Every chunk names it; compared in place, so no string per chunk.
+                    reader.Read();
+                    tier = reader.TokenType != JsonTokenType.String ? tier
+                        : reader.ValueTextEquals("priority"u8) ? ServiceTier.Priority
+                        : reader.ValueTextEquals("flex"u8) ? ServiceTier.Flex
+                        : reader.ValueTextEquals("batch"u8) ? ServiceTier.Batch
+                        : ServiceTier.Default;
+                    reader.Skip();
+                }
                 else if (reader.ValueTextEquals("error"u8))
                 {
                     reader.Read();
@@ -96,6 +108,11 @@ internal sealed class OpenAiChunk
                     reader.Read();
                     reader.Skip();
                 }
+            }
+
+            if (HasUsage && tier is { } servedAt)
+            {
+                Usage = Usage with { Tier = servedAt };
             }
 
             // Read() throws on anything but whitespace after the root object.

@@ -15,6 +15,7 @@ internal static class UsageJson
         long? input = null;
         long output = 0;
         long cached = 0;
+        long reasoning = 0;
         var depth = reader.CurrentDepth;
         while (reader.Read() && reader.CurrentDepth > depth)
         {
@@ -42,7 +43,15 @@ internal static class UsageJson
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    cached = ReadCachedTokens(ref reader);
+                    cached = ReadDetail(ref reader, "cached_tokens"u8);
+                }
+            }
+            else if (reader.ValueTextEquals("completion_tokens_details"u8) || reader.ValueTextEquals("output_tokens_details"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    reasoning = ReadDetail(ref reader, "reasoning_tokens"u8);
                 }
             }
             else
@@ -52,7 +61,7 @@ internal static class UsageJson
             }
         }
 
-        usage = new TokenUsage(input ?? 0, output, cached);
+        usage = new TokenUsage(input ?? 0, output, cached, ReasoningTokens: reasoning);
         return input is not null;
     }
 
@@ -97,6 +106,23 @@ internal static class UsageJson
                     fields.CacheCreationTokens = value;
                 }
             }
+            else if (reader.ValueTextEquals("cache_creation"u8))
+            {
+                // { ephemeral_5m_input_tokens, ephemeral_1h_input_tokens }: the split of cache_creation_input_tokens.
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    fields.CacheWrite1hTokens = ReadDetail(ref reader, "ephemeral_1h_input_tokens"u8);
+                }
+            }
+            else if (reader.ValueTextEquals("server_tool_use"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    fields.WebSearchRequests = ReadDetail(ref reader, "web_search_requests"u8);
+                }
+            }
             else
             {
                 reader.Read();
@@ -121,7 +147,8 @@ internal static class UsageJson
         return false;
     }
 
-    private static long ReadCachedTokens(ref Utf8JsonReader reader)
+    /// <summary>One count of a details object (the reader on its StartObject); 0 when absent.</summary>
+    private static long ReadDetail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
     {
         long cached = 0;
         var depth = reader.CurrentDepth;
@@ -132,7 +159,7 @@ internal static class UsageJson
                 continue;
             }
 
-            if (reader.ValueTextEquals("cached_tokens"u8))
+            if (reader.ValueTextEquals(name))
             {
                 if (TryReadCount(ref reader, out var value))
                 {

@@ -15,13 +15,36 @@ public static class UsageReader
         usage = default;
         try
         {
+            // usage and service_tier (the tier the call was served at, priced as such) are both top-level fields.
             var reader = new Utf8JsonReader(responseJson);
-            if (!SeekTopLevelUsage(ref reader))
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return false;
             }
 
-            return UsageJson.ReadOpenAi(ref reader, out usage);
+            var found = false;
+            ServiceTier? tier = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isUsage = reader.ValueTextEquals("usage"u8);
+                var isTier = reader.ValueTextEquals("service_tier"u8);
+                reader.Read();
+                if (isUsage && reader.TokenType == JsonTokenType.StartObject && !found)
+                {
+                    found = UsageJson.ReadOpenAi(ref reader, out usage);
+                }
+                else if (isTier && reader.TokenType == JsonTokenType.String)
+                {
+                    tier = ServiceTiers.Parse(reader.GetString());
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            usage = usage with { Tier = tier ?? ServiceTier.Default };
+            return found;
         }
         catch (JsonException)
         {
@@ -65,7 +88,13 @@ public static class UsageReader
     {
         var cacheRead = fields.CacheReadTokens ?? 0;
         var cacheWrite = fields.CacheCreationTokens ?? 0;
-        return new TokenUsage((fields.InputTokens ?? 0) + cacheRead + cacheWrite, fields.OutputTokens ?? 0, cacheRead, cacheWrite);
+        return new TokenUsage(
+            (fields.InputTokens ?? 0) + cacheRead + cacheWrite,
+            fields.OutputTokens ?? 0,
+            cacheRead,
+            cacheWrite,
+            CacheWrite1hTokens: fields.CacheWrite1hTokens ?? 0,
+            WebSearchRequests: fields.WebSearchRequests ?? 0);
     }
 
     // Leaves the reader on the StartObject of the root object's "usage" property.

@@ -257,10 +257,21 @@ internal sealed class MessagesHandler
     private static void WriteUsage(Utf8JsonWriter w, Reply reply, int outputTokens)
     {
         w.WriteStartObject("usage"u8);
-        w.WriteNumber("input_tokens"u8, reply.InputTokens - reply.CachedTokens);
-        w.WriteNumber("cache_creation_input_tokens"u8, 0);
+        w.WriteNumber("input_tokens"u8, reply.InputTokens - reply.CachedTokens - reply.WrittenTokens);
+        w.WriteNumber("cache_creation_input_tokens"u8, reply.WrittenTokens);
         w.WriteNumber("cache_read_input_tokens"u8, reply.CachedTokens);
+        w.WriteStartObject("cache_creation"u8);
+        w.WriteNumber("ephemeral_5m_input_tokens"u8, reply.WrittenTokens - reply.Written1hTokens);
+        w.WriteNumber("ephemeral_1h_input_tokens"u8, reply.Written1hTokens);
+        w.WriteEndObject();
         w.WriteNumber("output_tokens"u8, outputTokens);
+        if (reply.Searches > 0)
+        {
+            w.WriteStartObject("server_tool_use"u8);
+            w.WriteNumber("web_search_requests"u8, reply.Searches);
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
     }
 
@@ -270,8 +281,14 @@ internal sealed class MessagesHandler
         public Reply(MessagesRequest request, SimOptions options, SimContext sim)
         {
             Id = sim.Ids.Next("msg_");
-            InputTokens = request.InputTokens;
-            CachedTokens = Math.Min(options.Cached, request.InputTokens);
+            // Each web search (the searches option, at most max_uses) adds 1,000 tokens of results to the input.
+            Searches = request.HasWebSearch ? Math.Min(options.Searches, request.WebSearchMaxUses ?? options.Searches) : 0;
+            InputTokens = request.InputTokens + (Searches * 1_000);
+            CachedTokens = Math.Min(options.Cached, InputTokens);
+
+            // A cache_control writes what was not read from the cache, at the longest lifetime asked for.
+            WrittenTokens = request.CacheTtl is null ? 0 : InputTokens - CachedTokens;
+            Written1hTokens = request.CacheTtl == "1h" ? WrittenTokens : 0;
             if (request.TryChooseTool(out string name, out JsonElement schema))
             {
                 Tool = ToolCallPlan.Create(name, schema);
@@ -290,6 +307,9 @@ internal sealed class MessagesHandler
                     _ => "end_turn",
                 };
             }
+
+            // Thinking (the reason option) is billed as output within max_tokens, as Anthropic counts it.
+            OutputTokens += Math.Max(0, Math.Min(options.Reason, request.MaxTokens - OutputTokens));
         }
 
         public string Id { get; }
@@ -299,6 +319,12 @@ internal sealed class MessagesHandler
         public int InputTokens { get; }
 
         public int CachedTokens { get; }
+
+        public int WrittenTokens { get; }
+
+        public int Written1hTokens { get; }
+
+        public int Searches { get; }
 
         public int OutputTokens { get; }
 

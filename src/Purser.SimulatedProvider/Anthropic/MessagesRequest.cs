@@ -27,6 +27,15 @@ internal sealed class MessagesRequest
 
     public bool LastIsToolResult { get; private set; }
 
+    /// <summary>The longest cache lifetime a <c>cache_control</c> asks for: null, "5m" or "1h".</summary>
+    public string? CacheTtl { get; private set; }
+
+    /// <summary>The <c>max_uses</c> of a web search server tool; null when there is none (or no limit).</summary>
+    public int? WebSearchMaxUses { get; private set; }
+
+    /// <summary>Whether the request has a web search server tool.</summary>
+    public bool HasWebSearch { get; private set; }
+
     public static bool TryRead(JsonElement root, out MessagesRequest request, out string error)
     {
         request = null!;
@@ -152,6 +161,13 @@ internal sealed class MessagesRequest
                     bool isToolResult = type.ValueEquals("tool_result");
                     allToolResults &= isToolResult;
                     bytes += BlockBytes(block, type, isToolResult);
+                    NoteCache(block);
+                    if (type.ValueEquals("image"))
+                    {
+                        string? data = block.TryGetProperty("source", out JsonElement source) && source.ValueKind == JsonValueKind.Object
+                            && source.TryGetProperty("data", out JsonElement d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+                        InputTokens += ImageBilling.Anthropic(data);
+                    }
                 }
             }
 
@@ -162,6 +178,15 @@ internal sealed class MessagesRequest
 
         error = string.Empty;
         return true;
+    }
+
+    private void NoteCache(JsonElement block)
+    {
+        if (block.ValueKind == JsonValueKind.Object && block.TryGetProperty("cache_control", out JsonElement control) && control.ValueKind == JsonValueKind.Object)
+        {
+            bool oneHour = control.TryGetProperty("ttl", out JsonElement ttl) && ttl.ValueEquals("1h");
+            CacheTtl = oneHour || CacheTtl == "1h" ? "1h" : "5m";
+        }
     }
 
     private static long BlockBytes(JsonElement block, JsonElement type, bool isToolResult)
@@ -205,6 +230,14 @@ internal sealed class MessagesRequest
         }
 
         InputTokens += TokenCounter.PerSystem + TokenCounter.FromBytes(RequestFields.TextBytes(system));
+        if (system.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement block in system.EnumerateArray())
+            {
+                NoteCache(block);
+            }
+        }
+
         return true;
     }
 
@@ -226,6 +259,14 @@ internal sealed class MessagesRequest
                 {
                     error = $"tools.{index}: expected an object with a string 'name'";
                     return false;
+                }
+
+                NoteCache(tool);
+                if (tool.TryGetProperty("type", out JsonElement toolType) && toolType.ValueKind == JsonValueKind.String
+                    && toolType.GetString()!.StartsWith("web_search_", StringComparison.Ordinal))
+                {
+                    HasWebSearch = true;
+                    WebSearchMaxUses = tool.TryGetProperty("max_uses", out JsonElement maxUses) && maxUses.TryGetInt32(out int uses) ? uses : null;
                 }
 
                 index++;

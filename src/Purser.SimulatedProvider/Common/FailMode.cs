@@ -20,4 +20,7 @@ internal enum FailMode
 
     /// <summary>Sends the headers and half of a whole response, then cuts the connection.</summary>
     CutBody,
+
+    /// <summary>A whole response of more than 64 MiB (leading whitespace, then the ordinary body with its usage).</summary>
+    Oversize,
 }

@@ -17,6 +17,12 @@ internal sealed class SimOptions
 
     public int Cached { get; set; }
 
+    /// <summary>Hidden reasoning tokens per choice, within the output limit (OpenAI's completion_tokens_details.reasoning_tokens; Anthropic thinking).</summary>
+    public int Reason { get; set; }
+
+    /// <summary>Server-side web searches the model runs, at most the tool's max_uses.</summary>
+    public int Searches { get; set; }
+
     public FailMode Fail { get; set; }
 
     public int FailStatus { get; set; }

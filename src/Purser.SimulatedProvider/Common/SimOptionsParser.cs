@@ -15,6 +15,8 @@ internal static class SimOptionsParser
         ("x-sim-fail", "fail"),
         ("x-sim-cached", "cached"),
         ("x-sim-chunk", "chunk"),
+        ("x-sim-reason", "reason"),
+        ("x-sim-searches", "searches"),
     ];
 
     public static bool TryParse(string model, IHeaderDictionary headers, out SimOptions options, out string error)
@@ -72,6 +74,10 @@ internal static class SimOptionsParser
                 return TryInt(key, value, 1, options, static (o, v) => o.Chunk = v, out error);
             case "cached":
                 return TryInt(key, value, 0, options, static (o, v) => o.Cached = v, out error);
+            case "reason":
+                return TryInt(key, value, 0, options, static (o, v) => o.Reason = v, out error);
+            case "searches":
+                return TryInt(key, value, 0, options, static (o, v) => o.Searches = v, out error);
             case "fail":
                 return TryFail(options, value, out error);
             default:
@@ -123,6 +129,9 @@ internal static class SimOptionsParser
             case "cut_body":
                 options.Fail = FailMode.CutBody;
                 return true;
+            case "oversize":
+                options.Fail = FailMode.Oversize;
+                return true;
         }
 
         if (value.StartsWith("cut:", StringComparison.Ordinal)
@@ -133,7 +142,7 @@ internal static class SimOptionsParser
             return true;
         }
 
-        error = $"Unknown simulator failure '{value}' (use 429, 500, 503, 529, timeout, malformed_json, malformed_sse, huge_usage, no_usage, json_stream, cut_body or cut:K).";
+        error = $"Unknown simulator failure '{value}' (use 429, 500, 503, 529, timeout, malformed_json, malformed_sse, huge_usage, no_usage, json_stream, cut_body, oversize or cut:K).";
         return false;
     }
 }

@@ -129,10 +129,26 @@ internal sealed class ChatCompletionsHandler
             WriteUsage(w, reply, fail == FailMode.HugeUsage);
         }
 
-        w.WriteString("service_tier"u8, "default"u8);
+        w.WriteString("service_tier"u8, request.ServiceTier);
         w.WriteString("system_fingerprint"u8, "fp_sim"u8);
         w.WriteEndObject();
         JsonWriterCache.Return(w);
+        if (fail == FailMode.Oversize)
+        {
+            // JSON may start with any amount of whitespace: 65 MiB of it, then the body, so only the size is wrong.
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = ResponseWriter.Json;
+            var spaces = new byte[1 << 20];
+            Array.Fill(spaces, (byte)' ');
+            for (int i = 0; i < 65; i++)
+            {
+                await context.Response.Body.WriteAsync(spaces, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await context.Response.Body.WriteAsync(body.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
         if (fail == FailMode.CutBody)
         {
             // Promise the whole body, send half, and cut the connection: a 200 that breaks after its headers.
@@ -346,7 +362,7 @@ internal sealed class ChatCompletionsHandler
         w.WriteString("object"u8, "chat.completion.chunk"u8);
         w.WriteNumber("created"u8, reply.Created);
         w.WriteString("model"u8, request.Model);
-        w.WriteString("service_tier"u8, "default"u8);
+        w.WriteString("service_tier"u8, request.ServiceTier);
         w.WriteString("system_fingerprint"u8, "fp_sim"u8);
     }
 
@@ -361,7 +377,7 @@ internal sealed class ChatCompletionsHandler
         w.WriteNumber("audio_tokens"u8, 0);
         w.WriteEndObject();
         w.WriteStartObject("completion_tokens_details"u8);
-        w.WriteNumber("reasoning_tokens"u8, 0);
+        w.WriteNumber("reasoning_tokens"u8, reply.ReasoningTokens);
         w.WriteNumber("audio_tokens"u8, 0);
         w.WriteNumber("accepted_prediction_tokens"u8, 0);
         w.WriteNumber("rejected_prediction_tokens"u8, 0);
@@ -392,8 +408,13 @@ internal sealed class ChatCompletionsHandler
                 FinishReason = ChatCompletionsHandler.FinishReason(Text.Finish);
             }
 
-            CompletionTokens = (long)perChoice * request.N;
+            // Hidden reasoning (the reason option) is billed as output within the same limit, as OpenAI counts it.
+            var reasoning = Math.Max(0, Math.Min(options.Reason, (request.MaxTokens ?? int.MaxValue) - perChoice));
+            ReasoningTokens = (long)reasoning * request.N;
+            CompletionTokens = ((long)perChoice * request.N) + ReasoningTokens;
         }
+
+        public long ReasoningTokens { get; }
 
         public string Id { get; }
 

@@ -33,6 +33,9 @@ internal sealed class ChatRequest
 
     public bool LastIsToolResult { get; private set; }
 
+    /// <summary>The tier the call is served at: the requested priority or flex, else default.</summary>
+    public string ServiceTier { get; private set; } = "default";
+
     public static bool TryRead(JsonElement root, out ChatRequest request, out string error, out string? param)
     {
         request = null!;
@@ -90,6 +93,11 @@ internal sealed class ChatRequest
         }
 
         r.Stops = stops;
+        if (root.TryGetProperty("service_tier", out JsonElement tier) && tier.ValueKind == JsonValueKind.String)
+        {
+            r.ServiceTier = tier.ValueEquals("priority") ? "priority" : tier.ValueEquals("flex") ? "flex" : "default";
+        }
+
         if (!r.TryReadResponseFormat(root, out error, out param)
             || !r.TryReadStreamOptions(root, out error, out param)
             || !r.TryReadTools(root, out error, out param))
@@ -163,6 +171,17 @@ internal sealed class ChatRequest
                 }
 
                 bytes += RequestFields.TextBytes(content);
+                if (content.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (JsonElement part in content.EnumerateArray())
+                    {
+                        if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out JsonElement type) && type.ValueEquals("image_url")
+                            && part.TryGetProperty("image_url", out JsonElement image))
+                        {
+                            InputTokens += ImageBilling.OpenAi(Model, image);
+                        }
+                    }
+                }
             }
 
             if (message.TryGetProperty("tool_calls", out JsonElement calls) && calls.ValueKind == JsonValueKind.Array)

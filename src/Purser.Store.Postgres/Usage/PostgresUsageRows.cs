@@ -15,11 +15,13 @@ internal static class PostgresUsageRows
         INSERT INTO usage_records (
             request_id, timestamp, key_id, model_alias, provider, upstream_model, operation,
             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano,
-            status, error_code, latency_ms, streamed, source, task_scope, degraded)
+            status, error_code, latency_ms, streamed, source, task_scope, degraded,
+            cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier)
         SELECT * FROM unnest(
             $1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
             $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-            $13::integer[], $14::text[], $15::bigint[], $16::boolean[], $17::integer[], $18::text[], $19::text[])
+            $13::integer[], $14::text[], $15::bigint[], $16::boolean[], $17::integer[], $18::text[], $19::text[],
+            $20::bigint[], $21::bigint[], $22::bigint[], $23::text[])
         ON CONFLICT (request_id) DO NOTHING
         """;
 
@@ -45,18 +47,19 @@ internal static class PostgresUsageRows
     private const string SelectColumns =
         "SELECT request_id, timestamp, key_id, model_alias, provider, upstream_model, operation, "
         + "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano, "
-        + "status, error_code, latency_ms, streamed, source, task_scope, degraded FROM usage_records";
+        + "status, error_code, latency_ms, streamed, source, task_scope, degraded, "
+        + "cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier FROM usage_records";
 
     public static NpgsqlCommand CreateInsert(NpgsqlDataSource dataSource, List<UsageRecord> batch)
     {
         var n = batch.Count;
-        var text = new string?[7 + 3][];
+        var text = new string?[7 + 4][];
         for (var i = 0; i < text.Length; i++)
         {
             text[i] = new string?[n];
         }
 
-        var numbers = new long[7][];
+        var numbers = new long[10][];
         for (var i = 0; i < numbers.Length; i++)
         {
             numbers[i] = new long[n];
@@ -77,6 +80,7 @@ internal static class PostgresUsageRows
             text[6][r] = record.ErrorCode;
             text[7][r] = record.TaskScope;
             text[8][r] = record.Degraded;
+            text[9][r] = record.Tokens.Tier == ServiceTier.Default ? null : ServiceTiers.Name(record.Tokens.Tier);
             numbers[0][r] = record.Timestamp.ToUnixTimeMilliseconds();
             numbers[1][r] = record.Tokens.InputTokens;
             numbers[2][r] = record.Tokens.OutputTokens;
@@ -84,6 +88,9 @@ internal static class PostgresUsageRows
             numbers[4][r] = record.Tokens.CacheWriteTokens;
             numbers[5][r] = record.Cost.NanoUsd;
             numbers[6][r] = record.LatencyMs;
+            numbers[7][r] = record.Tokens.CacheWrite1hTokens;
+            numbers[8][r] = record.Tokens.ReasoningTokens;
+            numbers[9][r] = record.Tokens.WebSearchRequests;
             status[r] = record.Status;
             source[r] = (int)record.Source;
             streamed[r] = record.Streamed;
@@ -110,6 +117,12 @@ internal static class PostgresUsageRows
         p.Add(new NpgsqlParameter<int[]> { TypedValue = source });
         p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[7] });
         p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[8] });
+        for (var i = 7; i <= 9; i++)
+        {
+            p.Add(new NpgsqlParameter<long[]> { TypedValue = numbers[i] });
+        }
+
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[9] });
         return command;
     }
 

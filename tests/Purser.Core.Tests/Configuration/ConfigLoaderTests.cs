@@ -55,8 +55,8 @@ public sealed class ConfigLoaderTests
           scratch:
             provider: local_vllm-1
             free: true
-          mystery:
-            provider: local_vllm-1
+          # a model with no price is a configuration error (issue 13); this one is a catalog model
+          mystery: { provider: local_vllm-1, upstream: o3-pro }
         keys:
           - id: team-a.agent_1
             hash: sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
@@ -123,7 +123,9 @@ public sealed class ConfigLoaderTests
         Assert.Equal(4096, gpt4o.DefaultMaxTokens);
 
         var sonnet = config.Models["sonnet"];
-        Assert.Equal(new ModelPrice(3_000_000_000, 15_000_000_000, 300_000_000, 3_750_000_000), sonnet.Price);
+        Assert.Equal(new ModelPrice(3_000_000_000, 15_000_000_000, 300_000_000, 3_750_000_000) with { CacheWrite1hPerMillion = 6_000_000_000, LongContext = sonnet.Price!.LongContext, WebSearchPerUse = Money.FromUsd(0.01m) }, sonnet.Price);
+        Assert.Equal(200_000, sonnet.Price.LongContext!.ThresholdTokens);
+        Assert.Equal(200_000, sonnet.ContextWindow);
         Assert.Equal(64_000, sonnet.MaxOutputTokens);
 
         var llama = config.Models["llama"];
@@ -141,9 +143,10 @@ public sealed class ConfigLoaderTests
         Assert.Equal("scratch", scratch.UpstreamModel);
 
         var mystery = config.Models["mystery"];
-        Assert.Null(mystery.Price);
+        Assert.Equal(PriceCatalog.Default.Entries["o3-pro"].Price, mystery.Price);
         Assert.False(mystery.Free);
-        Assert.Equal(4096, mystery.MaxOutputTokens);
+        Assert.Equal(100_000, mystery.MaxOutputTokens);
+        Assert.True(mystery.Reasoning);
     }
 
     [Fact]
@@ -216,7 +219,7 @@ public sealed class ConfigLoaderTests
             providers:
               p: { kind: openai }
             models:
-              small: { provider: p, max_output_tokens: 1000 }
+              small: { provider: p, max_output_tokens: 1000, free: true }
             """);
 
         Assert.Equal(1000, config.Models["small"].MaxOutputTokens);

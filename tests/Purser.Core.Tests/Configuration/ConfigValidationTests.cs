@@ -159,7 +159,7 @@ public sealed class ConfigValidationTests
             providers:
               p: { kind: opneai }
             models:
-              m: { provider: p }
+              m: { provider: p, free: true }
             """);
 
         var error = Assert.Single(result.Errors);
@@ -377,7 +377,7 @@ public sealed class ConfigValidationTests
             providers:
               p: {"{"} kind: openai {"}"}
             models:
-              known: {"{"} provider: p {"}"}
+              known: {"{"} provider: p, free: true {"}"}
             keys:
               - id: a
                 hash: {Hash('c')}

@@ -108,12 +108,12 @@ public sealed class EnsemblePlannerTests
     }
 
     [Fact]
-    public void A_routing_alias_is_projected_at_its_dearest_target()
+    public void A_routing_alias_is_projected_at_the_sum_of_its_targets_since_every_failed_over_attempt_may_be_billed()
     {
         var route = new CallShape([new PricedTarget(Cheap, 100), new PricedTarget(Dear, 50)]);
 
-        Assert.Equal(Dear.Cost(new TokenUsage(Input, 50)), route.Estimate(Input).Cost);
-        Assert.Equal(Input + 100, route.Estimate(Input).Tokens);
+        Assert.Equal(Cheap.Cost(new TokenUsage(Input, 100)) + Dear.Cost(new TokenUsage(Input, 50)), route.Estimate(Input).Cost);
+        Assert.Equal(Input + 100 + Input + 50, route.Estimate(Input).Tokens);
         Assert.Equal(100, route.MaxTokens);
     }
 

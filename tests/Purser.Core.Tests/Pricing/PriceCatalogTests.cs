@@ -33,8 +33,8 @@ public sealed class PriceCatalogTests
 
         var baseOnly = CatalogWith(("gpt-4o", 1));
         Assert.False(baseOnly.TryGet("gpt-4o-mini", out _));
-        Assert.False(PriceCatalog.Default.TryGet("o3-pro", out _));
-        Assert.False(PriceCatalog.Default.TryGet("gpt-5-pro", out _));
+        Assert.False(PriceCatalog.Default.TryGet("gpt-4o-realtime-preview", out _));
+        Assert.False(PriceCatalog.Default.TryGet("o3-deep-research", out _));
     }
 
     [Theory]
@@ -56,18 +56,23 @@ public sealed class PriceCatalogTests
     {
         var catalog = PriceCatalog.Default;
 
-        Assert.Equal(21, catalog.Count);
-        Assert.Equal(new CatalogEntry(new ModelPrice(2_500_000_000, 10_000_000_000, 1_250_000_000), 16_384), catalog.Entries["gpt-4o"]);
-        Assert.Equal(new CatalogEntry(new ModelPrice(150_000_000, 600_000_000, 75_000_000), 16_384), catalog.Entries["gpt-4o-mini"]);
-        Assert.Equal(new CatalogEntry(new ModelPrice(50_000_000, 400_000_000, 5_000_000), 128_000), catalog.Entries["gpt-5-nano"]);
-        Assert.Equal(new CatalogEntry(new ModelPrice(1_100_000_000, 4_400_000_000, 275_000_000), 100_000), catalog.Entries["o4-mini"]);
-        Assert.Equal(new CatalogEntry(new ModelPrice(130_000_000, 0), 0), catalog.Entries["text-embedding-3-large"]);
-        Assert.Equal(new CatalogEntry(new ModelPrice(15_000_000_000, 75_000_000_000, 1_500_000_000, 18_750_000_000), 32_000), catalog.Entries["claude-opus-4-1"]);
-        Assert.Equal(new CatalogEntry(new ModelPrice(800_000_000, 4_000_000_000, 80_000_000, 1_000_000_000), 8_192), catalog.Entries["claude-3-5-haiku"]);
-        Assert.Equal(new CatalogEntry(new ModelPrice(500_000_000, 1_500_000_000, 250_000_000), 4_096), catalog.Entries["sim-chat"]);
-        Assert.Equal(new CatalogEntry(new ModelPrice(20_000_000, 0), 0), catalog.Entries["sim-embed"]);
-        Assert.Equal(new CatalogEntry(new ModelPrice(1_000_000_000, 5_000_000_000, 100_000_000, 1_250_000_000), 4_096), catalog.Entries["claude-sim"]);
+        Assert.Equal(44, catalog.Count);
+        Assert.Equal((new ModelPrice(2_500_000_000, 10_000_000_000, 1_250_000_000), 16_384), BaseRates(catalog.Entries["gpt-4o"]));
+        Assert.Equal((new ModelPrice(150_000_000, 600_000_000, 75_000_000), 16_384), BaseRates(catalog.Entries["gpt-4o-mini"]));
+        Assert.Equal((new ModelPrice(50_000_000, 400_000_000, 5_000_000), 128_000), BaseRates(catalog.Entries["gpt-5-nano"]));
+        Assert.Equal((new ModelPrice(1_100_000_000, 4_400_000_000, 275_000_000), 100_000), BaseRates(catalog.Entries["o4-mini"]));
+        Assert.Equal((new ModelPrice(130_000_000, 0), 0), BaseRates(catalog.Entries["text-embedding-3-large"]));
+        Assert.Equal((new ModelPrice(15_000_000_000, 75_000_000_000, 1_500_000_000, 18_750_000_000), 32_000), BaseRates(catalog.Entries["claude-opus-4-1"]));
+        Assert.Equal((new ModelPrice(800_000_000, 4_000_000_000, 80_000_000, 1_000_000_000), 8_192), BaseRates(catalog.Entries["claude-3-5-haiku"]));
+        Assert.Equal((new ModelPrice(500_000_000, 1_500_000_000, 250_000_000), 4_096), BaseRates(catalog.Entries["sim-chat"]));
+        Assert.Equal((new ModelPrice(20_000_000, 0), 0), BaseRates(catalog.Entries["sim-embed"]));
+        Assert.Equal((new ModelPrice(1_000_000_000, 5_000_000_000, 100_000_000, 1_250_000_000), 4_096), BaseRates(catalog.Entries["claude-sim"]));
     }
+
+    /// <summary>The four base rates and the output ceiling (the tiers and windows are checked in PriceDimensionTests).</summary>
+    private static (ModelPrice Price, int MaxOutput) BaseRates(CatalogEntry entry) =>
+        (new ModelPrice(entry.Price.InputPerMillion, entry.Price.OutputPerMillion, entry.Price.CachedInputPerMillion, entry.Price.CacheWritePerMillion), entry.MaxOutputTokens);
+
 
     [Fact]
     public void Empty_catalog_knows_nothing_and_With_nothing_returns_the_same_catalog()

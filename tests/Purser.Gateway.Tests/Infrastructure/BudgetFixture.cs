@@ -85,6 +85,8 @@ public sealed class BudgetFixture : IAsyncLifetime
               sim-chat: { provider: sim-openai }
               sim-mini: { provider: sim-openai, upstream: sim-chat, price: { input: 0.05, output: 0.15 } }
               claude-sim: { provider: sim-anthropic }
+              sim-long: { provider: sim-openai, upstream: "sim-chat~out=5000", price: { input: 0.50, output: 1.50 }, max_output_tokens: 8192 }
+              mini-vision: { provider: sim-openai, upstream: gpt-4o-mini }
             {{_extraYaml}}
             """);
         Gateway = await GatewayHost.StartAsync(new GatewayHostOptions

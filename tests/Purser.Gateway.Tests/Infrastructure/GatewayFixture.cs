@@ -77,7 +77,6 @@ public sealed class GatewayFixture : IAsyncLifetime
           sim-cut: { provider: sim-openai, upstream: "sim-chat~out=50,fail=cut:5", price: { input: 0.5, output: 1.5 } }
           claude-cut: { provider: sim-anthropic, upstream: "claude-sim~out=50,fail=cut:5", price: { input: 1, output: 5 } }
           sim-timeout: { provider: sim-openai, upstream: "sim-chat~fail=timeout", price: { input: 0.5, output: 1.5 } }
-          unpriced: { provider: sim-openai, upstream: mystery-model }
           free-model: { provider: sim-openai, upstream: mystery-model, free: true }
         {{extraModels}}
         keys:

@@ -104,6 +104,7 @@ public sealed class ChargedByConstructionTests
     [InlineData("sim-nousage")]
     [InlineData("sim-cutbody")]
     [InlineData("sim-garbage")]
+    [InlineData("sim-oversize")]
     public async Task A_200_that_cannot_be_relayed_is_a_502_charged_its_hold(string model)
     {
         var (id, secret) = await _fixture.KeyWithCapAsync("1");
@@ -301,5 +302,37 @@ public sealed class ChargedByConstructionTests
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         var record = Assert.Single(await AssertBooksBalanceAsync(id, 1));
         Assert.True(record.ModelAlias.Length <= 256, record.ModelAlias.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task A_malformed_chunked_body_is_a_400_in_the_callers_shape_not_a_413()
+    {
+        var (id, secret) = await _fixture.KeyWithCapAsync("1");
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(_fixture.Http.BaseAddress!.Host, _fixture.Http.BaseAddress.Port);
+        await using var stream = client.GetStream();
+        var request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + secret
+            + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{\"model\"\r\n0\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var statusLine = await reader.ReadLineAsync();
+        Assert.StartsWith("HTTP/1.1 400", statusLine, StringComparison.Ordinal);
+        var rest = await reader.ReadToEndAsync();
+        Assert.Contains("invalid_request", rest, StringComparison.Ordinal);
+        var record = Assert.Single(await AssertBooksBalanceAsync(id, 1));
+        Assert.Equal(400, record.Status);
+    }
+
+    [Fact]
+    public async Task A_translated_stream_carries_its_cost_in_the_final_usage_chunk()
+    {
+        var (id, secret) = await _fixture.KeyWithCapAsync("1");
+        var body = """{"model":"claude-ok","max_tokens":50,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}""";
+        using var response = await _fixture.Http.SendAsync(MeteringFixture.Chat(secret, body));
+        var text = await response.Content.ReadAsStringAsync();
+        var usageLine = text.Split("\n").Single(l => l.Contains("\"usage\":{", StringComparison.Ordinal));
+        var cost = JsonDocument.Parse(usageLine["data: ".Length..]).RootElement.GetProperty("usage").GetProperty("cost").GetDecimal();
+        var record = Assert.Single(await AssertBooksBalanceAsync(id, 1));
+        Assert.Equal(record.Cost.ToUsd(), cost);
     }
 }

@@ -66,6 +66,7 @@ public sealed class MeteringFixture : IAsyncLifetime
               sim-nousage: { provider: sim-openai, upstream: "sim-chat~fail=no_usage", {{P}} }
               sim-jsonstream: { provider: sim-openai, upstream: "sim-chat~fail=json_stream", {{P}} }
               sim-cutbody: { provider: sim-openai, upstream: "sim-chat~out=40,fail=cut_body", {{P}} }
+              sim-oversize: { provider: sim-openai, upstream: "sim-chat~fail=oversize", {{P}} }
               sim-timeout: { provider: sim-openai, upstream: "sim-chat~fail=timeout", {{P}} }
               claude-ok: { provider: sim-anthropic, upstream: "claude-sim~out=20", price: { input: 1, output: 5 } }
               claude-slow: { provider: sim-anthropic, upstream: "claude-sim~out=60,tps=200", price: { input: 1, output: 5 } }

@@ -26,7 +26,12 @@ public sealed class PassThroughBodyTests
         { """{"model":"a","stream":true,"max_tokens":9,"messages":[]}""", false, null, true },
         { """{"model":"a","stream":false,"stream_options":{"include_usage":false},"messages":[]}""", false, 10, false },
         { """{"model":"a","max_completion_tokens":7,"messages":[]}""", false, null, true },
-        { "{ \"model\" : \"a\" ,\n \"messages\" : [ {\"role\":\"user\",\"content\":\"caf\u00e9 \\u00e9 \\n \\\"q\\\" <b>&</b> \ud83d\ude00\"} ] , \"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\"}}}}}] , \"seed\": 1.5e3 }", false, 20, false },
+        { "{ \"model\" : \"a\" ,\n \"messages\" : [ {\"role\":\"user\",\"content\":\"caf\u00e9 \\u00e9 \\n \\\"q\\\" <b>&</b> \ud83d\ude00\"} ] , \"seed\": 1.5e3 }", false, 20, false },
+        { """{"model":"a","max_completion_tokens":7,"messages":[]}""", false, 3, true },
+        { """{"model":"a","max_completion_tokens":7,"messages":[]}""", false, 3, false },
+        { """{"model":"a","max_completion_tokens":7,"stream":true,"messages":[],"n":3}""", false, 3, false },
+        { """{"model":"a","messages":[],"n":4,"service_tier":"priority"}""", false, 3, false },
+        { """{"model":"claude","max_tokens":9,"messages":[{"role":"user","content":[{"type":"text","text":"t","cache_control":{"type":"ephemeral","ttl":"1h"}}]}]}""", true, null, false },
         { """{"model":"claude","max_tokens":1024,"messages":[{"role":"user","content":[{"type":"text","text":"t"}]}],"system":"s"}""", true, null, false },
         { """{"model":"claude","messages":[],"max_completion_tokens":"any"}""", true, 300, false },
         { """{"model":"claude","stream":true,"messages":[],"max_tokens":null}""", true, 300, false },
@@ -52,6 +57,14 @@ public sealed class PassThroughBodyTests
         """{"model":"a","messages":[],"max_tokens":5,"max_completion_tokens":6}""",
         """{"model":"a","messages":[],"stream":true,"stream_options":{"include_usage":true}}""",
         """{"model":"a","messages":[]} x""",
+        """{"model":"a","messages":[],"tools":[{"type":"function","function":{"name":"f"}}]}""",
+        """{"model":"a","messages":[],"n":0}""",
+        """{"model":"a","messages":[],"n":"2"}""",
+        """{"model":"a","messages":[],"service_tier":"ultra"}""",
+        """{"model":"a","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"u"}}]}]}""",
+        """{"model":"a","messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"f"}}]}]}""",
+        """{"model":"a","messages":[{"role":"user","content":[{"type":"tool_result","content":[{"type":"document"}]}]}]}""",
+        """{"model":"a","messages":[],"web_search_options":{}}""",
         """{"model":"a","messages":[],}""",
         """[1]""",
         "",
@@ -69,12 +82,15 @@ public sealed class PassThroughBodyTests
         Assert.Equal(alias, scan.Alias);
         Assert.Equal(stream, scan.Stream);
         Assert.Equal(maxTokens, scan.MaxTokens);
-        Assert.Equal(InputTokenBound.Of(parsed, body.Length), InputTokenBound.Of(scan.Images, body.Length));
+        Assert.Null(RequestShapes.Read(parsed, format, body.Length, out var shape));
+        var scanned = scan.Shape(body.Length);
+        Assert.Equal((shape.TextBytes, shape.Choices, shape.Tier, shape.CacheWrites, shape.Images.Count, shape.UnsizedContent, shape.Tools, shape.ServerTools.Count, shape.Unbounded),
+            (scanned.TextBytes, scanned.Choices, scanned.Tier, scanned.CacheWrites, scanned.Images.Count, scanned.UnsizedContent, scanned.Tools, scanned.ServerTools.Count, scanned.Unbounded));
 
         using var output = new PooledBufferWriter();
         PassThroughBody.Write(body, scan, output, "up-model", setMaxTokens, stream && !anthropic, usesMaxCompletionTokens);
 
-        Assert.Equal(JsonObjectPath(parsed, setMaxTokens, stream && !anthropic, usesMaxCompletionTokens), JsonNode.Parse(output.WrittenSpan)!.ToJsonString());
+        Assert.Equal(JsonObjectPath(parsed, anthropic, setMaxTokens, stream && !anthropic, usesMaxCompletionTokens), JsonNode.Parse(output.WrittenSpan)!.ToJsonString());
     }
 
     [Theory]
@@ -92,28 +108,11 @@ public sealed class PassThroughBodyTests
         Assert.False(ChatRequestScan.TryScan(body, ApiFormat.OpenAI, out _));
     }
 
-    [Fact]
-    public void Image_parts_are_counted_as_the_input_bound_counts_them()
-    {
-        var text = """
-            {"model":"a","messages":[
-              {"role":"user","content":[{"type":"image_url","image_url":{"url":"u"}},{"type":"text","text":"t"},{"type":"image","source":{}}]},
-              {"role":"user","content":[{"type":"tool_result","content":[{"type":"image"},{"type":"image_url"}]},{"content":[{"type":"image"}],"type":"text"}]},
-              "odd", 3, {"content":[{"content":[{"type":"image"}],"type":"tool_result"}]}
-            ]}
-            """;
-        var body = Encoding.UTF8.GetBytes(text);
-
-        Assert.True(ChatRequestScan.TryScan(body, ApiFormat.OpenAI, out var scan));
-        Assert.Equal(5, scan.Images);
-        Assert.Equal(InputTokenBound.Of(RequestBody.Parse(body).Json!, body.Length), InputTokenBound.Of(scan.Images, body.Length));
-    }
-
     /// <summary>What ChatProxy does to a same-format request on its JsonObject path (BuildUpstreamBody, then the rename).</summary>
-    private static string JsonObjectPath(JsonObject upstream, int? setMaxTokens, bool addStreamUsage, bool usesMaxCompletionTokens)
+    private static string JsonObjectPath(JsonObject upstream, bool anthropic, int? setMaxTokens, bool addStreamUsage, bool usesMaxCompletionTokens)
     {
         upstream["model"] = "up-model";
-        if (setMaxTokens is { } set)
+        if (setMaxTokens is { } set && (anthropic || !upstream.ContainsKey("max_completion_tokens")))
         {
             upstream["max_tokens"] = set;
         }
@@ -125,9 +124,9 @@ public sealed class PassThroughBodyTests
             upstream["stream_options"] = options;
         }
 
-        if (usesMaxCompletionTokens && upstream.Remove("max_tokens", out var limit))
+        if (!anthropic)
         {
-            upstream["max_completion_tokens"] = limit;
+            TokenLimitFields.Apply(upstream, setMaxTokens, usesMaxCompletionTokens);
         }
 
         return upstream.ToJsonString();

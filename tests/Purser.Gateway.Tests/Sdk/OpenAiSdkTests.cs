@@ -242,7 +242,6 @@ public sealed class OpenAiSdkTests
     [InlineData("sim-chat", GatewayFixture.ExpiredSecret, 401)]
     [InlineData("no-such-model", GatewayFixture.Secret, 404)]
     [InlineData("claude-sim", GatewayFixture.LimitedSecret, 403)]
-    [InlineData("unpriced", GatewayFixture.Secret, 400)]
     [InlineData("sim-429", GatewayFixture.Secret, 429)]
     [InlineData("claude-429", GatewayFixture.Secret, 429)]
     [InlineData("sim-garbage", GatewayFixture.Secret, 502)]

@@ -42,7 +42,7 @@ public sealed class PostgresStoresTests : IAsyncLifetime
             Assert.Equal(["r3", "r2", "r1"], all.Select(r => r.RequestId));
             Assert.Equal(1_000, all[2].Cost.NanoUsd);
             Assert.Equal("swarm", all[2].TaskScope);
-            Assert.Equal(new TokenUsage(10, 20, 1, 2), all[2].Tokens);
+            Assert.Equal(new TokenUsage(10, 20, 1, 2, CacheWrite1hTokens: 1, ReasoningTokens: 5, WebSearchRequests: 3, Tier: ServiceTier.Flex), all[2].Tokens);
 
             var k1Late = await store.QueryAsync(new UsageQuery { KeyId = "k1", From = T0.AddSeconds(1), Limit = 0 }, CancellationToken.None);
             Assert.Equal(["r3"], k1Late.Select(r => r.RequestId));
@@ -124,7 +124,7 @@ public sealed class PostgresStoresTests : IAsyncLifetime
         Provider = "sim",
         UpstreamModel = "sim-chat",
         Operation = "chat",
-        Tokens = new TokenUsage(10, 20, 1, 2),
+        Tokens = new TokenUsage(10, 20, 1, 2, CacheWrite1hTokens: 1, ReasoningTokens: 5, WebSearchRequests: 3, Tier: ServiceTier.Flex),
         Cost = Money.FromNano(cost),
         Status = 200,
         TaskScope = task,
