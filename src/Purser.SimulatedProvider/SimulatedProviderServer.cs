@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -17,13 +18,23 @@ namespace Purser.SimulatedProvider;
 /// </summary>
 public sealed class SimulatedProviderServer : IAsyncDisposable
 {
-    private readonly WebApplication app;
+    private const int TraceparentsKept = 256;
 
-    private SimulatedProviderServer(WebApplication app, Uri baseAddress)
+    private readonly WebApplication app;
+    private readonly ConcurrentQueue<string> traceparents;
+
+    private SimulatedProviderServer(WebApplication app, Uri baseAddress, ConcurrentQueue<string> traceparents)
     {
         this.app = app;
+        this.traceparents = traceparents;
         BaseAddress = baseAddress;
     }
+
+    /// <summary>
+    /// The W3C <c>traceparent</c> headers of the latest requests that carried one (up to 256), oldest first: what a
+    /// real provider would see of a caller's trace.
+    /// </summary>
+    public IReadOnlyCollection<string> ReceivedTraceparents => traceparents.ToArray();
 
     /// <summary>The real bound address, e.g. <c>http://127.0.0.1:41234</c> when started on port 0.</summary>
     public Uri BaseAddress { get; }
@@ -54,12 +65,24 @@ public sealed class SimulatedProviderServer : IAsyncDisposable
 
         WebApplication app = builder.Build();
         var router = new SimRouter(new SimContext(timeProvider, app.Lifetime.ApplicationStopping));
-        app.Run(router.HandleAsync);
+        var traceparents = new ConcurrentQueue<string>();
+        app.Run(context =>
+        {
+            if (context.Request.Headers.TryGetValue("traceparent", out var traceparent))
+            {
+                traceparents.Enqueue(traceparent.ToString());
+                while (traceparents.Count > TraceparentsKept && traceparents.TryDequeue(out _))
+                {
+                }
+            }
+
+            return router.HandleAsync(context);
+        });
         await app.StartAsync(ct).ConfigureAwait(false);
 
         ICollection<string> addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
         string bound = addresses.Count > 0 ? addresses.First() : url;
-        return new SimulatedProviderServer(app, new Uri(bound));
+        return new SimulatedProviderServer(app, new Uri(bound), traceparents);
     }
 
     public async ValueTask DisposeAsync()

@@ -2,10 +2,10 @@ using YamlDotNet.RepresentationModel;
 
 namespace Purser.Configuration;
 
-/// <summary>The <c>telemetry:</c> section: <c>otlp_endpoint</c> and <c>log_format</c> (text or json).</summary>
+/// <summary>The <c>telemetry:</c> section: <c>otlp_endpoint</c>, <c>log_format</c> (text or json), <c>prometheus</c>, <c>traces</c> and <c>trace_sample_ratio</c>.</summary>
 internal sealed partial class ConfigParser
 {
-    private static readonly string[] TelemetryFields = ["otlp_endpoint", "log_format"];
+    private static readonly string[] TelemetryFields = ["otlp_endpoint", "log_format", "prometheus", "traces", "trace_sample_ratio"];
 
     private TelemetryConfig ParseTelemetry(YamlNode node)
     {
@@ -33,6 +33,28 @@ internal sealed partial class ConfigParser
                 default:
                     Error(format.Line, "telemetry.log_format", $"expected 'text' or 'json', got {format.Describe()}");
                     break;
+            }
+        }
+
+        if (fields.TryGetValue("prometheus", out var prometheusNode) && TryBool(prometheusNode, "telemetry.prometheus", out var prometheus))
+        {
+            telemetry = telemetry with { Prometheus = prometheus };
+        }
+
+        if (fields.TryGetValue("traces", out var tracesNode) && TryBool(tracesNode, "telemetry.traces", out var traces))
+        {
+            telemetry = telemetry with { Traces = traces };
+        }
+
+        if (fields.TryGetValue("trace_sample_ratio", out var ratioNode) && TryScalar(ratioNode, "telemetry.trace_sample_ratio", out var ratioText))
+        {
+            if (double.TryParse(ratioText.Value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var ratio) && ratio > 0 && ratio <= 1)
+            {
+                telemetry = telemetry with { TraceSampleRatio = ratio };
+            }
+            else
+            {
+                Error(ratioText.Line, "telemetry.trace_sample_ratio", $"expected a number greater than 0 and at most 1, got {ratioText.Describe()}");
             }
         }
 

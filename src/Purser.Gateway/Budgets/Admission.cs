@@ -76,6 +76,7 @@ internal sealed class Admission
         if (Held)
         {
             var started = Stopwatch.GetTimestamp();
+            using var span = GatewayTracing.StartLedger("settle");
             try
             {
                 // Never cancelled: a settlement must land even when the caller has gone.
@@ -85,6 +86,7 @@ internal sealed class Admission
             catch (LedgerUnavailableException)
             {
                 GatewayMetrics.Ledger("settle", Stopwatch.GetElapsedTime(started), failed: true);
+                span?.SetStatus(ActivityStatusCode.Error, "ledger_unavailable");
                 // The ledger is unreachable: the hold stays and expires, charged in full (never under-counted);
                 // the usage record still carries the actual cost.
                 SettleFailed = true;

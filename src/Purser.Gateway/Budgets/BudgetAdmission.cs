@@ -84,6 +84,7 @@ internal sealed class BudgetAdmission
     /// </summary>
     public async ValueTask<(Admission? Admission, GatewayError? Error)> AdmitAsync(AdmissionRequest request, CancellationToken cancellationToken)
     {
+        using var span = Telemetry.GatewayTracing.StartAdmission();
         (Admission? Admission, GatewayError? Error) admitted;
         try
         {
@@ -91,12 +92,23 @@ internal sealed class BudgetAdmission
         }
         catch (LedgerUnavailableException)
         {
+            span?.SetTag("purser.ledger.unavailable", true);
             // Fail closed by default: without the ledger the gateway cannot know what is left, so it spends nothing.
             // Fail open only when configured, and only within this instance's local allowance.
             return FailOpen(request);
         }
 
-        return admitted.Admission is { Held: true } admission ? await CreatePendingTaskAsync(request, admission, cancellationToken).ConfigureAwait(false) : admitted;
+        if (admitted.Admission is { Held: true } held)
+        {
+            admitted = await CreatePendingTaskAsync(request, held, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (span is not null)
+        {
+            Telemetry.GatewayTracing.Admitted(span, admitted.Admission?.Amount, admitted.Admission?.Degraded, admitted.Error is { } refused ? ErrorTable.CodeOf(refused) : null);
+        }
+
+        return admitted;
     }
 
     /// <summary>

@@ -62,7 +62,7 @@ internal static class OperatorCommands
 
     private static Command Keys()
     {
-        var keys = new Command("keys", "List, create and revoke virtual keys.");
+        var keys = new Command("keys", "List, create and revoke virtual keys; hash one for the configuration file.");
         keys.Options.Add(Url);
         keys.Options.Add(AdminKey);
 
@@ -137,6 +137,7 @@ internal static class OperatorCommands
             return 0;
         }));
         keys.Subcommands.Add(revoke);
+        keys.Subcommands.Add(SecretCommands.Hash());
         return keys;
     }
 

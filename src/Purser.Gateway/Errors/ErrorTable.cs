@@ -35,6 +35,8 @@ internal static class ErrorTable
         GatewayErrorCode.LedgerUnavailable => new(503, "server_error", "api_error", "ledger_unavailable"),
         GatewayErrorCode.EnsembleCapExceeded => new(402, "ensemble_cap_exceeded", "ensemble_cap_exceeded", "ensemble_cap_exceeded"),
         GatewayErrorCode.EnsemblePanelFailed => new(502, "server_error", "api_error", "ensemble_panel_failed"),
+        GatewayErrorCode.RouteNotFound => new(404, "invalid_request_error", "not_found_error", "unknown_route"),
+        GatewayErrorCode.MethodNotAllowed => new(405, "invalid_request_error", "invalid_request_error", "method_not_allowed"),
         GatewayErrorCode.InternalError => new(500, "server_error", "api_error", "internal_error"),
         GatewayErrorCode.RequestTimeout => new(408, "invalid_request_error", "invalid_request_error", "request_timeout"),
         GatewayErrorCode.InvalidHeader => new(400, "invalid_request_error", "invalid_request_error", "invalid_header"),

@@ -27,6 +27,8 @@ internal enum GatewayErrorCode
     LedgerUnavailable,
     EnsembleCapExceeded,
     EnsemblePanelFailed,
+    RouteNotFound,
+    MethodNotAllowed,
     InternalError,
     RequestTimeout,
     InvalidHeader,

@@ -7,7 +7,7 @@ namespace Purser.Gateway.Hosting;
 
 /// <summary>
 /// The command line (System.CommandLine): <c>serve [--config FILE] [--urls URL] [--data DIR]</c> (also the default
-/// with no command), <c>validate FILE</c>, and the operator commands that drive a running gateway's admin API
+/// with no command), <c>validate FILE</c>, <c>version</c>, <c>admin-key new</c>, and the operator commands that drive a running gateway's admin API
 /// (<see cref="OperatorCommands"/>).
 /// </summary>
 internal static class Cli
@@ -20,6 +20,8 @@ internal static class Cli
         AddServe(serve);
         root.Subcommands.Add(serve);
         root.Subcommands.Add(Validate());
+        root.Subcommands.Add(SecretCommands.VersionCommand());
+        root.Subcommands.Add(SecretCommands.AdminKey());
         foreach (var command in OperatorCommands.Create())
         {
             root.Subcommands.Add(command);

@@ -124,6 +124,11 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets, storedAliases), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.AddSingleton<TaskBudgets>();
         var failOpen = config.Storage.FailOpenLocalCap is { } localCap ? new FailOpenAllowance(localCap, options.Time) : null;
+        if (failOpen is not null)
+        {
+            services.AddSingleton(failOpen); // read by /readyz
+        }
+
         services.AddSingleton(sp => new BudgetAdmission(sp.GetRequiredService<IBudgetLedger>(), sp.GetRequiredService<TaskBudgets>(), options.Time, sp.GetRequiredService<BudgetEvents>(), failOpen));
         services.AddSingleton<BudgetEvents>();
         services.AddHostedService<HoldExpiry>();
@@ -152,16 +157,19 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<Ensembles.EnsembleExecutor>();
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<EmbeddingsProxy>();
-        TelemetrySetup.AddMetrics(services, config.Telemetry, options);
+        var telemetry = TelemetrySetup.AddTelemetry(services, config.Telemetry, options);
         Dashboard.DashboardSetup.AddDashboard(services);
 
         var app = builder.Build();
+        TelemetrySetup.Use(app, telemetry);
+        app.UseMiddleware<Errors.UnmatchedRoutes>();
         if (jsonLogs)
         {
             app.UseMiddleware<Telemetry.RequestLogScope>();
         }
 
         app.MapProxyEndpoints();
+        app.MapHealthEndpoints();
         app.MapAdminEndpoints();
         Dashboard.DashboardEndpoints.MapDashboard(app);
 

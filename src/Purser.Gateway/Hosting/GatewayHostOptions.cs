@@ -20,4 +20,7 @@ public sealed record GatewayHostOptions
 
     /// <summary>Adds readers or exporters to the gateway's OpenTelemetry metrics (tests: an in-memory exporter).</summary>
     public Action<OpenTelemetry.Metrics.MeterProviderBuilder>? ConfigureMetrics { get; init; }
+
+    /// <summary>Adds exporters to the gateway's OpenTelemetry traces (tests: an in-memory exporter); traces are on when set.</summary>
+    public Action<OpenTelemetry.Trace.TracerProviderBuilder>? ConfigureTracing { get; init; }
 }

@@ -107,6 +107,13 @@ internal static class Quickstart
                 """);
         }
 
+        // A team with a Bedtime policy, so that the README's operator commands (keys create --team research, bedtime
+        // wake team:research) work on the quickstart as written.
+        yaml.Append("""
+            teams:
+              research: {}
+
+            """);
         yaml.Append($"""
             keys:
               - id: demo
@@ -116,6 +123,8 @@ internal static class Quickstart
                 scope: key:demo
                 window: daily
                 cap_usd: 5.00
+            bedtime:
+              - scope: team:research
 
             """);
 

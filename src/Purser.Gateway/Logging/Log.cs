@@ -48,6 +48,9 @@ internal static partial class Log
     [LoggerMessage(15, LogLevel.Warning, "A route or ensemble created through the admin API is not in effect: {Error}")]
     public static partial void StoredAliasSkipped(ILogger logger, string error);
 
+    [LoggerMessage(1701, LogLevel.Warning, "Budget gauges: the ledger could not be read; no budget points in this collection")]
+    public static partial void BudgetGaugesUnavailable(ILogger logger, Exception exception);
+
     [LoggerMessage(40, LogLevel.Error, "Request {RequestId} failed unexpectedly; answered 500 and recorded")]
     public static partial void RequestFailedUnexpectedly(ILogger logger, string requestId, Exception exception);
 

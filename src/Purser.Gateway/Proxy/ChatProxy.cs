@@ -293,6 +293,9 @@ internal sealed class ChatProxy
         // provider stops generating; what was relayed is charged); a whole response is read to its end even after
         // the caller left, since that is the only way to learn what the provider bills.
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), stream ? ct : CancellationToken.None);
+
+        // Telemetry (issue 17): the upstream call's span, current until the request settles; null without a tracer.
+        using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
         var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false);
         if (sent.Sent)
         {

@@ -169,6 +169,9 @@ internal sealed class EmbeddingsProxy
         using var buffer = new PooledBufferWriter(byteCount + 64);
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, model.Upstream.EmbeddingsUri, request, buffer, context.Request);
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), CancellationToken.None);
+
+        // Telemetry (issue 17): the upstream call's span, current until the request settles; null without a tracer.
+        using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
         var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false);
         if (sent.Sent)
         {

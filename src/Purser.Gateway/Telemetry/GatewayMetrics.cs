@@ -49,6 +49,12 @@ internal static class GatewayMetrics
     /// <summary>A finished request: its tokens (when the provider or the counter reported them), cost and duration.</summary>
     public static void Finished(in CallSubject call, int status, string? errorCode, TokenUsage usage, UsageSource source, Money cost, TimeSpan elapsed)
     {
+        // A span is current only when a tracer listens (GatewayTracing): then the same facts go on the request's spans.
+        if (Activity.Current is not null)
+        {
+            GatewayTracing.Finished(call, status, errorCode, usage, source, cost);
+        }
+
         // Nothing listens unless OpenTelemetry (or a test) enabled the meter: then the tags are not even built.
         if (!TokenUsage.Enabled && !OperationDuration.Enabled && !Cost.Enabled)
         {

@@ -9,6 +9,7 @@ internal static class LedgerTiming
     public static async ValueTask<HoldOutcome> ReserveAsync(IBudgetLedger ledger, HoldRequest request, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
+        using var span = GatewayTracing.StartLedger("reserve");
         var failed = true;
         try
         {
@@ -19,6 +20,7 @@ internal static class LedgerTiming
         finally
         {
             GatewayMetrics.Ledger("reserve", Stopwatch.GetElapsedTime(started), failed);
+            span?.SetStatus(failed ? ActivityStatusCode.Error : ActivityStatusCode.Unset);
         }
     }
 }

@@ -13,6 +13,7 @@ namespace Purser.Gateway.Tests.MultiInstance;
 /// ledger keeps every cap, and after quiescence what it says was spent is exactly what the usage records say, also
 /// when one instance is SIGKILLed mid-load and when PostgreSQL itself is stopped and restarted.
 /// </summary>
+[Collection(PrivateClusterCollection.Name)]
 public sealed class MultiInstanceProcessTests : IAsyncLifetime
 {
     private const int Instances = 3;
