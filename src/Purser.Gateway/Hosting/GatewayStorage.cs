@@ -14,6 +14,7 @@ using Purser.Store.Postgres.Dashboard;
 using Purser.Store.Postgres.Events;
 using Purser.Store.Postgres.Ledger;
 using Purser.Store.Postgres.Usage;
+using Purser.Store.Postgres.Webhooks;
 using Purser.Store.Sqlite;
 using Purser.Store.Sqlite.Admin;
 using Purser.Store.Sqlite.Bedtime;
@@ -143,7 +144,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
         return new GatewayStorage(
             new PostgresAdminStore(postgres, time), usage, usage, usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
-            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres,
+            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new PostgresWebhookStore(postgres), settlements, null, postgres,
             new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)))
         {
             Tasks = new PostgresTaskScopeStore(postgres, time),
