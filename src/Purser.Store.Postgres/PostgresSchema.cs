@@ -207,5 +207,39 @@ internal static class PostgresSchema
         ALTER TABLE usage_records ADD COLUMN web_search_requests bigint NOT NULL DEFAULT 0;
         ALTER TABLE usage_records ADD COLUMN service_tier text;
         """,
+
+        // 9 (issue 14): webhooks shared by every instance: the SQLite store's tables (its step 5) with seq for insertion
+        // order, and the fan-out cursor on events.seq. A delivery row is claimed by moving next_attempt_ms past a lease
+        // (FOR UPDATE SKIP LOCKED), so the partial index serves both the claim and "when is the next one due".
+        """
+        CREATE TABLE webhook_endpoints (
+            id text NOT NULL PRIMARY KEY,
+            url text NOT NULL,
+            secret text NOT NULL,
+            event_types text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE TABLE webhook_deliveries (
+            seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+            id text NOT NULL PRIMARY KEY,
+            endpoint_id text NOT NULL,
+            event_id text NOT NULL,
+            event_type text NOT NULL,
+            body text NOT NULL,
+            attempts integer NOT NULL,
+            next_attempt_ms bigint NOT NULL,
+            state smallint NOT NULL,
+            last_status integer,
+            last_error text,
+            created_at bigint NOT NULL,
+            UNIQUE (endpoint_id, event_id)
+        );
+        CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (next_attempt_ms, seq) WHERE state = 0;
+        CREATE TABLE webhook_cursor (
+            id integer NOT NULL PRIMARY KEY CHECK (id = 1),
+            last_seq bigint NOT NULL
+        );
+        INSERT INTO webhook_cursor (id, last_seq) VALUES (1, 0);
+        """,
     ];
 }

@@ -8,8 +8,8 @@ namespace Purser.Gateway.AdminServices;
 
 /// <summary>
 /// Registering and deleting webhook endpoints: the one place that does it. Nothing about them is held in memory (the
-/// dispatcher reads the store at each pass), so a change needs no announcement; the endpoints are in the instance's own
-/// SQLite file for now (see docs/design.md, Propagation).
+/// dispatcher reads the store at each pass), so a change needs no announcement: with PostgreSQL every instance reads the
+/// same endpoints at its next pass (see docs/design.md, Webhooks).
 /// </summary>
 internal sealed class WebhookAdmin
 {

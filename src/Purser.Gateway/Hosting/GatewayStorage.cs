@@ -14,6 +14,7 @@ using Purser.Store.Postgres.Dashboard;
 using Purser.Store.Postgres.Events;
 using Purser.Store.Postgres.Ledger;
 using Purser.Store.Postgres.Usage;
+using Purser.Store.Postgres.Webhooks;
 using Purser.Store.Sqlite;
 using Purser.Store.Sqlite.Admin;
 using Purser.Store.Sqlite.Bedtime;
@@ -115,9 +116,9 @@ internal sealed class GatewayStorage : IAsyncDisposable
     /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
     public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
     {
-        var sqlite = SqliteDatabase.Open(storage.SqlitePath);
         if (storage.Postgres is not { } connectionString)
         {
+            var sqlite = SqliteDatabase.Open(storage.SqlitePath);
             var store = new SqliteUsageStore(sqlite, new SqliteStoreOptions { Path = storage.SqlitePath, OnError = onUsageError }, time);
             var ledger = new SqliteBudgetLedger(sqlite);
             return new GatewayStorage(
@@ -129,21 +130,22 @@ internal sealed class GatewayStorage : IAsyncDisposable
             };
         }
 
-        return OpenPostgres(connectionString, sqlite, storage, time, onUsageError);
+        return OpenPostgres(connectionString, storage, time, onUsageError);
     }
 
     // A method of its own so that a SQLite-only gateway never loads the PostgreSQL store's assemblies: compiling Open
     // would otherwise load them for the branch it does not take.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static GatewayStorage OpenPostgres(string connectionString, SqliteDatabase sqlite, StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
+    private static GatewayStorage OpenPostgres(string connectionString, StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
     {
-        // Fails start-up when the server is unreachable: an instance that never saw the schema has nothing to serve.
+        // Fails start-up when the server is unreachable: an instance that never saw the schema has nothing to serve. No
+        // SQLite file is opened: every store, webhooks included, is in the shared database.
         var postgres = PostgresDatabase.Open(connectionString);
         var usage = new PostgresUsageStore(postgres, onUsageError, time);
         var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
         return new GatewayStorage(
             new PostgresAdminStore(postgres, time), usage, usage, usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
-            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new SqliteWebhookStore(sqlite), settlements, null, postgres,
+            new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new PostgresWebhookStore(postgres), settlements, null, postgres,
             new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)))
         {
             Tasks = new PostgresTaskScopeStore(postgres, time),

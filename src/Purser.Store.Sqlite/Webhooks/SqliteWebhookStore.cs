@@ -151,12 +151,35 @@ public sealed class SqliteWebhookStore : IWebhookStore
 
     public async Task<IReadOnlyList<WebhookDelivery>> DueAsync(DateTimeOffset now, int limit, CancellationToken ct)
     {
+        // Read and claim in one write transaction: the file's write lock makes it atomic against every other claimer.
         using var connection = _database.OpenConnection();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT " + DeliveryColumns + " FROM webhook_deliveries WHERE state = 0 AND next_attempt_ms <= $now ORDER BY next_attempt_ms, rowid LIMIT $limit;";
-        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$limit", limit);
-        return await ReadDeliveriesAsync(command, ct).ConfigureAwait(false);
+        using var transaction = connection.BeginTransaction();
+        List<WebhookDelivery> due;
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT " + DeliveryColumns + " FROM webhook_deliveries WHERE state = 0 AND next_attempt_ms <= $now ORDER BY next_attempt_ms, rowid LIMIT $limit;";
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$limit", limit);
+            due = await ReadDeliveriesAsync(command, ct).ConfigureAwait(false);
+        }
+
+        if (due.Count > 0)
+        {
+            using var claim = connection.CreateCommand();
+            claim.Transaction = transaction;
+            claim.CommandText = "UPDATE webhook_deliveries SET next_attempt_ms = $lease WHERE id = $id;";
+            claim.Parameters.AddWithValue("$lease", (now + IWebhookStore.ClaimLease).ToUnixTimeMilliseconds());
+            var id = claim.Parameters.Add("$id", SqliteType.Text);
+            foreach (var delivery in due)
+            {
+                id.Value = delivery.Id;
+                await claim.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(ct).ConfigureAwait(false);
+        return due;
     }
 
     public async Task<DateTimeOffset?> NextDueAsync(CancellationToken ct)
