@@ -150,9 +150,11 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        var inputBound = (long)byteCount + InputTokenBound.Margin;
+        // The input is text, bounded like a chat's by the one worst-case function (no output, one choice).
+        var shape = RequestShape.Text(byteCount);
+        var inputBound = WorstCases.Of(shape, model.Model.UpstreamModel, anthropic: false, model.Model.ContextWindow, 0).InputTokens;
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false),
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false, Shape: shape),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
