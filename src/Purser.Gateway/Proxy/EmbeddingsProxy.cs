@@ -150,11 +150,11 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        // The input is text, bounded like a chat's by the one worst-case function (no output, one choice).
-        var shape = RequestShape.Text(byteCount);
-        var inputBound = WorstCases.Of(shape, model.Model.UpstreamModel, anthropic: false, model.Model.ContextWindow, 0).InputTokens;
+        // The input is text, bounded like a chat's by the one worst-case function (no output, one choice). No context
+        // window: an embedding model's window limits each input, and an array of inputs may bill many windows.
+        var inputBound = WorstCases.Of(RequestShape.Text(byteCount), model.Model.UpstreamModel, anthropic: false, contextWindow: null, 0).InputTokens;
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false, Shape: shape),
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
