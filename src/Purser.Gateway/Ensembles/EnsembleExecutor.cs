@@ -329,11 +329,7 @@ internal sealed partial class EnsembleExecutor
         // still fits the caps and what is left of the reservation.
         var judgeRequest = JudgeRequest.Build(openAi, ensemble.SynthesisPrompt, answers);
         var judgeBytes = JsonSerializer.SerializeToUtf8Bytes(judgeRequest, GatewayJsonContext.Default.JsonObject).Length;
-        // The judge's request is bounded like any other: its shape, by the one worst-case function, on each judge target.
-        // It is built by the gateway from a request already read, so its shape reads without error.
-        _ = RequestShapes.Read(judgeRequest, ApiFormat.OpenAI, judgeBytes, out var judgeRequestShape);
-        var judgeInput = judgeShape.InputTokens(judgeRequestShape);
-        var judgeEstimate = judgeShape.WithRequest(judgeRequestShape).Estimate(judgeInput);
+        var (judgeInput, judgeEstimate) = JudgeBound.Of(judgeShape, judgeRequest, judgeBytes);
         var blocked = EnsemblePlanner.JudgeBlockedBy(ensemble.Guardrail, new CallEstimate(spend.Cost, spend.Usage.TotalTokens), judgeEstimate, plan.Projection);
         if (blocked is not null)
         {
