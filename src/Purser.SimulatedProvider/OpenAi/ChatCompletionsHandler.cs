@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
