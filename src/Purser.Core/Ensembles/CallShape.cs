@@ -44,6 +44,22 @@ public sealed class CallShape
 
     public static CallShape Single(ModelPrice price, int maxTokens) => new([new PricedTarget(price, maxTokens)]);
 
+    /// <summary>
+    /// The most input any target can bill for <paramref name="request"/> (<see cref="WorstCases.Of"/> with no output):
+    /// the input bound a call sending it is held and, cut without usage, charged at.
+    /// </summary>
+    public long InputTokens(RequestShape request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        long most = 0;
+        foreach (var target in Targets)
+        {
+            most = Math.Max(most, WorstCases.Of(request, target.UpstreamModel, target.Anthropic, target.ContextWindow, 0).InputTokens);
+        }
+
+        return most;
+    }
+
     /// <summary>The worst case of the call with at most <paramref name="inputTokens"/> of input.</summary>
     public CallEstimate Estimate(long inputTokens)
     {

@@ -7,7 +7,7 @@ namespace Purser.Gateway.Budgets;
 /// What admission needs to know about a request: its path, its model and price, and its worst case. A request made of
 /// several calls (an ensemble) gives its whole worst case as <see cref="FixedAmount"/> and <see cref="FixedTokens"/>.
 /// A chat request gives its <see cref="Shape"/>, from which admission computes the worst case on each model it tries
-/// (<see cref="WorstCases"/>); without one, the worst case is <see cref="InputTokenBound"/> of input and
+/// (<see cref="WorstCases"/>); without one, the worst case is <see cref="InputTokenBound"/> (computed by <see cref="WorstCases"/> too) of input and
 /// <see cref="MaxTokens"/> of output. <see cref="ExactCountBody"/> is an OpenAI-format body sent as is: when the byte
 /// bound would refuse or degrade it on an OpenAI-family model, its messages are counted exactly (<see cref="Tokenizers.ExactInputTokens"/>).
 /// </summary>

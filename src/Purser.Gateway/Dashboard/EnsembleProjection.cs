@@ -4,6 +4,7 @@ using Purser.Admin;
 using Purser.Budgets;
 using Purser.Configuration;
 using Purser.Ensembles;
+using Purser.Pricing;
 using Purser.Gateway.Admin;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
@@ -31,7 +32,7 @@ internal sealed record EnsembleProjection(string? Error, EnsemblePlan? Plan, str
             request["max_tokens"] = max;
         }
 
-        var inputBound = InputTokenBound.Of(request, Encoding.UTF8.GetByteCount(request.ToJsonString()));
+        var inputBound = WorstCases.Of(RequestShape.Text(Encoding.UTF8.GetByteCount(request.ToJsonString())), alias, anthropic: false, null, 0).InputTokens;
         if (!ScopeRef.IsValidId(alias))
         {
             return new EnsembleProjection("alias: must be 1–128 letters, digits, '.', '_', '-' or ':'", null, null, inputBound);

@@ -63,9 +63,6 @@ internal sealed partial class EnsembleExecutor
             return;
         }
 
-        var inputBound = InputTokenBound.Of(request, bodyBytes);
-        call.InputTokenBound = inputBound;
-
         // Issue 13: every call that sends the caller's request is held at that request's worst case (n, images, tools).
         var shapeError = RequestShapes.Read(request, callerFormat, bodyBytes, out var requestShape)
             ?? BetaHeaders.Check(context.Request.Headers, state.Config.Server.AnthropicBetas, requestShape);
@@ -76,12 +73,14 @@ internal sealed partial class EnsembleExecutor
         }
 
         // 2. The plan: an ensemble's guardrail decides full, shrunk, degraded or refused before anything is spent.
-        var (plan, shapes, judgeShape, single, planError) = Plan(state, alias, inputBound, callerMaxTokens, requestShape);
+        var (plan, shapes, judgeShape, single, inputBound, planError) = Plan(state, alias, callerMaxTokens, requestShape);
         if (planError is { } badPlan)
         {
             await FailAsync(context, call, badPlan, callerFormat, new Spend(), null).ConfigureAwait(false);
             return;
         }
+
+        call.InputTokenBound = inputBound;
 
         state.Config.Ensembles.TryGetValue(alias, out var ensemble);
         if (plan.Kind == PlanKind.Fail)
@@ -227,12 +226,21 @@ internal sealed partial class EnsembleExecutor
         headers["x-ensemble-projected-tokens"] = plan.Projection.Tokens.ToString(CultureInfo.InvariantCulture);
     }
 
-    private static (EnsemblePlan Plan, CallShape[]? Panel, CallShape? Judge, string? Single, GatewayError? Error) Plan(GatewayState state, string alias, long inputBound, int? callerMaxTokens, RequestShape request)
+    /// <summary>
+    /// The plan, the shapes of its calls, and the caller's input bound: the most input any model that may be sent the
+    /// caller's request can bill for it (<see cref="CallShape.InputTokens"/>, the one worst-case function).
+    /// </summary>
+    private static (EnsemblePlan Plan, CallShape[]? Panel, CallShape? Judge, string? Single, long InputBound, GatewayError? Error) Plan(GatewayState state, string alias, int? callerMaxTokens, RequestShape request)
     {
         if (!state.Config.Ensembles.TryGetValue(alias, out var ensemble))
         {
-            var routeError = AliasCaller.Shape(state, alias, callerMaxTokens, out var routeShape);
-            return (new EnsemblePlan(PlanKind.Degrade, [], routeShape.WithRequest(request).Estimate(inputBound), default, null, null), null, null, alias, routeError);
+            if (AliasCaller.Shape(state, alias, callerMaxTokens, out var routeShape) is { } routeError)
+            {
+                return (null!, null, null, alias, 0, routeError);
+            }
+
+            var routeInput = routeShape.InputTokens(request);
+            return (new EnsemblePlan(PlanKind.Degrade, [], routeShape.WithRequest(request).Estimate(routeInput), default, null, null), null, null, alias, routeInput, null);
         }
 
         var panel = new CallShape[ensemble.Panel.Count];
@@ -240,7 +248,7 @@ internal sealed partial class EnsembleExecutor
         {
             if (AliasCaller.Shape(state, ensemble.Panel[i].Model, callerMaxTokens, out panel[i]) is { } memberError)
             {
-                return (null!, null, null, null, memberError);
+                return (null!, null, null, null, 0, memberError);
             }
 
             panel[i] = panel[i].WithRequest(request);
@@ -248,7 +256,7 @@ internal sealed partial class EnsembleExecutor
 
         if (AliasCaller.Shape(state, ensemble.Judge, callerMaxTokens, out var judge) is { } judgeError)
         {
-            return (null!, null, null, null, judgeError);
+            return (null!, null, null, null, 0, judgeError);
         }
 
         var degradeTo = ensemble.Guardrail.DegradeTo switch
@@ -259,13 +267,20 @@ internal sealed partial class EnsembleExecutor
         };
         if (AliasCaller.Shape(state, degradeTo, callerMaxTokens, out var degrade) is { } degradeError)
         {
-            return (null!, null, null, null, degradeError);
+            return (null!, null, null, null, 0, degradeError);
         }
 
         degrade = degrade.WithRequest(request);
 
+        // The judge is sent the caller's messages too, so the caller's bound is the largest over every model in play.
+        var inputBound = Math.Max(judge.InputTokens(request), degrade.InputTokens(request));
+        foreach (var member in panel)
+        {
+            inputBound = Math.Max(inputBound, member.InputTokens(request));
+        }
+
         var plan = EnsemblePlanner.Plan(ensemble, inputBound, panel, judge, degrade);
-        return (plan, panel, judge, plan.Kind == PlanKind.Degrade ? degradeTo : null, null);
+        return (plan, panel, judge, plan.Kind == PlanKind.Degrade ? degradeTo : null, inputBound, null);
     }
 
     private async Task<PanelRun> RunPanelAsync(HttpContext context, GatewayState state, EnsembleConfig ensemble, EnsemblePlan plan, CallShape[] shapes, CallShape judgeShape, JsonObject openAi, int? callerMaxTokens, List<string> tried, Spend spend, bool stream, long inputBound, SpendAllowance allowance)
@@ -314,7 +329,7 @@ internal sealed partial class EnsembleExecutor
         // still fits the caps and what is left of the reservation.
         var judgeRequest = JudgeRequest.Build(openAi, ensemble.SynthesisPrompt, answers);
         var judgeBytes = JsonSerializer.SerializeToUtf8Bytes(judgeRequest, GatewayJsonContext.Default.JsonObject).Length;
-        var judgeEstimate = judgeShape.Estimate(InputTokenBound.Of(judgeRequest, judgeBytes));
+        var (judgeInput, judgeEstimate) = JudgeBound.Of(judgeShape, judgeRequest, judgeBytes);
         var blocked = EnsemblePlanner.JudgeBlockedBy(ensemble.Guardrail, new CallEstimate(spend.Cost, spend.Usage.TotalTokens), judgeEstimate, plan.Projection);
         if (blocked is not null)
         {
@@ -326,7 +341,6 @@ internal sealed partial class EnsembleExecutor
         {
             // The reservation covers the judge's worst case, so its answer can go to the caller as it is written;
             // only a judge that does not open (before its first byte) leaves the best panel answer to serve.
-            var judgeInput = InputTokenBound.Of(judgeRequest, judgeBytes);
             var opened = await _caller.OpenStreamAsync(state, ensemble.Judge, judgeRequest, callerMaxTokens, context.Request, judgeTried, judgeInput, allowance, context.RequestAborted).ConfigureAwait(false);
             spend.AddCharged(opened.EarlierAttempts.Cost, opened.EarlierAttempts.Usage);
             if (opened.Failure is { } notOpened)
@@ -336,10 +350,10 @@ internal sealed partial class EnsembleExecutor
                 return new PanelRun(Best(answers), "judge_failed:" + ErrorTable.CodeOf(notOpened.Error!.Value), names.ToString(), null);
             }
 
-            return new PanelRun(null, degraded, names.ToString(), null, opened, InputTokenBound.Of(judgeRequest, judgeBytes));
+            return new PanelRun(null, degraded, names.ToString(), null, opened, judgeInput);
         }
 
-        var judge = await _caller.CallAsync(state, ensemble.Judge, judgeRequest, callerMaxTokens, null, context.Request, judgeTried, InputTokenBound.Of(judgeRequest, judgeBytes), allowance, CancellationToken.None).ConfigureAwait(false);
+        var judge = await _caller.CallAsync(state, ensemble.Judge, judgeRequest, callerMaxTokens, null, context.Request, judgeTried, judgeInput, allowance, CancellationToken.None).ConfigureAwait(false);
         spend.Add(judge);
         return judge.Ok
             ? new PanelRun(judge, degraded, names.ToString(), null)

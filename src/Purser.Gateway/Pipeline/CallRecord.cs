@@ -34,7 +34,7 @@ internal sealed class CallRecord
 
     public bool Streamed { get; set; }
 
-    /// <summary>An upper bound on the prompt's tokens (<see cref="InputTokenBound"/>): held before the call, and settled for a stream that ended without usage.</summary>
+    /// <summary>An upper bound on the prompt's tokens (<see cref="Purser.Pricing.WorstCases"/>): held before the call, and settled for a stream that ended without usage.</summary>
     public long InputTokenBound { get; set; }
 
     /// <summary>The task scope named by x-budget-scope, if any.</summary>

@@ -150,7 +150,9 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        var inputBound = (long)byteCount + InputTokenBound.Margin;
+        // The input is text, bounded like a chat's by the one worst-case function (no output, one choice). No context
+        // window: an embedding model's window limits each input, and an array of inputs may bill many windows.
+        var inputBound = WorstCases.Of(RequestShape.Text(byteCount), model.Model.UpstreamModel, anthropic: false, contextWindow: null, 0).InputTokens;
         var (admission, refusal) = await _budgets.AdmitAsync(
             new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false),
             ct).ConfigureAwait(false);

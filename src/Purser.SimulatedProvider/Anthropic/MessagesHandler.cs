@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -50,6 +51,13 @@ internal sealed class MessagesHandler
         if (!SimOptionsParser.TryParse(request.Model, context.Request.Headers, out SimOptions options, out error))
         {
             await AnthropicErrors.InvalidRequestAsync(context, "model: " + error).ConfigureAwait(false);
+            return;
+        }
+
+        bool context1M = context.Request.Headers["anthropic-beta"].ToString().Contains(ContextWindows.Context1MBeta, StringComparison.Ordinal);
+        if (ContextWindows.Of(request.Model, context1M) is { } window && request.InputTokens > window)
+        {
+            await AnthropicErrors.InvalidRequestAsync(context, string.Create(CultureInfo.InvariantCulture, $"prompt is too long: {request.InputTokens} tokens > {window} maximum")).ConfigureAwait(false);
             return;
         }
 

@@ -168,6 +168,10 @@ internal sealed class MessagesRequest
                             && source.TryGetProperty("data", out JsonElement d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
                         InputTokens += ImageBilling.Anthropic(data);
                     }
+                    else if (type.ValueEquals("document"))
+                    {
+                        bytes += ReadDocument(block);
+                    }
                 }
             }
 
@@ -178,6 +182,56 @@ internal sealed class MessagesRequest
 
         error = string.Empty;
         return true;
+    }
+
+    /// <summary>
+    /// A <c>document</c> block: a text source is billed as its text (the returned bytes), a content source as its text
+    /// and image blocks, a base64 PDF by its pages, a URL or file source (not fetched) as a fixed page count.
+    /// </summary>
+    private long ReadDocument(JsonElement block)
+    {
+        if (!block.TryGetProperty("source", out JsonElement source) || source.ValueKind != JsonValueKind.Object
+            || !source.TryGetProperty("type", out JsonElement kind))
+        {
+            return 0;
+        }
+
+        if (kind.ValueEquals("text"))
+        {
+            return source.TryGetProperty("data", out JsonElement text) && text.ValueKind == JsonValueKind.String ? JsonText.Utf8Length(text) : 0;
+        }
+
+        if (kind.ValueEquals("content"))
+        {
+            long bytes = 0;
+            if (source.TryGetProperty("content", out JsonElement blocks) && blocks.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement inner in blocks.EnumerateArray())
+                {
+                    if (inner.ValueKind != JsonValueKind.Object || !inner.TryGetProperty("type", out JsonElement innerType))
+                    {
+                        continue;
+                    }
+
+                    if (innerType.ValueEquals("image"))
+                    {
+                        string? image = inner.TryGetProperty("source", out JsonElement s) && s.ValueKind == JsonValueKind.Object
+                            && s.TryGetProperty("data", out JsonElement d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+                        InputTokens += ImageBilling.Anthropic(image);
+                    }
+                    else if (inner.TryGetProperty("text", out JsonElement t) && t.ValueKind == JsonValueKind.String)
+                    {
+                        bytes += JsonText.Utf8Length(t);
+                    }
+                }
+            }
+
+            return bytes;
+        }
+
+        string? data = kind.ValueEquals("base64") && source.TryGetProperty("data", out JsonElement b64) && b64.ValueKind == JsonValueKind.String ? b64.GetString() : null;
+        InputTokens = (int)Math.Min(int.MaxValue, InputTokens + DocumentBilling.Pdf(data));
+        return 0;
     }
 
     private void NoteCache(JsonElement block)

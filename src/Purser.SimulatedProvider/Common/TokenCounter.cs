@@ -15,7 +15,8 @@ namespace Purser.SimulatedProvider.Common;
 /// 4-letter word plus a space (the last has no space). JSON-mode answers and tool arguments count
 /// ceil(bytes / 4) of the generated string.</item>
 /// </list>
-/// The input count never exceeds the request body's UTF-8 byte count: every counted text appears in the body
+/// Images (<see cref="ImageBilling"/>) and PDFs or unfetched documents (<see cref="DocumentBilling"/>) add their own
+/// counts. The text count never exceeds the request body's UTF-8 byte count: every counted text appears in the body
 /// at least once (escaping only makes it longer), ceil(b/4) ≤ b, and each fixed overhead (4 per message,
 /// 4 for the system prompt, 3 per request) is smaller than the JSON syntax that must surround it.
 /// </summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -44,6 +45,12 @@ internal sealed class ChatCompletionsHandler
         if (!SimOptionsParser.TryParse(request.Model, context.Request.Headers, out SimOptions options, out error))
         {
             await OpenAiErrors.InvalidRequestAsync(context, error, "model").ConfigureAwait(false);
+            return;
+        }
+
+        if (ContextWindows.Of(request.Model, context1M: false) is { } window && request.InputTokens > window)
+        {
+            await OpenAiErrors.WriteAsync(context, StatusCodes.Status400BadRequest, string.Create(CultureInfo.InvariantCulture, $"This model's maximum context length is {window} tokens. However, your messages resulted in {request.InputTokens} tokens. Please reduce the length of the messages."), "invalid_request_error", "messages", "context_length_exceeded").ConfigureAwait(false);
             return;
         }
 

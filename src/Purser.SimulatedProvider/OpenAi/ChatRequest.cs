@@ -180,6 +180,13 @@ internal sealed class ChatRequest
                         {
                             InputTokens += ImageBilling.OpenAi(Model, image);
                         }
+                        else if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out JsonElement fileType) && fileType.ValueEquals("file"))
+                        {
+                            // A file part: a PDF in file_data is billed by its pages; a file_id (not fetched) as a fixed page count.
+                            string? data = part.TryGetProperty("file", out JsonElement file) && file.ValueKind == JsonValueKind.Object
+                                && file.TryGetProperty("file_data", out JsonElement fd) && fd.ValueKind == JsonValueKind.String ? fd.GetString() : null;
+                            InputTokens = (int)Math.Min(int.MaxValue, InputTokens + DocumentBilling.Pdf(data));
+                        }
                     }
                 }
             }

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using CsCheck;
+using Microsoft.AspNetCore.Http;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Proxy;
 using Purser.Gateway.Wire;
@@ -17,7 +18,9 @@ namespace Purser.Gateway.Tests.Budgets;
 /// The worst case the gateway computes for a request is never below what the (real, loopback) simulated provider
 /// bills for the same request: every content kind the simulator supports — text, images by the providers' formulas,
 /// n choices, reasoning and thinking within the limit, service tiers, 5-minute and 1-hour cache writes, web searches
-/// with max_uses — in both wire formats (issue 13).
+/// with max_uses, documents (Anthropic PDF, text and URL sources; OpenAI file parts) and long context (Claude Sonnet's
+/// 1M-token beta, priced above 200K input tokens at its long-context rate) — in both wire formats (issue 13). A
+/// request the simulated model refuses as too long (400, nothing billed) is no case against the bound.
 /// </summary>
 public sealed class WorstCasePropertyTests : IAsyncLifetime
 {
@@ -39,7 +42,13 @@ public sealed class WorstCasePropertyTests : IAsyncLifetime
         from sim in Gen.Select(Gen.Int[0, 5000], Gen.Int[0, 5000], Gen.Int[0, 6])
         from cache in Gen.Int[0, 2]
         from searchUses in Gen.Int[-1, 4]
-        select new Case(anthropic, anthropic ? AnthropicModels[model % AnthropicModels.Length] : OpenAiModels[model], texts, images, anthropic ? 1 : n, maxTokens, Tiers[tier], sim.Item1, sim.Item2, sim.Item3, cache, searchUses);
+        from document in Gen.Select(Gen.Int[0, 3], Gen.OneOf(Gen.Int[1, 5], Gen.Int[40, 60]), Gen.Bool)
+        select new Case(anthropic, anthropic ? AnthropicModels[model % AnthropicModels.Length] : OpenAiModels[model], texts, images, anthropic ? 1 : n, maxTokens, Tiers[tier], sim.Item1, sim.Item2, sim.Item3, cache, searchUses)
+        {
+            Document = document.Item1,
+            Pages = document.Item2,
+            Context1M = anthropic && document.Item3,
+        };
 
     private SimulatedProviderServer? _simulator;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
@@ -72,6 +81,13 @@ public sealed class WorstCasePropertyTests : IAsyncLifetime
         var bytes = Encoding.UTF8.GetByteCount(text);
         var format = c.Anthropic ? ApiFormat.Anthropic : ApiFormat.OpenAI;
         Assert.Null(RequestShapes.Read(JsonNode.Parse(text)!.AsObject(), format, bytes, out var shape));
+        var headers = new HeaderDictionary();
+        if (c.Context1M)
+        {
+            headers["anthropic-beta"] = AnthropicBetas.Context1M;
+        }
+
+        Assert.Null(BetaHeaders.Check(headers, [AnthropicBetas.Context1M], shape));
         var entry = PriceCatalog.Default.Entries[c.Model];
         var bound = WorstCases.Of(shape, c.Model, c.Anthropic, entry.ContextWindow, c.MaxTokens);
         Assert.True(bound.IsBounded, bound.Unbounded);
@@ -84,6 +100,10 @@ public sealed class WorstCasePropertyTests : IAsyncLifetime
         {
             request.Headers.Add("x-api-key", "sim");
             request.Headers.Add("anthropic-version", "2023-06-01");
+            if (c.Context1M)
+            {
+                request.Headers.Add("anthropic-beta", AnthropicBetas.Context1M);
+            }
         }
         else
         {
@@ -95,6 +115,13 @@ public sealed class WorstCasePropertyTests : IAsyncLifetime
         request.Headers.Add("x-sim-searches", c.Searches.ToString(CultureInfo.InvariantCulture));
         using var response = await _http.SendAsync(request);
         var answer = await response.Content.ReadAsByteArrayAsync();
+        if (response.StatusCode == System.Net.HttpStatusCode.BadRequest)
+        {
+            // Too long for the model's window: refused, nothing billed.
+            Assert.Contains(c.Anthropic ? "prompt is too long" : "context_length_exceeded", Encoding.UTF8.GetString(answer), StringComparison.Ordinal);
+            return;
+        }
+
         Assert.True(response.IsSuccessStatusCode, Encoding.UTF8.GetString(answer));
         Assert.True(c.Anthropic ? UsageReader.TryReadAnthropic(answer, out var usage) : UsageReader.TryReadOpenAi(answer, out usage));
 
@@ -119,6 +146,16 @@ public sealed class WorstCasePropertyTests : IAsyncLifetime
                 ["type"] = "image_url",
                 ["image_url"] = new JsonObject { ["url"] = image.Url ? "https://example.invalid/i.png" : Png(image.W, image.H), ["detail"] = image.Detail switch { 0 => "low", 1 => "high", _ => "auto" } },
             });
+        }
+
+        switch (c.Document)
+        {
+            case 1:
+                parts.Add(new JsonObject { ["type"] = "file", ["file"] = new JsonObject { ["filename"] = "a.pdf", ["file_data"] = "data:application/pdf;base64," + Pdf(c.Pages) } });
+                break;
+            case 2 or 3:
+                parts.Add(new JsonObject { ["type"] = "file", ["file"] = new JsonObject { ["file_id"] = "file-abc123" } });
+                break;
         }
 
         var body = new JsonObject
@@ -155,6 +192,18 @@ public sealed class WorstCasePropertyTests : IAsyncLifetime
             });
         }
 
+        var source = c.Document switch
+        {
+            1 => new JsonObject { ["type"] = "base64", ["media_type"] = "application/pdf", ["data"] = Pdf(c.Pages) },
+            2 => new JsonObject { ["type"] = "text", ["media_type"] = "text/plain", ["data"] = string.Concat(c.Texts) + "." },
+            3 => new JsonObject { ["type"] = "url", ["url"] = "https://example.invalid/a.pdf" },
+            _ => null,
+        };
+        if (source is not null)
+        {
+            blocks.Add(new JsonObject { ["type"] = "document", ["source"] = source });
+        }
+
         if (c.Cache > 0)
         {
             blocks[0]!["cache_control"] = c.Cache == 2 ? new JsonObject { ["type"] = "ephemeral", ["ttl"] = "1h" } : new JsonObject { ["type"] = "ephemeral" };
@@ -175,6 +224,18 @@ public sealed class WorstCasePropertyTests : IAsyncLifetime
         return body;
     }
 
+    /// <summary>A PDF of <paramref name="pages"/> page objects under one page tree (what the simulator counts), base64.</summary>
+    private static string Pdf(int pages)
+    {
+        var pdf = new StringBuilder("%PDF-1.7\n1 0 obj << /Type /Pages /Count ").Append(pages).Append(" >> endobj\n");
+        for (var i = 0; i < pages; i++)
+        {
+            pdf.Append(CultureInfo.InvariantCulture, $"{i + 2} 0 obj << /Type /Page /Parent 1 0 R >> endobj\n");
+        }
+
+        return Convert.ToBase64String(Encoding.ASCII.GetBytes(pdf.Append("%%EOF").ToString()));
+    }
+
     /// <summary>A PNG's signature and header chunk (all the formulas read), as a data URL.</summary>
     private static string Png(int width, int height)
     {
@@ -188,5 +249,14 @@ public sealed class WorstCasePropertyTests : IAsyncLifetime
         return "data:image/png;base64," + Convert.ToBase64String(bytes);
     }
 
-    internal sealed record Case(bool Anthropic, string Model, string[] Texts, (int W, int H, int Detail, bool Url)[] Images, int Choices, int MaxTokens, string? Tier, int Out, int Reason, int Searches, int Cache, int SearchUses);
+    internal sealed record Case(bool Anthropic, string Model, string[] Texts, (int W, int H, int Detail, bool Url)[] Images, int Choices, int MaxTokens, string? Tier, int Out, int Reason, int Searches, int Cache, int SearchUses)
+    {
+        /// <summary>0 none; 1 a PDF of <see cref="Pages"/> pages; 2 an Anthropic text document, an OpenAI file id; 3 an Anthropic URL document, an OpenAI file id.</summary>
+        public int Document { get; init; }
+
+        public int Pages { get; init; } = 1;
+
+        /// <summary>Anthropic's 1M-token context beta, sent to the simulator and read by the gateway's bound.</summary>
+        public bool Context1M { get; init; }
+    }
 }

@@ -87,6 +87,7 @@ public sealed class BudgetFixture : IAsyncLifetime
               claude-sim: { provider: sim-anthropic }
               sim-long: { provider: sim-openai, upstream: "sim-chat~out=5000", price: { input: 0.50, output: 1.50 }, max_output_tokens: 8192 }
               mini-vision: { provider: sim-openai, upstream: gpt-4o-mini }
+              sim-embed: { provider: sim-openai, kind: embeddings, price: { input: 0.50, output: 0 } }
             {{_extraYaml}}
             """);
         Gateway = await GatewayHost.StartAsync(new GatewayHostOptions
@@ -151,6 +152,13 @@ public sealed class BudgetFixture : IAsyncLifetime
     {
         await Gateway.FlushUsageAsync();
         return await Gateway.Usage.QueryAsync(new UsageQuery { KeyId = keyId, Limit = 100_000 }, CancellationToken.None);
+    }
+
+    public HttpRequestMessage Embeddings(string secret, string body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/embeddings") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        return request;
     }
 
     public HttpRequestMessage Chat(string secret, string body, params (string Name, string Value)[] headers)
