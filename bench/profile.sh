@@ -2,10 +2,11 @@
 # One Purser in front of the simulated provider, one load point, CPU per request — the inner loop for working on the
 # hot path (bench/run.sh is the side-by-side benchmark). Optionally records a `perf` profile with JIT'd frames named.
 #
-#   bench/profile.sh <nobudget|budget|lease> [seconds] [trace]
+#   bench/profile.sh <nobudget|budget|lease|flood> [seconds] [trace]
 #
 # nobudget: a key, no budget; budget: a reserve-mode budget on the SQLite ledger (a hold and a settlement per
-# request); lease: the same with storage.leases. Environment: CONNS (default 8), WARM (warm-up seconds, default 10),
+# request); lease: the same with storage.leases; flood: a key at its cap hammered by a loop (every request a 402 and
+# a usage record), reporting the database's bytes per refused request and its growth per hour at the measured rate. Environment: CONNS (default 8), WARM (warm-up seconds, default 10),
 # EXTRA_ENV (runtime knobs, e.g. "DOTNET_TC_CallCountingDelayMs=0" to reach tier-1 code at once), GWCPU (default 0),
 # SIM_PORT/GW_PORT (28089/28092), PERF_OUT (directory for the profile, default bench/.profile). Builds nothing: run
 # `dotnet build src/Purser.Gateway -c Release` and the same for src/Purser.SimulatedProvider first.
@@ -29,7 +30,8 @@ case $variant in
   nobudget) ;;
   budget) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]';;
   lease) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]'; storage="$storage, leases: true";;
-  *) echo "variant: nobudget, budget or lease" >&2; exit 2;;
+  flood) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 0.000000001, mode: reserve }]';;
+  *) echo "variant: nobudget, budget, lease or flood" >&2; exit 2;;
 esac
 cat >"$work/purser.yaml" <<EOF
 server: { listen: "http://127.0.0.1:$gw_port", upstream_timeout_seconds: 60 }
@@ -49,7 +51,8 @@ wait_port "$gw_port"; wait_port "$sim_port"
 echo "idle RSS $(awk '/VmRSS/ {print $2}' "/proc/$gateway_pid/status") KiB"
 body='{"model":"bench-instant","max_tokens":64,"messages":[{"role":"user","content":"Say something short about budgets."}]}'
 load() { BENCH_BODY=$body BENCH_HEADERS="Authorization: Bearer $secret" taskset -c 1 wrk -t1 "$@" -s bench/post.lua "http://127.0.0.1:$gw_port/v1/chat/completions"; }
-load -c8 -d"${WARM:-10}"s >/dev/null
+db_before=$(du -cb "$work"/purser.db* 2>/dev/null | awk '/total/ {print $1}')
+warm_out=$(load -c8 -d"${WARM:-10}"s)
 if [ -n "$trace" ]; then
   mkdir -p "$perf_out"
   perf record -F 1999 -g -p "$gateway_pid" -o "$perf_out/$variant.perf" -- sleep "$((secs > 2 ? secs - 1 : 1))" >/dev/null 2>&1 &
@@ -63,3 +66,12 @@ grep -E "Requests/sec|Non-2xx|50%|75%|90%|99%" <<<"$out"
 awk -v t=$((after - before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "CPU/request %.1f us (%d requests)\n", t / hz / n * 1e6, n }'
 echo "steady RSS $(awk '/VmRSS/ {print $2}' "/proc/$gateway_pid/status") KiB"
 if [ -n "$trace" ]; then wait "$recorder" || true; fi
+if [ "$variant" = flood ]; then
+  # Every request of both loads left one usage record; a clean stop drains the writer and checkpoints the WAL.
+  warm_requests=$(awk '/requests in/ {print $1}' <<<"$warm_out")
+  kill -TERM "$gateway_pid"; wait "$gateway_pid" 2>/dev/null || true
+  bytes=$(du -cb "$work"/purser.db* | awk '/total/ {print $1}')
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  awk -v b="$bytes" -v b0="$db_before" -v n="$((requests + warm_requests))" -v r="$rps" 'BEGIN {
+    per = (b - b0) / n; printf "flood: %d refused requests, %.1f bytes each, %.2f GB/hour at %.0f requests/s\n", n, per, per * r * 3600 / 1e9, r }'
+fi
