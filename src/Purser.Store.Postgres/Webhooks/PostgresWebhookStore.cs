@@ -141,25 +141,14 @@ public sealed class PostgresWebhookStore : IWebhookStore
                 insert.Parameters.Add(type);
                 insert.Parameters.Add(text);
                 insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now.ToUnixTimeMilliseconds() });
-                foreach (var (_, e) in events)
+                foreach (var delivery in WebhookFanOut.Of(events.Select(static e => e.Event), endpoints, body))
                 {
-                    string? json = null;
-                    foreach (var endpoint in endpoints)
-                    {
-                        // An endpoint receives what happened after it was registered, not the whole history.
-                        if (e.Timestamp < endpoint.CreatedAt || !endpoint.Wants(e.Type))
-                        {
-                            continue;
-                        }
-
-                        json ??= body(e);
-                        id.TypedValue = "whd_" + Guid.NewGuid().ToString("N");
-                        endpointId.TypedValue = endpoint.Id;
-                        eventId.TypedValue = e.Id;
-                        type.TypedValue = e.Type;
-                        text.TypedValue = json;
-                        queued += await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                    }
+                    id.TypedValue = delivery.Id;
+                    endpointId.TypedValue = delivery.EndpointId;
+                    eventId.TypedValue = delivery.EventId;
+                    type.TypedValue = delivery.EventType;
+                    text.TypedValue = delivery.Body;
+                    queued += await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
             }
 

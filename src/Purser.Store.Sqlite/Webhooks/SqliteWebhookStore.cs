@@ -115,25 +115,14 @@ public sealed class SqliteWebhookStore : IWebhookStore
             var text = insert.Parameters.Add("$body", SqliteType.Text);
             insert.Parameters.AddWithValue("$next", now.ToUnixTimeMilliseconds());
             insert.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            foreach (var (_, e) in events)
+            foreach (var delivery in WebhookFanOut.Of(events.Select(static e => e.Event), endpoints, body))
             {
-                string? json = null;
-                foreach (var endpoint in endpoints)
-                {
-                    // An endpoint receives what happened after it was registered, not the whole history.
-                    if (e.Timestamp < endpoint.CreatedAt || !endpoint.Wants(e.Type))
-                    {
-                        continue;
-                    }
-
-                    json ??= body(e);
-                    id.Value = "whd_" + Guid.NewGuid().ToString("N");
-                    endpointId.Value = endpoint.Id;
-                    eventId.Value = e.Id;
-                    type.Value = e.Type;
-                    text.Value = json;
-                    queued += await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                }
+                id.Value = delivery.Id;
+                endpointId.Value = delivery.EndpointId;
+                eventId.Value = delivery.EventId;
+                type.Value = delivery.EventType;
+                text.Value = delivery.Body;
+                queued += await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
         }
 
