@@ -25,17 +25,7 @@ public sealed class PublishedBinaryTests : IDisposable
         Directory.CreateDirectory(_workDir);
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_workDir, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left in the temp directory: harmless.
-        }
-    }
+    public void Dispose() => FixtureSupport.DeleteQuietly(_workDir);
 
     [Fact]
     public async Task The_installed_binary_answers_version_and_serves_the_quickstart()

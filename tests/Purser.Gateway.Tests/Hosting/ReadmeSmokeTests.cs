@@ -23,17 +23,7 @@ public sealed class ReadmeSmokeTests : IDisposable
         Directory.CreateDirectory(_workDir);
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_workDir, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left in the temp directory: harmless.
-        }
-    }
+    public void Dispose() => FixtureSupport.DeleteQuietly(_workDir);
 
     [Fact]
     public async Task Every_readme_command_runs_in_order_against_the_quickstart()

@@ -36,6 +36,12 @@ internal static class FixtureSupport
             await simulator.DisposeAsync();
         }
 
+        DeleteQuietly(directory);
+    }
+
+    /// <summary>Deletes a test's temporary directory; leftovers a process still holds open are harmless.</summary>
+    public static void DeleteQuietly(string directory)
+    {
         try
         {
             Directory.Delete(directory, recursive: true);

@@ -55,7 +55,10 @@ public sealed class PipelineInvariantTests
         from maxTokens in Gen.Int[1, 400]
         from mutation in Gen.Frequency<Mutation>((12, Mutation.None), (1, Mutation.DuplicateKey), (1, Mutation.LoneSurrogate), (1, Mutation.InvalidUtf8), (1, Mutation.HugeMaxTokens), (1, Mutation.WrongType), (1, Mutation.Truncated), (1, Mutation.DuplicateStreamOptions))
         from hangUp in Gen.Frequency<HangUp>((5, HangUp.Never), (1, HangUp.Early), (1, HangUp.Late))
-        from header in Gen.Frequency<string>((16, ""), (1, "x-budget-hint:79300000000000000000"), (1, "x-budget-hint:abc"), (1, "anthropic-version:2023\u00e9"), (1, "x-budget-hint:0.000001"))
+        from header in Gen.Frequency<string>((16, ""), (1, "x-budget-hint:79300000000000000000"), (1, "x-budget-hint:abc"), (1, "anthropic-version:2023\u00e9"), (1, "x-budget-hint:0.000001"),
+            (1, "x-budget-scope:swarm-1|x-budget-ceiling:0.001"), (1, "x-budget-scope:swarm-1|x-budget-ceiling:0.002"),
+            (1, "x-budget-scope:" + new string('t', 200)), (1, "x-budget-ceiling:5"), (1, "x-budget-hint:1|x-budget-hint:2"),
+            (1, "anthropic-version:2023-06-01|anthropic-version:2023-06-01"))
         select new Spec(model, anthropic, stream, maxTokens, mutation, hangUp, header.Length == 0 ? null : header);
 
     private static readonly Gen<(Spec[] Batch, int CapMicroUsd)> BatchGen =
@@ -126,11 +129,20 @@ public sealed class PipelineInvariantTests
         using var request = MeteringFixture.Raw(secret, body, path);
         using var handler = new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8 };
         using var client = new HttpClient(handler) { BaseAddress = _fixture.Http.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        if (spec.HostileHeader is { } header)
+        if (spec.HostileHeader is { } headers)
         {
-            var colon = header.IndexOf(':', StringComparison.Ordinal);
-            request.Headers.Remove(header[..colon]);
-            request.Headers.TryAddWithoutValidation(header[..colon], header[(colon + 1)..]);
+            // One or more headers, '|'-separated; a name given twice is sent twice.
+            var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var header in headers.Split('|'))
+            {
+                var colon = header.IndexOf(':', StringComparison.Ordinal);
+                if (names.Add(header[..colon]))
+                {
+                    request.Headers.Remove(header[..colon]);
+                }
+
+                request.Headers.TryAddWithoutValidation(header[..colon], header[(colon + 1)..]);
+            }
         }
 
         using var hangUp = spec.HangUp switch
