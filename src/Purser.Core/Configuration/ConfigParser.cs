@@ -23,7 +23,7 @@ internal sealed partial class ConfigParser
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash", "max_open_tasks_per_key", "anthropic_betas"];
     private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd", "fail_open"];
     private static readonly string[] FailOpenFields = ["local_cap_usd"];
-    private static readonly string[] ProviderFields = ["kind", "base_url", "api_key"];
+    private static readonly string[] ProviderFields = ["kind", "base_url", "api_key", "api_version"];
     private static readonly string[] ModelPriceFields = ["input", "output", "cached_input", "cache_write"];
     private static readonly string[] CatalogPriceFields = [.. ModelPriceFields, "max_output_tokens"];
     private static readonly string[] ModelFields = ["provider", "upstream", "kind", "price", "free", "max_output_tokens", "default_max_tokens", "reasoning"];
@@ -286,7 +286,7 @@ internal sealed partial class ConfigParser
             ProviderKind? kind = null;
             if (!fields.TryGetValue("kind", out var kindNode))
             {
-                Error(nameNode.Start.Line, path + ".kind", "is required (openai or anthropic)");
+                Error(nameNode.Start.Line, path + ".kind", "is required (openai, anthropic or azure_openai)");
             }
             else if (TryScalar(kindNode, path + ".kind", out var kindText))
             {
@@ -294,11 +294,12 @@ internal sealed partial class ConfigParser
                 {
                     "OPENAI" => ProviderKind.OpenAI,
                     "ANTHROPIC" => ProviderKind.Anthropic,
+                    "AZURE_OPENAI" => ProviderKind.AzureOpenAI,
                     _ => null,
                 };
                 if (kind is null)
                 {
-                    Error(kindText.Line, path + ".kind", $"unknown kind {kindText.Describe()} (expected openai or anthropic)");
+                    Error(kindText.Line, path + ".kind", $"unknown kind {kindText.Describe()} (expected openai, anthropic or azure_openai)");
                 }
             }
 
@@ -309,6 +310,10 @@ internal sealed partial class ConfigParser
                 {
                     baseUrl = new Uri(url.Value, UriKind.Absolute);
                 }
+            }
+            else if (kind == ProviderKind.AzureOpenAI)
+            {
+                Error(nameNode.Start.Line, path + ".base_url", "is required for azure_openai (the resource endpoint, e.g. https://my-resource.openai.azure.com)");
             }
             else if (kind is { } known)
             {
@@ -321,9 +326,33 @@ internal sealed partial class ConfigParser
                 apiKey = key.Value;
             }
 
+            string? apiVersion = null;
+            if (fields.TryGetValue("api_version", out var versionNode))
+            {
+                if (kind is { } notAzure && notAzure != ProviderKind.AzureOpenAI)
+                {
+                    Error(versionNode.Start.Line, path + ".api_version", "is only used by kind: azure_openai");
+                }
+                else if (TryScalar(versionNode, path + ".api_version", out var version))
+                {
+                    if (version.Value.Length == 0 || !version.Value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.'))
+                    {
+                        Error(version.Line, path + ".api_version", $"{version.Describe()} is not an api-version (letters, digits, '-' and '.', e.g. 2024-10-21)");
+                    }
+                    else
+                    {
+                        apiVersion = version.Value;
+                    }
+                }
+            }
+            else if (kind == ProviderKind.AzureOpenAI)
+            {
+                Error(nameNode.Start.Line, path + ".api_version", "is required for azure_openai (e.g. 2024-10-21)");
+            }
+
             if (errors.Count == before && kind is { } k && baseUrl is not null)
             {
-                providers[name] = new ProviderConfig { Name = name, Kind = k, BaseUrl = baseUrl, ApiKey = apiKey };
+                providers[name] = new ProviderConfig { Name = name, Kind = k, BaseUrl = baseUrl, ApiKey = apiKey, ApiVersion = apiVersion };
             }
         }
 

@@ -108,6 +108,12 @@ public enum ProviderKind
 
     /// <summary>Anthropic's native Messages API.</summary>
     Anthropic = 1,
+
+    /// <summary>
+    /// Azure OpenAI: OpenAI's wire format at deployment URLs
+    /// (<c>{base_url}/openai/deployments/{upstream}/chat/completions?api-version=…</c>) with an <c>api-key</c> header.
+    /// </summary>
+    AzureOpenAI = 2,
 }
 
 public sealed record ProviderConfig
@@ -122,7 +128,13 @@ public sealed record ProviderConfig
     /// <summary>The provider's secret, resolved from ${ENV}. Never logged, never returned.</summary>
     public string? ApiKey { get; init; }
 
-    public override string ToString() => $"ProviderConfig {{ Name = {Name}, Kind = {Kind}, BaseUrl = {BaseUrl}, ApiKey = {(ApiKey is null ? "none" : "***")} }}";
+    /// <summary>Azure OpenAI's <c>api-version</c> query parameter; required for, and only allowed with, <see cref="ProviderKind.AzureOpenAI"/>.</summary>
+    public string? ApiVersion { get; init; }
+
+    /// <summary>Whether the provider speaks OpenAI's wire format (OpenAI, any compatible server, Azure OpenAI).</summary>
+    public bool SpeaksOpenAi => Kind != ProviderKind.Anthropic;
+
+    public override string ToString() => $"ProviderConfig {{ Name = {Name}, Kind = {Kind}, BaseUrl = {BaseUrl}, ApiVersion = {ApiVersion}, ApiKey = {(ApiKey is null ? "none" : "***")} }}";
 }
 
 public enum ModelKind

@@ -247,7 +247,7 @@ internal sealed class BudgetAdmission
             }
 
             // The byte bound does not fit: count an OpenAI-family model's messages exactly, once, before degrading.
-            if (!counted && shape is not null && !request.ExactCountBody.IsEmpty && model.Upstream.Kind == ProviderKind.OpenAI
+            if (!counted && shape is not null && !request.ExactCountBody.IsEmpty && model.Upstream.SpeaksOpenAi
                 && Tokenizers.ExactInputTokens.Knows(model.Model.UpstreamModel))
             {
                 counted = true;

@@ -257,7 +257,7 @@ internal sealed class ChatProxy
         // 7. The upstream request, translated when the caller and the provider speak different formats.
         var upstreamFormat = model.Upstream.Kind == ProviderKind.Anthropic ? ApiFormat.Anthropic : ApiFormat.OpenAI;
         using var upstreamBuffer = new PooledBufferWriter(bodyBytes + 256);
-        var uri = upstreamFormat == ApiFormat.Anthropic ? model.Upstream.MessagesUri : model.Upstream.ChatCompletionsUri;
+        var uri = model.ChatUri;
         bool callerWantsUsage;
         HttpRequestMessage upstreamRequest;
         if (scan is not null && callerFormat == upstreamFormat)

@@ -122,7 +122,7 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        if (model.Upstream.Kind != ProviderKind.OpenAI)
+        if (!model.Upstream.SpeaksOpenAi)
         {
             await FailAsync(context, call, new GatewayError(GatewayErrorCode.WrongModelKind, $"The provider of '{alias}' has no embeddings API.", "model")).ConfigureAwait(false);
             return;
@@ -169,7 +169,7 @@ internal sealed class EmbeddingsProxy
 
         // 7. The upstream call, read to its end within the timeout even if the caller leaves: the answer says what is billed.
         using var buffer = new PooledBufferWriter(byteCount + 64);
-        using var upstreamRequest = UpstreamRequest.Create(model.Upstream, model.Upstream.EmbeddingsUri, request, buffer, context.Request);
+        using var upstreamRequest = UpstreamRequest.Create(model.Upstream, model.EmbeddingsUri, request, buffer, context.Request);
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), CancellationToken.None);
 
         // Telemetry (issue 17): the upstream call's span, current until the request settles; null without a tracer.

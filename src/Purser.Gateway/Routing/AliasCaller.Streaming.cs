@@ -83,7 +83,7 @@ internal sealed partial class AliasCaller
         }
 
         var buffer = new PooledBufferWriter(4096);
-        var uri = model.Upstream.Kind == ProviderKind.Anthropic ? model.Upstream.MessagesUri : model.Upstream.ChatCompletionsUri;
+        var uri = model.ChatUri;
         var upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, body, buffer, caller);
         var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), ct);
         var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false);

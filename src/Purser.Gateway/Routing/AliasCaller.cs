@@ -199,7 +199,7 @@ internal sealed partial class AliasCaller
         }
 
         using var buffer = new PooledBufferWriter(4096);
-        var uri = anthropic ? model.Upstream.MessagesUri : model.Upstream.ChatCompletionsUri;
+        var uri = model.ChatUri;
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, uri, body, buffer, caller);
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), ct);
         var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false);

@@ -43,6 +43,14 @@ internal static class UpstreamRequest
                 request.Headers.TryAddWithoutValidation("anthropic-beta", beta);
             }
         }
+        else if (target.Kind == ProviderKind.AzureOpenAI)
+        {
+            // Azure OpenAI authenticates an API key by its own header, not a bearer token.
+            if (target.ApiKey is { Length: > 0 } azureKey)
+            {
+                request.Headers.TryAddWithoutValidation("api-key", azureKey);
+            }
+        }
         else if (target.BearerHeader is { } bearer)
         {
             request.Headers.TryAddWithoutValidation("Authorization", bearer);
