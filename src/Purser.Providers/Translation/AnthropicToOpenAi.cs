@@ -183,9 +183,21 @@ public static class AnthropicToOpenAi
             var role = JsonNodes.GetString(message, "role");
             var content = message["content"];
             var contentPath = path + ".content";
+            if (role == "system")
+            {
+                // Claude Code and other agents put system entries inside messages; OpenAI takes them where they stand.
+                if (!TryJoinText(content, contentPath, "\n\n", out var systemText, out error))
+                {
+                    return false;
+                }
+
+                outMessages.Add(new JsonObject { ["role"] = "system", ["content"] = systemText });
+                continue;
+            }
+
             if (role is not ("user" or "assistant"))
             {
-                error = new TranslationError("message role must be user or assistant", path + ".role");
+                error = new TranslationError("message role must be user, assistant or system", path + ".role");
                 return false;
             }
 

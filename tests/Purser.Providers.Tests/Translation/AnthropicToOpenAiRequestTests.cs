@@ -35,6 +35,35 @@ public sealed class AnthropicToOpenAiRequestTests
     }
 
     [Fact]
+    public void System_entries_inside_messages_become_system_messages_in_place()
+    {
+        // What Claude Code sends: a top-level system prompt and system entries mid-conversation, string and blocks.
+        var result = Translate("""
+            {"max_tokens":1,"system":"Top.","messages":[
+              {"role":"user","content":"hi"},
+              {"role":"system","content":"Reminder one."},
+              {"role":"assistant","content":"hello"},
+              {"role":"system","content":[{"type":"text","text":"A","cache_control":{"type":"ephemeral"}},{"type":"text","text":"B"}]},
+              {"role":"user","content":[{"type":"text","text":"go on"}]}]}
+            """);
+        Equal("""
+            [{"role":"system","content":"Top."},{"role":"user","content":"hi"},{"role":"system","content":"Reminder one."},
+             {"role":"assistant","content":"hello"},{"role":"system","content":"A\n\nB"},{"role":"user","content":"go on"}]
+            """, result["messages"]);
+    }
+
+    [Theory]
+    [InlineData("""{"role":"system","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AA=="}}]}""", "messages[0].content[0]")]
+    [InlineData("""{"role":"system","content":7}""", "messages[0].content")]
+    [InlineData("""{"role":"tool","content":"x"}""", "messages[0].role")]
+    public void System_entries_that_are_not_text_and_unknown_roles_are_refused(string message, string param)
+    {
+        var ok = AnthropicToOpenAi.TryTranslateRequest(Obj("""{"max_tokens":1,"messages":[""" + message + "]}"), "gpt-up", out _, out var error);
+        Assert.False(ok);
+        Assert.Equal(param, error.Param);
+    }
+
+    [Fact]
     public void Single_text_block_becomes_string_content_and_mixed_blocks_become_parts_with_both_image_kinds()
     {
         var result = Translate("""
