@@ -213,7 +213,7 @@ public sealed class AnthropicToOpenAiRequestTests
     [InlineData("""{"max_tokens":0,"messages":[{"role":"user","content":"x"}]}""", "max_tokens")]
     [InlineData("""{"max_tokens":10}""", "messages")]
     [InlineData("""{"max_tokens":10,"messages":{"role":"user"}}""", "messages")]
-    [InlineData("""{"max_tokens":10,"messages":[{"role":"system","content":"x"}]}""", "messages[0].role")]
+    [InlineData("""{"max_tokens":10,"messages":[{"role":"developer","content":"x"}]}""", "messages[0].role")]
     [InlineData("""{"max_tokens":10,"messages":[{"role":"user","content":5}]}""", "messages[0].content")]
     [InlineData("""{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"audio"}]}]}""", "messages[0].content[0].type")]
     [InlineData("""{"max_tokens":10,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}""", "messages[0].content[0].source")]
