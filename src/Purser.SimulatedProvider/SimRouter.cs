@@ -15,6 +15,7 @@ internal sealed class SimRouter
     private readonly MessagesHandler messages;
     private readonly EmbeddingsHandler embeddings;
     private readonly ModelsHandler models;
+    private readonly CountTokensHandler countTokens;
 
     public SimRouter(SimContext sim)
     {
@@ -22,6 +23,7 @@ internal sealed class SimRouter
         messages = new MessagesHandler(sim);
         embeddings = new EmbeddingsHandler(sim);
         models = new ModelsHandler(sim);
+        countTokens = new CountTokensHandler(sim);
     }
 
     public async Task HandleAsync(HttpContext context)
@@ -48,6 +50,8 @@ internal sealed class SimRouter
                 return chat.HandleAsync(context);
             case "/v1/messages" when post:
                 return messages.HandleAsync(context);
+            case "/v1/messages/count_tokens" when post:
+                return countTokens.HandleAsync(context);
             case "/v1/embeddings" when post:
                 return embeddings.HandleAsync(context);
             case "/v1/models" when get:
@@ -55,10 +59,25 @@ internal sealed class SimRouter
             case "/health" when get:
                 context.Response.ContentType = "text/plain";
                 return context.Response.WriteAsync("ok", context.RequestAborted);
-            case "/v1/chat/completions" or "/v1/messages" or "/v1/embeddings" or "/v1/models" or "/health":
+            case "/v1/chat/completions" or "/v1/messages" or "/v1/messages/count_tokens" or "/v1/embeddings" or "/v1/models" or "/health":
                 return OpenAiErrors.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, $"Method {request.Method} not allowed for {path}.", "invalid_request_error");
             default:
+                if (post && AzureRoute.TryMatch(path, out var deployment, out var operation))
+                {
+                    return AzureAsync(context, deployment, operation);
+                }
+
                 return OpenAiErrors.WriteAsync(context, StatusCodes.Status404NotFound, $"Unknown request URL: {request.Method} {path}.", "invalid_request_error", code: "unknown_url");
         }
+    }
+
+    private async Task AzureAsync(HttpContext context, string deployment, string operation)
+    {
+        if (!await AzureRoute.TryAcceptAsync(context, deployment).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        await (operation == "embeddings" ? embeddings.HandleAsync(context) : chat.HandleAsync(context)).ConfigureAwait(false);
     }
 }

@@ -36,7 +36,11 @@ internal sealed class MessagesRequest
     /// <summary>Whether the request has a web search server tool.</summary>
     public bool HasWebSearch { get; private set; }
 
-    public static bool TryRead(JsonElement root, out MessagesRequest request, out string error)
+    /// <summary>
+    /// Reads a Messages request; <paramref name="countOnly"/> reads a <c>/v1/messages/count_tokens</c> body, which is
+    /// the same shape without <c>max_tokens</c>.
+    /// </summary>
+    public static bool TryRead(JsonElement root, out MessagesRequest request, out string error, bool countOnly = false)
     {
         request = null!;
         if (root.ValueKind != JsonValueKind.Object)
@@ -58,13 +62,13 @@ internal sealed class MessagesRequest
             return false;
         }
 
-        if (maxTokens is null)
+        if (maxTokens is null && !countOnly)
         {
             error = "max_tokens: Field required";
             return false;
         }
 
-        r.MaxTokens = maxTokens.Value;
+        r.MaxTokens = maxTokens ?? 0;
         if (!r.TryReadMessages(root, out error)
             || !r.TryReadSystem(root, out error)
             || !r.TryReadTools(root, out error))
@@ -139,6 +143,19 @@ internal sealed class MessagesRequest
                 || content.ValueKind is not (JsonValueKind.String or JsonValueKind.Array))
             {
                 error = $"messages.{index}: expected an object with a string 'role' and string or array 'content'";
+                return false;
+            }
+
+            // Anthropic takes system prompts only in the top-level field, and says so.
+            if (role.ValueEquals("system"))
+            {
+                error = "messages: Unexpected role \"system\". The Messages API accepts a top-level `system` parameter, not \"system\" as an input message role.";
+                return false;
+            }
+
+            if (!role.ValueEquals("user") && !role.ValueEquals("assistant"))
+            {
+                error = $"messages.{index}.role: Input should be 'user' or 'assistant'";
                 return false;
             }
 

@@ -7,6 +7,12 @@ internal static class Auth
 {
     public static bool HasKey(HttpRequest request)
     {
+        if (OpenAi.AzureRoute.Deployment(request.HttpContext) is not null)
+        {
+            // The Azure route already required its api-key header.
+            return true;
+        }
+
         if (request.Headers.TryGetValue("x-api-key", out var apiKey) && !string.IsNullOrWhiteSpace(apiKey.ToString()))
         {
             return true;

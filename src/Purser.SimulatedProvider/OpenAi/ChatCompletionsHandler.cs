@@ -36,7 +36,7 @@ internal sealed class ChatCompletionsHandler
             return;
         }
 
-        if (!ChatRequest.TryRead(document.RootElement, out ChatRequest request, out string error, out string? param))
+        if (!ChatRequest.TryRead(document.RootElement, out ChatRequest request, out string error, out string? param, AzureRoute.Deployment(context)))
         {
             await OpenAiErrors.InvalidRequestAsync(context, error, param).ConfigureAwait(false);
             return;

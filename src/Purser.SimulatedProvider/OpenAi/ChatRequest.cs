@@ -36,7 +36,11 @@ internal sealed class ChatRequest
     /// <summary>The tier the call is served at: the requested priority or flex, else default.</summary>
     public string ServiceTier { get; private set; } = "default";
 
-    public static bool TryRead(JsonElement root, out ChatRequest request, out string error, out string? param)
+    /// <summary>
+    /// Reads a chat request; <paramref name="deployment"/> is the Azure deployment of the URL, which names the model
+    /// there (a <c>model</c> in the body is then ignored, as Azure does).
+    /// </summary>
+    public static bool TryRead(JsonElement root, out ChatRequest request, out string error, out string? param, string? deployment = null)
     {
         request = null!;
         param = null;
@@ -46,7 +50,12 @@ internal sealed class ChatRequest
             return false;
         }
 
-        if (!RequestFields.TryGetRequiredString(root, "model", out string model, out error))
+        string model;
+        if (deployment is not null)
+        {
+            model = deployment;
+        }
+        else if (!RequestFields.TryGetRequiredString(root, "model", out model, out error))
         {
             param = "model";
             return false;

@@ -45,7 +45,14 @@ internal sealed class EmbeddingsHandler
             return;
         }
 
-        if (!RequestFields.TryGetRequiredString(root, "model", out string model, out string error))
+        string model;
+        string error;
+        if (AzureRoute.Deployment(context) is { } deployment)
+        {
+            // Azure names the model by the deployment in the URL.
+            model = deployment;
+        }
+        else if (!RequestFields.TryGetRequiredString(root, "model", out model, out error))
         {
             await OpenAiErrors.InvalidRequestAsync(context, error, "model").ConfigureAwait(false);
             return;
