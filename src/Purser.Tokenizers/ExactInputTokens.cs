@@ -22,7 +22,7 @@ public static class ExactInputTokens
     private const int PerMessage = 4;
     private const int ReplyPrimer = 3;
 
-    private static readonly Lazy<Tokenizer> O200k = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
+    internal static readonly Lazy<Tokenizer> O200k = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
     private static readonly Lazy<Tokenizer> Cl100k = new(() => TiktokenTokenizer.CreateForEncoding("cl100k_base"));
 
     /// <summary>Whether <paramref name="upstreamModel"/> (served by OpenAI) has a public tokeniser.</summary>
@@ -40,7 +40,7 @@ public static class ExactInputTokens
         return For(upstreamModel) is { } tokenizer ? Tighten(shape, request, tokenizer) : null;
     }
 
-    private static Tokenizer? For(string upstreamModel)
+    internal static Tokenizer? For(string upstreamModel)
     {
         ArgumentNullException.ThrowIfNull(upstreamModel);
         if (upstreamModel.StartsWith("gpt-4o", StringComparison.Ordinal) || upstreamModel.StartsWith("gpt-4.1", StringComparison.Ordinal)
