@@ -15,8 +15,10 @@ internal static class ProxyEndpoints
         var services = routes.ServiceProvider;
         ChatProxy? chat = null;
         EmbeddingsProxy? embeddings = null;
+        CountTokensProxy? countTokens = null;
         v1.MapPost("/chat/completions", context => (chat ??= services.GetRequiredService<ChatProxy>()).HandleChatCompletionsAsync(context));
         v1.MapPost("/messages", context => (chat ??= services.GetRequiredService<ChatProxy>()).HandleMessagesAsync(context));
+        v1.MapPost("/messages/count_tokens", context => (countTokens ??= services.GetRequiredService<CountTokensProxy>()).HandleAsync(context));
         v1.MapPost("/embeddings", context => (embeddings ??= services.GetRequiredService<EmbeddingsProxy>()).HandleAsync(context));
         v1.MapGet("/models", (HttpContext context, ConfigMonitor config, TimeProvider time) => ModelsEndpoint.HandleAsync(context, config, time));
         v1.MapGet("/budget", (HttpContext context, ConfigMonitor config, Budgets.BudgetAdmission budgets, Purser.Budgets.IBudgetLedger ledger, TimeProvider time) => BudgetEndpoint.HandleAsync(context, config, budgets, ledger, time));

@@ -156,6 +156,7 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<Routing.AliasCaller>();
         services.AddSingleton<Ensembles.EnsembleExecutor>();
         services.AddSingleton<ChatProxy>();
+        services.AddSingleton<CountTokensProxy>();
         services.AddSingleton<EmbeddingsProxy>();
         var telemetry = TelemetrySetup.AddTelemetry(services, config.Telemetry, options);
         Dashboard.DashboardSetup.AddDashboard(services);
