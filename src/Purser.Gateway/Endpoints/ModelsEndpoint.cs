@@ -8,7 +8,9 @@ namespace Purser.Gateway.Endpoints;
 
 /// <summary>
 /// <c>GET /v1/models</c>: the aliases this key may call, in OpenAI's list shape, or Anthropic's when the caller sends
-/// <c>anthropic-version</c> (as the Anthropic SDK always does).
+/// <c>anthropic-version</c> (as the Anthropic SDK always does); <c>GET /v1/models/{id}</c>: one of them, in the same
+/// two shapes, and a 404 <c>model_not_found</c> for an alias that does not exist or that this key may not call (the
+/// list does not show it either).
 /// </summary>
 internal static class ModelsEndpoint
 {
@@ -60,6 +62,38 @@ internal static class ModelsEndpoint
             }
 
             json.WriteEndObject();
+        }
+
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    public static async Task HandleOneAsync(HttpContext context, ConfigMonitor config, TimeProvider time, string id)
+    {
+        var state = config.Current;
+        var format = context.Request.Headers.ContainsKey("anthropic-version") ? ApiFormat.Anthropic : ApiFormat.OpenAI;
+        if (CallerAuthenticator.Authenticate(context.Request, state, time, out var key) is { } error)
+        {
+            await ErrorWriter.WriteAsync(context, error, format).ConfigureAwait(false);
+            return;
+        }
+
+        string? ownedBy = state.Models.TryGetValue(id, out var model) ? model.Upstream.Name
+            : state.Config.Routes.ContainsKey(id) || state.Config.Ensembles.ContainsKey(id) ? "purser"
+            : null;
+        if (ownedBy is null || !key!.Allows(id))
+        {
+            await ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorCode.ModelNotFound, $"The model '{id}' does not exist on this gateway, or this key may not use it.", "model"), format).ConfigureAwait(false);
+            return;
+        }
+
+        using var buffer = new PooledBufferWriter();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            string? first = null;
+            string? last = null;
+            WriteEntry(json, format, key, id, ownedBy, time.GetUtcNow(), ref first, ref last);
         }
 
         context.Response.ContentType = "application/json";

@@ -21,6 +21,7 @@ internal static class ProxyEndpoints
         v1.MapPost("/messages/count_tokens", context => (countTokens ??= services.GetRequiredService<CountTokensProxy>()).HandleAsync(context));
         v1.MapPost("/embeddings", context => (embeddings ??= services.GetRequiredService<EmbeddingsProxy>()).HandleAsync(context));
         v1.MapGet("/models", (HttpContext context, ConfigMonitor config, TimeProvider time) => ModelsEndpoint.HandleAsync(context, config, time));
+        v1.MapGet("/models/{*id}", (HttpContext context, ConfigMonitor config, TimeProvider time, string id) => ModelsEndpoint.HandleOneAsync(context, config, time, id));
         v1.MapGet("/budget", (HttpContext context, ConfigMonitor config, Budgets.BudgetAdmission budgets, Purser.Budgets.IBudgetLedger ledger, TimeProvider time) => BudgetEndpoint.HandleAsync(context, config, budgets, ledger, time));
         routes.MapGet("/health", () => Results.Text("ok"));
         return routes;

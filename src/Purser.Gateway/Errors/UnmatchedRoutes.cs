@@ -50,7 +50,7 @@ internal sealed class UnmatchedRoutes
         var format = path.StartsWith("/v1/messages", StringComparison.Ordinal) ? ApiFormat.Anthropic : ApiFormat.OpenAI;
         var error = context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed
             ? new GatewayError(GatewayErrorCode.MethodNotAllowed, $"{request.Method} is not allowed on {path}; allowed: {context.Response.Headers.Allow}.")
-            : new GatewayError(GatewayErrorCode.RouteNotFound, $"Unknown route: {request.Method} {path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/embeddings, /v1/models and /v1/budget.");
+            : new GatewayError(GatewayErrorCode.RouteNotFound, $"Unknown route: {request.Method} {path}. The gateway serves /v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/embeddings, /v1/models, /v1/models/{{id}} and /v1/budget.");
         return ErrorWriter.WriteAsync(context, error, format);
     }
 }

@@ -164,7 +164,7 @@ public sealed class ConfigValidationTests
 
         var error = Assert.Single(result.Errors);
         Assert.Equal("providers.p.kind", error.Field);
-        Assert.Equal("unknown kind 'opneai' (expected openai or anthropic)", error.Message);
+        Assert.Equal("unknown kind 'opneai' (expected openai, anthropic or azure_openai)", error.Message);
     }
 
     [Theory]
@@ -431,7 +431,7 @@ public sealed class ConfigValidationTests
             [
                 "purser.yaml:2: server.listen: expected an absolute http:// or https:// URL, got 'nowhere'",
                 "purser.yaml:3: server.max_body_bytes: expected a whole number, got 'lots'",
-                "purser.yaml:6: providers.bad.kind: unknown kind 'grpc' (expected openai or anthropic)",
+                "purser.yaml:6: providers.bad.kind: unknown kind 'grpc' (expected openai, anthropic or azure_openai)",
                 "purser.yaml:8: models.m1.provider: unknown provider 'nobody'",
                 "purser.yaml:9: models.m2: unknown field 'colour'",
                 "purser.yaml:10: models.m3.default_max_tokens: 20 is above max_output_tokens (10)",

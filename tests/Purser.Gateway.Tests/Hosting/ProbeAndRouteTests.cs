@@ -39,7 +39,9 @@ public sealed class ProbeAndRouteTests : IClassFixture<GatewayFixture>
     [InlineData("DELETE", "/v1/embeddings", 405, "openai", "method_not_allowed")]
     [InlineData("PUT", "/v1/models", 405, "openai", "method_not_allowed")]
     [InlineData("GET", "/v1/messages", 405, "anthropic", "invalid_request_error")]
-    [InlineData("POST", "/v1/messages/count_tokens", 404, "anthropic", "not_found_error")]
+    [InlineData("GET", "/v1/messages/count_tokens", 405, "anthropic", "invalid_request_error")]
+    [InlineData("POST", "/v1/messages/batches", 404, "anthropic", "not_found_error")]
+    [InlineData("DELETE", "/v1/models/sim-chat", 405, "openai", "method_not_allowed")]
     [InlineData("GET", "/admin/nothing-here", 404, "openai", "unknown_route")]
     public async Task Unknown_routes_and_methods_answer_in_the_callers_error_shape(string method, string path, int status, string shape, string code)
     {

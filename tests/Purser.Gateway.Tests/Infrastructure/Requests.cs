@@ -9,13 +9,15 @@ internal static class Requests
     public static HttpRequestMessage Chat(string model, string body, string secret = GatewayFixture.Secret) =>
         Post("/v1/chat/completions", body, secret);
 
-    public static HttpRequestMessage Messages(string body, string secret = GatewayFixture.Secret)
+    public static HttpRequestMessage Messages(string body, string secret = GatewayFixture.Secret, string path = "/v1/messages")
     {
-        var request = Post("/v1/messages", body, secret: null);
+        var request = Post(path, body, secret: null);
         request.Headers.Add("x-api-key", secret);
         request.Headers.Add("anthropic-version", "2023-06-01");
         return request;
     }
+
+    public static HttpRequestMessage CountTokens(string body, string secret = GatewayFixture.Secret) => Messages(body, secret, "/v1/messages/count_tokens");
 
     public static HttpRequestMessage Post(string path, string body, string? secret = GatewayFixture.Secret)
     {
