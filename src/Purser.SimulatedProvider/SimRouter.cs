@@ -47,6 +47,7 @@ internal sealed class SimRouter
         switch (path)
         {
             case "/v1/chat/completions" when post:
+            case "/v1beta/openai/chat/completions" when post: // Gemini's OpenAI-compatible endpoint
                 return chat.HandleAsync(context);
             case "/v1/messages" when post:
                 return messages.HandleAsync(context);

@@ -17,8 +17,8 @@ public sealed class SystemRoleMessagesTests
 
     public SystemRoleMessagesTests(GatewayFixture fixture) => _fixture = fixture;
 
-    private static string ClaudeCodeLike(string model, bool stream) => $$"""
-        {"model":"{{model}}","max_tokens":512,"stream":{{(stream ? "true" : "false")}},
+    private static string ClaudeCodeLike(string model, bool stream) => $$$"""
+        {"model":"{{{model}}}","max_tokens":512,"stream":{{{(stream ? "true" : "false")}}},
          "system":[{"type":"text","text":"You are Claude Code.","cache_control":{"type":"ephemeral"}}],
          "messages":[
            {"role":"user","content":[{"type":"text","text":"Fix the failing test."}]},
@@ -27,7 +27,7 @@ public sealed class SystemRoleMessagesTests
            {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"class A {}"}]},
            {"role":"system","content":[{"type":"text","text":"Reminder: keep edits small."},{"type":"text","text":"Todo list is empty."}]},
            {"role":"user","content":"Go on."}],
-         "tools":[{"name":"Read","description":"Read a file","input_schema":{"type":"object","properties":{"path":{"type":"string"}}}}]}
+         "tools":[{"name":"Read","description":"Read a file","input_schema":{"type":"object","properties":{"path":{"type":"string"} } } }]}
         """;
 
     [Theory]
