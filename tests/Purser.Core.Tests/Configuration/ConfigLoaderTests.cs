@@ -245,7 +245,7 @@ public sealed class ConfigLoaderTests
     public void Example_file_shipped_with_the_source_is_valid()
     {
         var path = FindExampleFile();
-        var env = new Dictionary<string, string> { ["OPENAI_API_KEY"] = "k1", ["ANTHROPIC_API_KEY"] = "k2", ["PURSER_CI_KEY"] = "k3" };
+        var env = new Dictionary<string, string> { ["OPENAI_API_KEY"] = "k1", ["ANTHROPIC_API_KEY"] = "k2", ["PURSER_CI_KEY"] = "k3", ["AZURE_OPENAI_API_KEY"] = "k4", ["GEMINI_API_KEY"] = "k5" };
 
         var result = ConfigLoader.LoadFile(path, name => env.TryGetValue(name, out var v) ? v : null, PriceCatalog.Default);
 
@@ -255,6 +255,9 @@ public sealed class ConfigLoaderTests
         Assert.Equal(PriceCatalog.Default.Entries["gpt-4o"].Price, config.Models["gpt-4o"].Price);
         Assert.Equal(PriceCatalog.Default.Entries["claude-sonnet-4-5"].Price, config.Models["claude-sonnet"].Price);
         Assert.True(config.Models["scratch"].Free);
+        Assert.Equal(ProviderKind.AzureOpenAI, config.Providers["azure"].Kind);
+        Assert.Equal("2024-10-21", config.Providers["azure"].ApiVersion);
+        Assert.Equal(PriceCatalog.Default.Entries["gemini-2.5-flash"].Price, config.Models["gemini-flash"].Price);
         Assert.Equal(KeyHasher.Hash("k3"), config.Keys[1].Hash);
         Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "data", "purser.db"), config.Storage.SqlitePath);
         Assert.Equal("acme", config.Organization);
