@@ -152,17 +152,25 @@ internal sealed class CountTokensProxy
     /// </summary>
     private static GatewayError? Resolve(GatewayState state, Keys.VirtualKey key, string alias, out ResolvedModel model)
     {
-        string? target = null;
-        if (state.Config.Routes.TryGetValue(alias, out var route) && route.Targets.Count > 0)
+        // Routes may name routes; the configuration refuses cycles, and the depth bound keeps this total regardless.
+        var target = alias;
+        for (var depth = 0; depth < 16; depth++)
         {
-            target = route.Targets[0];
-        }
-        else if (state.Config.Ensembles.TryGetValue(alias, out var ensemble) && ensemble.Panel.Count > 0)
-        {
-            target = ensemble.Panel[0].Model;
+            if (state.Config.Routes.TryGetValue(target, out var route) && route.Targets.Count > 0)
+            {
+                target = route.Targets[0];
+            }
+            else if (state.Config.Ensembles.TryGetValue(target, out var ensemble) && ensemble.Panel.Count > 0)
+            {
+                target = ensemble.Panel[0].Model;
+            }
+            else
+            {
+                break;
+            }
         }
 
-        if (target is null)
+        if (ReferenceEquals(target, alias))
         {
             return ChatProxy.ResolveModel(state, key, alias, ModelKind.Chat, out model, out _);
         }
