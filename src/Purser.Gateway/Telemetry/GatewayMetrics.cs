@@ -63,7 +63,7 @@ internal static class GatewayMetrics
 
         var tags = new TagList
         {
-            { "gen_ai.operation.name", call.Operation == "embeddings" ? "embeddings" : "chat" },
+            { "gen_ai.operation.name", GatewayTracing.Operation(call) },
             { "gen_ai.provider.name", call.Provider },
             { "gen_ai.request.model", call.ModelAlias },
         };

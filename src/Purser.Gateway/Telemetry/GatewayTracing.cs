@@ -125,5 +125,6 @@ internal static class GatewayTracing
         }
     }
 
-    private static string Operation(in CallSubject call) => call.Operation == "embeddings" ? "embeddings" : "chat";
+    /// <summary>The GenAI operation name: chat for both chat formats; embeddings and count_tokens as themselves.</summary>
+    internal static string Operation(in CallSubject call) => call.Operation is "embeddings" or "count_tokens" ? call.Operation : "chat";
 }
