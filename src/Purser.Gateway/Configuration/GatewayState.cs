@@ -24,6 +24,11 @@ internal sealed class GatewayState
 
     /// <summary>The configuration file joined with what operators created through the admin API (the file wins on an id clash).</summary>
     public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets, IReadOnlyList<StoredAlias> storedAliases)
+        : this(config, storedKeys, storedBudgets, storedAliases, [])
+    {
+    }
+
+    public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets, IReadOnlyList<StoredAlias> storedAliases, IReadOnlyList<RateLimits.RateLimitDefinition> storedRateLimits)
     {
         // Stored routes and ensembles are checked against this file each time: one the file no longer supports is left out.
         var composed = StoredAliases.Compose(config, storedAliases);
@@ -79,11 +84,51 @@ internal sealed class GatewayState
             list.Add(budget);
         }
 
+        var limitsByScope = new Dictionary<string, List<RateLimits.RateLimitDefinition>>(StringComparer.Ordinal);
+        var limitIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var limit in config.RateLimits)
+        {
+            AddLimit(limitsByScope, limitIds, limit);
+        }
+
+        foreach (var limit in storedRateLimits)
+        {
+            // The file wins on an id clash.
+            if (!limitIds.Contains(limit.Id))
+            {
+                AddLimit(limitsByScope, limitIds, limit);
+            }
+        }
+
+        StoredRateLimits = storedRateLimits;
+        RateLimitIds = limitIds.ToFrozenSet(StringComparer.Ordinal);
+        RateLimitsByScope = limitsByScope.ToFrozenDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
         Budgets = budgets.ToFrozenDictionary(StringComparer.Ordinal);
         BudgetsByScope = byScope.ToFrozenDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
     }
 
     public IReadOnlyList<StoredKey> StoredKeys { get; }
+
+    /// <summary>Rate limits created through the admin API (those whose id the file also uses are not in effect).</summary>
+    public IReadOnlyList<RateLimits.RateLimitDefinition> StoredRateLimits { get; }
+
+    /// <summary>Every rate limit in effect (file and admin API) by scope string ("key:agent-a").</summary>
+    public FrozenDictionary<string, RateLimits.RateLimitDefinition[]> RateLimitsByScope { get; }
+
+    /// <summary>The ids of every rate limit in effect.</summary>
+    public FrozenSet<string> RateLimitIds { get; }
+
+    private static void AddLimit(Dictionary<string, List<RateLimits.RateLimitDefinition>> byScope, HashSet<string> ids, RateLimits.RateLimitDefinition limit)
+    {
+        ids.Add(limit.Id);
+        var scope = limit.Scope.ToString();
+        if (!byScope.TryGetValue(scope, out var list))
+        {
+            byScope[scope] = list = [];
+        }
+
+        list.Add(limit);
+    }
 
     public IReadOnlyList<BudgetDefinition> StoredBudgets { get; }
 

@@ -152,6 +152,8 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<Upstream.UpstreamClient>();
         services.AddSingleton<CallGuard>();
+        services.AddSingleton<RateLimiter>();
+        services.AddSingleton<RateGate>();
         services.AddSingleton<Routing.RouteHealth>();
         services.AddSingleton<Routing.AliasCaller>();
         services.AddSingleton<Ensembles.EnsembleExecutor>();
