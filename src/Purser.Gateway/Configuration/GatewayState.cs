@@ -28,7 +28,7 @@ internal sealed class GatewayState
     {
     }
 
-    public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets, IReadOnlyList<StoredAlias> storedAliases, IReadOnlyList<RateLimits.RateLimitDefinition> storedRateLimits)
+    public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets, IReadOnlyList<StoredAlias> storedAliases, IReadOnlyList<RateLimits.StoredRateLimit> storedRateLimits)
     {
         // Stored routes and ensembles are checked against this file each time: one the file no longer supports is left out.
         var composed = StoredAliases.Compose(config, storedAliases);
@@ -91,16 +91,42 @@ internal sealed class GatewayState
             AddLimit(limitsByScope, limitIds, limit);
         }
 
-        foreach (var limit in storedRateLimits)
+        // Stored limits are checked against this file and every key each time (the file wins on an id clash); one the
+        // file no longer supports (its key or model gone) is left out and reported.
+        var keyIds = new List<string>(config.Keys.Count + storedKeys.Count);
+        foreach (var fileKey in config.Keys)
         {
-            // The file wins on an id clash.
-            if (!limitIds.Contains(limit.Id))
-            {
-                AddLimit(limitsByScope, limitIds, limit);
-            }
+            keyIds.Add(fileKey.Id);
         }
 
-        StoredRateLimits = storedRateLimits;
+        foreach (var storedKey in storedKeys)
+        {
+            keyIds.Add(storedKey.Id);
+        }
+
+        var appliedLimits = new List<RateLimits.RateLimitDefinition>();
+        var limitErrors = new List<ConfigError>();
+        foreach (var stored in storedRateLimits)
+        {
+            if (limitIds.Contains(stored.Id))
+            {
+                continue;
+            }
+
+            var (limit, errors) = RateLimits.RateLimitEntries.Parse(config, keyIds, stored.Id, stored.Definition);
+            if (limit is null)
+            {
+                limitErrors.AddRange(errors);
+                continue;
+            }
+
+            appliedLimits.Add(limit);
+            AddLimit(limitsByScope, limitIds, limit);
+        }
+
+        StoredRateLimitDefinitions = storedRateLimits;
+        StoredRateLimits = appliedLimits;
+        RateLimitErrors = limitErrors;
         RateLimitIds = limitIds.ToFrozenSet(StringComparer.Ordinal);
         RateLimitsByScope = limitsByScope.ToFrozenDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
         Budgets = budgets.ToFrozenDictionary(StringComparer.Ordinal);
@@ -109,8 +135,14 @@ internal sealed class GatewayState
 
     public IReadOnlyList<StoredKey> StoredKeys { get; }
 
-    /// <summary>Rate limits created through the admin API (those whose id the file also uses are not in effect).</summary>
+    /// <summary>Every rate limit stored through the admin API, in effect or not.</summary>
+    public IReadOnlyList<RateLimits.StoredRateLimit> StoredRateLimitDefinitions { get; }
+
+    /// <summary>The stored rate limits in effect (valid against this file, and not shadowed by a file limit's id).</summary>
     public IReadOnlyList<RateLimits.RateLimitDefinition> StoredRateLimits { get; }
+
+    /// <summary>Why the other stored rate limits were left out.</summary>
+    public IReadOnlyList<ConfigError> RateLimitErrors { get; }
 
     /// <summary>Every rate limit in effect (file and admin API) by scope string ("key:agent-a").</summary>
     public FrozenDictionary<string, RateLimits.RateLimitDefinition[]> RateLimitsByScope { get; }

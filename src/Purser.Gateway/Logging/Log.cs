@@ -56,4 +56,7 @@ internal static partial class Log
 
     [LoggerMessage(41, LogLevel.Warning, "Request {RequestId}: upstream {Provider} reported usage the request could not have produced; charged its hold")]
     public static partial void ImplausibleUsage(ILogger logger, string requestId, string provider);
+
+    [LoggerMessage(1501, LogLevel.Warning, "A rate limit created through the admin API is not in effect: {Error}")]
+    public static partial void StoredRateLimitSkipped(ILogger logger, string error);
 }
