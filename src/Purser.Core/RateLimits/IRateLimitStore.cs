@@ -21,9 +21,9 @@ public interface IRateLimitStore
     /// <summary>
     /// Refills the shared bucket to <paramref name="nowMs"/> (a new bucket starts full; a changed
     /// <paramref name="perMinute"/> resizes it) and takes up to <paramref name="want"/> whole units: returns how many
-    /// it took (0 when the bucket holds less than one).
+    /// it took (0 when the bucket holds less than one) and the whole units left in the shared bucket after the take.
     /// </summary>
-    Task<long> TakeAsync(string bucket, long perMinute, long want, long nowMs, CancellationToken ct);
+    Task<RateSlice> TakeAsync(string bucket, long perMinute, long want, long nowMs, CancellationToken ct);
 
     /// <summary>Gives back <paramref name="units"/> taken and not spent, never filling the bucket above one minute's allowance.</summary>
     Task GiveBackAsync(string bucket, long perMinute, long units, long nowMs, CancellationToken ct);

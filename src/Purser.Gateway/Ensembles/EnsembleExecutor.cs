@@ -115,7 +115,7 @@ internal sealed partial class EnsembleExecutor
         var anchor = AliasCaller.FirstModel(state, single ?? ensemble!.Judge);
         var holdTtl = TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60 + ((ensemble?.TimeoutMs ?? 0) / 1000));
         // Rate limits before anything is held: the request counts once, with every sub-call's worst-case tokens.
-        if (_rates.Admit(context, call, state, key, budgetHeaders.TaskId, alias, plan.Projection.Tokens, callerFormat) is { } limited)
+        if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, alias, plan.Projection.Tokens, callerFormat).ConfigureAwait(false) is { } limited)
         {
             await FailAsync(context, call, limited, callerFormat, new Spend(), null).ConfigureAwait(false);
             return;

@@ -154,7 +154,8 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<Upstream.UpstreamClient>();
         services.AddSingleton<CallGuard>();
-        services.AddSingleton<RateLimiter>();
+        services.AddSingleton(new RateLimiter(options.Time, storage.Changes is null ? null : storage.RateLimits));
+        services.AddHostedService<RateSliceReturns>();
         services.AddSingleton<RateGate>();
         services.AddSingleton<Routing.RouteHealth>();
         services.AddSingleton<Routing.AliasCaller>();

@@ -59,4 +59,7 @@ internal static partial class Log
 
     [LoggerMessage(1501, LogLevel.Warning, "A rate limit created through the admin API is not in effect: {Error}")]
     public static partial void StoredRateLimitSkipped(ILogger logger, string error);
+
+    [LoggerMessage(1502, LogLevel.Warning, "Returning unused rate-limit slices to the shared buckets failed; their units are lost until the buckets refill")]
+    public static partial void RateSliceReturnFailed(ILogger logger, Exception exception);
 }

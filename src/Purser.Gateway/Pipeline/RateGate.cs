@@ -31,9 +31,9 @@ internal sealed class RateGate
     }
 
     /// <summary>Takes the request from its rate limits (<paramref name="worstTokens"/> from each tokens limit), or returns the refusal.</summary>
-    public GatewayError? Admit(HttpContext context, CallRecord call, GatewayState state, Keys.VirtualKey key, string? taskId, string alias, long worstTokens, ApiFormat format)
+    public async ValueTask<GatewayError?> AdmitAsync(HttpContext context, CallRecord call, GatewayState state, Keys.VirtualKey key, string? taskId, string alias, long worstTokens, ApiFormat format)
     {
-        var outcome = _limiter.Acquire(state, key, taskId, alias, worstTokens);
+        var outcome = await _limiter.AcquireAsync(state, key, taskId, alias, worstTokens).ConfigureAwait(false);
         call.RateStanding = outcome.Standing;
         RateLimitHeaders.Apply(context.Response, outcome.Standing, format, _time.GetUtcNow());
         if (outcome.Error is { } refused)

@@ -218,7 +218,7 @@ internal sealed class ChatProxy
         }
 
         // 6a. Rate limits, before anything is held: a refused request leaves no trace in any budget.
-        if (_rates.Admit(context, call, state, key, budgetHeaders.TaskId, alias, BudgetAdmission.WorstTokens(shape, model, 0, maxTokens), callerFormat) is { } limited)
+        if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, alias, BudgetAdmission.WorstTokens(shape, model, 0, maxTokens), callerFormat).ConfigureAwait(false) is { } limited)
         {
             await FailAsync(context, call, limited, callerFormat).ConfigureAwait(false);
             return;

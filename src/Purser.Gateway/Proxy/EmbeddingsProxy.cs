@@ -156,7 +156,7 @@ internal sealed class EmbeddingsProxy
         // window: an embedding model's window limits each input, and an array of inputs may bill many windows.
         var inputBound = WorstCases.Of(RequestShape.Text(byteCount), model.Model.UpstreamModel, anthropic: false, contextWindow: null, 0).InputTokens;
         // Rate limits before anything is held: an embedding's tokens are its input bound.
-        if (_rates.Admit(context, call, state, key, budgetHeaders.TaskId, alias, inputBound, ApiFormat.OpenAI) is { } limited)
+        if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, alias, inputBound, ApiFormat.OpenAI).ConfigureAwait(false) is { } limited)
         {
             await FailAsync(context, call, limited).ConfigureAwait(false);
             return;

@@ -67,7 +67,7 @@ public sealed class PostgresRateLimitStore : IRateLimitStore
         });
     }
 
-    public Task<long> TakeAsync(string bucket, long perMinute, long want, long nowMs, CancellationToken ct)
+    public Task<RateSlice> TakeAsync(string bucket, long perMinute, long want, long nowMs, CancellationToken ct)
     {
         Check(bucket, perMinute, want);
         return PostgresErrors.RunAsync(async () =>
@@ -76,9 +76,10 @@ public sealed class PostgresRateLimitStore : IRateLimitStore
                 "INSERT INTO rate_limit_buckets (bucket, level, updated_ms, last_grant) VALUES ($1, ($2 - LEAST($3, $2)) * 60000, $4, LEAST($3, $2)) "
                 + $"ON CONFLICT (bucket) DO UPDATE SET last_grant = LEAST($3, GREATEST(0, {Refilled} / 60000)), "
                 + $"level = {Refilled} - LEAST($3, GREATEST(0, {Refilled} / 60000)) * 60000, updated_ms = GREATEST(rate_limit_buckets.updated_ms, $4) "
-                + "RETURNING last_grant");
+                + "RETURNING last_grant, rate_limit_buckets.level / 60000");
             Bind(command, bucket, perMinute, want, nowMs);
-            return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long granted ? granted : 0;
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? new RateSlice(reader.GetInt64(0), Math.Max(0, reader.GetInt64(1))) : default;
         });
     }
 

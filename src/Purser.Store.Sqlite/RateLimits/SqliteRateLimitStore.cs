@@ -71,7 +71,7 @@ public sealed class SqliteRateLimitStore : IRateLimitStore
         return true;
     }
 
-    public async Task<long> TakeAsync(string bucket, long perMinute, long want, long nowMs, CancellationToken ct)
+    public async Task<RateSlice> TakeAsync(string bucket, long perMinute, long want, long nowMs, CancellationToken ct)
     {
         Check(bucket, perMinute, want);
         using var connection = _database.OpenConnection();
@@ -81,13 +81,13 @@ public sealed class SqliteRateLimitStore : IRateLimitStore
             "INSERT INTO rate_limit_buckets (bucket, level, updated_ms, last_grant) VALUES ($bucket, ($per - MIN($want, $per)) * 60000, $now, MIN($want, $per)) "
             + $"ON CONFLICT (bucket) DO UPDATE SET last_grant = MIN($want, MAX(0, {Refilled} / 60000)), "
             + $"level = {Refilled} - MIN($want, MAX(0, {Refilled} / 60000)) * 60000, updated_ms = MAX(updated_ms, $now) "
-            + "RETURNING last_grant;";
+            + "RETURNING last_grant, level / 60000;";
         command.Parameters.AddWithValue("$bucket", bucket);
         command.Parameters.AddWithValue("$per", perMinute);
         command.Parameters.AddWithValue("$want", want);
         command.Parameters.AddWithValue("$now", nowMs);
-        var granted = await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
-        return granted is long units ? units : 0;
+        using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await reader.ReadAsync(ct).ConfigureAwait(false) ? new RateSlice(reader.GetInt64(0), Math.Max(0, reader.GetInt64(1))) : default;
     }
 
     public async Task GiveBackAsync(string bucket, long perMinute, long units, long nowMs, CancellationToken ct)
