@@ -32,17 +32,19 @@ public sealed class RateLimitTwoGatewaysTests : IAsyncLifetime
         await _gateways.AdminAsync(_gateways.A, HttpMethod.Put, "/admin/rate-limits/shared-rpm",
             new JsonObject { ["scope"] = "key:shared", ["requests_per_minute"] = PerMinute }, HttpStatusCode.OK);
 
-        // B learns of the limit through the change feed: poll its admin API (bounded).
-        for (var i = 0; i < 200; i++)
+        // B learns of the limit through the change feed: poll its admin API (bounded), then it must list it.
+        var seen = false;
+        for (var i = 0; i < 200 && !seen; i++)
         {
             var listed = await _gateways.AdminAsync(_gateways.B, HttpMethod.Get, "/admin/rate-limits", null, HttpStatusCode.OK);
-            if (listed["data"]!.AsArray().Any(d => d!["id"]!.GetValue<string>() == "shared-rpm"))
+            seen = listed["data"]!.AsArray().Any(d => d!["id"]!.GetValue<string>() == "shared-rpm");
+            if (!seen)
             {
-                break;
+                await Task.Delay(25);
             }
-
-            await Task.Delay(25);
         }
+
+        Assert.True(seen, "the limit set on A never reached B");
 
         var clock = Stopwatch.StartNew();
         var admitted = new int[2];
