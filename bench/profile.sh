@@ -2,10 +2,11 @@
 # One Purser in front of the simulated provider, one load point, CPU per request — the inner loop for working on the
 # hot path (bench/run.sh is the side-by-side benchmark). Optionally records a `perf` profile with JIT'd frames named.
 #
-#   bench/profile.sh <nobudget|budget|lease|flood> [seconds] [trace]
+#   bench/profile.sh <nobudget|budget|ratelimit|lease|flood> [seconds] [trace]
 #
 # nobudget: a key, no budget; budget: a reserve-mode budget on the SQLite ledger (a hold and a settlement per
-# request); lease: the same with storage.leases; flood: a key at its cap hammered by a loop (every request a 402 and
+# request); ratelimit: the budget plus one rate limit on the key (requests, tokens and concurrency, never reached);
+# lease: the same as budget with storage.leases; flood: a key at its cap hammered by a loop (every request a 402 and
 # a usage record), reporting the database's bytes per refused request and its growth per hour at the measured rate. Environment: CONNS (default 8), WARM (warm-up seconds, default 10),
 # EXTRA_ENV (runtime knobs, e.g. "DOTNET_TC_CallCountingDelayMs=0" to reach tier-1 code at once), GWCPU (default 0),
 # SIM_PORT/GW_PORT (28089/28092), PERF_OUT (directory for the profile, default bench/.profile). Builds nothing: run
@@ -29,9 +30,11 @@ budget=""; storage="sqlite_path: $work/purser.db"
 case $variant in
   nobudget) ;;
   budget) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]';;
+  ratelimit) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]
+rate_limits: [{ id: bench-rl, scope: "key:bench", requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, max_concurrent: 100000 }]';;
   lease) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]'; storage="$storage, leases: true";;
   flood) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 0.000000001, mode: reserve }]';;
-  *) echo "variant: nobudget, budget, lease or flood" >&2; exit 2;;
+  *) echo "variant: nobudget, budget, ratelimit, lease or flood" >&2; exit 2;;
 esac
 cat >"$work/purser.yaml" <<EOF
 server: { listen: "http://127.0.0.1:$gw_port", upstream_timeout_seconds: 60 }

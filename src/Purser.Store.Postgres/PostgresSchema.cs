@@ -241,5 +241,21 @@ internal static class PostgresSchema
         );
         INSERT INTO webhook_cursor (id, last_seq) VALUES (1, 0);
         """,
+
+        // (issue 15) rate limits created through the admin API, and the token buckets instances share (see the SQLite
+        // schema): level in sixty-thousandths of a unit, last_grant what the last take granted.
+        """
+        CREATE TABLE rate_limits (
+            id text COLLATE "C" NOT NULL PRIMARY KEY,
+            definition text NOT NULL,
+            updated_at bigint NOT NULL
+        );
+        CREATE TABLE rate_limit_buckets (
+            bucket text COLLATE "C" NOT NULL PRIMARY KEY,
+            level bigint NOT NULL,
+            updated_ms bigint NOT NULL,
+            last_grant bigint NOT NULL
+        );
+        """,
     ];
 }

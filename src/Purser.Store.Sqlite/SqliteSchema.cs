@@ -234,5 +234,22 @@ internal static class SqliteSchema
         ALTER TABLE usage_records ADD COLUMN web_search_requests INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE usage_records ADD COLUMN service_tier TEXT;
         """,
+
+        // (issue 15) rate limits created through the admin API (the body as the file's rate_limits entry would hold
+        // it, parsed again at every load), and the token buckets instances share: level in sixty-thousandths of a unit,
+        // last_grant the units the last take granted (returned by that take's UPDATE).
+        """
+        CREATE TABLE rate_limits (
+            id         TEXT    NOT NULL PRIMARY KEY,
+            definition TEXT    NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE rate_limit_buckets (
+            bucket     TEXT    NOT NULL PRIMARY KEY,
+            level      INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL,
+            last_grant INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -13,7 +13,7 @@ internal sealed partial class ConfigParser
     private static readonly string[] BudgetFields =
         ["id", "scope", "window", "timezone", "cap_usd", "cap_tokens", "enforcement", "mode", "alert_thresholds", "degrade"];
 
-    private static readonly string[] DegradeFields = ["fallback_model", "min_max_tokens"];
+    private static readonly string[] DegradeFields = ["fallback_model", "min_max_tokens", "throttle_rpm"];
 
     private List<BudgetDefinition> ParseBudgets(YamlNode node, BudgetScopes scopes)
     {
@@ -276,13 +276,19 @@ internal sealed partial class ConfigParser
             minMaxTokens = (int)min;
         }
 
-        if (fallbackNode is null && minNode is null)
+        int? throttle = null;
+        if (fields.TryGetValue("throttle_rpm", out var throttleNode) && TryInteger(throttleNode, path + ".throttle_rpm", 1, RateLimits.RateLimitDefinition.MaxConcurrentCap, out var rpm))
         {
-            Error(map.Start.Line, path, "give fallback_model, min_max_tokens or both");
+            throttle = (int)rpm;
+        }
+
+        if (fallbackNode is null && minNode is null && throttleNode is null)
+        {
+            Error(map.Start.Line, path, "give fallback_model, min_max_tokens, throttle_rpm or several");
             return null;
         }
 
-        return new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens };
+        return new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens, ThrottleRpm = throttle };
     }
 
     /// <summary>A decimal USD amount, exact to the nano-dollar as <see cref="Money.FromUsd"/> requires, and not negative.</summary>

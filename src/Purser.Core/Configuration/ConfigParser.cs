@@ -19,7 +19,7 @@ internal sealed partial class ConfigParser
 
     private const string DefaultOrganization = "default";
 
-    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "bedtime", "telemetry", "usage"];
+    private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "rate_limits", "bedtime", "telemetry", "usage"];
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash", "max_open_tasks_per_key", "anthropic_betas"];
     private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd", "fail_open"];
     private static readonly string[] FailOpenFields = ["local_cap_usd"];
@@ -104,6 +104,9 @@ internal sealed partial class ConfigParser
         var keys = sections.TryGetValue("keys", out var keysNode) ? ParseKeys(keysNode, CallableAliases(declaredAliases, routes, ensembles), declaredTeams, declaredKeys) : [];
         var scopes = new BudgetScopes(organization, declaredTeams, declaredKeys, declaredAliases, models);
         var budgets = sections.TryGetValue("budgets", out var budgetsNode) ? ParseBudgets(budgetsNode, scopes) : [];
+        var rateLimits = sections.TryGetValue("rate_limits", out var rateLimitsNode)
+            ? ParseRateLimits(rateLimitsNode, new RateLimitScopes(organization, declaredTeams, declaredKeys, CallableAliases(declaredAliases, routes, ensembles)))
+            : [];
         var bedtime = sections.TryGetValue("bedtime", out var bedtimeNode) ? ParseBedtime(bedtimeNode, organization, declaredTeams, declaredKeys, models) : [];
 
         var telemetry = sections.TryGetValue("telemetry", out var telemetryNode) ? ParseTelemetry(telemetryNode) : new TelemetryConfig();
@@ -121,6 +124,7 @@ internal sealed partial class ConfigParser
             Organization = organization,
             Teams = teams.ToFrozenDictionary(StringComparer.Ordinal),
             Budgets = budgets,
+            RateLimits = rateLimits,
             Routes = routes.ToFrozenDictionary(StringComparer.Ordinal),
             Ensembles = ensembles.ToFrozenDictionary(StringComparer.Ordinal),
             Bedtime = bedtime,

@@ -30,6 +30,9 @@ public sealed record PurserConfig
     /// <summary>Budgets on the organisation, teams and keys; task budgets are created at run time, never here.</summary>
     public IReadOnlyList<BudgetDefinition> Budgets { get; init; } = [];
 
+    /// <summary>Rate limits (requests and tokens per minute, concurrency) on the organisation, teams, keys and tasks.</summary>
+    public IReadOnlyList<RateLimits.RateLimitDefinition> RateLimits { get; init; } = [];
+
     /// <summary>Routing aliases (ordered targets with failover) by alias.</summary>
     public IReadOnlyDictionary<string, Ensembles.RouteConfig> Routes { get; init; } = new Dictionary<string, Ensembles.RouteConfig>();
 

@@ -38,6 +38,7 @@ internal static class AdminEndpoints
         admin.MapBedtimeEndpoints();
         admin.MapWebhookEndpoints();
         admin.MapAliasEndpoints();
+        admin.MapRateLimitEndpoints();
         return routes;
     }
 
@@ -248,8 +249,24 @@ internal static class AdminEndpoints
 
     internal static async Task<(JsonObject? Body, GatewayError? Error)> ReadAsync(HttpContext http, ConfigMonitor config)
     {
-        var (body, error) = await RequestBody.ReadAsync(http.Request, config.Current.Config.Server.MaxBodyBytes, http.RequestAborted).ConfigureAwait(false);
-        return error is { } bad ? (null, bad) : (body.Json, null);
+        // Checked like a proxied body before it is parsed: bad UTF-8, escaped lone surrogates and duplicate names are a
+        // 400 (JsonObject would throw on a duplicate name, a 500).
+        var (raw, error) = await RequestBody.ReadRawAsync(http.Request, config.Current.Config.Server.MaxBodyBytes, http.RequestAborted).ConfigureAwait(false);
+        if (error is { } bad)
+        {
+            return (null, bad);
+        }
+
+        using (raw)
+        {
+            if (JsonBodyCheck.Check(raw!.WrittenSpan) is { } badBytes)
+            {
+                return (null, badBytes);
+            }
+
+            var (json, parseError) = RequestBody.Parse(raw.WrittenSpan);
+            return parseError is { } badJson ? (null, badJson) : (json, null);
+        }
     }
 
     /// <summary>An admin error in the OpenAI error shape.</summary>

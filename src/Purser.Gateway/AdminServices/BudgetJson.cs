@@ -181,7 +181,7 @@ internal static class BudgetJson
             ["enforcement"] = budget.Enforcement == Enforcement.Hard ? "hard" : "soft",
             ["mode"] = budget.Mode == AccountingMode.Reserve ? "reserve" : "post_hoc",
             ["alert_thresholds"] = thresholds,
-            ["degrade"] = budget.Degrade is { } d ? new JsonObject { ["fallback_model"] = d.FallbackModel, ["min_max_tokens"] = d.MinMaxTokens } : null,
+            ["degrade"] = budget.Degrade is { } d ? new JsonObject { ["fallback_model"] = d.FallbackModel, ["min_max_tokens"] = d.MinMaxTokens, ["throttle_rpm"] = d.ThrottleRpm } : null,
             ["source"] = source,
             ["current"] = new JsonObject
             {

@@ -154,6 +154,12 @@ internal sealed class BudgetAdmission
     /// </summary>
     internal static WorstCase Bound(AdmissionRequest request, ResolvedModel model, int maxTokens) => Bound(request.Shape, request, model, maxTokens);
 
+    /// <summary>The tokens of the worst case <see cref="AdmitAsync"/> would hold, before any degrade: what rate limits take at admission.</summary>
+    internal static long WorstTokens(RequestShape? shape, ResolvedModel model, long inputTokenBound, int maxTokens) =>
+        shape is { } s
+            ? WorstCases.Of(s, model.Model.UpstreamModel, model.Upstream.Kind == ProviderKind.Anthropic, model.Model.ContextWindow, maxTokens).Tokens
+            : inputTokenBound + maxTokens;
+
     private static WorstCase Bound(RequestShape? requestShape, AdmissionRequest request, ResolvedModel model, int maxTokens) =>
         requestShape is { } shape
             ? WorstCases.Of(shape, model.Model.UpstreamModel, model.Upstream.Kind == ProviderKind.Anthropic, model.Model.ContextWindow, maxTokens)

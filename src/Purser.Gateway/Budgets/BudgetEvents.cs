@@ -55,6 +55,33 @@ internal sealed class BudgetEvents : IAsyncDisposable
         Enqueue(string.Create(CultureInfo.InvariantCulture, $"blocked:{subject}:{minute}"), "budget.blocked", budget?.Scope, budget?.BudgetId, null, call.RequestId, error.Message);
     }
 
+    /// <summary>
+    /// A request refused by a rate limit (or a budget's throttle): counted every time, recorded as a
+    /// <c>rate_limit.exceeded</c> event once per scope per UTC minute (the store's dedupe key across instances).
+    /// </summary>
+    public void RateLimited(in CallSubject call, in GatewayError error, string scope, string limitId)
+    {
+        GatewayMetrics.RateLimited(call, ErrorTable.CodeOf(error), scope);
+        OncePerMinute("rate_limited:" + scope, "rate_limit.exceeded", scope, null, call.RequestId, error.Message + " (limit " + limitId + ")");
+    }
+
+    /// <summary>A request on a soft budget past its cap was throttled: a <c>budget.throttled</c> event once per budget per minute.</summary>
+    public void Throttled(in CallSubject call, string budgetId, string scope, int rpm) =>
+        OncePerMinute("throttled:" + budgetId, "budget.throttled", scope, budgetId, call.RequestId,
+            string.Create(CultureInfo.InvariantCulture, $"Budget '{budgetId}' is past its cap: requests on it are throttled to {rpm} per minute."));
+
+    private void OncePerMinute(string subject, string type, string? scope, string? budgetId, string requestId, string message)
+    {
+        var minute = _time.GetUtcNow().ToUnixTimeMilliseconds() / 60_000;
+        if (_lastBlockedMinute.TryGetValue(subject, out var last) && last >= minute)
+        {
+            return;
+        }
+
+        _lastBlockedMinute[subject] = minute;
+        Enqueue(string.Create(CultureInfo.InvariantCulture, $"{subject}:{minute}"), type, scope, budgetId, null, requestId, message);
+    }
+
     public void Degraded(in CallSubject call, string how)
     {
         GatewayMetrics.Degraded(call, how);

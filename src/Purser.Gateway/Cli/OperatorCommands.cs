@@ -5,8 +5,8 @@ using System.Text.Json.Nodes;
 namespace Purser.Gateway.Cli;
 
 /// <summary>
-/// The commands that change a running gateway through its admin API: <c>keys</c>, <c>budgets</c>, <c>bedtime wake</c>
-/// and <c>spend</c>. Exit codes: 0 done, 1 the gateway refused or could not be reached, 2 the command line is incomplete.
+/// The commands that change a running gateway through its admin API: <c>keys</c>, <c>budgets</c>, <c>bedtime wake</c>,
+/// <c>spend</c> and <c>limits</c>. Exit codes: 0 done, 1 the gateway refused or could not be reached, 2 the command line is incomplete.
 /// </summary>
 internal static class OperatorCommands
 {
@@ -31,6 +31,7 @@ internal static class OperatorCommands
         yield return Budgets();
         yield return Bedtime();
         yield return SpendCommand.Create(Url, AdminKey);
+        yield return LimitsCommand.Create(Url, AdminKey);
     }
 
     /// <summary>Runs <paramref name="action"/> with a client for the gateway named on the command line.</summary>

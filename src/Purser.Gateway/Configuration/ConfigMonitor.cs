@@ -79,7 +79,7 @@ internal sealed class ConfigMonitor : IDisposable
                 return result.Errors;
             }
 
-            var state = new GatewayState(result.Config!, _current.StoredKeys, _current.StoredBudgets, _current.StoredAliasDefinitions);
+            var state = new GatewayState(result.Config!, _current.StoredKeys, _current.StoredBudgets, _current.StoredAliasDefinitions, _current.StoredRateLimitDefinitions);
             LogAliasErrors(state);
             _current = state;
             Log.ConfigReloaded(_logger, state.Config.Models.Count, state.Keys.Count);
@@ -89,11 +89,11 @@ internal sealed class ConfigMonitor : IDisposable
     }
 
     /// <summary>Rebuilds the state after the admin API changed stored keys, budgets, routes or ensembles.</summary>
-    public void ApplyStored(IReadOnlyList<Purser.Admin.StoredKey> keys, IReadOnlyList<Purser.Budgets.BudgetDefinition> budgets, IReadOnlyList<Purser.Admin.StoredAlias> aliases)
+    public void ApplyStored(IReadOnlyList<Purser.Admin.StoredKey> keys, IReadOnlyList<Purser.Budgets.BudgetDefinition> budgets, IReadOnlyList<Purser.Admin.StoredAlias> aliases, IReadOnlyList<Purser.RateLimits.StoredRateLimit> rateLimits)
     {
         lock (_reloadLock)
         {
-            var state = new GatewayState(_current.FileConfig, keys, budgets, aliases);
+            var state = new GatewayState(_current.FileConfig, keys, budgets, aliases, rateLimits);
             LogAliasErrors(state);
             _current = state;
             Reloaded?.Invoke(state);
@@ -106,6 +106,11 @@ internal sealed class ConfigMonitor : IDisposable
         foreach (var error in state.AliasErrors)
         {
             Log.StoredAliasSkipped(_logger, error.ToString());
+        }
+
+        foreach (var error in state.RateLimitErrors)
+        {
+            Log.StoredRateLimitSkipped(_logger, error.ToString());
         }
     }
 

@@ -24,6 +24,11 @@ internal sealed class GatewayState
 
     /// <summary>The configuration file joined with what operators created through the admin API (the file wins on an id clash).</summary>
     public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets, IReadOnlyList<StoredAlias> storedAliases)
+        : this(config, storedKeys, storedBudgets, storedAliases, [])
+    {
+    }
+
+    public GatewayState(PurserConfig config, IReadOnlyList<StoredKey> storedKeys, IReadOnlyList<BudgetDefinition> storedBudgets, IReadOnlyList<StoredAlias> storedAliases, IReadOnlyList<RateLimits.StoredRateLimit> storedRateLimits)
     {
         // Stored routes and ensembles are checked against this file each time: one the file no longer supports is left out.
         var composed = StoredAliases.Compose(config, storedAliases);
@@ -79,11 +84,83 @@ internal sealed class GatewayState
             list.Add(budget);
         }
 
+        var limitsByScope = new Dictionary<string, List<RateLimits.RateLimitDefinition>>(StringComparer.Ordinal);
+        var limitIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var limit in config.RateLimits)
+        {
+            AddLimit(limitsByScope, limitIds, limit);
+        }
+
+        // Stored limits are checked against this file and every key each time (the file wins on an id clash); one the
+        // file no longer supports (its key or model gone) is left out and reported.
+        var keyIds = new List<string>(config.Keys.Count + storedKeys.Count);
+        foreach (var fileKey in config.Keys)
+        {
+            keyIds.Add(fileKey.Id);
+        }
+
+        foreach (var storedKey in storedKeys)
+        {
+            keyIds.Add(storedKey.Id);
+        }
+
+        var appliedLimits = new List<RateLimits.RateLimitDefinition>();
+        var limitErrors = new List<ConfigError>();
+        foreach (var stored in storedRateLimits)
+        {
+            if (limitIds.Contains(stored.Id))
+            {
+                continue;
+            }
+
+            var (limit, errors) = RateLimits.RateLimitEntries.Parse(config, keyIds, stored.Id, stored.Definition);
+            if (limit is null)
+            {
+                limitErrors.AddRange(errors);
+                continue;
+            }
+
+            appliedLimits.Add(limit);
+            AddLimit(limitsByScope, limitIds, limit);
+        }
+
+        StoredRateLimitDefinitions = storedRateLimits;
+        StoredRateLimits = appliedLimits;
+        RateLimitErrors = limitErrors;
+        RateLimitIds = limitIds.ToFrozenSet(StringComparer.Ordinal);
+        RateLimitsByScope = limitsByScope.ToFrozenDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
         Budgets = budgets.ToFrozenDictionary(StringComparer.Ordinal);
         BudgetsByScope = byScope.ToFrozenDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
     }
 
     public IReadOnlyList<StoredKey> StoredKeys { get; }
+
+    /// <summary>Every rate limit stored through the admin API, in effect or not.</summary>
+    public IReadOnlyList<RateLimits.StoredRateLimit> StoredRateLimitDefinitions { get; }
+
+    /// <summary>The stored rate limits in effect (valid against this file, and not shadowed by a file limit's id).</summary>
+    public IReadOnlyList<RateLimits.RateLimitDefinition> StoredRateLimits { get; }
+
+    /// <summary>Why the other stored rate limits were left out.</summary>
+    public IReadOnlyList<ConfigError> RateLimitErrors { get; }
+
+    /// <summary>Every rate limit in effect (file and admin API) by scope string ("key:agent-a").</summary>
+    public FrozenDictionary<string, RateLimits.RateLimitDefinition[]> RateLimitsByScope { get; }
+
+    /// <summary>The ids of every rate limit in effect.</summary>
+    public FrozenSet<string> RateLimitIds { get; }
+
+    private static void AddLimit(Dictionary<string, List<RateLimits.RateLimitDefinition>> byScope, HashSet<string> ids, RateLimits.RateLimitDefinition limit)
+    {
+        ids.Add(limit.Id);
+        var scope = limit.Scope.ToString();
+        if (!byScope.TryGetValue(scope, out var list))
+        {
+            byScope[scope] = list = [];
+        }
+
+        list.Add(limit);
+    }
 
     public IReadOnlyList<BudgetDefinition> StoredBudgets { get; }
 

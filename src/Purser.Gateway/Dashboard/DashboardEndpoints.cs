@@ -48,6 +48,12 @@ internal static class DashboardEndpoints
         ui.MapGet("/ensembles", (HttpContext http, string? alias, string? ok) => Page<EnsemblesPage>(http, new() { ["Alias"] = alias, ["Message"] = ok }));
         ui.MapPost("/ensembles/save", SaveEnsembleAsync);
         ui.MapPost("/ensembles/preview", (Delegate)PreviewEnsembleAsync);
+        ui.MapGet("/rate-limits", (HttpContext http, string? ok) => Page<RateLimitsPage>(http, new() { ["Message"] = ok }));
+        ui.MapPost("/rate-limits/save", SaveRateLimitAsync);
+        ui.MapPost("/rate-limits/{id}/delete", async (string id, HttpContext http, RateLimitAdmin limits) =>
+            await limits.DeleteAsync(id, http.RequestAborted).ConfigureAwait(false) is { } refused
+                ? Page<RateLimitsPage>(http, new() { ["Error"] = refused.Message }, refused.StatusOverride ?? 400)
+                : Done("/ui/rate-limits", $"Deleted rate limit {id}."));
         ui.MapGet("/events", (HttpContext http, string? type, string? scope) => Page<EventsPage>(http, new() { ["Type"] = type, ["Scope"] = scope }));
         ui.MapGet("/events/feed", (string? type, string? scope) => new RazorComponentResult<EventRows>(new Dictionary<string, object?> { ["Type"] = type, ["Scope"] = scope }));
         ui.MapGet("/usage", (HttpContext http, string? key_id, string? model, string? from, string? to) =>
@@ -204,6 +210,16 @@ internal static class DashboardEndpoints
         return error is { } bad
             ? Page<EnsemblesPage>(http, new() { ["Alias"] = alias, ["Error"] = bad.Message, ["Posted"] = DashboardForms.Fields(form) }, bad.StatusOverride ?? 400)
             : Results.Redirect("/ui/ensembles?alias=" + Uri.EscapeDataString(alias) + "&ok=" + Uri.EscapeDataString($"Saved ensemble {alias}."));
+    }
+
+    private static async Task<IResult> SaveRateLimitAsync(HttpContext http, RateLimitAdmin limits)
+    {
+        var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+        var id = DashboardForms.Text(form, "id") ?? "";
+        var (_, error) = await limits.PutAsync(id, DashboardForms.RateLimit(form), http.RequestAborted).ConfigureAwait(false);
+        return error is { } bad
+            ? Page<RateLimitsPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
+            : Done("/ui/rate-limits", $"Saved rate limit {id}.");
     }
 
     private static async Task<IResult> PreviewEnsembleAsync(HttpContext http)

@@ -58,6 +58,29 @@ internal static class DashboardForms
         return body;
     }
 
+    /// <summary>A rate limit body from the rate limit form: scope, model and the three limits, blank ones left out.</summary>
+    public static JsonObject RateLimit(IFormCollection form)
+    {
+        var body = new JsonObject();
+        foreach (var name in (string[])["scope", "model"])
+        {
+            if (Text(form, name) is { } value)
+            {
+                body[name] = value;
+            }
+        }
+
+        foreach (var name in (string[])["requests_per_minute", "tokens_per_minute", "max_concurrent"])
+        {
+            if (Text(form, name) is { } value)
+            {
+                body[name] = Number(value);
+            }
+        }
+
+        return body;
+    }
+
     /// <summary>
     /// An ensemble body from the ensemble form. The panel is one member per line: the model alias, optionally followed by
     /// <c>temperature=0.7</c> and <c>seed=3</c>.

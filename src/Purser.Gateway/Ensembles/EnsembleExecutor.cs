@@ -28,12 +28,14 @@ internal sealed partial class EnsembleExecutor
     private readonly AliasCaller _caller;
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
+    private readonly Pipeline.RateGate _rates;
     private readonly UsageRecorder _usage;
     private readonly ILogger<EnsembleExecutor> _logger;
     private readonly TimeProvider _time;
 
-    public EnsembleExecutor(AliasCaller caller, BudgetAdmission budgets, BudgetEvents events, UsageRecorder usage, TimeProvider time, ILogger<EnsembleExecutor> logger)
+    public EnsembleExecutor(AliasCaller caller, BudgetAdmission budgets, BudgetEvents events, UsageRecorder usage, Pipeline.RateGate rates, TimeProvider time, ILogger<EnsembleExecutor> logger)
     {
+        _rates = rates;
         _time = time;
         _caller = caller;
         _budgets = budgets;
@@ -112,6 +114,13 @@ internal sealed partial class EnsembleExecutor
 
         var anchor = AliasCaller.FirstModel(state, single ?? ensemble!.Judge);
         var holdTtl = TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60 + ((ensemble?.TimeoutMs ?? 0) / 1000));
+        // Rate limits before anything is held: the request counts once, with every sub-call's worst-case tokens.
+        if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, alias, plan.Projection.Tokens, callerFormat).ConfigureAwait(false) is { } limited)
+        {
+            await FailAsync(context, call, limited, callerFormat, new Spend(), null).ConfigureAwait(false);
+            return;
+        }
+
         var (admission, refusal) = await _budgets.AdmitAsync(
             new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, anchor, ModelPrice.Free, inputBound, 0, holdTtl, AllowDegrade: false, FixedAmount: plan.Projection.Cost, FixedTokens: plan.Projection.Tokens, Shape: requestShape),
             ct).ConfigureAwait(false);
@@ -119,6 +128,12 @@ internal sealed partial class EnsembleExecutor
         {
             _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused, callerFormat, new Spend(), null).ConfigureAwait(false);
+            return;
+        }
+
+        if (await _rates.ThrottleAsync(context, call, admission!, callerFormat).ConfigureAwait(false) is { } throttled)
+        {
+            await FailAsync(context, call, throttled, callerFormat, new Spend(), null).ConfigureAwait(false);
             return;
         }
 

@@ -43,6 +43,9 @@ internal static class ErrorTable
         GatewayErrorCode.TaskCeilingConflict => new(409, "invalid_request_error", "invalid_request_error", "task_ceiling_conflict"),
         GatewayErrorCode.OpenTaskLimitReached => new(403, "permission_error", "permission_error", "open_task_limit_reached"),
         GatewayErrorCode.UnboundedRequest => new(402, "unbounded_request", "unbounded_request", "unbounded_request"),
+        GatewayErrorCode.RequestsPerMinuteExceeded => new(429, "rate_limit_exceeded", "rate_limit_error", "requests_per_minute_exceeded"),
+        GatewayErrorCode.TokensPerMinuteExceeded => new(429, "rate_limit_exceeded", "rate_limit_error", "tokens_per_minute_exceeded"),
+        GatewayErrorCode.ConcurrencyExceeded => new(429, "rate_limit_exceeded", "rate_limit_error", "concurrency_exceeded"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

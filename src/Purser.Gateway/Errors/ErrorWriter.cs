@@ -22,6 +22,15 @@ internal static class ErrorWriter
         {
             response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
+        else if (error.RetryAfterMs is { } retryMs)
+        {
+            response.Headers.RetryAfter = ((retryMs + 999) / 1000).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (error.RetryAfterMs is { } waitMs)
+        {
+            response.Headers["retry-after-ms"] = waitMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
         var body = Render(error, entry, format);
         response.ContentLength = body.Length;

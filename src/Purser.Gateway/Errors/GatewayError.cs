@@ -14,6 +14,12 @@ internal readonly record struct GatewayError(GatewayErrorCode Code, string Messa
     /// <summary>Seconds the caller should wait, sent as Retry-After.</summary>
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>
+    /// Milliseconds the caller should wait, sent as retry-after-ms, and as retry-after in whole seconds (rounded up)
+    /// when <see cref="RetryAfterSeconds"/> is not set.
+    /// </summary>
+    public long? RetryAfterMs { get; init; }
+
     /// <summary>For a 402: which budget refused, and its numbers.</summary>
     public Errors.BudgetDenial? Budget { get; init; }
 }

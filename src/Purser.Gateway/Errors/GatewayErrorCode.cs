@@ -35,4 +35,7 @@ internal enum GatewayErrorCode
     TaskCeilingConflict,
     OpenTaskLimitReached,
     UnboundedRequest,
+    RequestsPerMinuteExceeded,
+    TokensPerMinuteExceeded,
+    ConcurrencyExceeded,
 }

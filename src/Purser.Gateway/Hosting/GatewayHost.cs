@@ -118,10 +118,11 @@ public sealed class GatewayHost : IAsyncDisposable
         var storedKeys = await admin.ListKeysAsync(cancellationToken).ConfigureAwait(false);
         var storedBudgets = await admin.ListBudgetsAsync(cancellationToken).ConfigureAwait(false);
         var storedAliases = await admin.ListAliasesAsync(cancellationToken).ConfigureAwait(false);
+        var storedRateLimits = await storage.RateLimits.ListAsync(cancellationToken).ConfigureAwait(false);
         var services = builder.Services;
         services.AddSingleton(options.Time);
         storage.Register(services);
-        services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets, storedAliases), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
+        services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets, storedAliases, storedRateLimits), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.AddSingleton<TaskBudgets>();
         var failOpen = config.Storage.FailOpenLocalCap is { } localCap ? new FailOpenAllowance(localCap, options.Time) : null;
         if (failOpen is not null)
@@ -146,12 +147,16 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<AdminServices.KeyAdmin>();
         services.AddSingleton<AdminServices.BudgetAdmin>();
         services.AddSingleton<AdminServices.AliasAdmin>();
+        services.AddSingleton<AdminServices.RateLimitAdmin>();
         services.AddSingleton<AdminServices.BedtimeAdmin>();
         services.AddSingleton<AdminServices.WebhookAdmin>();
         services.AddSingleton(_ => UpstreamHttp.CreateClient());
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<Upstream.UpstreamClient>();
         services.AddSingleton<CallGuard>();
+        services.AddSingleton(new RateLimiter(options.Time, storage.Changes is null ? null : storage.RateLimits));
+        services.AddHostedService<RateSliceReturns>();
+        services.AddSingleton<RateGate>();
         services.AddSingleton<Routing.RouteHealth>();
         services.AddSingleton<Routing.AliasCaller>();
         services.AddSingleton<Ensembles.EnsembleExecutor>();

@@ -56,4 +56,10 @@ internal static partial class Log
 
     [LoggerMessage(41, LogLevel.Warning, "Request {RequestId}: upstream {Provider} reported usage the request could not have produced; charged its hold")]
     public static partial void ImplausibleUsage(ILogger logger, string requestId, string provider);
+
+    [LoggerMessage(1501, LogLevel.Warning, "A rate limit created through the admin API is not in effect: {Error}")]
+    public static partial void StoredRateLimitSkipped(ILogger logger, string error);
+
+    [LoggerMessage(1502, LogLevel.Warning, "Returning unused rate-limit slices to the shared buckets failed; their units are lost until the buckets refill")]
+    public static partial void RateSliceReturnFailed(ILogger logger, Exception exception);
 }

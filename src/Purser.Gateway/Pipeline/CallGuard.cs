@@ -68,6 +68,9 @@ internal sealed class CallGuard
                 await _usage.FinishAsync(call, context.Response.HasStarted ? context.Response.StatusCode : 500, "internal_error", Metering.Unknown(call)).ConfigureAwait(false);
             }
 
+            // The request's concurrency slots are free once its frame ends: a stream's when it ended, a caller's who
+            // hung up, or after an exception nobody expected.
+            call.RateTicket?.Release();
             Interlocked.Decrement(ref _inFlight);
         }
     }

@@ -66,6 +66,12 @@ internal sealed class CallRecord
     /// <summary>Claims the one finish of this call; false when it was already finished.</summary>
     public bool TryFinish() => Interlocked.Exchange(ref _finished, 1) == 0;
 
+    /// <summary>What the request took from its rate limits; its tokens settled at the finish, its concurrency freed when the frame ends.</summary>
+    public Budgets.RateTicket? RateTicket { get; set; }
+
+    /// <summary>The caller's standing against its tightest rate limits, as sent in the response headers.</summary>
+    public Budgets.RateStanding RateStanding { get; set; }
+
     /// <summary>The caller's scopes watched by Bedtime Mode, charged when the request settles; null when none is.</summary>
     public Bedtime.BedtimeWatch[]? Bedtime { get; set; }
 }

@@ -43,6 +43,8 @@ internal sealed class UsageRecorder
             return BudgetStanding.None;
         }
 
+        // The rate limits' worst-case tokens become what the request used (nothing when no byte went upstream).
+        call.RateTicket?.Settle(source == UsageSource.None ? 0 : usage.TotalTokens);
         var standing = BudgetStanding.None;
         if (call.Admission is { } admission)
         {

@@ -17,6 +17,7 @@ internal sealed class SharedState : IDisposable
 {
     private readonly ConfigMonitor _config;
     private readonly IAdminStore _admin;
+    private readonly Purser.RateLimits.IRateLimitStore _rateLimits;
     private readonly IBedtimeStore _bedtimeStore;
     private readonly BedtimeGuard _bedtime;
     private readonly TaskBudgets _tasks;
@@ -25,10 +26,11 @@ internal sealed class SharedState : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _applied;
 
-    public SharedState(ConfigMonitor config, IAdminStore admin, IBedtimeStore bedtimeStore, BedtimeGuard bedtime, TaskBudgets tasks, ILogger<SharedState> logger, IChangeFeed? changes = null)
+    public SharedState(ConfigMonitor config, IAdminStore admin, Purser.RateLimits.IRateLimitStore rateLimits, IBedtimeStore bedtimeStore, BedtimeGuard bedtime, TaskBudgets tasks, ILogger<SharedState> logger, IChangeFeed? changes = null)
     {
         _config = config;
         _admin = admin;
+        _rateLimits = rateLimits;
         _bedtimeStore = bedtimeStore;
         _bedtime = bedtime;
         _tasks = tasks;
@@ -72,8 +74,9 @@ internal sealed class SharedState : IDisposable
             var budgets = await _admin.ListBudgetsAsync(ct).ConfigureAwait(false);
             var aliases = await _admin.ListAliasesAsync(ct).ConfigureAwait(false);
             var policies = await _bedtimeStore.ListAsync(ct).ConfigureAwait(false);
+            var rateLimits = await _rateLimits.ListAsync(ct).ConfigureAwait(false);
             var before = _config.Current.StoredBudgets;
-            _config.ApplyStored(keys, budgets, aliases);
+            _config.ApplyStored(keys, budgets, aliases, rateLimits);
             _bedtime.ApplyStored(policies);
             ForgetTaskBudgets(before);
             ForgetTaskBudgets(budgets);

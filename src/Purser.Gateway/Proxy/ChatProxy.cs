@@ -35,8 +35,8 @@ namespace Purser.Gateway.Proxy;
 ///        ▼                                                                                          ▼
 ///  ensemble or route? ──yes──► EnsembleExecutor (same frame, same rules, every sub-call summed)
 ///        │ no
-///  5 resolve model ─► 6 admit (hold the worst case, maybe degrade) ─► 7 build upstream body
-///        │ 4xx, $0             │ 402 / 503, $0                          │ 400, hold released ($0)
+///  5 resolve model ─► 6 rate limits, admit (hold the worst case, maybe degrade), throttle ─► 7 build upstream body
+///        │ 4xx, $0             │ 429 / 402 / 503, $0                                       │ 400, hold released ($0)
 ///  8 send (UpstreamClient) ─► 9 relay: error │ whole response │ stream ─► finish: settle + one usage record
 ///        │ not sent: $0; sent, nothing known: hold in full; usage reported: that (clamped to the hold)
 /// </code>
@@ -53,11 +53,13 @@ internal sealed class ChatProxy
     private readonly BudgetEvents _events;
     private readonly Ensembles.EnsembleExecutor _ensembles;
     private readonly BedtimeGuard _bedtime;
+    private readonly RateGate _rates;
     private readonly TimeProvider _time;
     private readonly ILogger<ChatProxy> _logger;
 
-    public ChatProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, Ensembles.EnsembleExecutor ensembles, BedtimeGuard bedtime, TimeProvider time, ILogger<ChatProxy> logger)
+    public ChatProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, Ensembles.EnsembleExecutor ensembles, BedtimeGuard bedtime, RateGate rates, TimeProvider time, ILogger<ChatProxy> logger)
     {
+        _rates = rates;
         _ensembles = ensembles;
         _bedtime = bedtime;
         _config = config;
@@ -215,6 +217,13 @@ internal sealed class ChatProxy
             return;
         }
 
+        // 6a. Rate limits, before anything is held: a refused request leaves no trace in any budget.
+        if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, alias, BudgetAdmission.WorstTokens(shape, model, 0, maxTokens), callerFormat).ConfigureAwait(false) is { } limited)
+        {
+            await FailAsync(context, call, limited, callerFormat).ConfigureAwait(false);
+            return;
+        }
+
         var (admission, refusal) = await _budgets.AdmitAsync(
             new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, HoldTtl(state), Shape: shape,
                 ExactCountBody: callerFormat == ApiFormat.OpenAI ? rawBody.WrittenMemory : default),
@@ -223,6 +232,13 @@ internal sealed class ChatProxy
         {
             _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused, callerFormat).ConfigureAwait(false);
+            return;
+        }
+
+        // 6b. A soft budget past its cap may throttle instead of admitting without limit (the hold released if refused).
+        if (await _rates.ThrottleAsync(context, call, admission!, callerFormat).ConfigureAwait(false) is { } throttled)
+        {
+            await FailAsync(context, call, throttled, callerFormat).ConfigureAwait(false);
             return;
         }
 

@@ -26,12 +26,14 @@ internal sealed class EmbeddingsProxy
     private readonly CallGuard _guard;
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
+    private readonly Pipeline.RateGate _rates;
     private readonly Bedtime.BedtimeGuard _bedtime;
     private readonly TimeProvider _time;
     private readonly ILogger<EmbeddingsProxy> _logger;
 
-    public EmbeddingsProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, Bedtime.BedtimeGuard bedtime, TimeProvider time, ILogger<EmbeddingsProxy> logger)
+    public EmbeddingsProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, Bedtime.BedtimeGuard bedtime, Pipeline.RateGate rates, TimeProvider time, ILogger<EmbeddingsProxy> logger)
     {
+        _rates = rates;
         _bedtime = bedtime;
         _config = config;
         _upstream = upstream;
@@ -153,6 +155,13 @@ internal sealed class EmbeddingsProxy
         // The input is text, bounded like a chat's by the one worst-case function (no output, one choice). No context
         // window: an embedding model's window limits each input, and an array of inputs may bill many windows.
         var inputBound = WorstCases.Of(RequestShape.Text(byteCount), model.Model.UpstreamModel, anthropic: false, contextWindow: null, 0).InputTokens;
+        // Rate limits before anything is held: an embedding's tokens are its input bound.
+        if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, alias, inputBound, ApiFormat.OpenAI).ConfigureAwait(false) is { } limited)
+        {
+            await FailAsync(context, call, limited).ConfigureAwait(false);
+            return;
+        }
+
         var (admission, refusal) = await _budgets.AdmitAsync(
             new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false),
             ct).ConfigureAwait(false);
@@ -160,6 +169,12 @@ internal sealed class EmbeddingsProxy
         {
             _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused).ConfigureAwait(false);
+            return;
+        }
+
+        if (await _rates.ThrottleAsync(context, call, admission!, ApiFormat.OpenAI).ConfigureAwait(false) is { } throttled)
+        {
+            await FailAsync(context, call, throttled).ConfigureAwait(false);
             return;
         }
 

@@ -37,6 +37,8 @@ internal static class GatewayMetrics
 
     private static readonly Counter<long> Blocks = Meter.CreateCounter<long>("purser.budget.blocks", unit: "{request}", description: "Requests refused by a budget.");
 
+    private static readonly Counter<long> RateLimitRefusals = Meter.CreateCounter<long>("purser.rate_limit.refusals", unit: "{request}", description: "Requests refused with a 429 by a rate limit or a budget's throttle.");
+
     private static readonly Counter<long> Degrades = Meter.CreateCounter<long>("purser.budget.degrades", unit: "{request}", description: "Requests degraded (lower max_tokens or a cheaper model) to fit a budget.");
 
     private static readonly Histogram<double> LedgerDuration = Meter.CreateHistogram(
@@ -109,6 +111,15 @@ internal static class GatewayMetrics
             { "gen_ai.request.model", call.ModelAlias },
             { "purser.key_id", call.KeyId },
             { "purser.budget.scope", scope ?? "unknown" },
+        });
+
+    public static void RateLimited(in CallSubject call, string code, string scope) =>
+        RateLimitRefusals.Add(1, new TagList
+        {
+            { "gen_ai.request.model", call.ModelAlias },
+            { "purser.key_id", call.KeyId },
+            { "purser.rate_limit.scope", scope },
+            { "error.type", code },
         });
 
     public static void Degraded(in CallSubject call, string how) =>

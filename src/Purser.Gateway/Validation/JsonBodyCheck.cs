@@ -51,14 +51,14 @@ internal static class JsonBodyCheck
                         var hash = string.GetHashCode(name, StringComparison.Ordinal);
                         if (Seen(hashes, marks, hash))
                         {
-                            return Invalid($"the name '{Shorten(name)}' appears twice in one object; providers read duplicates differently, so the gateway refuses them.");
+                            return Invalid($"the name '{Shorten(name)}' appears twice in one object; providers read duplicates differently, so the gateway refuses them.") with { Param = Shorten(name) };
                         }
 
                         break;
                     case JsonTokenType.String:
                         if (!TryText(ref reader, ref scratch, out _))
                         {
-                            return Invalid("a string is not valid UTF-8 or holds a lone surrogate escape.");
+                            return Invalid("a string is not valid UTF-8 or holds a lone surrogate escape.") with { Param = NameBefore(body, reader.TokenStartIndex) };
                         }
 
                         break;
@@ -154,6 +154,32 @@ internal static class JsonBodyCheck
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// On the error path only: the last property name before <paramref name="index"/> (the field a bad string value
+    /// belongs to), or null when there is none readable.
+    /// </summary>
+    private static string? NameBefore(ReadOnlySpan<byte> body, long index)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = MaxDepth });
+        string? name = null;
+        try
+        {
+            while (reader.Read() && reader.TokenStartIndex < index)
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    name = reader.GetString();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // A name that is itself unreadable: the error names no field.
+        }
+
+        return name is null ? null : Shorten(name);
     }
 
     private static string Shorten(ReadOnlySpan<char> name) => name.Length <= 64 ? name.ToString() : string.Concat(name[..64], "…");

@@ -323,7 +323,7 @@ public sealed class BudgetConfigTests
         var error = SingleBudgetError("budgets:\n  - { id: b, scope: org:acme, cap_usd: 1, degrade: {} }\n");
 
         Assert.Equal("budgets[0].degrade", error.Field);
-        Assert.Equal("give fallback_model, min_max_tokens or both", error.Message);
+        Assert.Equal("give fallback_model, min_max_tokens, throttle_rpm or several", error.Message);
     }
 
     [Fact]

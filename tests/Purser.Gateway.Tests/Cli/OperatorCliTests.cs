@@ -113,6 +113,28 @@ public sealed class OperatorCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Limits_set_list_and_delete_a_rate_limit_and_a_wrong_field_exits_1_naming_it()
+    {
+        var set = await Admin("limits", "set", "demo-rpm", "--scope", "key:demo", "--rpm", "60", "--max-concurrent", "4");
+        Assert.True(set.ExitCode == 0, set.Error);
+        Assert.Contains("Rate limit 'demo-rpm' on key:demo: rpm 60, tpm -, max concurrent 4.", set.Output, StringComparison.Ordinal);
+
+        var list = await Admin("limits", "list");
+        Assert.Equal(0, list.ExitCode);
+        var row = list.Output.Split('\n').Single(l => l.StartsWith("demo-rpm ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["demo-rpm", "key:demo", "-", "60", "-", "4", "0", "api"], row);
+
+        var bad = await Admin("limits", "set", "bad", "--scope", "key:demo", "--rpm", "0");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("requests_per_minute", bad.Error, StringComparison.Ordinal);
+
+        var deleted = await Admin("limits", "delete", "demo-rpm");
+        Assert.True(deleted.ExitCode == 0, deleted.Error);
+        var again = await Admin("limits", "delete", "demo-rpm");
+        Assert.Equal(1, again.ExitCode);
+    }
+
+    [Fact]
     public async Task Bedtime_wake_of_a_scope_without_a_policy_exits_1_with_a_clear_message()
     {
         var result = await Admin("bedtime", "wake", "key:demo");

@@ -319,10 +319,51 @@ public sealed class DashboardBrowserTests : IClassFixture<BudgetFixture>, IClass
     }
 
     [Fact]
+    public async Task A_rate_limit_created_in_the_dashboard_refuses_the_next_request_and_a_wrong_field_is_named()
+    {
+        var secret = await _gateway.CreateKeyAsync("ui-limited");
+        var page = await SignedInPageAsync();
+        await page.GotoAsync("/ui/rate-limits");
+        await page.FillAsync("#new-limit input[name=id]", "ui-rpm");
+        await page.FillAsync("#new-limit input[name=scope]", "key:ui-limited");
+        await page.FillAsync("#new-limit input[name=requests_per_minute]", "1");
+        await page.FillAsync("#new-limit input[name=max_concurrent]", "2");
+        await page.ClickAsync("#new-limit button[type=submit]");
+        await Expect(page.Locator(".msg.ok")).ToContainTextAsync("Saved rate limit ui-rpm");
+        var row = page.Locator("tr[data-limit=ui-rpm]");
+        await Expect(row).ToContainTextAsync("key:ui-limited");
+        await DashboardBrowser.ScreenshotAsync(page, "rate-limits");
+
+        using (var first = await _gateway.Http.SendAsync(_gateway.Chat(secret, BudgetFixture.ChatBody(16))))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        using (var second = await _gateway.Http.SendAsync(_gateway.Chat(secret, BudgetFixture.ChatBody(16))))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        }
+
+        // An out-of-range value is refused with the field named, and nothing changes.
+        await row.Locator("summary", new() { HasText = "Edit" }).ClickAsync();
+        await row.Locator(".limit-form input[name=requests_per_minute]").FillAsync("0");
+        await row.Locator(".limit-form button[type=submit]").ClickAsync();
+        await Expect(page.Locator(".msg.error")).ToContainTextAsync("requests_per_minute");
+
+        await page.GotoAsync("/ui/rate-limits");
+        await page.Locator("tr[data-limit=ui-rpm] summary", new() { HasText = "Edit" }).ClickAsync();
+        await page.Locator("tr[data-limit=ui-rpm] button", new() { HasText = "Delete" }).ClickAsync();
+        await Expect(page.Locator(".msg.ok")).ToContainTextAsync("Deleted rate limit ui-rpm");
+        await Expect(page.Locator("tr[data-limit=ui-rpm]")).ToHaveCountAsync(0);
+        using var third = await _gateway.Http.SendAsync(_gateway.Chat(secret, BudgetFixture.ChatBody(16)));
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+    }
+
+    [Fact]
     public async Task Without_the_session_every_page_redirects_to_sign_in_and_every_form_is_refused()
     {
         using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = _gateway.Gateway.BaseAddress };
-        foreach (var path in (string[])["/ui", "/ui/budgets", "/ui/keys", "/ui/ensembles", "/ui/ensembles?alias=x", "/ui/events", "/ui/usage", "/ui/usage.csv"])
+        foreach (var path in (string[])["/ui", "/ui/budgets", "/ui/keys", "/ui/ensembles", "/ui/ensembles?alias=x", "/ui/rate-limits", "/ui/events", "/ui/usage", "/ui/usage.csv"])
         {
             using var response = await anonymous.GetAsync(path);
             Assert.True(response.StatusCode == HttpStatusCode.Redirect, $"{path}: {response.StatusCode}");
@@ -353,6 +394,7 @@ public sealed class DashboardBrowserTests : IClassFixture<BudgetFixture>, IClass
     [
         "/ui/signout", "/ui/budgets/save", "/ui/keys/create", "/ui/keys/ui-x/cap", "/ui/keys/ui-x/models", "/ui/keys/ui-x/revoke",
         "/ui/keys/ui-x/bedtime", "/ui/keys/ui-x/wake", "/ui/ensembles/save", "/ui/ensembles/preview",
+        "/ui/rate-limits/save", "/ui/rate-limits/anon-probe/delete",
     ];
 
     private static IFormData FormWith(IAPIRequestContext request, params (string Name, string Value)[] fields)

@@ -31,6 +31,7 @@ public sealed class BudgetFixture : IAsyncLifetime
     private readonly bool _leases;
     private readonly string _extraYaml;
     private readonly string? _failOpen;
+    private readonly string _extraModels;
     private SimulatedProviderServer? _simulator;
     private bool _stopped;
 
@@ -40,8 +41,10 @@ public sealed class BudgetFixture : IAsyncLifetime
     }
 
     /// <param name="extraYaml">Top-level sections appended to the configuration (e.g. <c>usage:</c>).</param>
-    internal BudgetFixture(DateTimeOffset start, bool leases = false, string extraYaml = "", string? failOpenLocalCapUsd = null)
+    /// <param name="extraModels">Lines appended to the models section, each indented by two spaces.</param>
+    internal BudgetFixture(DateTimeOffset start, bool leases = false, string extraYaml = "", string? failOpenLocalCapUsd = null, string extraModels = "")
     {
+        _extraModels = extraModels;
         Time = new FakeTimeProvider(start);
         _leases = leases;
         _extraYaml = extraYaml;
@@ -88,6 +91,7 @@ public sealed class BudgetFixture : IAsyncLifetime
               sim-long: { provider: sim-openai, upstream: "sim-chat~out=5000", price: { input: 0.50, output: 1.50 }, max_output_tokens: 8192 }
               mini-vision: { provider: sim-openai, upstream: gpt-4o-mini }
               sim-embed: { provider: sim-openai, kind: embeddings, price: { input: 0.50, output: 0 } }
+            {{_extraModels}}
             {{_extraYaml}}
             """);
         Gateway = await GatewayHost.StartAsync(new GatewayHostOptions

@@ -1,0 +1,188 @@
+using System.Globalization;
+using Purser.Budgets;
+using Purser.RateLimits;
+using YamlDotNet.RepresentationModel;
+
+namespace Purser.Configuration;
+
+/// <summary>
+/// The rate_limits section: requests and tokens per minute and a concurrency cap on a scope, optionally narrowed to one
+/// model alias. An entry created through the admin API is parsed by the very same rules (JSON is YAML).
+/// </summary>
+internal sealed partial class ConfigParser
+{
+    private static readonly string[] RateLimitFields = ["id", "scope", "model", "requests_per_minute", "tokens_per_minute", "max_concurrent"];
+
+    private List<RateLimitDefinition> ParseRateLimits(YamlNode node, RateLimitScopes scopes)
+    {
+        var limits = new List<RateLimitDefinition>();
+        if (!TrySequence(node, "rate_limits", out var sequence))
+        {
+            return limits;
+        }
+
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var path = "rate_limits[" + i.ToString(CultureInfo.InvariantCulture) + "]";
+            if (ParseRateLimit(sequence.Children[i], path, null, scopes) is not { } limit)
+            {
+                continue;
+            }
+
+            if (!ids.TryAdd(limit.Id, path))
+            {
+                Error(sequence.Children[i].Start.Line, path + ".id", $"duplicate rate limit id '{limit.Id}' (also {ids[limit.Id]})");
+                continue;
+            }
+
+            limits.Add(limit);
+        }
+
+        return limits;
+    }
+
+    /// <summary>
+    /// One entry; <paramref name="fixedId"/> is the id of an admin API path (the body may repeat it, but not differ).
+    /// Null, with the errors recorded, when the entry is invalid.
+    /// </summary>
+    private RateLimitDefinition? ParseRateLimit(YamlNode node, string path, string? fixedId, RateLimitScopes scopes)
+    {
+        var before = errors.Count;
+        if (!TryMapping(node, path, out var map))
+        {
+            return null;
+        }
+
+        var line = map.Start.Line;
+        var fields = Fields(map, path, RateLimitFields);
+        var id = fixedId;
+        if (fixedId is not null && !ScopeRef.IsValidId(fixedId))
+        {
+            Error(null, path + ".id", "rate limit ids are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-' and ':'");
+        }
+
+        if (fields.TryGetValue("id", out var idNode))
+        {
+            if (TryScalar(idNode, path + ".id", out var idText))
+            {
+                if (!ScopeRef.IsValidId(idText.Value))
+                {
+                    Error(idText.Line, path + ".id", "rate limit ids are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-' and ':'");
+                }
+                else if (fixedId is not null && !string.Equals(fixedId, idText.Value, StringComparison.Ordinal))
+                {
+                    Error(idText.Line, path + ".id", $"the body's id {idText.Describe()} differs from the id in the path ('{fixedId}')");
+                }
+                else
+                {
+                    id = idText.Value;
+                }
+            }
+        }
+        else if (fixedId is null)
+        {
+            Error(line, path + ".id", "is required");
+        }
+
+        ScopeRef? scope = null;
+        if (!fields.TryGetValue("scope", out var scopeNode))
+        {
+            Error(line, path + ".scope", $"is required (org:{scopes.Organization}, team:<team>, key:<key> or task:<task>)");
+        }
+        else if (TryScalar(scopeNode, path + ".scope", out var scopeText))
+        {
+            scope = ParseRateLimitScope(scopeText, path + ".scope", scopes);
+        }
+
+        string? model = null;
+        if (fields.TryGetValue("model", out var modelNode) && TryNonEmpty(modelNode, path + ".model", out var modelText))
+        {
+            if (scopes.Aliases.Contains(modelText.Value))
+            {
+                model = modelText.Value;
+            }
+            else
+            {
+                Error(modelText.Line, path + ".model", $"unknown model alias {modelText.Describe()}");
+            }
+        }
+
+        long? rpm = null;
+        if (fields.TryGetValue("requests_per_minute", out var rpmNode) && TryInteger(rpmNode, path + ".requests_per_minute", 1, RateLimitDefinition.MaxPerMinute, out var rpmValue))
+        {
+            rpm = rpmValue;
+        }
+
+        long? tpm = null;
+        if (fields.TryGetValue("tokens_per_minute", out var tpmNode) && TryInteger(tpmNode, path + ".tokens_per_minute", 1, RateLimitDefinition.MaxPerMinute, out var tpmValue))
+        {
+            tpm = tpmValue;
+        }
+
+        int? concurrent = null;
+        if (fields.TryGetValue("max_concurrent", out var concurrentNode) && TryInteger(concurrentNode, path + ".max_concurrent", 1, RateLimitDefinition.MaxConcurrentCap, out var concurrentValue))
+        {
+            concurrent = (int)concurrentValue;
+        }
+
+        if (rpmNode is null && tpmNode is null && concurrentNode is null)
+        {
+            Error(line, path, "give requests_per_minute, tokens_per_minute, max_concurrent or several: a rate limit without one limits nothing");
+        }
+
+        if (errors.Count != before || id is null || scope is not { } s)
+        {
+            return null;
+        }
+
+        return new RateLimitDefinition { Id = id, Scope = s, Model = model, RequestsPerMinute = rpm, TokensPerMinute = tpm, MaxConcurrent = concurrent };
+    }
+
+    private ScopeRef? ParseRateLimitScope(ConfigScalar text, string path, RateLimitScopes scopes)
+    {
+        if (!ScopeRef.TryParse(text.Value, out var parsed))
+        {
+            Error(text.Line, path, $"expected org:<organization>, team:<team>, key:<key> or task:<task>, got {text.Describe()}");
+            return null;
+        }
+
+        var scope = parsed.Value;
+        switch (scope.Kind)
+        {
+            case ScopeKind.Organization when scope.Id != scopes.Organization:
+                Error(text.Line, path, $"{text.Describe()} is not this organisation (organization: {scopes.Organization})");
+                return null;
+            case ScopeKind.Team when !scopes.Teams.Contains(scope.Id):
+                Error(text.Line, path, $"unknown team in {text.Describe()} (define it under teams:)");
+                return null;
+            case ScopeKind.Key when !scopes.Keys.Contains(scope.Id):
+                Error(text.Line, path, $"unknown key in {text.Describe()}");
+                return null;
+            default:
+                // A task scope names an agent's run, which exists only at run time: any valid task id may be limited.
+                return scope;
+        }
+    }
+
+    /// <summary>
+    /// A rate limit sent to the admin API (<paramref name="definition"/> is the file entry as JSON), checked against the
+    /// file's organisation, teams and aliases and every key (the file's and the stored ones).
+    /// </summary>
+    internal RateLimitDefinition? ParseStoredRateLimit(PurserConfig file, IEnumerable<string> keyIds, string id, string definition)
+    {
+        var keys = new HashSet<string>(keyIds, StringComparer.Ordinal);
+        var aliases = new HashSet<string>(file.Models.Keys, StringComparer.Ordinal);
+        aliases.UnionWith(file.Routes.Keys);
+        aliases.UnionWith(file.Ensembles.Keys);
+        var scopes = new RateLimitScopes(file.Organization, new HashSet<string>(file.Teams.Keys, StringComparer.Ordinal), keys, aliases);
+        var path = "rate_limits." + id;
+        var body = Definition(definition, path);
+        return body is null ? null : ParseRateLimit(body, path, id, scopes);
+    }
+
+    internal IReadOnlyList<ConfigError> Errors => errors;
+
+    /// <summary>What a rate limit may name: the organisation, the teams, the keys, and the aliases it may narrow to.</summary>
+    private sealed record RateLimitScopes(string Organization, HashSet<string> Teams, HashSet<string> Keys, HashSet<string> Aliases);
+}

@@ -1,0 +1,26 @@
+using Purser.Configuration;
+using Purser.Pricing;
+
+namespace Purser.RateLimits;
+
+/// <summary>
+/// Rate limits created through the admin API, checked by the file's own rate_limits rules: the body is parsed as that
+/// section's entry would be (JSON is YAML), against the file's organisation, teams and aliases and every key.
+/// </summary>
+public static class RateLimitEntries
+{
+    /// <summary>The <see cref="ConfigError.Source"/> of errors in stored definitions.</summary>
+    public const string Source = "admin-api";
+
+    /// <summary>The parsed limit, or the errors that name each wrong field ("rate_limits.&lt;id&gt;.&lt;field&gt;").</summary>
+    public static (RateLimitDefinition? Limit, IReadOnlyList<ConfigError> Errors) Parse(PurserConfig file, IEnumerable<string> keyIds, string id, string definition)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(keyIds);
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(definition);
+        var parser = new ConfigParser(Source, static _ => null, PriceCatalog.Default);
+        var limit = parser.ParseStoredRateLimit(file, keyIds, id, definition);
+        return (parser.Errors.Count == 0 ? limit : null, parser.Errors.ToArray());
+    }
+}
