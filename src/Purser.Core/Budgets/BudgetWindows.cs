@@ -8,6 +8,8 @@ namespace Purser.Budgets;
 /// Calendar windows: a day starts at local midnight and a month at local midnight of its first day, in the budget's
 /// IANA zone. When DST skips midnight the day starts at the first local instant that exists; when midnight happens
 /// twice the day starts at the first one — so every instant belongs to exactly one day and days are 23–25 h long.
+/// An hour starts at the top of a local hour (keyed by its UTC instant, so the hour repeated at a fall-back is two
+/// windows); a week is an ISO week, starting at local midnight on Monday (keyed "2026-W48").
 /// </summary>
 public static class BudgetWindows
 {
@@ -42,10 +44,63 @@ public static class BudgetWindows
             case BudgetWindowKind.Lifetime:
                 return new WindowInstance(LifetimeKey, DateTimeOffset.MinValue, null);
 
+            case BudgetWindowKind.Hourly:
+            {
+                var local = TimeZoneInfo.ConvertTime(now, zone);
+                var start = new DateTimeOffset(local.Year, local.Month, local.Day, local.Hour, 0, 0, local.Offset).ToUniversalTime();
+                return new WindowInstance(start.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture), start, start.AddHours(1));
+            }
+
+            case BudgetWindowKind.Weekly:
+            {
+                var today = TimeZoneInfo.ConvertTime(now, zone).Date;
+                var monday = today.AddDays(-(((int)today.DayOfWeek + 6) % 7));
+                var key = ISOWeek.GetYear(monday).ToString("D4", CultureInfo.InvariantCulture) + "-W"
+                    + ISOWeek.GetWeekOfYear(monday).ToString("D2", CultureInfo.InvariantCulture);
+                return new WindowInstance(key, StartOfLocalDay(monday, zone), StartOfLocalDay(monday.AddDays(7), zone));
+            }
+
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
         }
     }
+
+    /// <summary>The window's name in the config file, the admin API and headers.</summary>
+    public static string Name(BudgetWindowKind kind) => kind switch
+    {
+        BudgetWindowKind.Hourly => "hourly",
+        BudgetWindowKind.Daily => "daily",
+        BudgetWindowKind.Weekly => "weekly",
+        BudgetWindowKind.Monthly => "monthly",
+        _ => "lifetime",
+    };
+
+    /// <summary>Reads a window name (case-insensitive); false for anything else.</summary>
+    public static bool TryParseKind(string? text, out BudgetWindowKind kind)
+    {
+        kind = BudgetWindowKind.Daily;
+        switch (text?.ToUpperInvariant())
+        {
+            case "HOURLY":
+                kind = BudgetWindowKind.Hourly;
+                return true;
+            case "DAILY":
+                return true;
+            case "WEEKLY":
+                kind = BudgetWindowKind.Weekly;
+                return true;
+            case "MONTHLY":
+                kind = BudgetWindowKind.Monthly;
+                return true;
+            case "LIFETIME":
+                kind = BudgetWindowKind.Lifetime;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    public const string KindList = "hourly, daily, weekly, monthly or lifetime";
 
     /// <summary>Finds an IANA zone ("Europe/Oslo", "UTC"); false for unknown or malformed ids, never throws.</summary>
     public static bool TryFindZone(string ianaId, [NotNullWhen(true)] out TimeZoneInfo? zone)

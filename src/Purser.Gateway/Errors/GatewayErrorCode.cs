@@ -35,4 +35,5 @@ internal enum GatewayErrorCode
     TaskCeilingConflict,
     OpenTaskLimitReached,
     UnboundedRequest,
+    EndUserLimitReached,
 }
