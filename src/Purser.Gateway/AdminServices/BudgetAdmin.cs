@@ -81,7 +81,7 @@ internal sealed class BudgetAdmin
             return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The budget '{id}' is defined in the configuration file; change it there.", "id") { StatusOverride = 409 });
         }
 
-        if (ScopeError(budget.Scope, state) is { } unknownScope)
+        if ((ScopeError(budget.Scope, state) ?? (budget.Under is { } under ? ScopeError(under, state, "under") : null)) is { } unknownScope)
         {
             return (null, unknownScope);
         }
@@ -105,11 +105,28 @@ internal sealed class BudgetAdmin
         return null;
     }
 
-    private static GatewayError? ScopeError(ScopeRef scope, GatewayState state) => scope.Kind switch
+    /// <summary>
+    /// The end users a <c>user:*</c> budget counts in its current window, most committed first (at most
+    /// <paramref name="limit"/>); null when there is no such budget.
+    /// </summary>
+    public async Task<(BudgetDefinition Budget, WindowInstance Window, IReadOnlyList<CounterEntry> Users)?> EndUsersAsync(string id, int limit, CancellationToken ct)
     {
-        ScopeKind.Organization when scope.Id != state.Config.Organization => BudgetJson.Invalid("scope", $"the organisation is '{state.Config.Organization}'"),
-        ScopeKind.Team when !state.Config.Teams.ContainsKey(scope.Id) => BudgetJson.Invalid("scope", $"'{scope.Id}' is not a team of the configuration"),
-        ScopeKind.Key when !state.Config.Keys.Any(k => k.Id == scope.Id) && !state.StoredKeys.Any(k => k.Id == scope.Id) => BudgetJson.Invalid("scope", $"'{scope.Id}' is not a key"),
+        var state = _config.Current;
+        if (!state.Budgets.TryGetValue(id, out var budget) || budget.Scope.Kind != ScopeKind.EndUser)
+        {
+            return null;
+        }
+
+        var window = BudgetWindows.Current(budget.Window, BudgetAdmission.ZoneOf(budget), _time.GetUtcNow());
+        var users = await _ledger.ListAsync(EndUserCounters.Prefix(budget.Id), window.Key, limit, ct).ConfigureAwait(false);
+        return (budget, window, users);
+    }
+
+    private static GatewayError? ScopeError(ScopeRef scope, GatewayState state, string field = "scope") => scope.Kind switch
+    {
+        ScopeKind.Organization when scope.Id != state.Config.Organization => BudgetJson.Invalid(field, $"the organisation is '{state.Config.Organization}'"),
+        ScopeKind.Team when !state.Config.Teams.ContainsKey(scope.Id) => BudgetJson.Invalid(field, $"'{scope.Id}' is not a team of the configuration"),
+        ScopeKind.Key when !state.Config.Keys.Any(k => k.Id == scope.Id) && !state.StoredKeys.Any(k => k.Id == scope.Id) => BudgetJson.Invalid(field, $"'{scope.Id}' is not a key"),
         _ => null,
     };
 }

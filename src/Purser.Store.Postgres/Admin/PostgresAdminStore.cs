@@ -18,10 +18,10 @@ public sealed class PostgresAdminStore : IAdminStore
 
     private const string BudgetColumns =
         "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens";
+        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model";
 
     private const string InsertBudget =
-        "INSERT INTO budgets (" + BudgetColumns + ", created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+        "INSERT INTO budgets (" + BudgetColumns + ", created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $12, $12)";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
@@ -104,7 +104,8 @@ public sealed class PostgresAdminStore : IAdminStore
             + "time_zone = excluded.time_zone, cap_nano = excluded.cap_nano, cap_tokens = excluded.cap_tokens, "
             + "enforcement = excluded.enforcement, mode = excluded.mode, alert_thresholds = excluded.alert_thresholds, "
             + "degrade_fallback_model = excluded.degrade_fallback_model, "
-            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, updated_at = excluded.updated_at",
+            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, under_scope = excluded.under_scope, "
+            + "model = excluded.model, updated_at = excluded.updated_at",
             command => AddBudgetParameters(command, budget),
             ct).ConfigureAwait(false);
     }
@@ -168,6 +169,8 @@ public sealed class PostgresAdminStore : IAdminStore
         command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = budget.Degrade?.FallbackModel });
         command.Parameters.Add(new NpgsqlParameter<int?> { TypedValue = budget.Degrade?.MinMaxTokens });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = AdminColumns.ToUnixMs(_time.GetUtcNow()) });
+        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = budget.Under?.ToString() });
+        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = budget.Model });
     }
 
     public Task UpsertAliasAsync(StoredAlias alias, CancellationToken ct)

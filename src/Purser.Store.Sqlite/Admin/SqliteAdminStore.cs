@@ -16,11 +16,11 @@ public sealed class SqliteAdminStore : IAdminStore
 
     private const string BudgetColumns =
         "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens";
+        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model";
 
     private const string BudgetValues =
         "$id, $scope, $window_kind, $time_zone, $cap_nano, $cap_tokens, $enforcement, $mode, $alert_thresholds, "
-        + "$degrade_fallback_model, $degrade_min_max_tokens, $now, $now";
+        + "$degrade_fallback_model, $degrade_min_max_tokens, $under_scope, $model, $now, $now";
 
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
@@ -103,7 +103,8 @@ public sealed class SqliteAdminStore : IAdminStore
             + "time_zone = excluded.time_zone, cap_nano = excluded.cap_nano, cap_tokens = excluded.cap_tokens, "
             + "enforcement = excluded.enforcement, mode = excluded.mode, alert_thresholds = excluded.alert_thresholds, "
             + "degrade_fallback_model = excluded.degrade_fallback_model, "
-            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, updated_at = excluded.updated_at;";
+            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, under_scope = excluded.under_scope, "
+            + "model = excluded.model, updated_at = excluded.updated_at;";
         AddBudgetParameters(command, budget);
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
@@ -214,6 +215,8 @@ public sealed class SqliteAdminStore : IAdminStore
         command.Parameters.AddWithValue("$alert_thresholds", AdminColumns.ThresholdsText(budget.AlertThresholds));
         command.Parameters.AddWithValue("$degrade_fallback_model", AdminColumns.ToDb(budget.Degrade?.FallbackModel));
         command.Parameters.AddWithValue("$degrade_min_max_tokens", AdminColumns.ToDb(budget.Degrade?.MinMaxTokens));
+        command.Parameters.AddWithValue("$under_scope", AdminColumns.ToDb(budget.Under?.ToString()));
+        command.Parameters.AddWithValue("$model", AdminColumns.ToDb(budget.Model));
         command.Parameters.AddWithValue("$now", AdminColumns.ToUnixMs(_time.GetUtcNow()));
     }
 }
