@@ -21,8 +21,10 @@ internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceil
     /// <summary>The end user named by x-budget-user (or, for a key that trusts it, by the body): validated.</summary>
     public string? EndUser { get; init; }
 
-    /// <summary>The tags of x-budget-tags, validated, without repeats, in the order sent; empty for none.</summary>
-    public IReadOnlyList<string> Tags { get; init; } = [];
+    private readonly IReadOnlyList<string>? _tags;
+
+    /// <summary>The tags of x-budget-tags, validated, without repeats, in the order sent; empty for none (also in a default value).</summary>
+    public IReadOnlyList<string> Tags { get => _tags ?? []; init => _tags = value; }
 
     /// <summary>No single task may be given a ceiling above this; a larger value is a typo, not a plan.</summary>
     public static readonly Money MaxCeiling = Money.FromUsd(1_000_000m);

@@ -77,6 +77,53 @@ public sealed class BudgetWindowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_hourly_window_resets_at_the_top_of_the_local_hour()
+    {
+        // 23:30 in Oslo is 22:30 UTC: the hour ends at 23:00 UTC (midnight local).
+        var secret = await KeyWithBudgetAsync("oslo-hourly", "hourly", "Asia/Kolkata", 2);
+        await ExhaustAsync(secret);
+
+        // Kolkata is UTC+05:30: 22:30 UTC is 04:00 local, so the local hour ends at 23:30 UTC.
+        using var refused = await AskAsync(secret);
+        var error = (await BudgetFixture.ReadJsonAsync(refused))["error"]!;
+        Assert.Equal("hourly_cap_exceeded", error["code"]!.GetValue<string>());
+        Assert.Equal("2026-03-28T23:30:00Z", error["resets_at"]!.GetValue<string>());
+
+        _fixture.Time.Advance(TimeSpan.FromMinutes(59) + TimeSpan.FromSeconds(59));
+        using (var stillRefused = await AskAsync(secret))
+        {
+            Assert.Equal(HttpStatusCode.PaymentRequired, stillRefused.StatusCode);
+        }
+
+        _fixture.Time.Advance(TimeSpan.FromSeconds(1));
+        using var served = await AskAsync(secret);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal("2026-03-29T00:30:00Z", served.Headers.GetValues("x-budget-reset").Single());
+    }
+
+    [Fact]
+    public async Task A_weekly_window_resets_at_local_midnight_on_monday()
+    {
+        // Saturday 28 March 2026, 23:30 in Oslo: the ISO week ends at Monday 30 March 00:00 CEST = 29 March 22:00 UTC.
+        var secret = await KeyWithBudgetAsync("oslo-weekly", "weekly", "Europe/Oslo", 2);
+        await ExhaustAsync(secret);
+        using var refused = await AskAsync(secret);
+        var error = (await BudgetFixture.ReadJsonAsync(refused))["error"]!;
+        Assert.Equal("weekly_cap_exceeded", error["code"]!.GetValue<string>());
+        Assert.Equal("2026-03-29T22:00:00Z", error["resets_at"]!.GetValue<string>());
+
+        _fixture.Time.Advance(TimeSpan.FromHours(23.5) - TimeSpan.FromSeconds(1));
+        using (var stillRefused = await AskAsync(secret))
+        {
+            Assert.Equal(HttpStatusCode.PaymentRequired, stillRefused.StatusCode);
+        }
+
+        _fixture.Time.Advance(TimeSpan.FromSeconds(1));
+        using var served = await AskAsync(secret);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    [Fact]
     public async Task A_monthly_window_resets_at_the_first_of_the_month_in_its_zone()
     {
         var secret = await KeyWithBudgetAsync("ny-monthly", "monthly", "America/New_York", 2);
