@@ -363,7 +363,9 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     {
         for (var i = 0; i < lines.Count; i++)
         {
-            if (lines[i].Mode != AccountingMode.Reserve || lines[i].Enforcement != Enforcement.Hard)
+            // A rolling window's bucket is checked against a cap that changes with every request (the cap less what the
+            // earlier buckets hold): it goes to the inner ledger, which checks it exactly.
+            if (lines[i].Mode != AccountingMode.Reserve || lines[i].Enforcement != Enforcement.Hard || BudgetWindows.IsRollingKey(lines[i].Counter.WindowKey))
             {
                 return false;
             }

@@ -26,6 +26,7 @@ internal sealed class BudgetAdmission
     private readonly TimeProvider _time;
     private readonly BudgetEvents _events;
     private readonly FailOpenAllowance? _failOpen;
+    private readonly RollingWindows _rolling;
 
     public BudgetAdmission(IBudgetLedger ledger, TaskBudgets tasks, TimeProvider time, BudgetEvents events, FailOpenAllowance? failOpen)
     {
@@ -34,6 +35,7 @@ internal sealed class BudgetAdmission
         _time = time;
         _events = events;
         _failOpen = failOpen;
+        _rolling = new RollingWindows(ledger);
     }
 
     /// <summary>The end users of <c>user:*</c> budgets, bounded per budget and window; null counts none (tests without a host).</summary>
@@ -120,7 +122,34 @@ internal sealed class BudgetAdmission
             lines.Add(new PathLine(task, BudgetWindows.Current(task.Window, ZoneOf(task), now), isNew ? key : null));
         }
 
+        try
+        {
+            for (var i = 0; i < lines.Count; i++)
+            {
+                if (BudgetWindows.IsRolling(lines[i].Budget.Window))
+                {
+                    lines[i] = lines[i] with { Past = await _rolling.PastAsync(lines[i].Budget, lines[i].CounterId, lines[i].Window, cancellationToken).ConfigureAwait(false) };
+                }
+            }
+        }
+        catch (LedgerUnavailableException)
+        {
+            return (lines, LedgerUnavailable);
+        }
+
         return (lines, null);
+    }
+
+    /// <summary>The whole windows' states: each line's counter with its rolling window's earlier buckets added.</summary>
+    public static CounterState[] Whole(IReadOnlyList<PathLine> lines, IReadOnlyList<CounterState> states)
+    {
+        var whole = new CounterState[states.Count];
+        for (var i = 0; i < whole.Length; i++)
+        {
+            whole[i] = i < lines.Count ? lines[i].Whole(states[i]) : states[i];
+        }
+
+        return whole;
     }
 
     /// <summary>
@@ -254,7 +283,7 @@ internal sealed class BudgetAdmission
         if (request.Hint is { } hint && lines.Count > 0)
         {
             var before = await _ledger.ReadAsync(CountersOf(holdLines), cancellationToken).ConfigureAwait(false);
-            var standing = Standing(lines, before, Money.Zero, Money.Zero);
+            var standing = Standing(lines, Whole(lines, before), Money.Zero, Money.Zero);
             if (standing.HasUsdCap && standing.Remaining < hint)
             {
                 return (null, BudgetRefusals.InsufficientForHint(standing, hint, _time.GetUtcNow()));
@@ -288,7 +317,7 @@ internal sealed class BudgetAdmission
             var outcome = await Telemetry.LedgerTiming.ReserveAsync(_ledger, new HoldRequest(request.HoldId, holdLines, amount, tokens, expires), cancellationToken).ConfigureAwait(false);
             if (outcome.Granted)
             {
-                return (new Admission(request.HoldId, lines, outcome.States, amount, tokens, model, price, maxTokens, degraded, held: true) { InputTokens = bound.InputTokens }, null);
+                return (new Admission(request.HoldId, lines, Whole(lines, outcome.States), amount, tokens, model, price, maxTokens, degraded, held: true) { InputTokens = bound.InputTokens }, null);
             }
 
             // The byte bound does not fit: count an OpenAI-family model's messages exactly, once, before degrading.
@@ -305,7 +334,7 @@ internal sealed class BudgetAdmission
             }
 
             var denied = lines[outcome.DeniedLine];
-            var state = outcome.States[outcome.DeniedLine];
+            var state = lines[outcome.DeniedLine].Whole(outcome.States[outcome.DeniedLine]);
             var degrade = request.AllowDegrade ? denied.Budget.Degrade : null;
 
             // Degrade step 1: lower max_tokens so the worst case fits what is left, never below the floor.

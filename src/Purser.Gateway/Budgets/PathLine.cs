@@ -9,11 +9,21 @@ namespace Purser.Gateway.Budgets;
 /// </summary>
 internal sealed record PathLine(BudgetDefinition Budget, WindowInstance Window, Keys.VirtualKey? CreateFor = null, string? EndUser = null)
 {
+    /// <summary>A rolling window's earlier buckets (<see cref="RollingWindows"/>); empty for a calendar window.</summary>
+    public CounterState Past { get; init; } = CounterState.Empty;
+
     /// <summary>The counter's budget id: the budget's, or "budget-id/end-user" for one end user of a <c>user:*</c> budget.</summary>
     public string CounterId => EndUser is { } user ? EndUserCounters.CounterId(Budget.Id, user) : Budget.Id;
 
     /// <summary>The scope as callers and events see it: "user:alice" for one end user, else the budget's scope.</summary>
     public string ScopeText => EndUser is { } user ? ScopeRef.Prefix(ScopeKind.EndUser) + user : Budget.Scope.ToString();
 
-    public HoldLine ToHoldLine() => new(new CounterKey(CounterId, Window.Key), Budget.CapUsd, Budget.CapTokens, Budget.Mode, Budget.Enforcement);
+    public HoldLine ToHoldLine()
+    {
+        var (capUsd, capTokens) = RollingWindows.BucketCaps(Budget, Past);
+        return new(new CounterKey(CounterId, Window.Key), capUsd, capTokens, Budget.Mode, Budget.Enforcement);
+    }
+
+    /// <summary>The whole window's state: the current bucket's (or calendar window's) counter and the earlier buckets.</summary>
+    public CounterState Whole(CounterState current) => current + Past;
 }

@@ -46,7 +46,7 @@ internal static class BudgetEndpoint
             counters[i] = lines[i].ToHoldLine().Counter;
         }
 
-        var states = await ledger.ReadAsync(counters, context.RequestAborted).ConfigureAwait(false);
+        var states = BudgetAdmission.Whole(lines, await ledger.ReadAsync(counters, context.RequestAborted).ConfigureAwait(false));
         var list = new JsonArray();
         for (var i = 0; i < lines.Count; i++)
         {
