@@ -68,7 +68,7 @@ public sealed class KeyRing
                 continue;
             }
 
-            Add(map, new VirtualKey(key.Id, key.Hash, Allowed(key.AllowedModels), key.ExpiresAt, key.Team), nameof(storedKeys));
+            Add(map, new VirtualKey(key.Id, key.Hash, Allowed(key.AllowedModels), key.ExpiresAt, key.Team) { TrustEndUser = key.TrustEndUser, TrustTags = key.TrustTags }, nameof(storedKeys));
         }
 
         byHash = map.ToFrozenDictionary(StringComparer.Ordinal);

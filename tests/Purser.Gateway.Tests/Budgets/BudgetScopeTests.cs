@@ -87,6 +87,32 @@ public sealed class BudgetScopeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_key_created_through_the_admin_api_can_be_trusted_with_tags_and_the_body_user()
+    {
+        using var created = await _fixture.SendAdminAsync(HttpMethod.Post, "/admin/keys", new JsonObject { ["id"] = "api-trusted", ["trust_tags"] = true });
+        var json = await BudgetFixture.ReadJsonAsync(created);
+        Assert.True(created.IsSuccessStatusCode, json.ToJsonString());
+        Assert.True(json["trust_tags"]!.GetValue<bool>());
+        var secret = json["secret"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, await AskAsync(secret, "sim-chat", ("x-budget-tags", "batch")));
+
+        // Trust is changed with PATCH, and a non-boolean is refused naming the field.
+        using (var bad = await _fixture.SendAdminAsync(HttpMethod.Patch, "/admin/keys/api-trusted", new JsonObject { ["trust_tags"] = "yes" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Equal("trust_tags", (await BudgetFixture.ReadJsonAsync(bad))["error"]!["param"]!.GetValue<string>());
+        }
+
+        using (var patched = await _fixture.SendAdminAsync(HttpMethod.Patch, "/admin/keys/api-trusted", new JsonObject { ["trust_tags"] = false, ["trust_end_user"] = true }))
+        {
+            Assert.True(patched.IsSuccessStatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.BadRequest, await AskAsync(secret, "sim-chat", ("x-budget-tags", "batch")));
+        Assert.Equal(["batch"], (await _fixture.UsageOfKeyAsync("api-trusted")).Where(r => r.Status == 200).Select(r => r.Tags));
+    }
+
+    [Fact]
     public async Task A_global_budget_is_charged_by_every_key()
     {
         var first = await _fixture.CreateKeyAsync("global-a");
