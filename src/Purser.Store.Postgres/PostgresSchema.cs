@@ -257,5 +257,18 @@ internal static class PostgresSchema
             last_grant bigint NOT NULL
         );
         """,
+
+        // (issue 15) usage records name the caller's end user and tags; admin keys may trust the body's end user and
+        // x-budget-tags; admin budgets gain the end-user template's key or team ("under") and the model a budget is
+        // narrowed to.
+        """
+        ALTER TABLE usage_records ADD COLUMN end_user text;
+        ALTER TABLE usage_records ADD COLUMN tags text;
+        CREATE INDEX ix_usage_records_end_user ON usage_records (end_user, timestamp) WHERE end_user IS NOT NULL;
+        ALTER TABLE budgets ADD COLUMN under_scope text;
+        ALTER TABLE admin_keys ADD COLUMN trust_end_user boolean NOT NULL DEFAULT false;
+        ALTER TABLE admin_keys ADD COLUMN trust_tags boolean NOT NULL DEFAULT false;
+        ALTER TABLE budgets ADD COLUMN model text;
+        """,
     ];
 }

@@ -251,5 +251,18 @@ internal static class SqliteSchema
             last_grant INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // (issue 15) usage records name the caller's end user and tags; admin keys may trust the body's end user and
+        // x-budget-tags; admin budgets gain the end-user template's key or team ("under") and the model a budget is
+        // narrowed to.
+        """
+        ALTER TABLE usage_records ADD COLUMN end_user TEXT;
+        ALTER TABLE usage_records ADD COLUMN tags TEXT;
+        CREATE INDEX ix_usage_records_end_user ON usage_records (end_user, timestamp) WHERE end_user IS NOT NULL;
+        ALTER TABLE budgets ADD COLUMN under_scope TEXT;
+        ALTER TABLE admin_keys ADD COLUMN trust_end_user INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE admin_keys ADD COLUMN trust_tags INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE budgets ADD COLUMN model TEXT;
+        """,
     ];
 }

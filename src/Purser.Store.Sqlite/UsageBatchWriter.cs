@@ -16,12 +16,12 @@ internal sealed class UsageBatchWriter : IDisposable
             request_id, timestamp, key_id, model_alias, provider, upstream_model, operation,
             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano,
             status, error_code, latency_ms, streamed, source, task_scope, degraded,
-            cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier)
+            cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier, end_user, tags)
         VALUES (
             $request_id, $timestamp, $key_id, $model_alias, $provider, $upstream_model, $operation,
             $input_tokens, $output_tokens, $cached_input_tokens, $cache_write_tokens, $cost_nano,
             $status, $error_code, $latency_ms, $streamed, $source, $task_scope, $degraded,
-            $cache_write_1h_tokens, $reasoning_tokens, $web_search_requests, $service_tier)
+            $cache_write_1h_tokens, $reasoning_tokens, $web_search_requests, $service_tier, $end_user, $tags)
         ON CONFLICT (request_id) DO NOTHING;
         """;
 
@@ -51,6 +51,8 @@ internal sealed class UsageBatchWriter : IDisposable
     private readonly SqliteParameter _reasoningTokens;
     private readonly SqliteParameter _webSearchRequests;
     private readonly SqliteParameter _serviceTier;
+    private readonly SqliteParameter _endUser;
+    private readonly SqliteParameter _tags;
 
     public UsageBatchWriter(SqliteDatabase database)
     {
@@ -80,6 +82,8 @@ internal sealed class UsageBatchWriter : IDisposable
         _reasoningTokens = Add("$reasoning_tokens", SqliteType.Integer);
         _webSearchRequests = Add("$web_search_requests", SqliteType.Integer);
         _serviceTier = Add("$service_tier", SqliteType.Text);
+        _endUser = Add("$end_user", SqliteType.Text);
+        _tags = Add("$tags", SqliteType.Text);
 
         // A failure here (schema missing) must not leak the connection.
         try
@@ -129,6 +133,8 @@ internal sealed class UsageBatchWriter : IDisposable
             _reasoningTokens.Value = record.Tokens.ReasoningTokens;
             _webSearchRequests.Value = record.Tokens.WebSearchRequests;
             _serviceTier.Value = record.Tokens.Tier == ServiceTier.Default ? DBNull.Value : ServiceTiers.Name(record.Tokens.Tier);
+            _endUser.Value = (object?)record.EndUser ?? DBNull.Value;
+            _tags.Value = (object?)record.Tags ?? DBNull.Value;
             if (_insert.ExecuteNonQuery() == 1)
             {
                 _rollups.Add(record);

@@ -39,6 +39,8 @@ internal static class UsageRecordColumns
         Source = (UsageSource)reader.GetInt32(16),
         TaskScope = reader.IsDBNull(17) ? null : reader.GetString(17),
         Degraded = reader.IsDBNull(18) ? null : reader.GetString(18),
+        EndUser = reader.IsDBNull(23) ? null : reader.GetString(23),
+        Tags = reader.IsDBNull(24) ? null : reader.GetString(24),
     };
 
     /// <summary>

@@ -13,7 +13,7 @@ internal static class UsageRecordRows
         "SELECT request_id, timestamp, key_id, model_alias, provider, upstream_model, operation, "
         + "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano, "
         + "status, error_code, latency_ms, streamed, source, task_scope, degraded, "
-        + "cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier FROM usage_records";
+        + "cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier, end_user, tags FROM usage_records";
 
     /// <summary>
     /// Newest first; rowid breaks timestamp ties by insertion order. Only the filters that are set appear in the SQL,
@@ -35,6 +35,21 @@ internal static class UsageRecordRows
         {
             sql.Append(separator).Append("model_alias = $model_alias");
             command.Parameters.AddWithValue("$model_alias", query.ModelAlias);
+            separator = " AND ";
+        }
+
+        if (query.EndUser is not null)
+        {
+            sql.Append(separator).Append("end_user = $end_user");
+            command.Parameters.AddWithValue("$end_user", query.EndUser);
+            separator = " AND ";
+        }
+
+        if (query.Tag is not null)
+        {
+            // One of the comma-separated tags, matched whole (instr, not LIKE, whose '_' is a wildcard).
+            sql.Append(separator).Append("instr(',' || tags || ',', ',' || $tag || ',') > 0");
+            command.Parameters.AddWithValue("$tag", query.Tag);
             separator = " AND ";
         }
 

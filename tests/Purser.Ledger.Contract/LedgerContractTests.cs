@@ -74,6 +74,31 @@ public abstract class LedgerContractTests
         Assert.Equal([State(0, 100), State(0, 100)], states);
     }
 
+    // ---- listing (end-user counters) ----
+
+    [Fact]
+    public async Task List_returns_the_windows_counters_under_a_prefix_most_committed_first_within_the_limit()
+    {
+        var ledger = await CreateLedgerAsync();
+        await ReserveAsync(ledger, Hold("h1", 10, 1, Line("per-user/alice", 100)));
+        await ReserveAsync(ledger, Hold("h2", 30, 1, Line("per-user/bob", 100)));
+        await SettleAsync(ledger, "h2", 25, 1);
+        await ReserveAsync(ledger, Hold("h3", 20, 1, Line("per-user/carol", 100)));
+        await ReserveAsync(ledger, Hold("h4", 99, 1, Line("per-user", 100), Line("per_user/x", 100), Line("per-users/y", 100)));
+        var otherWindow = new HoldLine(new CounterKey("per-user/dave", "2026-11-25"), new Money(100), null, AccountingMode.Reserve, Enforcement.Hard);
+        await ReserveAsync(ledger, Hold("h5", 50, 1, otherWindow));
+
+        var all = await ledger.ListAsync("per-user/", Window, 10, CancellationToken.None);
+        Assert.Equal(["per-user/bob", "per-user/carol", "per-user/alice"], all.Select(e => e.Counter.BudgetId));
+        Assert.All(all, e => Assert.Equal(Window, e.Counter.WindowKey));
+        Assert.Equal(State(25, 0, 1, 0), all[0].State);
+        Assert.Equal(State(0, 10, 0, 1), all[2].State);
+
+        var top = await ledger.ListAsync("per-user/", Window, 2, CancellationToken.None);
+        Assert.Equal(["per-user/bob", "per-user/carol"], top.Select(e => e.Counter.BudgetId));
+        Assert.Empty(await ledger.ListAsync("nobody/", Window, 10, CancellationToken.None));
+    }
+
     // ---- hard Reserve lines ----
 
     [Fact]

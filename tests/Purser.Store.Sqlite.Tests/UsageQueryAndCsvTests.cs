@@ -52,6 +52,23 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Query_filters_by_end_user_and_by_one_whole_tag()
+    {
+        _store.Record(TestRecords.Make("u1", at: T0.AddMinutes(6)) with { EndUser = "alice@example.com", Tags = "batch,nightly" });
+        _store.Record(TestRecords.Make("u2", at: T0.AddMinutes(7)) with { EndUser = "bob", Tags = "batch_x" });
+        _store.Record(TestRecords.Make("u3", at: T0.AddMinutes(8)) with { EndUser = "alice@example.com" });
+        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+
+        Assert.Equal(["u3", "u1"], await Ids(new UsageQuery { EndUser = "alice@example.com" }));
+        Assert.Equal(["u1"], await Ids(new UsageQuery { Tag = "batch" }));
+        Assert.Equal(["u1"], await Ids(new UsageQuery { Tag = "nightly", EndUser = "alice@example.com" }));
+        Assert.Equal(["u2"], await Ids(new UsageQuery { Tag = "batch_x" }));
+        Assert.Empty(await Ids(new UsageQuery { Tag = "batch%" }));
+        var read = (await _store.QueryAsync(new UsageQuery { EndUser = "alice@example.com", Tag = "batch" }, CancellationToken.None)).Single();
+        Assert.Equal(("alice@example.com", "batch,nightly"), (read.EndUser, read.Tags));
+    }
+
+    [Fact]
     public async Task Query_time_range_includes_From_and_excludes_To()
     {
         var ids = await Ids(new UsageQuery { From = T0.AddMinutes(1), To = T0.AddMinutes(3) });

@@ -15,4 +15,10 @@ public sealed record StoredKey(
     DateTimeOffset? RevokedAt)
 {
     public bool IsRevoked => RevokedAt is not null;
+
+    /// <summary>The body's user field names the end user (see <see cref="Configuration.KeyConfig.TrustEndUser"/>).</summary>
+    public bool TrustEndUser { get; init; }
+
+    /// <summary>The key may send x-budget-tags.</summary>
+    public bool TrustTags { get; init; }
 }

@@ -10,6 +10,15 @@ public sealed record BudgetDefinition
 
     public required ScopeRef Scope { get; init; }
 
+    /// <summary>
+    /// For the end-user template (<c>user:*</c>): the key or team whose end users it counts (null: every end user of
+    /// every key). Each end user named by a request under it gets a counter of their own.
+    /// </summary>
+    public ScopeRef? Under { get; init; }
+
+    /// <summary>When set, the budget applies only to requests for this model alias (the alias the caller asked for).</summary>
+    public string? Model { get; init; }
+
     public BudgetWindowKind Window { get; init; } = BudgetWindowKind.Daily;
 
     /// <summary>IANA time zone whose calendar defines the window's boundaries.</summary>

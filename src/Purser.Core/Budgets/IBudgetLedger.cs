@@ -26,4 +26,11 @@ public interface IBudgetLedger
     ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
     ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The counters of window <paramref name="windowKey"/> whose budget id starts with <paramref name="budgetIdPrefix"/>
+    /// (byte-wise), most committed first (spent + held, then budget id), at most <paramref name="limit"/>: the end users
+    /// of a <c>user:*</c> budget, whose counters are named "budget-id/end-user".
+    /// </summary>
+    ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken);
 }

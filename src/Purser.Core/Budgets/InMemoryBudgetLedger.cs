@@ -147,6 +147,31 @@ public sealed class InMemoryBudgetLedger : IBudgetLedger
         return counter;
     }
 
+    public ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken)
+    {
+        LedgerRules.ValidateList(budgetIdPrefix, windowKey, limit);
+        cancellationToken.ThrowIfCancellationRequested();
+        var entries = new List<CounterEntry>();
+        lock (_gate)
+        {
+            foreach (var (key, counter) in _counters)
+            {
+                if (string.Equals(key.WindowKey, windowKey, StringComparison.Ordinal) && key.BudgetId.StartsWith(budgetIdPrefix, StringComparison.Ordinal))
+                {
+                    entries.Add(new CounterEntry(key, counter.State));
+                }
+            }
+        }
+
+        entries.Sort(LedgerRules.ListOrder);
+        if (entries.Count > limit)
+        {
+            entries.RemoveRange(limit, entries.Count - limit);
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<CounterEntry>>(entries);
+    }
+
     private enum HoldState
     {
         Held,

@@ -223,6 +223,21 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         return expired + await _inner.ExpireAsync(now, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The inner ledger's listing, each counter viewed as <see cref="ReadAsync"/> does (leased-but-unspent money as held).</summary>
+    public async ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken)
+    {
+        var inner = await _inner.ListAsync(budgetIdPrefix, windowKey, limit, cancellationToken).ConfigureAwait(false);
+        var entries = new CounterEntry[inner.Count];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var entry = inner[i];
+            entries[i] = _slots.TryGetValue(entry.Counter, out var slot) ? entry with { State = slot.View(entry.State) } : entry;
+        }
+
+        Array.Sort(entries, LedgerRules.ListOrder);
+        return entries;
+    }
+
     public async ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(counters);
@@ -348,7 +363,9 @@ public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     {
         for (var i = 0; i < lines.Count; i++)
         {
-            if (lines[i].Mode != AccountingMode.Reserve || lines[i].Enforcement != Enforcement.Hard)
+            // A rolling window's bucket is checked against a cap that changes with every request (the cap less what the
+            // earlier buckets hold): it goes to the inner ledger, which checks it exactly.
+            if (lines[i].Mode != AccountingMode.Reserve || lines[i].Enforcement != Enforcement.Hard || BudgetWindows.IsRollingKey(lines[i].Counter.WindowKey))
             {
                 return false;
             }

@@ -69,6 +69,28 @@ public static class LedgerRules
         }
     }
 
+    /// <summary>Throws on a malformed listing.</summary>
+    public static void ValidateList(string budgetIdPrefix, string windowKey, int limit)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(budgetIdPrefix);
+        ArgumentException.ThrowIfNullOrEmpty(windowKey);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+    }
+
+    /// <summary>The first string after every string that starts with <paramref name="prefix"/> (byte-wise): the prefix with its last character incremented.</summary>
+    public static string PrefixEnd(string prefix)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        return string.Concat(prefix.AsSpan(0, prefix.Length - 1), [(char)(prefix[^1] + 1)]);
+    }
+
+    /// <summary>The listing order of <see cref="IBudgetLedger.ListAsync"/>: most committed first, then by budget id.</summary>
+    public static int ListOrder(CounterEntry a, CounterEntry b)
+    {
+        var byCommitted = (b.State.Spent + b.State.Held).CompareTo(a.State.Spent + a.State.Held);
+        return byCommitted != 0 ? byCommitted : string.CompareOrdinal(a.Counter.BudgetId, b.Counter.BudgetId);
+    }
+
     /// <summary>Throws on a malformed settlement.</summary>
     public static void ValidateSettle(string holdId, Money actual, long actualTokens)
     {

@@ -2,10 +2,20 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Purser.Budgets;
 
-/// <summary>One scope, written "org:acme", "team:platform", "key:agent-a" or "task:run-42".</summary>
+/// <summary>
+/// One scope, written "org:acme", "team:platform", "key:agent-a", "task:run-42", "global", "tag:batch" or "user:*"
+/// (the end-user template: every end user gets a counter of their own, named by <c>x-budget-user</c>).
+/// </summary>
 public readonly record struct ScopeRef(ScopeKind Kind, string Id)
 {
-    public override string ToString() => Prefix(Kind) + Id;
+    public const string GlobalText = "global";
+
+    /// <summary>The one end-user scope a budget may name: a template, not one user.</summary>
+    public static readonly ScopeRef EndUserTemplate = new(ScopeKind.EndUser, "*");
+
+    public static readonly ScopeRef Global = new(ScopeKind.Global, "");
+
+    public override string ToString() => Kind == ScopeKind.Global ? GlobalText : Prefix(Kind) + Id;
 
     public static string Prefix(ScopeKind kind) => kind switch
     {
@@ -13,6 +23,9 @@ public readonly record struct ScopeRef(ScopeKind Kind, string Id)
         ScopeKind.Team => "team:",
         ScopeKind.Key => "key:",
         ScopeKind.Task => "task:",
+        ScopeKind.Global => GlobalText,
+        ScopeKind.Tag => "tag:",
+        ScopeKind.EndUser => "user:",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -43,7 +56,19 @@ public readonly record struct ScopeRef(ScopeKind Kind, string Id)
             return false;
         }
 
-        foreach (var kind in (ReadOnlySpan<ScopeKind>)[ScopeKind.Organization, ScopeKind.Team, ScopeKind.Key, ScopeKind.Task])
+        if (string.Equals(text, GlobalText, StringComparison.Ordinal))
+        {
+            scope = Global;
+            return true;
+        }
+
+        if (string.Equals(text, "user:*", StringComparison.Ordinal))
+        {
+            scope = EndUserTemplate;
+            return true;
+        }
+
+        foreach (var kind in (ReadOnlySpan<ScopeKind>)[ScopeKind.Organization, ScopeKind.Team, ScopeKind.Key, ScopeKind.Task, ScopeKind.Tag])
         {
             var prefix = Prefix(kind);
             if (text.StartsWith(prefix, StringComparison.Ordinal) && IsValidId(text.AsSpan(prefix.Length)))

@@ -11,7 +11,7 @@ internal sealed partial class ConfigParser
     private const string ScopeIdRule = "scope ids are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-' and ':'";
 
     private static readonly string[] BudgetFields =
-        ["id", "scope", "window", "timezone", "cap_usd", "cap_tokens", "enforcement", "mode", "alert_thresholds", "degrade"];
+        ["id", "scope", "under", "model", "window", "timezone", "cap_usd", "cap_tokens", "enforcement", "mode", "alert_thresholds", "degrade"];
 
     private static readonly string[] DegradeFields = ["fallback_model", "min_max_tokens", "throttle_rpm"];
 
@@ -66,24 +66,30 @@ internal sealed partial class ConfigParser
                 scope = ParseBudgetScope(scopeText, path + ".scope", scopes);
             }
 
-            var window = BudgetWindowKind.Daily;
-            if (fields.TryGetValue("window", out var windowNode) && TryScalar(windowNode, path + ".window", out var windowText))
+            ScopeRef? under = null;
+            if (fields.TryGetValue("under", out var underNode) && TryScalar(underNode, path + ".under", out var underText))
             {
-                switch (windowText.Value.ToUpperInvariant())
+                under = ParseUnder(underText, path + ".under", scope, scopes);
+            }
+
+            string? model = null;
+            if (fields.TryGetValue("model", out var modelNode) && TryScalar(modelNode, path + ".model", out var modelText))
+            {
+                if (scopes.Aliases.Contains(modelText.Value))
                 {
-                    case "DAILY":
-                        window = BudgetWindowKind.Daily;
-                        break;
-                    case "MONTHLY":
-                        window = BudgetWindowKind.Monthly;
-                        break;
-                    case "LIFETIME":
-                        window = BudgetWindowKind.Lifetime;
-                        break;
-                    default:
-                        Error(windowText.Line, path + ".window", $"unknown window {windowText.Describe()} (expected daily, monthly or lifetime)");
-                        break;
+                    model = modelText.Value;
                 }
+                else
+                {
+                    Error(modelText.Line, path + ".model", $"unknown model alias {modelText.Describe()}");
+                }
+            }
+
+            var window = BudgetWindowKind.Daily;
+            if (fields.TryGetValue("window", out var windowNode) && TryScalar(windowNode, path + ".window", out var windowText)
+                && !BudgetWindows.TryParseKind(windowText.Value, out window))
+            {
+                Error(windowText.Line, path + ".window", $"unknown window {windowText.Describe()} (expected {BudgetWindows.KindList})");
             }
 
             var timeZone = "UTC";
@@ -168,6 +174,8 @@ internal sealed partial class ConfigParser
                 {
                     Id = id,
                     Scope = s,
+                    Under = under,
+                    Model = model,
                     Window = window,
                     TimeZone = timeZone,
                     CapUsd = capUsd,
@@ -187,7 +195,7 @@ internal sealed partial class ConfigParser
     {
         if (!ScopeRef.TryParse(text.Value, out var parsed))
         {
-            Error(text.Line, path, $"expected org:<organization>, team:<team> or key:<key>, got {text.Describe()}");
+            Error(text.Line, path, $"expected org:<organization>, team:<team>, key:<key>, tag:<tag>, global or user:*, got {text.Describe()}");
             return null;
         }
 
@@ -210,6 +218,31 @@ internal sealed partial class ConfigParser
             default:
                 return scope;
         }
+    }
+
+    /// <summary>"under" narrows the end-user template to one key's or one team's end users; no other scope takes it.</summary>
+    private ScopeRef? ParseUnder(ConfigScalar text, string path, ScopeRef? scope, BudgetScopes scopes)
+    {
+        if (scope is not { Kind: ScopeKind.EndUser })
+        {
+            Error(text.Line, path, "only a user:* budget is under a key or team");
+            return null;
+        }
+
+        if (!ScopeRef.TryParse(text.Value, out var parsed) || parsed.Value.Kind is not (ScopeKind.Key or ScopeKind.Team))
+        {
+            Error(text.Line, path, $"expected key:<key> or team:<team>, got {text.Describe()}");
+            return null;
+        }
+
+        var under = parsed.Value;
+        if (under.Kind == ScopeKind.Team ? !scopes.Teams.Contains(under.Id) : !scopes.Keys.Contains(under.Id))
+        {
+            Error(text.Line, path, $"unknown {(under.Kind == ScopeKind.Team ? "team" : "key")} in {text.Describe()}");
+            return null;
+        }
+
+        return under;
     }
 
     private int[] ParseThresholds(YamlNode node, string path)

@@ -20,14 +20,14 @@ internal sealed partial class ConfigParser
     private const string DefaultOrganization = "default";
 
     private static readonly string[] RootFields = ["server", "storage", "organization", "teams", "providers", "prices", "models", "routes", "ensembles", "keys", "budgets", "rate_limits", "bedtime", "telemetry", "usage"];
-    private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash", "max_open_tasks_per_key", "anthropic_betas"];
+    private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash", "max_open_tasks_per_key", "anthropic_betas", "max_end_users_per_budget"];
     private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd", "fail_open"];
     private static readonly string[] FailOpenFields = ["local_cap_usd"];
     private static readonly string[] ProviderFields = ["kind", "base_url", "api_key", "api_version"];
     private static readonly string[] ModelPriceFields = ["input", "output", "cached_input", "cache_write"];
     private static readonly string[] CatalogPriceFields = [.. ModelPriceFields, "max_output_tokens"];
     private static readonly string[] ModelFields = ["provider", "upstream", "kind", "price", "free", "max_output_tokens", "default_max_tokens", "reasoning"];
-    private static readonly string[] KeyFields = ["id", "hash", "secret", "models", "expires_at", "team"];
+    private static readonly string[] KeyFields = ["id", "hash", "secret", "models", "expires_at", "team", "trust_end_user", "trust_tags"];
     private static readonly string[] TeamFields = [];
 
     private readonly string source;
@@ -163,6 +163,11 @@ internal sealed partial class ConfigParser
         if (fields.TryGetValue("max_open_tasks_per_key", out var maxTasks) && TryInteger(maxTasks, "server.max_open_tasks_per_key", 1, 1_000_000, out var openTasks))
         {
             server = server with { MaxOpenTasksPerKey = (int)openTasks };
+        }
+
+        if (fields.TryGetValue("max_end_users_per_budget", out var maxUsersNode) && TryInteger(maxUsersNode, "server.max_end_users_per_budget", 1, 10_000_000, out var maxUsers))
+        {
+            server = server with { MaxEndUsersPerBudget = (int)maxUsers };
         }
 
         if (fields.TryGetValue("anthropic_betas", out var betasNode) && TrySequence(betasNode, "server.anthropic_betas", out var betas))
@@ -611,9 +616,21 @@ internal sealed partial class ConfigParser
                 }
             }
 
+            var trustEndUser = false;
+            if (fields.TryGetValue("trust_end_user", out var trustUserNode) && TryBool(trustUserNode, path + ".trust_end_user", out var trustsUser))
+            {
+                trustEndUser = trustsUser;
+            }
+
+            var trustTags = false;
+            if (fields.TryGetValue("trust_tags", out var trustTagsNode) && TryBool(trustTagsNode, path + ".trust_tags", out var trustsTags))
+            {
+                trustTags = trustsTags;
+            }
+
             if (errors.Count == before && id is not null && hash is not null)
             {
-                keys.Add(new KeyConfig { Id = id, Hash = hash, AllowedModels = allowed, ExpiresAt = expiresAt, Team = team });
+                keys.Add(new KeyConfig { Id = id, Hash = hash, AllowedModels = allowed, ExpiresAt = expiresAt, Team = team, TrustEndUser = trustEndUser, TrustTags = trustTags });
             }
         }
 

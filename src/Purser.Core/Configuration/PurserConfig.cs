@@ -74,6 +74,12 @@ public sealed record ServerConfig
     /// another is refused (403 open_task_limit_reached). A task stays open until its budget is deleted.
     /// </summary>
     public int MaxOpenTasksPerKey { get; init; } = 1000;
+
+    /// <summary>
+    /// How many end users one <c>user:*</c> budget counts in one window; a request naming one more is refused
+    /// (403 end_user_limit_reached), so a caller cannot grow the ledger without bound by inventing user ids.
+    /// </summary>
+    public int MaxEndUsersPerBudget { get; init; } = 10_000;
 }
 
 public sealed record StorageConfig
@@ -195,4 +201,10 @@ public sealed record KeyConfig
 
     /// <summary>The team the key's spend is also charged to; null for none.</summary>
     public string? Team { get; init; }
+
+    /// <summary>Whether the body's OpenAI <c>user</c> / Anthropic <c>metadata.user_id</c> names the end user (x-budget-user always does).</summary>
+    public bool TrustEndUser { get; init; }
+
+    /// <summary>Whether the key may send <c>x-budget-tags</c>; from other keys the header is refused.</summary>
+    public bool TrustTags { get; init; }
 }

@@ -51,7 +51,7 @@ public sealed class KeyRing
         foreach (var key in configKeys)
         {
             configIds.Add(key.Id);
-            Add(map, new VirtualKey(key.Id, key.Hash, Allowed(key.AllowedModels), key.ExpiresAt, key.Team), nameof(configKeys));
+            Add(map, new VirtualKey(key.Id, key.Hash, Allowed(key.AllowedModels), key.ExpiresAt, key.Team) { TrustEndUser = key.TrustEndUser, TrustTags = key.TrustTags }, nameof(configKeys));
         }
 
         var configHashes = map.Keys.ToHashSet(StringComparer.Ordinal);
@@ -68,7 +68,7 @@ public sealed class KeyRing
                 continue;
             }
 
-            Add(map, new VirtualKey(key.Id, key.Hash, Allowed(key.AllowedModels), key.ExpiresAt, key.Team), nameof(storedKeys));
+            Add(map, new VirtualKey(key.Id, key.Hash, Allowed(key.AllowedModels), key.ExpiresAt, key.Team) { TrustEndUser = key.TrustEndUser, TrustTags = key.TrustTags }, nameof(storedKeys));
         }
 
         byHash = map.ToFrozenDictionary(StringComparer.Ordinal);

@@ -59,6 +59,12 @@ public sealed record UsageRecord
     /// <summary>The task scope the request was charged to (x-budget-scope), if any.</summary>
     public string? TaskScope { get; init; }
 
+    /// <summary>The caller's end user (x-budget-user, or the body's user field from a key that trusts it), if named.</summary>
+    public string? EndUser { get; init; }
+
+    /// <summary>The request's tags (x-budget-tags), comma-separated, if any.</summary>
+    public string? Tags { get; init; }
+
     /// <summary>How the request was degraded to fit a budget ("max_tokens=N", "model=alias"), if it was.</summary>
     public string? Degraded { get; init; }
 }

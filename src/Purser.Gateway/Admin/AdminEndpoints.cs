@@ -5,9 +5,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Purser.Events;
 using Purser.Gateway.AdminServices;
+using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Keys;
+using Purser.Pricing;
 using Purser.Usage;
 using Purser.Gateway.Wire;
 using Purser.Gateway.Validation;
@@ -31,6 +33,7 @@ internal static class AdminEndpoints
         admin.MapGet("/budgets", ListBudgetsAsync);
         admin.MapPut("/budgets/{id}", PutBudgetAsync);
         admin.MapDelete("/budgets/{id}", DeleteBudgetAsync);
+        admin.MapGet("/budgets/{id}/users", ListEndUsersAsync);
         admin.MapGet("/usage", QueryUsageAsync);
         admin.MapGet("/usage.csv", ExportUsageAsync);
         admin.MapGet("/usage/rollups", UsageRollupEndpoints.QueryAsync);
@@ -118,6 +121,45 @@ internal static class AdminEndpoints
             ? new ErrorResult(refused)
             : new JsonResult(new JsonObject { ["id"] = id, ["deleted"] = true });
 
+    /// <summary>The end users of a <c>user:*</c> budget in its current window, top spenders first.</summary>
+    private static async Task<IResult> ListEndUsersAsync(string id, HttpContext http, BudgetAdmin budgets)
+    {
+        var limit = 100;
+        if (http.Request.Query.TryGetValue("limit", out var limitText) && (!int.TryParse(limitText, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > 10_000))
+        {
+            return new ErrorResult(BudgetJson.Invalid("limit", "must be a whole number from 1 to 10000"));
+        }
+
+        if (await budgets.EndUsersAsync(id, limit, http.RequestAborted).ConfigureAwait(false) is not { } found)
+        {
+            return new ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"No user:* budget '{id}'.", "id") { StatusOverride = 404 });
+        }
+
+        var prefix = EndUserCounters.Prefix(id).Length;
+        var list = new JsonArray();
+        foreach (var entry in found.Users)
+        {
+            var remaining = found.Budget.CapUsd is { } cap ? Money.Max(Money.Zero, cap - entry.State.Spent - entry.State.Held) : (Money?)null;
+            list.Add(new JsonObject
+            {
+                ["end_user"] = entry.Counter.BudgetId[prefix..],
+                ["spent"] = entry.State.Spent.ToString(),
+                ["held"] = entry.State.Held.ToString(),
+                ["remaining"] = remaining?.ToString(),
+                ["spent_tokens"] = entry.State.SpentTokens,
+                ["held_tokens"] = entry.State.HeldTokens,
+            });
+        }
+
+        return new JsonResult(new JsonObject
+        {
+            ["budget"] = id,
+            ["window_key"] = found.Window.Key,
+            ["cap_usd"] = found.Budget.CapUsd?.ToString(),
+            ["data"] = list,
+        });
+    }
+
     private static async Task<IResult> QueryUsageAsync(HttpContext http, IUsageStore usage, IUsageExport export)
     {
         if (ReadUsageQuery(http.Request.Query, out var query) is { } bad)
@@ -154,6 +196,8 @@ internal static class AdminEndpoints
                 ["streamed"] = r.Streamed,
                 ["source"] = r.Source.ToString().ToLowerInvariant(),
                 ["task_scope"] = r.TaskScope,
+                ["end_user"] = r.EndUser,
+                ["tags"] = r.Tags,
                 ["degraded"] = r.Degraded,
             });
         }
@@ -243,7 +287,7 @@ internal static class AdminEndpoints
             return BudgetJson.Invalid("limit", "must be a whole number from 1 to 100000");
         }
 
-        query = new UsageQuery { KeyId = q["key_id"], ModelAlias = q["model"], From = from, To = to, Limit = limit };
+        query = new UsageQuery { KeyId = q["key_id"], ModelAlias = q["model"], EndUser = q["end_user"], Tag = q["tag"], From = from, To = to, Limit = limit };
         return null;
     }
 

@@ -18,6 +18,7 @@ internal sealed class BudgetAdmin
     private readonly IBudgetLedger _ledger;
     private readonly AdminChanges _changes;
     private readonly TimeProvider _time;
+    private readonly RollingWindows _rolling;
 
     public BudgetAdmin(ConfigMonitor config, IAdminStore store, IBudgetLedger ledger, AdminChanges changes, TimeProvider time)
     {
@@ -26,6 +27,7 @@ internal sealed class BudgetAdmin
         _ledger = ledger;
         _changes = changes;
         _time = time;
+        _rolling = new RollingWindows(ledger);
     }
 
     /// <summary>Every budget (the file's first, then the stored ones) with its current window and counter.</summary>
@@ -61,7 +63,9 @@ internal sealed class BudgetAdmin
         var views = new BudgetView[budgets.Count];
         for (var i = 0; i < budgets.Count; i++)
         {
-            views[i] = new BudgetView(budgets[i].Budget, budgets[i].Source, windows[i], states[i]);
+            // A rolling window is its current bucket and the buckets before it.
+            var past = await _rolling.PastAsync(budgets[i].Budget, budgets[i].Budget.Id, windows[i], ct).ConfigureAwait(false);
+            views[i] = new BudgetView(budgets[i].Budget, budgets[i].Source, windows[i], states[i] + past);
         }
 
         return views;
@@ -81,7 +85,7 @@ internal sealed class BudgetAdmin
             return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The budget '{id}' is defined in the configuration file; change it there.", "id") { StatusOverride = 409 });
         }
 
-        if (ScopeError(budget.Scope, state) is { } unknownScope)
+        if ((ScopeError(budget.Scope, state) ?? (budget.Under is { } under ? ScopeError(under, state, "under") : null)) is { } unknownScope)
         {
             return (null, unknownScope);
         }
@@ -90,7 +94,8 @@ internal sealed class BudgetAdmin
         await _changes.PublishAsync(ct).ConfigureAwait(false);
         var window = BudgetWindows.Current(budget.Window, BudgetAdmission.ZoneOf(budget), _time.GetUtcNow());
         var counter = await _ledger.ReadAsync([new CounterKey(budget.Id, window.Key)], ct).ConfigureAwait(false);
-        return (new BudgetView(budget, "api", window, counter[0]), null);
+        var past = await _rolling.PastAsync(budget, budget.Id, window, ct).ConfigureAwait(false);
+        return (new BudgetView(budget, "api", window, counter[0] + past), null);
     }
 
     /// <summary>Deletes a stored budget; file budgets and unknown ids are a 404.</summary>
@@ -105,11 +110,40 @@ internal sealed class BudgetAdmin
         return null;
     }
 
-    private static GatewayError? ScopeError(ScopeRef scope, GatewayState state) => scope.Kind switch
+    /// <summary>
+    /// The end users a <c>user:*</c> budget counts in its current window, most committed first (at most
+    /// <paramref name="limit"/>); null when there is no such budget.
+    /// </summary>
+    public async Task<(BudgetDefinition Budget, WindowInstance Window, IReadOnlyList<CounterEntry> Users)?> EndUsersAsync(string id, int limit, CancellationToken ct)
     {
-        ScopeKind.Organization when scope.Id != state.Config.Organization => BudgetJson.Invalid("scope", $"the organisation is '{state.Config.Organization}'"),
-        ScopeKind.Team when !state.Config.Teams.ContainsKey(scope.Id) => BudgetJson.Invalid("scope", $"'{scope.Id}' is not a team of the configuration"),
-        ScopeKind.Key when !state.Config.Keys.Any(k => k.Id == scope.Id) && !state.StoredKeys.Any(k => k.Id == scope.Id) => BudgetJson.Invalid("scope", $"'{scope.Id}' is not a key"),
+        var state = _config.Current;
+        if (!state.Budgets.TryGetValue(id, out var budget) || budget.Scope.Kind != ScopeKind.EndUser)
+        {
+            return null;
+        }
+
+        var window = BudgetWindows.Current(budget.Window, BudgetAdmission.ZoneOf(budget), _time.GetUtcNow());
+        var users = await _ledger.ListAsync(EndUserCounters.Prefix(budget.Id), window.Key, limit, ct).ConfigureAwait(false);
+        if (BudgetWindows.IsRolling(budget.Window))
+        {
+            // Listed by the current bucket (who spends now); each shown with the whole window.
+            var whole = new CounterEntry[users.Count];
+            for (var i = 0; i < whole.Length; i++)
+            {
+                whole[i] = users[i] with { State = users[i].State + await _rolling.PastAsync(budget, users[i].Counter.BudgetId, window, ct).ConfigureAwait(false) };
+            }
+
+            users = whole;
+        }
+
+        return (budget, window, users);
+    }
+
+    private static GatewayError? ScopeError(ScopeRef scope, GatewayState state, string field = "scope") => scope.Kind switch
+    {
+        ScopeKind.Organization when scope.Id != state.Config.Organization => BudgetJson.Invalid(field, $"the organisation is '{state.Config.Organization}'"),
+        ScopeKind.Team when !state.Config.Teams.ContainsKey(scope.Id) => BudgetJson.Invalid(field, $"'{scope.Id}' is not a team of the configuration"),
+        ScopeKind.Key when !state.Config.Keys.Any(k => k.Id == scope.Id) && !state.StoredKeys.Any(k => k.Id == scope.Id) => BudgetJson.Invalid(field, $"'{scope.Id}' is not a key"),
         _ => null,
     };
 }

@@ -21,23 +21,33 @@ internal static class BudgetJson
 
         if (!ScopeRef.TryParse(Text(body, "scope"), out var scope))
         {
-            return Invalid("scope", "must be org:<id>, team:<id>, key:<id> or task:<id>");
+            return Invalid("scope", "must be org:<id>, team:<id>, key:<id>, task:<id>, tag:<tag>, global or user:*");
+        }
+
+        ScopeRef? under = null;
+        if (Text(body, "under") is { } underText)
+        {
+            if (scope.Value.Kind != ScopeKind.EndUser)
+            {
+                return Invalid("under", "applies to a user:* budget only");
+            }
+
+            if (!ScopeRef.TryParse(underText, out under) || under.Value.Kind is not (ScopeKind.Key or ScopeKind.Team))
+            {
+                return Invalid("under", "must be key:<id> or team:<id>");
+            }
+        }
+
+        var model = Text(body, "model");
+        if (model is not null && !state.Models.ContainsKey(model) && !state.Config.Routes.ContainsKey(model) && !state.Config.Ensembles.ContainsKey(model))
+        {
+            return Invalid("model", $"'{model}' is not a model alias of this gateway");
         }
 
         var window = BudgetWindowKind.Daily;
-        if (Text(body, "window") is { } windowText)
+        if (Text(body, "window") is { } windowText && !BudgetWindows.TryParseKind(windowText, out window))
         {
-            window = windowText switch
-            {
-                "daily" => BudgetWindowKind.Daily,
-                "monthly" => BudgetWindowKind.Monthly,
-                "lifetime" => BudgetWindowKind.Lifetime,
-                _ => (BudgetWindowKind)(-1),
-            };
-            if ((int)window < 0)
-            {
-                return Invalid("window", "must be daily, monthly or lifetime");
-            }
+            return Invalid("window", "must be " + BudgetWindows.KindList);
         }
 
         var zone = Text(body, "timezone") ?? "UTC";
@@ -149,6 +159,8 @@ internal static class BudgetJson
         {
             Id = id,
             Scope = scope.Value,
+            Under = under,
+            Model = model,
             Window = window,
             TimeZone = zone,
             CapUsd = capUsd,
@@ -174,6 +186,8 @@ internal static class BudgetJson
         {
             ["id"] = budget.Id,
             ["scope"] = budget.Scope.ToString(),
+            ["under"] = budget.Under?.ToString(),
+            ["model"] = budget.Model,
             ["window"] = BudgetAdmission.WindowName(budget.Window),
             ["timezone"] = budget.TimeZone,
             ["cap_usd"] = budget.CapUsd?.ToString(),

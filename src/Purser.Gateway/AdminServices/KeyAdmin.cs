@@ -66,8 +66,15 @@ internal sealed class KeyAdmin
             return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The key id '{id}' is defined in the configuration file.", "id") { StatusOverride = 409 });
         }
 
+        var badFlag = Flag(body, "trust_end_user", false, out var trustEndUser);
+        var badTags = Flag(body, "trust_tags", false, out var trustTags);
+        if ((badFlag ?? badTags) is { } badTrust)
+        {
+            return (null, badTrust);
+        }
+
         var secret = KeyHasher.NewSecret();
-        var stored = new StoredKey(id, KeyHasher.Hash(secret), team, models ?? [], expires, _time.GetUtcNow(), null);
+        var stored = new StoredKey(id, KeyHasher.Hash(secret), team, models ?? [], expires, _time.GetUtcNow(), null) { TrustEndUser = trustEndUser, TrustTags = trustTags };
         if (!await _store.TryCreateKeyAsync(stored, ct).ConfigureAwait(false))
         {
             return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"A key with the id '{id}' exists.", "id") { StatusOverride = 409 });
@@ -75,6 +82,8 @@ internal sealed class KeyAdmin
 
         await _changes.PublishAsync(ct).ConfigureAwait(false);
         var json = Write(stored.Id, stored.Team, stored.AllowedModels, stored.ExpiresAt, stored.CreatedAt, null, "api");
+        json["trust_end_user"] = stored.TrustEndUser;
+        json["trust_tags"] = stored.TrustTags;
 
         // The only time the secret leaves the gateway: it is stored as a hash and can never be shown again.
         json["secret"] = secret;
@@ -96,15 +105,27 @@ internal sealed class KeyAdmin
             return (null, badField);
         }
 
+        var badFlag = Flag(body, "trust_end_user", existing.TrustEndUser, out var trustEndUser);
+        var badTags = Flag(body, "trust_tags", existing.TrustTags, out var trustTags);
+        if ((badFlag ?? badTags) is { } badTrust)
+        {
+            return (null, badTrust);
+        }
+
         var updated = existing with
         {
+            TrustEndUser = trustEndUser,
+            TrustTags = trustTags,
             Team = body.ContainsKey("team") ? team : existing.Team,
             AllowedModels = models ?? existing.AllowedModels,
             ExpiresAt = body.ContainsKey("expires_at") ? expires : existing.ExpiresAt,
         };
         await _store.UpdateKeyAsync(updated, ct).ConfigureAwait(false);
         await _changes.PublishAsync(ct).ConfigureAwait(false);
-        return (Write(updated.Id, updated.Team, updated.AllowedModels, updated.ExpiresAt, updated.CreatedAt, updated.RevokedAt, "api"), null);
+        var json = Write(updated.Id, updated.Team, updated.AllowedModels, updated.ExpiresAt, updated.CreatedAt, updated.RevokedAt, "api");
+        json["trust_end_user"] = updated.TrustEndUser;
+        json["trust_tags"] = updated.TrustTags;
+        return (json, null);
     }
 
     /// <summary>Revokes a stored key for every request, on every instance, from now on.</summary>
@@ -117,6 +138,24 @@ internal sealed class KeyAdmin
 
         await _changes.PublishAsync(ct).ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>An optional boolean field: <paramref name="fallback"/> when absent, a 400 naming it when not a boolean.</summary>
+    private static GatewayError? Flag(JsonObject body, string field, bool fallback, out bool value)
+    {
+        value = fallback;
+        if (body[field] is not { } node)
+        {
+            return null;
+        }
+
+        if (node is JsonValue v && v.TryGetValue<bool>(out var flag))
+        {
+            value = flag;
+            return null;
+        }
+
+        return BudgetJson.Invalid(field, "must be true or false");
     }
 
     private static GatewayError? ReadFields(JsonObject body, GatewayState state, out string? team, out IReadOnlyList<string>? models, out DateTimeOffset? expires)

@@ -26,6 +26,7 @@ internal sealed class BudgetAdmission
     private readonly TimeProvider _time;
     private readonly BudgetEvents _events;
     private readonly FailOpenAllowance? _failOpen;
+    private readonly RollingWindows _rolling;
 
     public BudgetAdmission(IBudgetLedger ledger, TaskBudgets tasks, TimeProvider time, BudgetEvents events, FailOpenAllowance? failOpen)
     {
@@ -34,20 +35,66 @@ internal sealed class BudgetAdmission
         _time = time;
         _events = events;
         _failOpen = failOpen;
+        _rolling = new RollingWindows(ledger);
     }
 
-    /// <summary>The budgets on a key's path (and a task's, when named), each in its current window.</summary>
-    public async ValueTask<(List<PathLine> Lines, GatewayError? Error)> PathAsync(GatewayState state, VirtualKey key, BudgetRequestHeaders headers, CancellationToken cancellationToken)
+    /// <summary>The end users of <c>user:*</c> budgets, bounded per budget and window; null counts none (tests without a host).</summary>
+    public EndUserCounters? EndUsers { get; init; }
+
+    /// <summary>
+    /// The budgets on a key's path, each in its current window: the organisation, the whole gateway, the key's team,
+    /// the key, each <c>user:*</c> budget over the named end user, each tag's budgets, and the task when named. A budget
+    /// narrowed to a model applies only when <paramref name="alias"/> (the alias the caller asked for) is that model;
+    /// a null alias (reading the budgets, not spending) keeps every budget. <paramref name="reading"/> counts no new end user.
+    /// </summary>
+    public async ValueTask<(List<PathLine> Lines, GatewayError? Error)> PathAsync(GatewayState state, VirtualKey key, BudgetRequestHeaders headers, string? alias, CancellationToken cancellationToken, bool reading = false)
     {
         var now = _time.GetUtcNow();
         var lines = new List<PathLine>(4);
-        Add(lines, state, new ScopeRef(ScopeKind.Organization, state.Config.Organization), now);
+        Add(lines, state, new ScopeRef(ScopeKind.Organization, state.Config.Organization).ToString(), alias, now);
+        Add(lines, state, ScopeRef.GlobalText, alias, now);
         if (key.Team is { } team)
         {
-            Add(lines, state, new ScopeRef(ScopeKind.Team, team), now);
+            Add(lines, state, new ScopeRef(ScopeKind.Team, team).ToString(), alias, now);
         }
 
-        Add(lines, state, new ScopeRef(ScopeKind.Key, key.Id), now);
+        Add(lines, state, new ScopeRef(ScopeKind.Key, key.Id).ToString(), alias, now);
+        if (headers.EndUser is { } endUser && state.BudgetsByScope.TryGetValue(ScopeRef.EndUserTemplate.ToString(), out var perUser))
+        {
+            foreach (var budget in perUser)
+            {
+                if (!Applies(budget, alias) || !Covers(budget.Under, key))
+                {
+                    continue;
+                }
+
+                var window = BudgetWindows.Current(budget.Window, ZoneOf(budget), now);
+                if (!reading && EndUsers is { } endUsers)
+                {
+                    GatewayError? full;
+                    try
+                    {
+                        full = await endUsers.AdmitAsync(budget, window, endUser, state.Config.Server.MaxEndUsersPerBudget, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (LedgerUnavailableException)
+                    {
+                        return (lines, LedgerUnavailable);
+                    }
+
+                    if (full is { } error)
+                    {
+                        return (lines, error);
+                    }
+                }
+
+                lines.Add(new PathLine(budget, window, EndUser: endUser));
+            }
+        }
+
+        foreach (var tag in headers.Tags)
+        {
+            Add(lines, state, ScopeRef.Prefix(ScopeKind.Tag) + tag, alias, now);
+        }
         if (headers.TaskId is { } taskId)
         {
             BudgetDefinition? task;
@@ -75,7 +122,34 @@ internal sealed class BudgetAdmission
             lines.Add(new PathLine(task, BudgetWindows.Current(task.Window, ZoneOf(task), now), isNew ? key : null));
         }
 
+        try
+        {
+            for (var i = 0; i < lines.Count; i++)
+            {
+                if (BudgetWindows.IsRolling(lines[i].Budget.Window))
+                {
+                    lines[i] = lines[i] with { Past = await _rolling.PastAsync(lines[i].Budget, lines[i].CounterId, lines[i].Window, cancellationToken).ConfigureAwait(false) };
+                }
+            }
+        }
+        catch (LedgerUnavailableException)
+        {
+            return (lines, LedgerUnavailable);
+        }
+
         return (lines, null);
+    }
+
+    /// <summary>The whole windows' states: each line's counter with its rolling window's earlier buckets added.</summary>
+    public static CounterState[] Whole(IReadOnlyList<PathLine> lines, IReadOnlyList<CounterState> states)
+    {
+        var whole = new CounterState[states.Count];
+        for (var i = 0; i < whole.Length; i++)
+        {
+            whole[i] = i < lines.Count ? lines[i].Whole(states[i]) : states[i];
+        }
+
+        return whole;
     }
 
     /// <summary>
@@ -179,7 +253,7 @@ internal sealed class BudgetAdmission
             {
                 return new GatewayError(
                     GatewayErrorCode.UnboundedRequest,
-                    $"The gateway cannot bound what this request may cost ({reason}), and the {line.Budget.Scope} budget reserves the worst case before a call. "
+                    $"The gateway cannot bound what this request may cost ({reason}), and the {line.ScopeText} budget reserves the worst case before a call. "
                     + "Set max_uses on server tools, send documents as text or to a model with a known context window, or use a post_hoc budget.");
             }
         }
@@ -215,7 +289,7 @@ internal sealed class BudgetAdmission
         if (request.Hint is { } hint && lines.Count > 0)
         {
             var before = await _ledger.ReadAsync(CountersOf(holdLines), cancellationToken).ConfigureAwait(false);
-            var standing = Standing(lines, before, Money.Zero, Money.Zero);
+            var standing = Standing(lines, Whole(lines, before), Money.Zero, Money.Zero);
             if (standing.HasUsdCap && standing.Remaining < hint)
             {
                 return (null, BudgetRefusals.InsufficientForHint(standing, hint, _time.GetUtcNow()));
@@ -249,7 +323,7 @@ internal sealed class BudgetAdmission
             var outcome = await Telemetry.LedgerTiming.ReserveAsync(_ledger, new HoldRequest(request.HoldId, holdLines, amount, tokens, expires), cancellationToken).ConfigureAwait(false);
             if (outcome.Granted)
             {
-                return (new Admission(request.HoldId, lines, outcome.States, amount, tokens, model, price, maxTokens, degraded, held: true) { InputTokens = bound.InputTokens }, null);
+                return (new Admission(request.HoldId, lines, Whole(lines, outcome.States), amount, tokens, model, price, maxTokens, degraded, held: true) { InputTokens = bound.InputTokens }, null);
             }
 
             // The byte bound does not fit: count an OpenAI-family model's messages exactly, once, before degrading.
@@ -266,7 +340,7 @@ internal sealed class BudgetAdmission
             }
 
             var denied = lines[outcome.DeniedLine];
-            var state = outcome.States[outcome.DeniedLine];
+            var state = lines[outcome.DeniedLine].Whole(outcome.States[outcome.DeniedLine]);
             var degrade = request.AllowDegrade ? denied.Budget.Degrade : null;
 
             // Degrade step 1: lower max_tokens so the worst case fits what is left, never below the floor.
@@ -326,19 +400,14 @@ internal sealed class BudgetAdmission
 
             if (!best.HasUsdCap || remaining < best.Remaining)
             {
-                best = new BudgetStanding(true, remaining, cap, budget.Scope.ToString(), WindowName(budget.Window), lines[i].Window.ResetsAt);
+                best = new BudgetStanding(true, remaining, cap, lines[i].ScopeText, WindowName(budget.Window), lines[i].Window.ResetsAt);
             }
         }
 
         return best;
     }
 
-    public static string WindowName(BudgetWindowKind window) => window switch
-    {
-        BudgetWindowKind.Daily => "daily",
-        BudgetWindowKind.Monthly => "monthly",
-        _ => "lifetime",
-    };
+    public static string WindowName(BudgetWindowKind window) => BudgetWindows.Name(window);
 
     private static long FittingMaxTokens(BudgetDefinition budget, CounterState state, ModelPrice price, RequestShape? requestShape, AdmissionRequest request, ResolvedModel model, long ceiling)
     {
@@ -376,18 +445,34 @@ internal sealed class BudgetAdmission
         return counters;
     }
 
-    private static void Add(List<PathLine> lines, GatewayState state, ScopeRef scope, DateTimeOffset now)
+    private static void Add(List<PathLine> lines, GatewayState state, string scope, string? alias, DateTimeOffset now)
     {
-        if (!state.BudgetsByScope.TryGetValue(scope.ToString(), out var budgets))
+        if (!state.BudgetsByScope.TryGetValue(scope, out var budgets))
         {
             return;
         }
 
         foreach (var budget in budgets)
         {
-            lines.Add(new PathLine(budget, BudgetWindows.Current(budget.Window, ZoneOf(budget), now)));
+            if (Applies(budget, alias))
+            {
+                lines.Add(new PathLine(budget, BudgetWindows.Current(budget.Window, ZoneOf(budget), now)));
+            }
         }
     }
+
+    /// <summary>A budget narrowed to a model applies to requests for that alias only; reading (no alias) shows it.</summary>
+    private static bool Applies(BudgetDefinition budget, string? alias) =>
+        budget.Model is not { } model || alias is null || string.Equals(model, alias, StringComparison.Ordinal);
+
+    /// <summary>Whether a <c>user:*</c> budget's "under" covers this key: itself, its team, or (null) every key.</summary>
+    private static bool Covers(ScopeRef? under, VirtualKey key) => under switch
+    {
+        null => true,
+        { Kind: ScopeKind.Key } u => string.Equals(u.Id, key.Id, StringComparison.Ordinal),
+        { Kind: ScopeKind.Team } u => string.Equals(u.Id, key.Team, StringComparison.Ordinal),
+        _ => false,
+    };
 
     internal static TimeZoneInfo ZoneOf(BudgetDefinition budget) =>
         Zones.GetOrAdd(budget.TimeZone, static id => BudgetWindows.TryFindZone(id, out var zone) ? zone : TimeZoneInfo.Utc);

@@ -111,11 +111,11 @@ internal sealed class BudgetEvents : IAsyncDisposable
                     break;
                 }
 
-                var key = string.Create(CultureInfo.InvariantCulture, $"threshold:{line.Budget.Id}:{line.Window.Key}:{threshold}");
+                var key = string.Create(CultureInfo.InvariantCulture, $"threshold:{line.CounterId}:{line.Window.Key}:{threshold}");
                 if (_firedHere.TryAdd(key, 0))
                 {
-                    Enqueue(key, "budget.threshold", line.Budget.Scope.ToString(), line.Budget.Id, line.Window.Key, call.RequestId,
-                        $"Budget '{line.Budget.Id}' reached {threshold}% of its {BudgetAdmission.WindowName(line.Budget.Window)} cap of ${cap} (spent ${spent}).");
+                    Enqueue(key, "budget.threshold", line.ScopeText, line.CounterId, line.Window.Key, call.RequestId,
+                        $"Budget '{line.CounterId}' reached {threshold}% of its {BudgetAdmission.WindowName(line.Budget.Window)} cap of ${cap} (spent ${spent}).");
                 }
             }
         }

@@ -12,13 +12,9 @@ internal static class BudgetRefusals
         var budget = line.Budget;
         var window = BudgetAdmission.WindowName(budget.Window);
         var code = budget.Scope.Kind == ScopeKind.Task ? "task_ceiling_exceeded"
+            : line.EndUser is not null ? "user_cap_exceeded"
             : reason == DenialReason.Tokens ? "token_cap_exceeded"
-            : budget.Window switch
-            {
-                BudgetWindowKind.Daily => "daily_cap_exceeded",
-                BudgetWindowKind.Monthly => "monthly_cap_exceeded",
-                _ => "lifetime_cap_exceeded",
-            };
+            : window + "_cap_exceeded";
         var resets = line.Window.ResetsAt;
         var remedy = budget.Scope.Kind == ScopeKind.Task
             ? "The task's ceiling is spent: finish the task, or start a new task scope with a new ceiling."
@@ -28,9 +24,10 @@ internal static class BudgetRefusals
         var what = reason == DenialReason.Tokens
             ? $"needs {requestedTokens} tokens but {budget.CapTokens - state.SpentTokens - state.HeldTokens} of {budget.CapTokens} remain"
             : $"needs up to ${requested} but ${Remaining(budget, state)} of ${budget.CapUsd} remain";
-        return new GatewayError(GatewayErrorCode.BudgetExceeded, $"Budget '{budget.Id}' ({budget.Scope}, {window}) refused this request: it {what}.")
+        var whose = line.EndUser is { } user ? $" for end user '{user}'" : "";
+        return new GatewayError(GatewayErrorCode.BudgetExceeded, $"Budget '{budget.Id}' ({line.ScopeText}, {window}){whose} refused this request: it {what}.")
         {
-            Budget = new BudgetDenial(code, budget.Scope.ToString(), budget.Id, window, budget.CapUsd, state.Spent, state.Held, requested, budget.CapTokens, state.SpentTokens, state.HeldTokens, resets, remedy),
+            Budget = new BudgetDenial(code, line.ScopeText, budget.Id, window, budget.CapUsd, state.Spent, state.Held, requested, budget.CapTokens, state.SpentTokens, state.HeldTokens, resets, remedy),
             RetryAfterSeconds = RetryAfter(resets, now),
         };
     }

@@ -172,13 +172,15 @@ internal static class OperatorCommands
         budgets.Subcommands.Add(list);
 
         var id = new Argument<string>("id") { Description = "The budget's id (created or replaced)." };
-        var scope = new Option<string>("--scope") { Description = "What it caps: org:<id>, team:<id>, key:<id>, model:<alias> or task:<id>.", Required = true };
+        var scope = new Option<string>("--scope") { Description = "What it caps: org:<id>, team:<id>, key:<id>, tag:<tag>, global or user:* (each end user).", Required = true };
+        var under = new Option<string?>("--under") { Description = "For user:*: the key:<id> or team:<id> whose end users it counts (default: every key)." };
+        var model = new Option<string?>("--model") { Description = "Apply only to requests for this model alias." };
         var capUsd = new Option<string?>("--cap-usd") { Description = "USD cap per window, e.g. 5.00." };
         var capTokens = new Option<long?>("--cap-tokens") { Description = "Token cap per window." };
-        var window = new Option<string?>("--window") { Description = "daily, monthly or lifetime (default daily)." };
+        var window = new Option<string?>("--window") { Description = "hourly, daily, weekly, monthly, lifetime, rolling_1h, rolling_24h or rolling_7d (default daily)." };
         var enforcement = new Option<string?>("--enforcement") { Description = "hard (refuse) or soft (alert only)." };
         var mode = new Option<string?>("--mode") { Description = "reserve or post_hoc." };
-        var set = new Command("set", "Create or replace a budget through the API (budgets in the configuration file are changed there).") { id, scope, capUsd, capTokens, window, enforcement, mode };
+        var set = new Command("set", "Create or replace a budget through the API (budgets in the configuration file are changed there).") { id, scope, under, model, capUsd, capTokens, window, enforcement, mode };
         set.SetAction((parse, ct) => WithClientAsync(parse, async client =>
         {
             var body = new JsonObject { ["scope"] = parse.GetValue(scope) };
@@ -188,6 +190,8 @@ internal static class OperatorCommands
                 body["cap_tokens"] = tokens;
             }
 
+            Put(body, "under", parse.GetValue(under));
+            Put(body, "model", parse.GetValue(model));
             Put(body, "window", parse.GetValue(window));
             Put(body, "enforcement", parse.GetValue(enforcement));
             Put(body, "mode", parse.GetValue(mode));
@@ -202,6 +206,27 @@ internal static class OperatorCommands
             return 0;
         }));
         budgets.Subcommands.Add(set);
+
+        var usersOf = new Argument<string>("id") { Description = "A user:* budget's id." };
+        var users = new Command("users", "The end users a user:* budget counts in its current window, top spenders first.") { usersOf };
+        users.SetAction((parse, ct) => WithClientAsync(parse, async client =>
+        {
+            var (body, error) = await client.GetAsync("admin/budgets/" + Uri.EscapeDataString(parse.GetValue(usersOf)!) + "/users", ct).ConfigureAwait(false);
+            if (error is not null)
+            {
+                return await FailAsync(error).ConfigureAwait(false);
+            }
+
+            var table = new TextTable("END_USER", "SPENT", "HELD", "REMAINING", "SPENT_TOKENS").AlignRight("SPENT", "HELD", "REMAINING", "SPENT_TOKENS");
+            foreach (var u in Data(body))
+            {
+                table.Add(Text(u, "end_user"), Text(u, "spent"), Text(u, "held"), Text(u, "remaining"), Text(u, "spent_tokens"));
+            }
+
+            Console.Write(table.ToString());
+            return 0;
+        }));
+        budgets.Subcommands.Add(users);
         return budgets;
     }
 

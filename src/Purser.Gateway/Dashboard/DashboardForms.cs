@@ -33,7 +33,7 @@ internal static class DashboardForms
         return list;
     }
 
-    /// <summary>A budget body from the budget form: scope, caps, window, enforcement, mode (the rest keeps the API's defaults).</summary>
+    /// <summary>A budget body from the budget form: scope, caps, window, enforcement, mode, under, model (the rest keeps the API's defaults).</summary>
     public static JsonObject Budget(IFormCollection form, string scope)
     {
         var body = new JsonObject { ["scope"] = scope };
@@ -47,7 +47,7 @@ internal static class DashboardForms
             body["cap_tokens"] = Number(tokens);
         }
 
-        foreach (var name in (string[])["window", "timezone", "enforcement", "mode"])
+        foreach (var name in (string[])["window", "timezone", "enforcement", "mode", "under", "model"])
         {
             if (Text(form, name) is { } value)
             {

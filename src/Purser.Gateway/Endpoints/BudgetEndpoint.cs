@@ -33,7 +33,7 @@ internal static class BudgetEndpoint
         }
 
         // Reading never creates a task budget: only a call that may spend does.
-        var (lines, pathError) = await budgets.PathAsync(state, key!, headers with { Ceiling = null }, context.RequestAborted).ConfigureAwait(false);
+        var (lines, pathError) = await budgets.PathAsync(state, key!, headers with { Ceiling = null }, null, context.RequestAborted, reading: true).ConfigureAwait(false);
         if (pathError is { } badPath)
         {
             await ErrorWriter.WriteAsync(context, badPath, ApiFormat.OpenAI).ConfigureAwait(false);
@@ -43,10 +43,10 @@ internal static class BudgetEndpoint
         var counters = new CounterKey[lines.Count];
         for (var i = 0; i < lines.Count; i++)
         {
-            counters[i] = new CounterKey(lines[i].Budget.Id, lines[i].Window.Key);
+            counters[i] = lines[i].ToHoldLine().Counter;
         }
 
-        var states = await ledger.ReadAsync(counters, context.RequestAborted).ConfigureAwait(false);
+        var states = BudgetAdmission.Whole(lines, await ledger.ReadAsync(counters, context.RequestAborted).ConfigureAwait(false));
         var list = new JsonArray();
         for (var i = 0; i < lines.Count; i++)
         {

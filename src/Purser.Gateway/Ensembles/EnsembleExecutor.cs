@@ -104,8 +104,14 @@ internal sealed partial class EnsembleExecutor
             return;
         }
 
+        // The chat path resolved the end user and tags (the body's user field included) before handing the request here.
+        if (call.Caller is { } caller)
+        {
+            budgetHeaders = budgetHeaders with { EndUser = caller.EndUser, Tags = caller.Tags };
+        }
+
         call.TaskScope = budgetHeaders.TaskId;
-        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, ct).ConfigureAwait(false);
+        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, alias, ct).ConfigureAwait(false);
         if (pathError is { } badPath)
         {
             await FailAsync(context, call, badPath, callerFormat, new Spend(), null).ConfigureAwait(false);

@@ -38,4 +38,5 @@ internal enum GatewayErrorCode
     RequestsPerMinuteExceeded,
     TokensPerMinuteExceeded,
     ConcurrencyExceeded,
+    EndUserLimitReached,
 }

@@ -130,7 +130,11 @@ public sealed class GatewayHost : IAsyncDisposable
             services.AddSingleton(failOpen); // read by /readyz
         }
 
-        services.AddSingleton(sp => new BudgetAdmission(sp.GetRequiredService<IBudgetLedger>(), sp.GetRequiredService<TaskBudgets>(), options.Time, sp.GetRequiredService<BudgetEvents>(), failOpen));
+        services.AddSingleton(sp => new EndUserCounters(sp.GetRequiredService<IBudgetLedger>()));
+        services.AddSingleton(sp => new BudgetAdmission(sp.GetRequiredService<IBudgetLedger>(), sp.GetRequiredService<TaskBudgets>(), options.Time, sp.GetRequiredService<BudgetEvents>(), failOpen)
+        {
+            EndUsers = sp.GetRequiredService<EndUserCounters>(),
+        });
         services.AddSingleton<BudgetEvents>();
         services.AddHostedService<HoldExpiry>();
         services.AddSingleton<Usage.UsageRetention>();

@@ -40,6 +40,9 @@ internal sealed class CallRecord
     /// <summary>The task scope named by x-budget-scope, if any.</summary>
     public string? TaskScope { get; set; }
 
+    /// <summary>Who the request is for (end user, tags), once its budget headers were read; null before.</summary>
+    public Budgets.CallerContext? Caller { get; set; }
+
     /// <summary>The request's hold on its budgets, once admitted; settled by the last step.</summary>
     public Budgets.Admission? Admission { get; set; }
 

@@ -72,6 +72,8 @@ internal sealed class UsageRecorder
             Streamed = call.Streamed,
             Source = source,
             TaskScope = call.TaskScope,
+            EndUser = call.Caller?.EndUser,
+            Tags = call.Caller?.TagList,
             Degraded = degraded,
         });
         Bedtime.BedtimeVerdict.Settled(call.Bedtime, cost, _time.GetUtcNow());

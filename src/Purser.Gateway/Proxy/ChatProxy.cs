@@ -155,12 +155,15 @@ internal sealed class ChatProxy
             return;
         }
 
-        var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders);
+        var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders)
+            ?? EndUsers.Resolve(key, rawBody.WrittenSpan, callerFormat == ApiFormat.Anthropic, ref budgetHeaders);
         if (headerError is { } badHeader)
         {
             await FailAsync(context, call, badHeader, callerFormat).ConfigureAwait(false);
             return;
         }
+
+        call.Caller = CallerContext.Of(key, budgetHeaders);
 
         // 4. Bedtime Mode, before anything is planned: a tripped key or team is refused, or served by its policy's
         // degrade model whatever it asked for (an ensemble included).
@@ -200,7 +203,7 @@ internal sealed class ChatProxy
 
         // 6. Budgets: hold the worst case on every budget of the path, degrading the request if a budget allows it.
         call.TaskScope = budgetHeaders.TaskId;
-        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, ct).ConfigureAwait(false);
+        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, alias, ct).ConfigureAwait(false);
         if (pathError is { } badPath)
         {
             await FailAsync(context, call, badPath, callerFormat).ConfigureAwait(false);

@@ -111,11 +111,14 @@ internal sealed class EmbeddingsProxy
             return;
         }
 
-        if (BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders) is { } badHeader)
+        if ((BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders)
+            ?? EndUsers.Resolve(key, request["user"] is JsonValue userValue && userValue.TryGetValue<string>(out var bodyUser) ? bodyUser : null, "user", ref budgetHeaders)) is { } badHeader)
         {
             await FailAsync(context, call, badHeader).ConfigureAwait(false);
             return;
         }
+
+        call.Caller = CallerContext.Of(key, budgetHeaders);
 
         // 4. Which model.
         if (ChatProxy.ResolveModel(state, key, alias, ModelKind.Embeddings, out var model, out var price) is { } badModel)
@@ -145,7 +148,7 @@ internal sealed class EmbeddingsProxy
 
         // 6. Budgets: an embedding's worst case is its input bound; nothing to degrade.
         call.TaskScope = budgetHeaders.TaskId;
-        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, ct).ConfigureAwait(false);
+        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, alias, ct).ConfigureAwait(false);
         if (pathError is { } badPath)
         {
             await FailAsync(context, call, badPath).ConfigureAwait(false);

@@ -14,14 +14,14 @@ namespace Purser.Store.Postgres.Admin;
 /// </summary>
 public sealed class PostgresAdminStore : IAdminStore
 {
-    private const string KeyColumns = "id, hash, team, allowed_models, expires_at, created_at, revoked_at";
+    private const string KeyColumns = "id, hash, team, allowed_models, expires_at, created_at, revoked_at, trust_end_user, trust_tags";
 
     private const string BudgetColumns =
         "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens";
+        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model";
 
     private const string InsertBudget =
-        "INSERT INTO budgets (" + BudgetColumns + ", created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+        "INSERT INTO budgets (" + BudgetColumns + ", created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $12, $12)";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
@@ -40,7 +40,7 @@ public sealed class PostgresAdminStore : IAdminStore
 
         // DO NOTHING without a target covers both the id and the hash uniqueness constraints.
         return ExecuteAsync(
-            $"INSERT INTO admin_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            $"INSERT INTO admin_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
             command => AddKeyParameters(command, key),
             ct);
     }
@@ -59,7 +59,11 @@ public sealed class PostgresAdminStore : IAdminStore
                 AdminColumns.ParseModels(reader.GetString(3)),
                 reader.IsDBNull(4) ? null : AdminColumns.FromUnixMs(reader.GetInt64(4)),
                 AdminColumns.FromUnixMs(reader.GetInt64(5)),
-                reader.IsDBNull(6) ? null : AdminColumns.FromUnixMs(reader.GetInt64(6))));
+                reader.IsDBNull(6) ? null : AdminColumns.FromUnixMs(reader.GetInt64(6)))
+            {
+                TrustEndUser = reader.GetBoolean(7),
+                TrustTags = reader.GetBoolean(8),
+            });
         }
 
         return keys;
@@ -71,7 +75,7 @@ public sealed class PostgresAdminStore : IAdminStore
         try
         {
             return await ExecuteAsync(
-                "UPDATE admin_keys SET hash = $2, team = $3, allowed_models = $4, expires_at = $5, created_at = $6, revoked_at = $7 WHERE id = $1",
+                "UPDATE admin_keys SET hash = $2, team = $3, allowed_models = $4, expires_at = $5, created_at = $6, revoked_at = $7, trust_end_user = $8, trust_tags = $9 WHERE id = $1",
                 command => AddKeyParameters(command, key),
                 ct).ConfigureAwait(false);
         }
@@ -104,7 +108,8 @@ public sealed class PostgresAdminStore : IAdminStore
             + "time_zone = excluded.time_zone, cap_nano = excluded.cap_nano, cap_tokens = excluded.cap_tokens, "
             + "enforcement = excluded.enforcement, mode = excluded.mode, alert_thresholds = excluded.alert_thresholds, "
             + "degrade_fallback_model = excluded.degrade_fallback_model, "
-            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, updated_at = excluded.updated_at",
+            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, under_scope = excluded.under_scope, "
+            + "model = excluded.model, updated_at = excluded.updated_at",
             command => AddBudgetParameters(command, budget),
             ct).ConfigureAwait(false);
     }
@@ -152,6 +157,8 @@ public sealed class PostgresAdminStore : IAdminStore
         command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = key.ExpiresAt?.ToUnixTimeMilliseconds() });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = AdminColumns.ToUnixMs(key.CreatedAt) });
         command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = key.RevokedAt?.ToUnixTimeMilliseconds() });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = key.TrustEndUser });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = key.TrustTags });
     }
 
     private void AddBudgetParameters(NpgsqlCommand command, BudgetDefinition budget)
@@ -168,6 +175,8 @@ public sealed class PostgresAdminStore : IAdminStore
         command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = budget.Degrade?.FallbackModel });
         command.Parameters.Add(new NpgsqlParameter<int?> { TypedValue = budget.Degrade?.MinMaxTokens });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = AdminColumns.ToUnixMs(_time.GetUtcNow()) });
+        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = budget.Under?.ToString() });
+        command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = budget.Model });
     }
 
     public Task UpsertAliasAsync(StoredAlias alias, CancellationToken ct)

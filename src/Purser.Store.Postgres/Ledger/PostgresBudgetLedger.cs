@@ -104,6 +104,32 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
         }
     }
 
+    public async ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken)
+    {
+        LedgerRules.ValidateList(budgetIdPrefix, windowKey, limit);
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand(PostgresLedgerSql.ListCounters, connection);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = windowKey });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = budgetIdPrefix });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = LedgerRules.PrefixEnd(budgetIdPrefix) });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            var entries = new List<CounterEntry>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                entries.Add(new CounterEntry(new CounterKey(reader.GetString(0), reader.GetString(1)), ReadState(reader)));
+            }
+
+            return entries;
+        }
+        catch (NpgsqlException e) when (PostgresErrors.IsUnavailable(e))
+        {
+            throw PostgresErrors.Wrap(e);
+        }
+    }
+
     private async Task<HoldOutcome> ReserveCoreAsync(HoldRequest request, CancellationToken cancellationToken)
     {
         var lines = request.Lines;

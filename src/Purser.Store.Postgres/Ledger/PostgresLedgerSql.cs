@@ -63,6 +63,16 @@ internal static class PostgresLedgerSql
         WHERE (budget_id, window_key) IN (SELECT b COLLATE "C", w COLLATE "C" FROM unnest($1::text[], $2::text[]) AS t(b, w))
         """;
 
+    // A byte-wise prefix range (the columns are COLLATE "C") instead of LIKE, whose '_' and '%' are wildcards.
+    public const string ListCounters =
+        """
+        SELECT budget_id, window_key, spent_nano, held_nano, spent_tokens, held_tokens
+        FROM ledger_counters
+        WHERE window_key = $1 AND budget_id >= $2 AND budget_id < $3
+        ORDER BY spent_nano + held_nano DESC, budget_id
+        LIMIT $4
+        """;
+
     // Settlement and expiry serialise on the hold row: whichever comes second sees the other's state.
     public const string LockHold = "SELECT amount_nano, tokens, state FROM ledger_holds WHERE hold_id = $1 FOR UPDATE";
 

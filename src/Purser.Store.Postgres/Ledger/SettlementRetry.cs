@@ -54,6 +54,9 @@ public sealed class SettlementRetry : IBudgetLedger, IAsyncDisposable
 
     public ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken) => _inner.ExpireAsync(now, cancellationToken);
 
+    public ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken) =>
+        _inner.ListAsync(budgetIdPrefix, windowKey, limit, cancellationToken);
+
     public ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken) =>
         _inner.ReadAsync(counters, cancellationToken);
 

@@ -16,12 +16,12 @@ internal static class PostgresUsageRows
             request_id, timestamp, key_id, model_alias, provider, upstream_model, operation,
             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano,
             status, error_code, latency_ms, streamed, source, task_scope, degraded,
-            cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier)
+            cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier, end_user, tags)
         SELECT * FROM unnest(
             $1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
             $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
             $13::integer[], $14::text[], $15::bigint[], $16::boolean[], $17::integer[], $18::text[], $19::text[],
-            $20::bigint[], $21::bigint[], $22::bigint[], $23::text[])
+            $20::bigint[], $21::bigint[], $22::bigint[], $23::text[], $24::text[], $25::text[])
         ON CONFLICT (request_id) DO NOTHING
         """;
 
@@ -48,12 +48,12 @@ internal static class PostgresUsageRows
         "SELECT request_id, timestamp, key_id, model_alias, provider, upstream_model, operation, "
         + "input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, cost_nano, "
         + "status, error_code, latency_ms, streamed, source, task_scope, degraded, "
-        + "cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier FROM usage_records";
+        + "cache_write_1h_tokens, reasoning_tokens, web_search_requests, service_tier, end_user, tags FROM usage_records";
 
     public static NpgsqlCommand CreateInsert(NpgsqlDataSource dataSource, List<UsageRecord> batch)
     {
         var n = batch.Count;
-        var text = new string?[7 + 4][];
+        var text = new string?[7 + 6][];
         for (var i = 0; i < text.Length; i++)
         {
             text[i] = new string?[n];
@@ -81,6 +81,8 @@ internal static class PostgresUsageRows
             text[7][r] = record.TaskScope;
             text[8][r] = record.Degraded;
             text[9][r] = record.Tokens.Tier == ServiceTier.Default ? null : ServiceTiers.Name(record.Tokens.Tier);
+            text[10][r] = record.EndUser;
+            text[11][r] = record.Tags;
             numbers[0][r] = record.Timestamp.ToUnixTimeMilliseconds();
             numbers[1][r] = record.Tokens.InputTokens;
             numbers[2][r] = record.Tokens.OutputTokens;
@@ -123,6 +125,8 @@ internal static class PostgresUsageRows
         }
 
         p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[9] });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[10] });
+        p.Add(new NpgsqlParameter<string?[]> { TypedValue = text[11] });
         return command;
     }
 
@@ -146,6 +150,21 @@ internal static class PostgresUsageRows
         {
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.ModelAlias });
             sql.Append(separator).Append("model_alias = $").Append(command.Parameters.Count);
+            separator = " AND ";
+        }
+
+        if (query.EndUser is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.EndUser });
+            sql.Append(separator).Append("end_user = $").Append(command.Parameters.Count);
+            separator = " AND ";
+        }
+
+        if (query.Tag is not null)
+        {
+            // One of the comma-separated tags, matched whole (position, not LIKE, whose '_' is a wildcard).
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.Tag });
+            sql.Append(separator).Append("position(',' || $").Append(command.Parameters.Count).Append(" || ',' in ',' || tags || ',') > 0");
             separator = " AND ";
         }
 

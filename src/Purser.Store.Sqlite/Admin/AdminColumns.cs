@@ -25,21 +25,18 @@ internal static class AdminColumns
 
     public static object ToDb(long? value) => value is { } v ? v : DBNull.Value;
 
-    public static string WindowText(BudgetWindowKind window) => window switch
-    {
-        BudgetWindowKind.Daily => "daily",
-        BudgetWindowKind.Monthly => "monthly",
-        BudgetWindowKind.Lifetime => "lifetime",
-        _ => throw new ArgumentOutOfRangeException(nameof(window), window, null),
-    };
+    public static string WindowText(BudgetWindowKind window) => BudgetWindows.Name(window);
 
-    public static BudgetWindowKind ParseWindow(string text) => text switch
-    {
-        "daily" => BudgetWindowKind.Daily,
-        "monthly" => BudgetWindowKind.Monthly,
-        "lifetime" => BudgetWindowKind.Lifetime,
-        _ => throw Corrupt("window_kind", text),
-    };
+    public static BudgetWindowKind ParseWindow(string text) =>
+        BudgetWindows.TryParseKind(text, out var kind) && string.Equals(BudgetWindows.Name(kind), text, StringComparison.Ordinal)
+            ? kind
+            : throw Corrupt("window_kind", text);
+
+    /// <summary>The end-user template's "under" scope as stored; null for none.</summary>
+    public static ScopeRef? ParseUnder(string? text) =>
+        text is null ? null
+        : ScopeRef.TryParse(text, out var under) && under.Value.Kind is ScopeKind.Key or ScopeKind.Team ? under
+        : throw Corrupt("under_scope", text);
 
     public static string EnforcementText(Enforcement enforcement) => enforcement switch
     {
@@ -179,6 +176,10 @@ internal static class AdminColumns
 
             // Both columns null means no degrade options, which is what a DegradeOptions with neither step means too.
             Degrade = fallback is null && minMaxTokens is null ? null : new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens },
+
+            // Selected by the admin stores (BudgetColumns); task-scope reads stop at the degrade columns.
+            Under = reader.FieldCount > 12 ? ParseUnder(reader.IsDBNull(11) ? null : reader.GetString(11)) : null,
+            Model = reader.FieldCount > 12 && !reader.IsDBNull(12) ? reader.GetString(12) : null,
         };
     }
 }

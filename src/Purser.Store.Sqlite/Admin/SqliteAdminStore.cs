@@ -12,15 +12,15 @@ namespace Purser.Store.Sqlite.Admin;
 /// </summary>
 public sealed class SqliteAdminStore : IAdminStore
 {
-    private const string KeyColumns = "id, hash, team, allowed_models, expires_at, created_at, revoked_at";
+    private const string KeyColumns = "id, hash, team, allowed_models, expires_at, created_at, revoked_at, trust_end_user, trust_tags";
 
     private const string BudgetColumns =
         "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens";
+        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model";
 
     private const string BudgetValues =
         "$id, $scope, $window_kind, $time_zone, $cap_nano, $cap_tokens, $enforcement, $mode, $alert_thresholds, "
-        + "$degrade_fallback_model, $degrade_min_max_tokens, $now, $now";
+        + "$degrade_fallback_model, $degrade_min_max_tokens, $under_scope, $model, $now, $now";
 
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
@@ -40,7 +40,7 @@ public sealed class SqliteAdminStore : IAdminStore
         using var command = connection.CreateCommand();
 
         // DO NOTHING covers both the id and the hash uniqueness constraints; NOT NULL violations still throw (bugs).
-        command.CommandText = $"INSERT INTO admin_keys ({KeyColumns}) VALUES ($id, $hash, $team, $allowed_models, $expires_at, $created_at, $revoked_at) ON CONFLICT DO NOTHING;";
+        command.CommandText = $"INSERT INTO admin_keys ({KeyColumns}) VALUES ($id, $hash, $team, $allowed_models, $expires_at, $created_at, $revoked_at, $trust_end_user, $trust_tags) ON CONFLICT DO NOTHING;";
         AddKeyParameters(command, key);
         return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
     }
@@ -61,7 +61,11 @@ public sealed class SqliteAdminStore : IAdminStore
                 AdminColumns.ParseModels(reader.GetString(3)),
                 reader.IsDBNull(4) ? null : AdminColumns.FromUnixMs(reader.GetInt64(4)),
                 AdminColumns.FromUnixMs(reader.GetInt64(5)),
-                reader.IsDBNull(6) ? null : AdminColumns.FromUnixMs(reader.GetInt64(6))));
+                reader.IsDBNull(6) ? null : AdminColumns.FromUnixMs(reader.GetInt64(6)))
+            {
+                TrustEndUser = reader.GetBoolean(7),
+                TrustTags = reader.GetBoolean(8),
+            });
         }
 
         return keys;
@@ -76,7 +80,8 @@ public sealed class SqliteAdminStore : IAdminStore
         // OR IGNORE turns "the new hash is another key's" into zero rows changed instead of an exception.
         command.CommandText =
             "UPDATE OR IGNORE admin_keys SET hash = $hash, team = $team, allowed_models = $allowed_models, "
-            + "expires_at = $expires_at, created_at = $created_at, revoked_at = $revoked_at WHERE id = $id;";
+            + "expires_at = $expires_at, created_at = $created_at, revoked_at = $revoked_at, "
+            + "trust_end_user = $trust_end_user, trust_tags = $trust_tags WHERE id = $id;";
         AddKeyParameters(command, key);
         return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
     }
@@ -103,7 +108,8 @@ public sealed class SqliteAdminStore : IAdminStore
             + "time_zone = excluded.time_zone, cap_nano = excluded.cap_nano, cap_tokens = excluded.cap_tokens, "
             + "enforcement = excluded.enforcement, mode = excluded.mode, alert_thresholds = excluded.alert_thresholds, "
             + "degrade_fallback_model = excluded.degrade_fallback_model, "
-            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, updated_at = excluded.updated_at;";
+            + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, under_scope = excluded.under_scope, "
+            + "model = excluded.model, updated_at = excluded.updated_at;";
         AddBudgetParameters(command, budget);
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
@@ -199,6 +205,8 @@ public sealed class SqliteAdminStore : IAdminStore
         command.Parameters.AddWithValue("$expires_at", AdminColumns.ToDb(key.ExpiresAt));
         command.Parameters.AddWithValue("$created_at", AdminColumns.ToUnixMs(key.CreatedAt));
         command.Parameters.AddWithValue("$revoked_at", AdminColumns.ToDb(key.RevokedAt));
+        command.Parameters.AddWithValue("$trust_end_user", key.TrustEndUser ? 1L : 0L);
+        command.Parameters.AddWithValue("$trust_tags", key.TrustTags ? 1L : 0L);
     }
 
     private void AddBudgetParameters(SqliteCommand command, BudgetDefinition budget)
@@ -214,6 +222,8 @@ public sealed class SqliteAdminStore : IAdminStore
         command.Parameters.AddWithValue("$alert_thresholds", AdminColumns.ThresholdsText(budget.AlertThresholds));
         command.Parameters.AddWithValue("$degrade_fallback_model", AdminColumns.ToDb(budget.Degrade?.FallbackModel));
         command.Parameters.AddWithValue("$degrade_min_max_tokens", AdminColumns.ToDb(budget.Degrade?.MinMaxTokens));
+        command.Parameters.AddWithValue("$under_scope", AdminColumns.ToDb(budget.Under?.ToString()));
+        command.Parameters.AddWithValue("$model", AdminColumns.ToDb(budget.Model));
         command.Parameters.AddWithValue("$now", AdminColumns.ToUnixMs(_time.GetUtcNow()));
     }
 }

@@ -35,6 +35,16 @@ internal static class LedgerSql
         WHERE budget_id = $budget_id AND window_key = $window_key;
         """;
 
+    // A byte-wise prefix range instead of LIKE, whose '_' and '%' are wildcards; $prefix_end is the prefix with its
+    // last character incremented.
+    public const string ListCounters =
+        """
+        SELECT budget_id, spent_nano, held_nano, spent_tokens, held_tokens FROM ledger_counters
+        WHERE window_key = $window_key AND budget_id >= $prefix AND budget_id < $prefix_end
+        ORDER BY spent_nano + held_nano DESC, budget_id
+        LIMIT $limit;
+        """;
+
     public const string InsertLine =
         """
         INSERT INTO ledger_hold_lines (hold_id, line_no, budget_id, window_key, mode)

@@ -216,6 +216,41 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
         return states;
     }
 
+    public async ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken)
+    {
+        LedgerRules.ValidateList(budgetIdPrefix, windowKey, limit);
+        var entries = new List<CounterEntry>();
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+
+            // Listing is rare (the admin API, a new end user): an unprepared command outside the reused set.
+            using var command = _connection.CreateCommand();
+            command.CommandText = LedgerSql.ListCounters;
+            command.Parameters.AddWithValue("$window_key", windowKey);
+            command.Parameters.AddWithValue("$prefix", budgetIdPrefix);
+            command.Parameters.AddWithValue("$prefix_end", LedgerRules.PrefixEnd(budgetIdPrefix));
+            command.Parameters.AddWithValue("$limit", limit);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var state = new CounterState(new Money(reader.GetInt64(1)), new Money(reader.GetInt64(2)), reader.GetInt64(3), reader.GetInt64(4));
+                entries.Add(new CounterEntry(new CounterKey(reader.GetString(0), windowKey), state));
+            }
+        }
+        catch (SqliteException e) when (SqliteErrors.IsUnavailable(e))
+        {
+            throw SqliteErrors.Wrap(e);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        return entries;
+    }
+
     /// <summary>
     /// Waits for the operation in flight, then closes the connection; later calls throw
     /// <see cref="ObjectDisposedException"/>. The semaphore is left to the GC so that late callers fail cleanly.

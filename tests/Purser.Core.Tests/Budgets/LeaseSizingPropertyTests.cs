@@ -212,6 +212,11 @@ public sealed class LeaseSizingPropertyTests
 
         public ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken) => inner.ExpireAsync(now, cancellationToken);
 
+        public ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken) =>
+
+            inner.ListAsync(budgetIdPrefix, windowKey, limit, cancellationToken);
+
+
         public async ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken)
         {
             var states = await inner.ReadAsync(counters, cancellationToken);

@@ -320,6 +320,11 @@ public sealed class LeasedBudgetLedgerTests
 
         public ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken) => inner.ExpireAsync(now, cancellationToken);
 
+        public ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken) =>
+
+            inner.ListAsync(budgetIdPrefix, windowKey, limit, cancellationToken);
+
+
         public ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken) =>
             inner.ReadAsync(counters, cancellationToken);
 
@@ -355,6 +360,11 @@ public sealed class LeasedBudgetLedgerTests
 
         public ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken) => inner.ExpireAsync(now, cancellationToken);
 
+        public ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken) =>
+
+            inner.ListAsync(budgetIdPrefix, windowKey, limit, cancellationToken);
+
+
         public ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken) =>
             inner.ReadAsync(counters, cancellationToken);
     }
@@ -381,6 +391,11 @@ public sealed class LeasedBudgetLedgerTests
         }
 
         public ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken) => inner.ExpireAsync(now, cancellationToken);
+
+        public ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken) =>
+
+            inner.ListAsync(budgetIdPrefix, windowKey, limit, cancellationToken);
+
 
         public ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken) =>
             Down ? throw new LedgerUnavailableException("down") : inner.ReadAsync(counters, cancellationToken);

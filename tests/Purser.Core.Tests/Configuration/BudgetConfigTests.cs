@@ -194,8 +194,8 @@ public sealed class BudgetConfigTests
     [InlineData("team:nobody", "unknown team in 'team:nobody' (define it under teams:)")]
     [InlineData("key:agent-z", "unknown key in 'key:agent-z' (define it under keys:)")]
     [InlineData("task:run-1", "task budgets are created at run time (x-budget-ceiling), not in the config file")]
-    [InlineData("agent-a", "expected org:<organization>, team:<team> or key:<key>, got 'agent-a'")]
-    [InlineData("user:bob", "expected org:<organization>, team:<team> or key:<key>, got 'user:bob'")]
+    [InlineData("agent-a", "expected org:<organization>, team:<team>, key:<key>, tag:<tag>, global or user:*, got 'agent-a'")]
+    [InlineData("user:bob", "expected org:<organization>, team:<team>, key:<key>, tag:<tag>, global or user:*, got 'user:bob'")]
     public void Budget_scope_must_name_a_defined_scope(string scope, string message)
     {
         var error = SingleBudgetError($"budgets:\n  - id: b\n    scope: '{scope}'\n    cap_usd: 1\n");
@@ -230,10 +230,10 @@ public sealed class BudgetConfigTests
     [Fact]
     public void Unknown_window_is_an_error()
     {
-        var error = SingleBudgetError("budgets:\n  - { id: b, scope: org:acme, cap_usd: 1, window: weekly }\n");
+        var error = SingleBudgetError("budgets:\n  - { id: b, scope: org:acme, cap_usd: 1, window: fortnightly }\n");
 
         Assert.Equal("budgets[0].window", error.Field);
-        Assert.Equal("unknown window 'weekly' (expected daily, monthly or lifetime)", error.Message);
+        Assert.Equal("unknown window 'fortnightly' (expected hourly, daily, weekly, monthly, lifetime, rolling_1h, rolling_24h or rolling_7d)", error.Message);
     }
 
     [Fact]
@@ -342,7 +342,7 @@ public sealed class BudgetConfigTests
             budgets:
               - id: b1
                 scope: team:ghost
-                window: hourly
+                window: secondly
                 cap_usd: -5
               - id: b2
                 scope: org:acme

@@ -79,7 +79,7 @@ public sealed class AdminApiTests
     [InlineData("""{"scope":"key:x"}""", "cap_usd")]
     [InlineData("""{"scope":"galaxy:x","cap_usd":"1"}""", "scope")]
     [InlineData("""{"scope":"key:x","cap_usd":"1","timezone":"Mars/Olympus"}""", "timezone")]
-    [InlineData("""{"scope":"key:x","cap_usd":"1","window":"hourly"}""", "window")]
+    [InlineData("""{"scope":"key:x","cap_usd":"1","window":"fortnightly"}""", "window")]
     [InlineData("""{"scope":"key:x","cap_usd":"1","mode":"yolo"}""", "mode")]
     [InlineData("""{"scope":"key:x","cap_tokens":"many"}""", "cap_tokens")]
     [InlineData("""{"scope":"key:x","cap_usd":"1","degrade":{"fallback_model":"nope"}}""", "degrade.fallback_model")]

@@ -135,6 +135,27 @@ public sealed class OperatorCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Budgets_set_takes_an_end_user_template_and_budgets_users_lists_its_end_users()
+    {
+        var set = await Admin("budgets", "set", "demo-users", "--scope", "user:*", "--under", "key:demo", "--window", "rolling_24h", "--cap-usd", "1");
+        Assert.True(set.ExitCode == 0, set.Error);
+        Assert.Contains("on user:*: rolling_24h cap $1", set.Output, StringComparison.Ordinal);
+
+        Assert.Equal(200, await ChatStatusAsync(_gateway.DemoKey!, "alice"));
+        Assert.Equal(200, await ChatStatusAsync(_gateway.DemoKey!, "alice"));
+        Assert.Equal(200, await ChatStatusAsync(_gateway.DemoKey!, "bob"));
+
+        var users = await Admin("budgets", "users", "demo-users");
+        Assert.True(users.ExitCode == 0, users.Error);
+        var lines = users.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("END_USER ", lines[0], StringComparison.Ordinal);
+        Assert.Equal(["alice", "bob"], lines.Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]));
+
+        var missing = await Admin("budgets", "users", "no-such-budget");
+        Assert.Equal(1, missing.ExitCode);
+    }
+
+    [Fact]
     public async Task Bedtime_wake_of_a_scope_without_a_policy_exits_1_with_a_clear_message()
     {
         var result = await Admin("bedtime", "wake", "key:demo");
@@ -206,7 +227,7 @@ public sealed class OperatorCliTests : IAsyncLifetime
     private Task<(int ExitCode, string Output, string Error)> Admin(params string[] args) =>
         PurserProcess.RunAsync(_workDir, [.. args, "--url", Url, "--admin-key", _gateway.AdminKey!]);
 
-    private async Task<int> ChatStatusAsync(string key)
+    private async Task<int> ChatStatusAsync(string key, string? endUser = null)
     {
         using var http = new HttpClient { BaseAddress = _gateway.BaseAddress };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
@@ -214,6 +235,11 @@ public sealed class OperatorCliTests : IAsyncLifetime
             Content = new StringContent("""{"model":"sim-chat","messages":[{"role":"user","content":"Hello"}]}""", Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (endUser is not null)
+        {
+            request.Headers.Add("x-budget-user", endUser);
+        }
+
         using var response = await http.SendAsync(request);
         return (int)response.StatusCode;
     }

@@ -176,6 +176,38 @@ public sealed class DashboardBrowserTests : IClassFixture<BudgetFixture>, IClass
     }
 
     [Fact]
+    public async Task A_per_end_user_budget_made_in_the_form_lists_its_end_users_top_spender_first()
+    {
+        var secret = await _gateway.CreateKeyAsync("ui-end-users");
+        var page = await SignedInPageAsync();
+        await page.GotoAsync("/ui/budgets");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=id] >> nth=-1", "ui-per-user");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=scope] >> nth=-1", "user:*");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=under] >> nth=-1", "key:ui-end-users");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=cap_usd] >> nth=-1", "1");
+        await page.Locator("form[action='/ui/budgets/save'] select[name=window] >> nth=-1").SelectOptionAsync("rolling_24h");
+        await page.Locator("form[action='/ui/budgets/save'] button >> nth=-1").ClickAsync();
+        await Expect(page.Locator(".msg.ok")).ToContainTextAsync("Saved budget ui-per-user");
+
+        foreach (var (user, requests) in new[] { ("carol", 1), ("alice", 3) })
+        {
+            for (var i = 0; i < requests; i++)
+            {
+                using var response = await _gateway.Http.SendAsync(_gateway.Chat(secret, BudgetFixture.ChatBody(16), ("x-budget-user", user)));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        }
+
+        await page.GotoAsync("/ui/budgets");
+        var rows = page.Locator("table.end-users[data-budget=ui-per-user] tbody tr");
+        await Expect(rows).ToHaveCountAsync(2);
+        Assert.Equal("alice", await rows.Nth(0).GetAttributeAsync("data-end-user"));
+        Assert.Equal("carol", await rows.Nth(1).GetAttributeAsync("data-end-user"));
+        await Expect(page.Locator("tr[data-budget=ui-per-user]")).ToContainTextAsync("under key:ui-end-users");
+        await DashboardBrowser.ScreenshotAsync(page, "end-users");
+    }
+
+    [Fact]
     public async Task A_budget_form_with_an_invalid_cap_is_refused_naming_the_field_and_nothing_is_stored()
     {
         var page = await SignedInPageAsync();

@@ -23,6 +23,9 @@ public sealed class BudgetFixture : IAsyncLifetime
     /// <summary>server.max_open_tasks_per_key: small, so the cap on open task scopes is reached by a test.</summary>
     public const int MaxOpenTasksPerKey = 3;
 
+    /// <summary>server.max_end_users_per_budget: small, so the bound on a user:* budget's end users is reached by a test.</summary>
+    public const int MaxEndUsersPerBudget = 3;
+
     /// <summary>sim-chat: $0.50 in and $1.50 out per million tokens, in nano-USD per token.</summary>
     public const long InputNanoPerToken = 500;
 
@@ -74,6 +77,7 @@ public sealed class BudgetFixture : IAsyncLifetime
               listen: http://127.0.0.1:0
               admin_key_hash: {{KeyHasher.Hash(AdminSecret)}}
               max_open_tasks_per_key: {{MaxOpenTasksPerKey}}
+              max_end_users_per_budget: {{MaxEndUsersPerBudget}}
             storage:
               sqlite_path: purser.db
               leases: {{(_leases ? "true" : "false")}}
@@ -127,6 +131,9 @@ public sealed class BudgetFixture : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, json.ToJsonString());
         return json["secret"]!.GetValue<string>();
     }
+
+    /// <summary>Sends an admin API request (for tests of endpoints the fixture has no helper for).</summary>
+    public Task<HttpResponseMessage> SendAdminAsync(HttpMethod method, string path, JsonObject? body = null) => Admin(method, path, body);
 
     public async Task PutBudgetAsync(string id, JsonObject budget)
     {

@@ -115,6 +115,45 @@ public sealed class PostgresStoresTests : IAsyncLifetime
         Assert.False(await admin.DeleteBudgetAsync("task:t", CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Usage_records_keep_end_user_and_tags_and_filter_by_them()
+    {
+        await using var store = new PostgresUsageStore(_db, null, TimeProvider.System);
+        store.Record(Record("u1", "k1", T0, 1_000, null) with { EndUser = "alice@example.com", Tags = "batch,nightly" });
+        store.Record(Record("u2", "k1", T0.AddSeconds(1), 1_000, null) with { EndUser = "bob", Tags = "batch_x" });
+        store.Record(Record("u3", "k1", T0.AddSeconds(2), 1_000, null) with { EndUser = "alice@example.com" });
+        await store.FlushAsync(CancellationToken.None);
+
+        async Task<string[]> Ids(UsageQuery query) => [.. (await store.QueryAsync(query, CancellationToken.None)).Select(r => r.RequestId)];
+        Assert.Equal(["u3", "u1"], await Ids(new UsageQuery { EndUser = "alice@example.com" }));
+        Assert.Equal(["u1"], await Ids(new UsageQuery { Tag = "batch" }));
+        Assert.Equal(["u1"], await Ids(new UsageQuery { Tag = "nightly", EndUser = "alice@example.com" }));
+        Assert.Equal(["u2"], await Ids(new UsageQuery { Tag = "batch_x" }));
+        Assert.Empty(await Ids(new UsageQuery { Tag = "batch%" }));
+        var read = (await store.QueryAsync(new UsageQuery { Tag = "batch" }, CancellationToken.None)).Single();
+        Assert.Equal(("alice@example.com", "batch,nightly"), (read.EndUser, read.Tags));
+    }
+
+    [Fact]
+    public async Task An_end_user_budget_round_trips_its_template_scope_under_model_and_window()
+    {
+        var admin = new PostgresAdminStore(_db, TimeProvider.System);
+        var budget = new BudgetDefinition
+        {
+            Id = "per-user",
+            Scope = ScopeRef.EndUserTemplate,
+            Under = new ScopeRef(ScopeKind.Key, "agent-a"),
+            Model = "gpt-4o",
+            Window = BudgetWindowKind.Weekly,
+            CapUsd = Money.FromUsd(1m),
+        };
+
+        await admin.UpsertBudgetAsync(budget, CancellationToken.None);
+        await admin.UpsertBudgetAsync(budget with { Window = BudgetWindowKind.Hourly }, CancellationToken.None);
+        var stored = Assert.Single(await admin.ListBudgetsAsync(CancellationToken.None));
+        Assert.Equal((ScopeRef.EndUserTemplate, (ScopeRef?)new ScopeRef(ScopeKind.Key, "agent-a"), "gpt-4o", BudgetWindowKind.Hourly), (stored.Scope, stored.Under, stored.Model, stored.Window));
+    }
+
     private static UsageRecord Record(string id, string key, DateTimeOffset at, long cost, string? task) => new()
     {
         RequestId = id,

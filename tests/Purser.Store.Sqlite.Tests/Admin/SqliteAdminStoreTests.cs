@@ -188,6 +188,32 @@ public sealed class SqliteAdminStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task An_end_user_budget_round_trips_its_template_scope_under_model_and_window()
+    {
+        var store = Open();
+        var budget = new BudgetDefinition
+        {
+            Id = "per-user",
+            Scope = ScopeRef.EndUserTemplate,
+            Under = new ScopeRef(ScopeKind.Team, "research"),
+            Model = "gpt-4o",
+            Window = BudgetWindowKind.Hourly,
+            CapUsd = Money.FromUsd(1m),
+        };
+
+        await store.UpsertBudgetAsync(budget, default);
+        await store.UpsertBudgetAsync(new BudgetDefinition { Id = "weekly-tag", Scope = new ScopeRef(ScopeKind.Tag, "batch"), Window = BudgetWindowKind.Weekly, CapUsd = Money.FromUsd(2m) }, default);
+        await store.UpsertBudgetAsync(new BudgetDefinition { Id = "whole", Scope = ScopeRef.Global, CapUsd = Money.FromUsd(3m) }, default);
+
+        var stored = await store.ListBudgetsAsync(default);
+        Assert.Equal(budget with { AlertThresholds = stored.Single(b => b.Id == "per-user").AlertThresholds }, stored.Single(b => b.Id == "per-user"));
+        Assert.Equal(BudgetWindowKind.Weekly, stored.Single(b => b.Id == "weekly-tag").Window);
+        Assert.Equal(new ScopeRef(ScopeKind.Tag, "batch"), stored.Single(b => b.Id == "weekly-tag").Scope);
+        Assert.Equal(ScopeRef.Global, stored.Single(b => b.Id == "whole").Scope);
+        Assert.Null(stored.Single(b => b.Id == "whole").Under);
+    }
+
+    [Fact]
     public async Task Budget_round_trips_every_field()
     {
         var store = Open();
