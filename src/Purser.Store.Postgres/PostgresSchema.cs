@@ -241,5 +241,20 @@ internal static class PostgresSchema
         );
         INSERT INTO webhook_cursor (id, last_seq) VALUES (1, 0);
         """,
+
+        // (issue 16): the Responses API's response id -> provider memory, and a background response's pending hold.
+        """
+        CREATE TABLE response_routes (
+            response_id text NOT NULL PRIMARY KEY,
+            key_id text NOT NULL,
+            provider text NOT NULL,
+            model_alias text NOT NULL,
+            upstream_model text NOT NULL,
+            created_at bigint NOT NULL,
+            pending_hold_id text,
+            pending_hold_nano bigint NOT NULL DEFAULT 0,
+            pending_input_bound bigint NOT NULL DEFAULT 0
+        );
+        """,
     ];
 }

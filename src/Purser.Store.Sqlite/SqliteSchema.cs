@@ -234,5 +234,20 @@ internal static class SqliteSchema
         ALTER TABLE usage_records ADD COLUMN web_search_requests INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE usage_records ADD COLUMN service_tier TEXT;
         """,
+
+        // (issue 16): the Responses API's response id -> provider memory, and a background response's pending hold.
+        """
+        CREATE TABLE response_routes (
+            response_id TEXT NOT NULL PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model_alias TEXT NOT NULL,
+            upstream_model TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            pending_hold_id TEXT,
+            pending_hold_nano INTEGER NOT NULL DEFAULT 0,
+            pending_input_bound INTEGER NOT NULL DEFAULT 0
+        );
+        """,
     ];
 }

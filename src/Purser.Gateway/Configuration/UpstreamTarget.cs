@@ -17,6 +17,7 @@ internal sealed class UpstreamTarget
         ChatCompletionsUri = new Uri(root + "/chat/completions");
         MessagesUri = new Uri(root + "/messages");
         EmbeddingsUri = new Uri(root + "/embeddings");
+        ResponsesUri = new Uri(root + "/responses");
     }
 
     public string Name { get; }
@@ -40,6 +41,9 @@ internal sealed class UpstreamTarget
     public Uri MessagesUri { get; }
 
     public Uri EmbeddingsUri { get; }
+
+    /// <summary>The Responses API (<c>/responses</c>); a stored response is <c>/responses/{id}</c> under it.</summary>
+    public Uri ResponsesUri { get; }
 
     public override string ToString() => $"{Name} ({Kind})";
 }

@@ -43,6 +43,7 @@ internal static class ErrorTable
         GatewayErrorCode.TaskCeilingConflict => new(409, "invalid_request_error", "invalid_request_error", "task_ceiling_conflict"),
         GatewayErrorCode.OpenTaskLimitReached => new(403, "permission_error", "permission_error", "open_task_limit_reached"),
         GatewayErrorCode.UnboundedRequest => new(402, "unbounded_request", "unbounded_request", "unbounded_request"),
+        GatewayErrorCode.ResponseNotFound => new(404, "invalid_request_error", "not_found_error", "response_not_found"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

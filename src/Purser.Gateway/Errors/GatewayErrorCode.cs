@@ -35,4 +35,7 @@ internal enum GatewayErrorCode
     TaskCeilingConflict,
     OpenTaskLimitReached,
     UnboundedRequest,
+
+    /// <summary>A Responses API response id this key did not create through the gateway (or that was deleted).</summary>
+    ResponseNotFound,
 }

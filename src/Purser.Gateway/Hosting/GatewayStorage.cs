@@ -113,6 +113,9 @@ internal sealed class GatewayStorage : IAsyncDisposable
     /// <summary>Task scopes, in the same database as the budgets.</summary>
     public required ITaskScopeStore Tasks { get; init; }
 
+    /// <summary>The Responses API's response id → provider memory, in the same database.</summary>
+    public required Purser.Responses.IResponseRouteStore ResponseRoutes { get; init; }
+
     /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
     public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
     {
@@ -127,6 +130,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
                 new SqliteDashboardStore(sqlite))
             {
                 Tasks = new SqliteTaskScopeStore(sqlite, time),
+                ResponseRoutes = new Purser.Store.Sqlite.Responses.SqliteResponseRouteStore(sqlite),
             };
         }
 
@@ -149,6 +153,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
             new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)))
         {
             Tasks = new PostgresTaskScopeStore(postgres, time),
+            ResponseRoutes = new Purser.Store.Postgres.Responses.PostgresResponseRouteStore(postgres),
         };
     }
 
@@ -175,6 +180,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Retention);
         services.AddSingleton(Admin);
         services.AddSingleton(Tasks);
+        services.AddSingleton(ResponseRoutes);
         services.AddSingleton(Events);
         services.AddSingleton(Ledger);
         services.AddSingleton(Bedtime);

@@ -1,0 +1,235 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Purser.Gateway.Budgets;
+using Purser.Gateway.Configuration;
+using Purser.Gateway.Errors;
+using Purser.Gateway.Logging;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Relay;
+using Purser.Gateway.Upstream;
+using Purser.Gateway.Wire;
+using Purser.Pricing;
+using Purser.Providers.Streaming;
+using Purser.Responses;
+using Purser.Usage;
+
+namespace Purser.Gateway.Responses;
+
+/// <summary>
+/// The relay step of one Responses API call: an upstream error (charged nothing), a whole response (settled from its
+/// usage; a queued background response keeps its hold open for the retrieval that finds it finished), or a stream
+/// (every event passed through as it arrives; settled from <c>response.completed</c>, else by the pipeline's rules for a
+/// cut stream). A stored response's route is remembered after the caller has its answer.
+/// </summary>
+internal sealed class ResponsesRelay
+{
+    private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
+
+    private readonly HttpContext _context;
+    private readonly CallRecord _call;
+    private readonly UsageRecorder _usage;
+    private readonly ResponseRoutes _routes;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConfigMonitor _config;
+
+    public ResponsesRelay(HttpContext context, CallRecord call, UsageRecorder usage, ResponseRoutes routes, ILogger logger, TimeProvider time, ConfigMonitor config)
+    {
+        _context = context;
+        _call = call;
+        _usage = usage;
+        _routes = routes;
+        _logger = logger;
+        _time = time;
+        _config = config;
+    }
+
+    /// <summary>The provider refused: its error, passed on in OpenAI's shape; a provider bills no refused request.</summary>
+    public async Task UpstreamErrorAsync(HttpResponseMessage upstream, CancellationToken ct)
+    {
+        var status = (int)upstream.StatusCode;
+        Log.UpstreamFailed(_logger, _call.Provider, _call.ModelAlias, status.ToString(CultureInfo.InvariantCulture));
+        if (upstream.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            await FailAsync(new GatewayError(GatewayErrorCode.UpstreamAuthFailed, $"The provider '{_call.Provider}' refused the gateway's credentials."), Metering.Nothing).ConfigureAwait(false);
+            return;
+        }
+
+        byte[] body;
+        try
+        {
+            body = await UpstreamBody.ReadBoundedAsync(upstream.Content, 1024 * 1024, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
+        {
+            body = [];
+        }
+
+        if (body.Length == 0 || !LooksLikeJsonObject(body))
+        {
+            body = JsonSerializer.SerializeToUtf8Bytes(Providers.Translation.ErrorTranslation.AnthropicErrorToOpenAi(status, body), GatewayJsonContext.Default.JsonObject);
+        }
+
+        var standing = await _usage.FinishAsync(_call, status, "upstream_" + status.ToString(CultureInfo.InvariantCulture), Metering.Nothing).ConfigureAwait(false);
+        if (_context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var response = _context.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        if (upstream.Headers.RetryAfter is { Delta: { } delta })
+        {
+            response.Headers.RetryAfter = ((int)Math.Ceiling(delta.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        response.ContentLength = body.Length;
+        BudgetHeaders.Apply(response, standing);
+        await response.Body.WriteAsync(body, _context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>A whole response object, read to its end within the upstream timeout even if the caller left.</summary>
+    public async Task WholeAsync(HttpResponseMessage upstream, ModelPrice price, ResponsesShape.Fields fields, UpstreamDeadline deadline)
+    {
+        byte[] body;
+        try
+        {
+            body = await UpstreamBody.ReadBoundedAsync(upstream.Content, MaxUpstreamBodyBytes, deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
+        {
+            await FailAsync(UpstreamErrors.For(UpstreamClient.ClassifyRead(ex, deadline), _call.Provider, _call.ModelAlias, TimeoutSeconds), Metering.Unknown(_call)).ConfigureAwait(false);
+            return;
+        }
+
+        var observer = new ResponsesStreamObserver();
+        if (!observer.ObserveResponseObject(body) || observer.ResponseId is null)
+        {
+            await FailAsync(UpstreamErrors.For(UpstreamFailure.InvalidResponse, _call.Provider, _call.ModelAlias, TimeoutSeconds), Metering.Unknown(_call)).ConfigureAwait(false);
+            return;
+        }
+
+        var pending = fields.Background && observer.ReportedUsage is null && observer.Status is "queued" or "in_progress";
+        Metering.Charge charge;
+        BudgetStanding standing;
+        var gone = _context.RequestAborted.IsCancellationRequested;
+        if (pending && _call.Admission is { } admission)
+        {
+            // Queued at the provider: nothing is known yet. The hold stays open (for BackgroundHoldTtl) and moves to the
+            // response's route; this request is recorded at $0, and the retrieval that finds the response finished
+            // settles the hold and records its cost.
+            await _routes.RememberAsync(Route(observer.ResponseId, admission)).ConfigureAwait(false);
+            _call.Admission = null;
+            charge = Metering.Nothing;
+            standing = admission.WhileRunning;
+            await _usage.FinishAsync(_call, gone ? 499 : 200, gone ? "client_closed" : "background_pending", charge).ConfigureAwait(false);
+        }
+        else
+        {
+            charge = observer.ReportedUsage is { } usage ? Metering.Reported(_call, usage, price) : Metering.Unknown(_call);
+            if (charge.Source != UsageSource.Reported)
+            {
+                // A finished response without a readable usage: the provider billed it, and nothing says how much.
+                Log.UpstreamFailed(_logger, _call.Provider, _call.ModelAlias, charge.Implausible ? "implausible_usage" : "no_usage");
+                await FailAsync(UpstreamErrors.For(UpstreamFailure.InvalidResponse, _call.Provider, _call.ModelAlias, TimeoutSeconds), charge).ConfigureAwait(false);
+                return;
+            }
+
+            standing = await _usage.FinishAsync(_call, gone ? 499 : 200, gone ? "client_closed" : null, charge).ConfigureAwait(false);
+        }
+
+        if (!gone)
+        {
+            var response = _context.Response;
+            response.StatusCode = 200;
+            response.ContentType = "application/json";
+            response.Headers["x-request-cost"] = charge.Cost.ToString();
+            response.ContentLength = body.Length;
+            BudgetHeaders.Apply(response, standing);
+            await response.Body.WriteAsync(body, _context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (fields.Store && !pending)
+        {
+            await _routes.RememberAsync(Route(observer.ResponseId, null)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A stream, event by event; settled from the terminal event's usage, else as a cut stream.</summary>
+    public async Task StreamAsync(HttpResponseMessage upstream, ModelPrice price, bool store, CancellationToken ct)
+    {
+        if (_call.Admission is { } admission)
+        {
+            BudgetHeaders.Apply(_context.Response, admission.WhileRunning);
+        }
+
+        var relay = new ResponsesStreamRelay();
+        var end = await StreamPump.PumpAsync(_context, upstream, relay, ApiFormat.OpenAI, ct).ConfigureAwait(false);
+        if (end.Malformed || !end.Ended)
+        {
+            Log.MalformedStream(_logger, _call.RequestId, _call.Provider);
+        }
+
+        var status = end.ClientGone ? 499 : 200;
+        if (relay.ReportedUsage is { } reported)
+        {
+            var charge = Metering.Reported(_call, reported, price);
+            if (charge.Implausible)
+            {
+                Log.ImplausibleUsage(_logger, _call.RequestId, _call.Provider);
+            }
+
+            await _usage.FinishAsync(_call, status, charge.Implausible && !end.ClientGone ? "upstream_invalid_response" : end.ErrorCode, charge).ConfigureAwait(false);
+        }
+        else
+        {
+            var counted = Metering.Unknown(_call, relay.CountedOutputTokens);
+            Log.StreamSettledFromCount(_logger, _call.RequestId, _call.Provider, counted.Usage.OutputTokens);
+            await _usage.FinishAsync(_call, status, end.ErrorCode ?? "upstream_stream_cut", counted).ConfigureAwait(false);
+        }
+
+        if (store && relay.Observer.ResponseId is { } id)
+        {
+            await _routes.RememberAsync(Route(id, null)).ConfigureAwait(false);
+        }
+    }
+
+    private int TimeoutSeconds => _config.Current.Config.Server.UpstreamTimeoutSeconds;
+
+    private ResponseRoute Route(string responseId, Admission? pending) => new(
+        responseId, _call.KeyId, _call.Provider, _call.ModelAlias, _call.UpstreamModel, _time.GetUtcNow(),
+        pending is null ? null : PendingHold.Encode(pending), pending?.Amount ?? Money.Zero, pending is null ? 0 : _call.InputTokenBound);
+
+    private async Task FailAsync(GatewayError error, Metering.Charge charge)
+    {
+        var gone = _context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(_call, gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), charge).ConfigureAwait(false);
+        if (gone)
+        {
+            return;
+        }
+
+        if (charge.Source != UsageSource.None)
+        {
+            _context.Response.Headers["x-request-cost"] = charge.Cost.ToString();
+        }
+
+        BudgetHeaders.Apply(_context.Response, standing);
+        await ErrorWriter.WriteAsync(_context, error, ApiFormat.OpenAI).ConfigureAwait(false);
+    }
+
+    private static bool LooksLikeJsonObject(byte[] body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            return reader.Read() && reader.TokenType == JsonTokenType.StartObject && reader.TrySkip();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}
