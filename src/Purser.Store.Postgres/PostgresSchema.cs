@@ -253,7 +253,8 @@ internal static class PostgresSchema
             created_at bigint NOT NULL,
             pending_hold_id text,
             pending_hold_nano bigint NOT NULL DEFAULT 0,
-            pending_input_bound bigint NOT NULL DEFAULT 0
+            pending_input_bound bigint NOT NULL DEFAULT 0,
+            conversation_tokens bigint
         );
         """,
     ];

@@ -246,7 +246,8 @@ internal static class SqliteSchema
             created_at INTEGER NOT NULL,
             pending_hold_id TEXT,
             pending_hold_nano INTEGER NOT NULL DEFAULT 0,
-            pending_input_bound INTEGER NOT NULL DEFAULT 0
+            pending_input_bound INTEGER NOT NULL DEFAULT 0,
+            conversation_tokens INTEGER
         );
         """,
     ];

@@ -178,6 +178,8 @@ internal sealed class ResponsesProxy
                     $"The previous response '{previousId}' is stored at the provider '{previous.Provider}'; continue it with a model served by that provider.", "previous_response_id")).ConfigureAwait(false);
                 return;
             }
+
+            ResponsesShape.AddConversation(shape, previous.ConversationTokens);
         }
 
         // The caller's own max_output_tokens is held as is; without one, the model's whole output limit (which the

@@ -120,7 +120,7 @@ internal sealed class ResponsesRelay
             // Queued at the provider: nothing is known yet. The hold stays open (for BackgroundHoldTtl) and moves to the
             // response's route; this request is recorded at $0, and the retrieval that finds the response finished
             // settles the hold and records its cost.
-            await _routes.RememberAsync(Route(observer.ResponseId, admission)).ConfigureAwait(false);
+            await _routes.RememberAsync(Route(observer.ResponseId, admission, null)).ConfigureAwait(false);
             _call.Admission = null;
             charge = Metering.Nothing;
             standing = admission.WhileRunning;
@@ -153,7 +153,7 @@ internal sealed class ResponsesRelay
 
         if (fields.Store && !pending)
         {
-            await _routes.RememberAsync(Route(observer.ResponseId, null)).ConfigureAwait(false);
+            await _routes.RememberAsync(Route(observer.ResponseId, null, charge.Usage)).ConfigureAwait(false);
         }
     }
 
@@ -166,6 +166,7 @@ internal sealed class ResponsesRelay
         }
 
         var relay = new ResponsesStreamRelay();
+        var settled = Metering.Nothing;
         var end = await StreamPump.PumpAsync(_context, upstream, relay, ApiFormat.OpenAI, ct).ConfigureAwait(false);
         if (end.Malformed || !end.Ended)
         {
@@ -182,25 +183,28 @@ internal sealed class ResponsesRelay
             }
 
             await _usage.FinishAsync(_call, status, charge.Implausible && !end.ClientGone ? "upstream_invalid_response" : end.ErrorCode, charge).ConfigureAwait(false);
+            settled = charge;
         }
         else
         {
             var counted = Metering.Unknown(_call, relay.CountedOutputTokens);
             Log.StreamSettledFromCount(_logger, _call.RequestId, _call.Provider, counted.Usage.OutputTokens);
             await _usage.FinishAsync(_call, status, end.ErrorCode ?? "upstream_stream_cut", counted).ConfigureAwait(false);
+            settled = counted;
         }
 
         if (store && relay.Observer.ResponseId is { } id)
         {
-            await _routes.RememberAsync(Route(id, null)).ConfigureAwait(false);
+            await _routes.RememberAsync(Route(id, null, settled.Source == UsageSource.Reported ? settled.Usage : null)).ConfigureAwait(false);
         }
     }
 
     private int TimeoutSeconds => _config.Current.Config.Server.UpstreamTimeoutSeconds;
 
-    private ResponseRoute Route(string responseId, Admission? pending) => new(
+    private ResponseRoute Route(string responseId, Admission? pending, TokenUsage? usage) => new(
         responseId, _call.KeyId, _call.Provider, _call.ModelAlias, _call.UpstreamModel, _time.GetUtcNow(),
-        pending is null ? null : PendingHold.Encode(pending), pending?.Amount ?? Money.Zero, pending is null ? 0 : _call.InputTokenBound);
+        pending is null ? null : PendingHold.Encode(pending), pending?.Amount ?? Money.Zero, pending is null ? 0 : _call.InputTokenBound,
+        usage is { } known ? known.InputTokens + known.OutputTokens : null);
 
     private async Task FailAsync(GatewayError error, Metering.Charge charge)
     {

@@ -12,8 +12,9 @@ namespace Purser.Gateway.Responses;
 /// <see cref="RequestShape"/> — the same normalised view the chat path bounds with <see cref="WorstCases"/>: text by
 /// its bytes, <c>input_image</c> parts by their pixel formula (<see cref="RequestShapes.AddImage"/>), files and
 /// stored items by the context window, function tools by their framing. What only the provider's own state decides —
-/// a <c>previous_response_id</c> or <c>conversation</c> (the stored conversation is billed again as input), an
-/// <c>item_reference</c> — is bounded by the context window. OpenAI's built-in tools (web search, file search, code
+/// a <c>conversation</c> or <c>prompt</c> id, an <c>item_reference</c> — is bounded by the context window; a
+/// <c>previous_response_id</c> is bounded by the proxy from what the gateway recorded of that response
+/// (<see cref="AddConversation"/>). OpenAI's built-in tools (web search, file search, code
 /// interpreter, image generation, MCP, computer use, shell) have fees and results no request field bounds: such a
 /// request is refused as unbounded, as the chat path refuses <c>web_search_options</c>.
 /// </summary>
@@ -66,7 +67,6 @@ internal static class ResponsesShape
             }
 
             fields = fields with { PreviousResponseId = previous };
-            shape.UnsizedContent++;
         }
 
         if (request["instructions"] is { } instructions && instructions.GetValueKind() is not (JsonValueKind.Null or JsonValueKind.String))
@@ -101,6 +101,23 @@ internal static class ResponsesShape
         }
 
         return ReadTools(request, shape);
+    }
+
+    /// <summary>
+    /// A continued conversation is billed again as input: at most the previous response's input and output tokens,
+    /// when the gateway knows them (each counts as one "byte" of text, the bound's unit of one token); else only the
+    /// context window bounds it.
+    /// </summary>
+    public static void AddConversation(RequestShape shape, long? conversationTokens)
+    {
+        if (conversationTokens is { } tokens && tokens >= 0)
+        {
+            shape.TextBytes += tokens;
+        }
+        else
+        {
+            shape.UnsizedContent++;
+        }
     }
 
     private static GatewayError? ReadInput(JsonObject request, RequestShape shape)

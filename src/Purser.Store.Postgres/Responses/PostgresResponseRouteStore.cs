@@ -25,8 +25,8 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
         return PostgresErrors.RunAsync(async () =>
         {
             await using var command = _dataSource.CreateCommand(
-                "INSERT INTO response_routes (response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound) "
-                + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (response_id) DO NOTHING");
+                "INSERT INTO response_routes (response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens) "
+                + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (response_id) DO NOTHING");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = route.ResponseId });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = route.KeyId });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = route.Provider });
@@ -36,6 +36,7 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
             command.Parameters.Add(new NpgsqlParameter { Value = (object?)route.PendingHoldId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = route.PendingHoldAmount.NanoUsd });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = route.PendingInputBound });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)route.ConversationTokens ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint });
             return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         });
     }
@@ -46,7 +47,7 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
         return PostgresErrors.RunAsync(async () =>
         {
             await using var command = _dataSource.CreateCommand(
-                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound "
+                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens "
                 + "FROM response_routes WHERE response_id = $1");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = responseId });
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -58,7 +59,8 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
             return new ResponseRoute(
                 reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-                reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8));
+                reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8),
+                reader.IsDBNull(9) ? null : reader.GetInt64(9));
         });
     }
 

@@ -26,8 +26,8 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
         {
             using var command = connection.CreateCommand();
             command.CommandText =
-                "INSERT INTO response_routes (response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound) "
-                + "VALUES ($id, $key, $provider, $alias, $upstream, $created, $hold, $nano, $bound) ON CONFLICT (response_id) DO NOTHING;";
+                "INSERT INTO response_routes (response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens) "
+                + "VALUES ($id, $key, $provider, $alias, $upstream, $created, $hold, $nano, $bound, $conversation) ON CONFLICT (response_id) DO NOTHING;";
             command.Parameters.AddWithValue("$id", route.ResponseId);
             command.Parameters.AddWithValue("$key", route.KeyId);
             command.Parameters.AddWithValue("$provider", route.Provider);
@@ -37,6 +37,7 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
             command.Parameters.AddWithValue("$hold", (object?)route.PendingHoldId ?? DBNull.Value);
             command.Parameters.AddWithValue("$nano", route.PendingHoldAmount.NanoUsd);
             command.Parameters.AddWithValue("$bound", route.PendingInputBound);
+            command.Parameters.AddWithValue("$conversation", (object?)route.ConversationTokens ?? DBNull.Value);
             return command.ExecuteNonQuery();
         });
     }
@@ -48,7 +49,7 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
         {
             using var command = connection.CreateCommand();
             command.CommandText =
-                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound "
+                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens "
                 + "FROM response_routes WHERE response_id = $id;";
             command.Parameters.AddWithValue("$id", responseId);
             using var reader = command.ExecuteReader();
@@ -60,7 +61,8 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
             return new ResponseRoute(
                 reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-                reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8));
+                reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8),
+                reader.IsDBNull(9) ? null : reader.GetInt64(9));
         });
     }
 
