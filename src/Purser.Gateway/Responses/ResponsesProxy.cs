@@ -29,7 +29,8 @@ namespace Purser.Gateway.Responses;
 ///   always set to what was held) ─► relay: error │ whole response │ stream (every event passed through, in order)
 ///   ─► settle from the response's usage (input, cached input, output, reasoning) + one usage record
 /// </code>
-/// Served by OpenAI-format providers (passed through). A stored response's id is remembered with the provider that
+/// Passed through to OpenAI-format providers; translated Responses ⇄ Messages for Anthropic-format ones
+/// (<see cref="Providers.Translation.ResponsesToChat"/>, <see cref="AnthropicToResponsesStream"/>). A stored response's id is remembered with the provider that
 /// made it (<see cref="ResponseRoutes"/>) for the retrieval routes (<see cref="StoredResponsesProxy"/>). A
 /// <c>background</c> response that comes back queued keeps its hold open: its create request is recorded at $0, and the
 /// first retrieval that sees it finished settles the hold from its usage and carries the cost in its own record;
@@ -156,9 +157,9 @@ internal sealed class ResponsesProxy
             return;
         }
 
-        if (Servable(model, fields.Alias!) is { } notServed)
+        if (Translate(request, model, 0, out _) is { } untranslatable)
         {
-            await FailAsync(context, call, notServed).ConfigureAwait(false);
+            await FailAsync(context, call, untranslatable).ConfigureAwait(false);
             return;
         }
 
@@ -216,11 +217,6 @@ internal sealed class ResponsesProxy
             model = admission.Model;
             price = admission.Price;
             maxTokens = admission.MaxTokens;
-            if (Servable(model, model.Alias) is { } degradedNotServed)
-            {
-                await FailAsync(context, call, degradedNotServed).ConfigureAwait(false);
-                return;
-            }
         }
 
         call.Provider = model.Upstream.Name;
@@ -228,10 +224,16 @@ internal sealed class ResponsesProxy
         call.Price = price;
         call.HiddenOutput = model.Model.Reasoning;
 
-        request["model"] = model.Model.UpstreamModel;
-        request["max_output_tokens"] = maxTokens;
+        // The upstream body: passed through to an OpenAI-format provider with the held limit; translated for Anthropic.
+        var anthropic = model.Upstream.Kind == ProviderKind.Anthropic;
+        if (Translate(request, model, maxTokens, out var upstreamBody) is { } badTranslation)
+        {
+            await FailAsync(context, call, badTranslation).ConfigureAwait(false);
+            return;
+        }
+
         using var buffer = new PooledBufferWriter(bodyBytes + 256);
-        using var upstreamRequest = UpstreamRequest.Create(model.Upstream, model.Upstream.ResponsesUri, request, buffer, context.Request);
+        using var upstreamRequest = UpstreamRequest.Create(model.Upstream, anthropic ? model.Upstream.MessagesUri : model.Upstream.ResponsesUri, upstreamBody!, buffer, context.Request);
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), fields.Stream ? ct : CancellationToken.None);
         using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
         var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, fields.Alias!, deadline).ConfigureAwait(false);
@@ -248,28 +250,50 @@ internal sealed class ResponsesProxy
 
         using (upstreamResponse)
         {
-            var relay = new ResponsesRelay(context, call, _usage, _routes, _logger, _time, _config);
+            var relay = new ResponsesRelay(context, call, _usage, _routes, _logger, _time, _config) { Anthropic = anthropic, MaxOutputTokens = maxTokens };
             if (!upstreamResponse.IsSuccessStatusCode)
             {
                 await relay.UpstreamErrorAsync(upstreamResponse, deadline.Token).ConfigureAwait(false);
             }
             else if (fields.Stream && IsEventStream(upstreamResponse))
             {
-                await relay.StreamAsync(upstreamResponse, price, fields.Store, deadline.Token).ConfigureAwait(false);
+                await relay.StreamAsync(upstreamResponse, price, fields.Store && !anthropic, deadline.Token).ConfigureAwait(false);
             }
             else
             {
-                await relay.WholeAsync(upstreamResponse, price, fields, deadline).ConfigureAwait(false);
+                await relay.WholeAsync(upstreamResponse, price, fields with { Store = fields.Store && !anthropic }, deadline).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>The Responses API is passed through to OpenAI-format providers; an Anthropic provider cannot serve it.</summary>
-    private static GatewayError? Servable(ResolvedModel model, string alias) =>
-        model.Upstream.Kind == ProviderKind.OpenAI
-            ? null
-            : new GatewayError(GatewayErrorCode.InvalidRequest,
-                $"The model '{alias}' is served by an Anthropic-format provider, and this gateway serves the Responses API from OpenAI-format providers only. Call it through /v1/chat/completions or /v1/messages.", "model");
+    /// <summary>
+    /// The upstream body for <paramref name="model"/>: the request itself for an OpenAI-format provider (with the
+    /// upstream model and the held <c>max_output_tokens</c>), or its translation Responses → Chat Completions → Messages
+    /// for an Anthropic one; a 400 that says why when it cannot be translated.
+    /// </summary>
+    private static GatewayError? Translate(JsonObject request, ResolvedModel model, int maxTokens, out JsonObject? upstream)
+    {
+        upstream = null;
+        if (model.Upstream.Kind != ProviderKind.Anthropic)
+        {
+            if (maxTokens > 0)
+            {
+                request["model"] = model.Model.UpstreamModel;
+                request["max_output_tokens"] = maxTokens;
+            }
+
+            upstream = request;
+            return null;
+        }
+
+        if (!Providers.Translation.ResponsesToChat.TryTranslateRequest(request, out var chat, out var error)
+            || !Providers.Translation.OpenAiToAnthropic.TryTranslateRequest(chat, model.Model.UpstreamModel, Math.Max(1, maxTokens), out upstream, out error))
+        {
+            return new GatewayError(GatewayErrorCode.InvalidRequest, error.Message, error.Param);
+        }
+
+        return null;
+    }
 
     private static bool IsEventStream(HttpResponseMessage upstream) =>
         upstream.Content.Headers.ContentType?.MediaType is { } media && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
@@ -11,6 +12,8 @@ using Purser.Gateway.Upstream;
 using Purser.Gateway.Wire;
 using Purser.Pricing;
 using Purser.Providers.Streaming;
+using Purser.Providers.Translation;
+using Purser.Providers.Usage;
 using Purser.Responses;
 using Purser.Usage;
 
@@ -33,6 +36,12 @@ internal sealed class ResponsesRelay
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConfigMonitor _config;
+
+    /// <summary>The provider is Anthropic-format: its answers are translated to the Responses API.</summary>
+    public bool Anthropic { get; init; }
+
+    /// <summary>The output limit held and sent (echoed as <c>max_output_tokens</c> in a translated response).</summary>
+    public int MaxOutputTokens { get; init; }
 
     public ResponsesRelay(HttpContext context, CallRecord call, UsageRecorder usage, ResponseRoutes routes, ILogger logger, TimeProvider time, ConfigMonitor config)
     {
@@ -66,7 +75,7 @@ internal sealed class ResponsesRelay
             body = [];
         }
 
-        if (body.Length == 0 || !LooksLikeJsonObject(body))
+        if (Anthropic || body.Length == 0 || !LooksLikeJsonObject(body))
         {
             body = JsonSerializer.SerializeToUtf8Bytes(Providers.Translation.ErrorTranslation.AnthropicErrorToOpenAi(status, body), GatewayJsonContext.Default.JsonObject);
         }
@@ -101,6 +110,12 @@ internal sealed class ResponsesRelay
         catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
         {
             await FailAsync(UpstreamErrors.For(UpstreamClient.ClassifyRead(ex, deadline), _call.Provider, _call.ModelAlias, TimeoutSeconds), Metering.Unknown(_call)).ConfigureAwait(false);
+            return;
+        }
+
+        if (Anthropic)
+        {
+            await TranslatedWholeAsync(body, price).ConfigureAwait(false);
             return;
         }
 
@@ -165,7 +180,9 @@ internal sealed class ResponsesRelay
             BudgetHeaders.Apply(_context.Response, admission.WhileRunning);
         }
 
-        var relay = new ResponsesStreamRelay();
+        IStreamRelay relay = Anthropic
+            ? new AnthropicResponsesRelay(new AnthropicToResponsesStream("resp_" + _call.RequestId, _call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), MaxOutputTokens))
+            : new ResponsesStreamRelay();
         var settled = Metering.Nothing;
         var end = await StreamPump.PumpAsync(_context, upstream, relay, ApiFormat.OpenAI, ct).ConfigureAwait(false);
         if (end.Malformed || !end.Ended)
@@ -187,15 +204,57 @@ internal sealed class ResponsesRelay
         }
         else
         {
-            var counted = Metering.Unknown(_call, relay.CountedOutputTokens);
+            var counted = Metering.Unknown(_call, relay.CountedOutputTokens, relay.ReportedInput);
             Log.StreamSettledFromCount(_logger, _call.RequestId, _call.Provider, counted.Usage.OutputTokens);
             await _usage.FinishAsync(_call, status, end.ErrorCode ?? "upstream_stream_cut", counted).ConfigureAwait(false);
             settled = counted;
         }
 
-        if (store && relay.Observer.ResponseId is { } id)
+        if (store && relay is ResponsesStreamRelay { Observer.ResponseId: { } id })
         {
             await _routes.RememberAsync(Route(id, null, settled.Source == UsageSource.Reported ? settled.Usage : null)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An Anthropic Message, priced from its usage and translated into a Responses API response object.</summary>
+    private async Task TranslatedWholeAsync(byte[] body, ModelPrice price)
+    {
+        var parsed = UsageReader.TryReadAnthropic(body, out var usage) ? ParseObject(body) : null;
+        var charge = parsed is null ? Metering.Unknown(_call) : Metering.Reported(_call, usage, price);
+        if (parsed is null || charge.Source != UsageSource.Reported)
+        {
+            Log.UpstreamFailed(_logger, _call.Provider, _call.ModelAlias, charge.Implausible ? "implausible_usage" : "no_usage");
+            await FailAsync(UpstreamErrors.For(UpstreamFailure.InvalidResponse, _call.Provider, _call.ModelAlias, TimeoutSeconds), charge).ConfigureAwait(false);
+            return;
+        }
+
+        var translated = AnthropicToResponses.TranslateResponse(parsed, usage, "resp_" + _call.RequestId, _call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), MaxOutputTokens);
+        body = JsonSerializer.SerializeToUtf8Bytes(translated, GatewayJsonContext.Default.JsonObject);
+        var gone = _context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(_call, gone ? 499 : 200, gone ? "client_closed" : null, charge).ConfigureAwait(false);
+        if (gone)
+        {
+            return;
+        }
+
+        var response = _context.Response;
+        response.StatusCode = 200;
+        response.ContentType = "application/json";
+        response.Headers["x-request-cost"] = charge.Cost.ToString();
+        response.ContentLength = body.Length;
+        BudgetHeaders.Apply(response, standing);
+        await response.Body.WriteAsync(body, _context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static JsonObject? ParseObject(byte[] body)
+    {
+        try
+        {
+            return JsonNode.Parse(body) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

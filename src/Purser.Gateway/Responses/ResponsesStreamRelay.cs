@@ -55,6 +55,13 @@ internal sealed class ResponsesStreamRelay : IStreamRelay
 
     public bool WriteError(PipeWriter output, bool malformed)
     {
+        WriteErrorEvent(output, malformed, _lastSequence + 1);
+        return true;
+    }
+
+    /// <summary>The Responses API's <c>error</c> event that ends a broken stream (for a passed-through or a translated stream).</summary>
+    public static void WriteErrorEvent(PipeWriter output, bool malformed, long sequence)
+    {
         var message = malformed
             ? "The provider sent a malformed stream; the gateway ended it."
             : "The provider's stream ended before it was complete; the gateway ended it.";
@@ -66,11 +73,10 @@ internal sealed class ResponsesStreamRelay : IStreamRelay
             w.WriteString("code"u8, ErrorTable.Describe(GatewayErrorCode.UpstreamInvalidResponse).Code);
             w.WriteString("message"u8, message);
             w.WriteNull("param"u8);
-            w.WriteNumber("sequence_number"u8, _lastSequence + 1);
+            w.WriteNumber("sequence_number"u8, sequence);
             w.WriteEndObject();
         }
 
         SseWriter.WriteEvent(output, "error"u8, body.WrittenSpan);
-        return true;
     }
 }

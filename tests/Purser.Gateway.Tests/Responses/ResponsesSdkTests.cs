@@ -181,13 +181,94 @@ public sealed class ResponsesSdkTests
     }
 
     [Fact]
-    public async Task A_model_of_an_anthropic_provider_is_a_400_that_says_why()
+    public async Task A_translated_response_from_an_anthropic_model_is_answered_and_priced_from_its_usage()
     {
         var (keyId, secret) = await _fixture.KeyWithCapAsync("1");
-        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Client(secret).CreateResponseAsync("claude-ok", "hello"));
-        Assert.Equal(400, refused.Status);
-        Assert.Contains("Anthropic-format provider", refused.Message, StringComparison.Ordinal);
+        var result = await Client(secret).CreateResponseAsync("claude-ok", "Say hello from Claude");
+        var response = result.Value;
+        Assert.Equal(ResponseStatus.Completed, response.Status);
+        Assert.Equal(20, response.GetOutputText().Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(20, response.Usage.OutputTokenCount);
+
         var record = Assert.Single(await _fixture.SettledAsync(keyId, 1));
-        Assert.Equal(0, record.Cost.NanoUsd);
+        Assert.Equal("responses", record.Operation);
+        Assert.Equal(UsageSource.Reported, record.Source);
+        Assert.Equal(response.Usage.InputTokenCount, record.Tokens.InputTokens);
+
+        // claude-ok: $1 per million input, $5 output.
+        Assert.Equal((response.Usage.InputTokenCount * 1000L) + (20 * 5000L), record.Cost.NanoUsd);
+    }
+
+    [Fact]
+    public async Task A_translated_stream_delivers_responses_events_in_order_with_the_completed_usage()
+    {
+        var (keyId, secret) = await _fixture.KeyWithCapAsync("1");
+        var options = new CreateResponseOptions("claude-ok", [ResponseItem.CreateUserMessageItem("Stream from Claude")]) { StreamingEnabled = true };
+        var text = new StringBuilder();
+        var kinds = new List<StreamingResponseUpdateKind>();
+        var sequence = new List<int>();
+        ResponseResult? completed = null;
+        await foreach (var update in await Client(secret).CreateResponseStreamingAsync(options))
+        {
+            kinds.Add(update.Kind);
+            sequence.Add(update.SequenceNumber);
+            if (update is StreamingResponseOutputTextDeltaUpdate delta)
+            {
+                text.Append(delta.Delta);
+            }
+            else if (update is StreamingResponseCompletedUpdate done)
+            {
+                completed = done.Response;
+            }
+        }
+
+        Assert.Equal(StreamingResponseUpdateKind.ResponseCreated, kinds[0]);
+        Assert.Equal(StreamingResponseUpdateKind.ResponseCompleted, kinds[^1]);
+        Assert.True(kinds.IndexOf(StreamingResponseUpdateKind.ResponseOutputItemAdded) < kinds.IndexOf(StreamingResponseUpdateKind.ResponseOutputTextDelta));
+        Assert.Contains(StreamingResponseUpdateKind.ResponseOutputItemDone, kinds);
+        Assert.Equal(Enumerable.Range(0, sequence.Count), sequence);
+        Assert.Equal(20, text.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(text.ToString(), completed!.GetOutputText());
+        Assert.Equal(20, completed.Usage.OutputTokenCount);
+
+        var record = Assert.Single(await _fixture.SettledAsync(keyId, 1));
+        Assert.Equal(UsageSource.Reported, record.Source);
+        Assert.Equal((completed.Usage.InputTokenCount * 1000L) + (20 * 5000L), record.Cost.NanoUsd);
+    }
+
+    [Fact]
+    public async Task A_translated_function_call_round_trip_sends_the_whole_conversation()
+    {
+        var (_, secret) = await _fixture.KeyWithCapAsync("1");
+        var client = Client(secret);
+        var tool = ResponseTool.CreateFunctionTool(
+            "get_weather",
+            BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""),
+            strictModeEnabled: false,
+            functionDescription: "Weather for a city");
+        List<ResponseItem> conversation = [ResponseItem.CreateUserMessageItem("Weather in Oslo?")];
+        var first = (await client.CreateResponseAsync(new CreateResponseOptions("claude-ok", conversation) { Tools = { tool } })).Value;
+        var call = Assert.IsType<FunctionCallResponseItem>(Assert.Single(first.OutputItems));
+        Assert.Equal("get_weather", call.FunctionName);
+
+        conversation.Add(call);
+        conversation.Add(ResponseItem.CreateFunctionCallOutputItem(call.CallId, "{\"temp_c\":4}"));
+        var second = (await client.CreateResponseAsync(new CreateResponseOptions("claude-ok", conversation) { Tools = { tool } })).Value;
+        Assert.False(string.IsNullOrWhiteSpace(second.GetOutputText()));
+        Assert.True(second.Usage.InputTokenCount > first.Usage.InputTokenCount);
+
+        // What only OpenAI's Responses API can do is a 400 that says so, with nothing charged.
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => client.CreateResponseAsync(
+            new CreateResponseOptions("claude-ok", [ResponseItem.CreateUserMessageItem("and tomorrow?")]) { PreviousResponseId = first.Id }));
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("cannot be translated", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_budget_refusal_on_a_translated_model_surfaces_as_the_sdks_exception()
+    {
+        var (_, secret) = await _fixture.KeyWithCapAsync("0.000001");
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => Client(secret).CreateResponseAsync("claude-ok", "Too expensive"));
+        Assert.Equal(402, refused.Status);
     }
 }
