@@ -105,6 +105,24 @@ public sealed class ResponsesCostTests
         Assert.Equal(300, record.Tokens.OutputTokens);
     }
 
+    [Fact]
+    public async Task A_cut_translated_stream_is_charged_the_providers_input_and_the_counted_output()
+    {
+        var (keyId, secret) = await _fixture.KeyWithCapAsync("1");
+        using var response = await PostAsync(secret, Body("claude-cut", stream: true));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.StartsWith("event: response.created", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("response.completed", text, StringComparison.Ordinal);
+        Assert.Contains("event: error", text, StringComparison.Ordinal);
+
+        var record = Assert.Single(await AssertBooksBalanceAsync(keyId, 1));
+        Assert.Equal(UsageSource.Counted, record.Source);
+        Assert.InRange(record.Tokens.OutputTokens, 1, 49);
+
+        // claude-cut: $1 per million input, $5 output; the input is the provider's own count from message_start.
+        Assert.Equal((record.Tokens.InputTokens * 1000) + (record.Tokens.OutputTokens * 5000), record.Cost.NanoUsd);
+    }
+
     [Theory]
     [InlineData("sim-nousage")]
     [InlineData("sim-huge")]
