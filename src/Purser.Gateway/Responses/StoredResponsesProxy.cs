@@ -128,7 +128,7 @@ internal sealed class StoredResponsesProxy
 
             var response = context.Response;
             response.StatusCode = status;
-            response.ContentType = "application/json";
+            response.ContentType = upstream.Content.Headers.ContentType?.ToString() ?? "application/json";
             response.Headers["x-request-cost"] = cost.ToString();
             response.ContentLength = body.Length;
             await response.Body.WriteAsync(body, ct).ConfigureAwait(false);
