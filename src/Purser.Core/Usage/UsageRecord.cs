@@ -37,7 +37,7 @@ public sealed record UsageRecord
 
     public string UpstreamModel { get; init; } = "";
 
-    /// <summary>"chat", "messages" or "embeddings".</summary>
+    /// <summary>"chat", "messages", "embeddings" or "responses".</summary>
     public required string Operation { get; init; }
 
     public TokenUsage Tokens { get; init; }
