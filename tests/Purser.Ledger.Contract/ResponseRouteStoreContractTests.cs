@@ -22,6 +22,17 @@ public abstract class ResponseRouteStoreContractTests
     }
 
     [Fact]
+    public async Task A_conversation_size_recorded_later_is_seen_by_every_instance()
+    {
+        var route = new ResponseRoute("resp_s", "k1", "openai", "gpt-x", "gpt-x", Created);
+        await Open().RememberAsync(route, default);
+        Assert.Null((await Open().FindAsync("resp_s", default))!.ConversationTokens);
+
+        await Open().RecordConversationAsync("resp_s", 4321, default);
+        Assert.Equal(route with { ConversationTokens = 4321 }, await Open().FindAsync("resp_s", default));
+    }
+
+    [Fact]
     public async Task A_second_write_of_the_same_id_changes_nothing()
     {
         var store = Open();

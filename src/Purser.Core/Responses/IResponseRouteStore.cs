@@ -11,6 +11,9 @@ public interface IResponseRouteStore
     /// <summary>Remembers <paramref name="route"/>; a second write of the same id changes nothing.</summary>
     Task RememberAsync(ResponseRoute route, CancellationToken ct);
 
+    /// <summary>Records the size of the response's conversation (input + output tokens) once it is known.</summary>
+    Task RecordConversationAsync(string responseId, long conversationTokens, CancellationToken ct);
+
     /// <summary>The route of this response id, or null.</summary>
     Task<ResponseRoute?> FindAsync(string responseId, CancellationToken ct);
 

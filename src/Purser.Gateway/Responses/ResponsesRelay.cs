@@ -23,7 +23,7 @@ namespace Purser.Gateway.Responses;
 /// The relay step of one Responses API call: an upstream error (charged nothing), a whole response (settled from its
 /// usage; a queued background response keeps its hold open for the retrieval that finds it finished), or a stream
 /// (every event passed through as it arrives; settled from <c>response.completed</c>, else by the pipeline's rules for a
-/// cut stream). A stored response's route is remembered after the caller has its answer.
+/// cut stream). A stored response's route is remembered before the caller can use its id (<see cref="ResponseRoutes"/>).
 /// </summary>
 internal sealed class ResponsesRelay
 {
@@ -153,6 +153,11 @@ internal sealed class ResponsesRelay
             }
 
             standing = await _usage.FinishAsync(_call, gone ? 499 : 200, gone ? "client_closed" : null, charge).ConfigureAwait(false);
+            if (fields.Store)
+            {
+                // Remembered before the caller learns the id, so its next request (on any instance) finds it.
+                await _routes.RememberAsync(Route(observer.ResponseId, null, charge.Usage)).ConfigureAwait(false);
+            }
         }
 
         if (!gone)
@@ -165,11 +170,6 @@ internal sealed class ResponsesRelay
             BudgetHeaders.Apply(response, standing);
             await response.Body.WriteAsync(body, _context.RequestAborted).ConfigureAwait(false);
         }
-
-        if (fields.Store && !pending)
-        {
-            await _routes.RememberAsync(Route(observer.ResponseId, null, charge.Usage)).ConfigureAwait(false);
-        }
     }
 
     /// <summary>A stream, event by event; settled from the terminal event's usage, else as a cut stream.</summary>
@@ -180,9 +180,12 @@ internal sealed class ResponsesRelay
             BudgetHeaders.Apply(_context.Response, admission.WhileRunning);
         }
 
+        // A stored response's route is written as soon as its id is seen (response.created), while the stream runs,
+        // so it is in the store by the time the caller can act on the finished response; awaited before the end.
+        Task? remembered = null;
         IStreamRelay relay = Anthropic
             ? new AnthropicResponsesRelay(new AnthropicToResponsesStream("resp_" + _call.RequestId, _call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), MaxOutputTokens))
-            : new ResponsesStreamRelay();
+            : new ResponsesStreamRelay { OnResponseId = store ? id => remembered = _routes.RememberAsync(Route(id, null, null)) : null };
         var settled = Metering.Nothing;
         var end = await StreamPump.PumpAsync(_context, upstream, relay, ApiFormat.OpenAI, ct).ConfigureAwait(false);
         if (end.Malformed || !end.Ended)
@@ -210,9 +213,14 @@ internal sealed class ResponsesRelay
             settled = counted;
         }
 
-        if (store && relay is ResponsesStreamRelay { Observer.ResponseId: { } id })
+        if (remembered is not null)
         {
-            await _routes.RememberAsync(Route(id, null, settled.Source == UsageSource.Reported ? settled.Usage : null)).ConfigureAwait(false);
+            await remembered.ConfigureAwait(false);
+            if (relay is ResponsesStreamRelay { Observer.ResponseId: { } id } && settled.Source == UsageSource.Reported)
+            {
+                // The conversation's size is known now: it bounds a continuation (previous_response_id).
+                await _routes.RecordConversationAsync(Route(id, null, settled.Usage)).ConfigureAwait(false);
+            }
         }
     }
 

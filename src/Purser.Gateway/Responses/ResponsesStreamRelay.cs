@@ -21,6 +21,9 @@ internal sealed class ResponsesStreamRelay : IStreamRelay
 
     public ResponsesStreamObserver Observer { get; } = new();
 
+    /// <summary>Called once, synchronously, when the response id is first seen (before its event is relayed).</summary>
+    public Action<string>? OnResponseId { get; init; }
+
     public bool Ended => Observer.Ended;
 
     public TokenUsage? ReportedUsage => Observer.ReportedUsage;
@@ -38,9 +41,15 @@ internal sealed class ResponsesStreamRelay : IStreamRelay
             return true;
         }
 
+        var hadId = Observer.ResponseId is not null;
         if (!Observer.Observe(frame.Data.Span))
         {
             return false;
+        }
+
+        if (!hadId && Observer.ResponseId is { } id)
+        {
+            OnResponseId?.Invoke(id);
         }
 
         _lastSequence++;

@@ -41,6 +41,18 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
         });
     }
 
+    public Task RecordConversationAsync(string responseId, long conversationTokens, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(responseId);
+        return PostgresErrors.RunAsync(async () =>
+        {
+            await using var command = _dataSource.CreateCommand("UPDATE response_routes SET conversation_tokens = $2 WHERE response_id = $1");
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = responseId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = conversationTokens });
+            return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        });
+    }
+
     public Task<ResponseRoute?> FindAsync(string responseId, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(responseId);

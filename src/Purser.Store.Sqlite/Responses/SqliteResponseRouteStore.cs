@@ -42,6 +42,19 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
         });
     }
 
+    public Task RecordConversationAsync(string responseId, long conversationTokens, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(responseId);
+        return Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE response_routes SET conversation_tokens = $tokens WHERE response_id = $id;";
+            command.Parameters.AddWithValue("$id", responseId);
+            command.Parameters.AddWithValue("$tokens", conversationTokens);
+            return command.ExecuteNonQuery();
+        });
+    }
+
     public Task<ResponseRoute?> FindAsync(string responseId, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(responseId);
