@@ -16,6 +16,8 @@ internal sealed class SimRouter
     private readonly EmbeddingsHandler embeddings;
     private readonly ModelsHandler models;
     private readonly CountTokensHandler countTokens;
+    private readonly ResponsesHandler responses;
+    private readonly StoredResponsesHandler storedResponses;
 
     public SimRouter(SimContext sim)
     {
@@ -24,6 +26,9 @@ internal sealed class SimRouter
         embeddings = new EmbeddingsHandler(sim);
         models = new ModelsHandler(sim);
         countTokens = new CountTokensHandler(sim);
+        var store = new ResponseStore();
+        responses = new ResponsesHandler(sim, store);
+        storedResponses = new StoredResponsesHandler(sim, store);
     }
 
     public async Task HandleAsync(HttpContext context)
@@ -55,12 +60,16 @@ internal sealed class SimRouter
                 return countTokens.HandleAsync(context);
             case "/v1/embeddings" when post:
                 return embeddings.HandleAsync(context);
+            case "/v1/responses" when post:
+                return responses.HandleAsync(context);
             case "/v1/models" when get:
                 return models.HandleAsync(context);
             case "/health" when get:
                 context.Response.ContentType = "text/plain";
                 return context.Response.WriteAsync("ok", context.RequestAborted);
-            case "/v1/chat/completions" or "/v1/messages" or "/v1/messages/count_tokens" or "/v1/embeddings" or "/v1/models" or "/health":
+            case var stored when stored.StartsWith("/v1/responses/", StringComparison.Ordinal) && storedResponses.TryHandle(context, stored["/v1/responses/".Length..], out Task handled):
+                return handled;
+            case "/v1/chat/completions" or "/v1/messages" or "/v1/messages/count_tokens" or "/v1/embeddings" or "/v1/models" or "/v1/responses" or "/health":
                 return OpenAiErrors.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, $"Method {request.Method} not allowed for {path}.", "invalid_request_error");
             default:
                 if (post && AzureRoute.TryMatch(path, out var deployment, out var operation))

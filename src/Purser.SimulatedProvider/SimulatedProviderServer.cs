@@ -12,7 +12,7 @@ using Purser.SimulatedProvider.Common;
 namespace Purser.SimulatedProvider;
 
 /// <summary>
-/// A fake OpenAI + Anthropic server (chat completions, messages, embeddings, models) for demos, tests and
+/// A fake OpenAI + Anthropic server (chat completions, responses, messages, embeddings, models) for demos, tests and
 /// benchmarks. Behaviour per request is chosen by the model name (<c>sim-chat~out=64,ttft=20,fail=429</c>)
 /// or <c>x-sim-*</c> headers; see the project's token-counting rule in <c>TokenCounter</c>.
 /// </summary>

@@ -270,5 +270,22 @@ internal static class PostgresSchema
         ALTER TABLE admin_keys ADD COLUMN trust_tags boolean NOT NULL DEFAULT false;
         ALTER TABLE budgets ADD COLUMN model text;
         """,
+        """,
+
+        // (issue 16): the Responses API's response id -> provider memory, and a background response's pending hold.
+        """
+        CREATE TABLE response_routes (
+            response_id text NOT NULL PRIMARY KEY,
+            key_id text NOT NULL,
+            provider text NOT NULL,
+            model_alias text NOT NULL,
+            upstream_model text NOT NULL,
+            created_at bigint NOT NULL,
+            pending_hold_id text,
+            pending_hold_nano bigint NOT NULL DEFAULT 0,
+            pending_input_bound bigint NOT NULL DEFAULT 0,
+            conversation_tokens bigint
+        );
+        """,
     ];
 }

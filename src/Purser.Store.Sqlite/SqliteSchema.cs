@@ -264,5 +264,21 @@ internal static class SqliteSchema
         ALTER TABLE admin_keys ADD COLUMN trust_tags INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE budgets ADD COLUMN model TEXT;
         """,
+
+        // (issue 16): the Responses API's response id -> provider memory, and a background response's pending hold.
+        """
+        CREATE TABLE response_routes (
+            response_id TEXT NOT NULL PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model_alias TEXT NOT NULL,
+            upstream_model TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            pending_hold_id TEXT,
+            pending_hold_nano INTEGER NOT NULL DEFAULT 0,
+            pending_input_bound INTEGER NOT NULL DEFAULT 0,
+            conversation_tokens INTEGER
+        );
+        """,
     ];
 }

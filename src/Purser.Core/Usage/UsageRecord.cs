@@ -37,7 +37,7 @@ public sealed record UsageRecord
 
     public string UpstreamModel { get; init; } = "";
 
-    /// <summary>"chat", "messages", "embeddings" or "count_tokens" (free: always $0, no tokens).</summary>
+    /// <summary>"chat", "messages", "embeddings", "responses" or "count_tokens" (free: always $0, no tokens).</summary>
     public required string Operation { get; init; }
 
     public TokenUsage Tokens { get; init; }

@@ -178,7 +178,7 @@ internal static class RequestShapes
     /// An image is billed by its pixels, not by its data, so its base64 characters leave the text bytes (never more
     /// than the body counted for them: a parsed string is no longer than its JSON).
     /// </summary>
-    private static void AddImage(string? data, ImageDetail detail, RequestShape shape)
+    internal static void AddImage(string? data, ImageDetail detail, RequestShape shape)
     {
         var width = 0;
         var height = 0;

@@ -19,6 +19,7 @@ internal sealed class UpstreamTarget
         MessagesUri = new Uri(Root + "/messages");
         CountTokensUri = new Uri(Root + "/messages/count_tokens");
         EmbeddingsUri = new Uri(Root + "/embeddings");
+        ResponsesUri = new Uri(Root + "/responses");
     }
 
     public string Name { get; }
@@ -54,6 +55,9 @@ internal sealed class UpstreamTarget
     public Uri CountTokensUri { get; }
 
     public Uri EmbeddingsUri { get; }
+
+    /// <summary>The Responses API (<c>/responses</c>); a stored response is <c>/responses/{id}</c> under it.</summary>
+    public Uri ResponsesUri { get; }
 
     public override string ToString() => $"{Name} ({Kind})";
 }

@@ -47,6 +47,7 @@ internal static class ErrorTable
         GatewayErrorCode.TokensPerMinuteExceeded => new(429, "rate_limit_exceeded", "rate_limit_error", "tokens_per_minute_exceeded"),
         GatewayErrorCode.ConcurrencyExceeded => new(429, "rate_limit_exceeded", "rate_limit_error", "concurrency_exceeded"),
         GatewayErrorCode.EndUserLimitReached => new(403, "permission_error", "permission_error", "end_user_limit_reached"),
+        GatewayErrorCode.ResponseNotFound => new(404, "invalid_request_error", "not_found_error", "response_not_found"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

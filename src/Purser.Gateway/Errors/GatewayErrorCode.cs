@@ -39,4 +39,7 @@ internal enum GatewayErrorCode
     TokensPerMinuteExceeded,
     ConcurrencyExceeded,
     EndUserLimitReached,
+
+    /// <summary>A Responses API response id this key did not create through the gateway (or that was deleted).</summary>
+    ResponseNotFound,
 }

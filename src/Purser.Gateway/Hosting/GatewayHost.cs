@@ -167,6 +167,9 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<ChatProxy>();
         services.AddSingleton<CountTokensProxy>();
         services.AddSingleton<EmbeddingsProxy>();
+        services.AddSingleton<Responses.ResponseRoutes>();
+        services.AddSingleton<Responses.ResponsesProxy>();
+        services.AddSingleton<Responses.StoredResponsesProxy>();
         var telemetry = TelemetrySetup.AddTelemetry(services, config.Telemetry, options);
         Dashboard.DashboardSetup.AddDashboard(services);
 

@@ -115,6 +115,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
 
     /// <summary>Rate limits from the admin API, and the token buckets instances share (issue 15).</summary>
     public required Purser.RateLimits.IRateLimitStore RateLimits { get; init; }
+    /// <summary>The Responses API's response id → provider memory, in the same database.</summary>
+    public required Purser.Responses.IResponseRouteStore ResponseRoutes { get; init; }
 
     /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
     public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
@@ -131,6 +133,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
             {
                 Tasks = new SqliteTaskScopeStore(sqlite, time),
                 RateLimits = new Purser.Store.Sqlite.RateLimits.SqliteRateLimitStore(sqlite),
+                ResponseRoutes = new Purser.Store.Sqlite.Responses.SqliteResponseRouteStore(sqlite),
             };
         }
 
@@ -154,6 +157,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         {
             Tasks = new PostgresTaskScopeStore(postgres, time),
             RateLimits = new Purser.Store.Postgres.RateLimits.PostgresRateLimitStore(postgres),
+            ResponseRoutes = new Purser.Store.Postgres.Responses.PostgresResponseRouteStore(postgres),
         };
     }
 
@@ -181,6 +185,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(Admin);
         services.AddSingleton(Tasks);
         services.AddSingleton(RateLimits);
+        services.AddSingleton(ResponseRoutes);
         services.AddSingleton(Events);
         services.AddSingleton(Ledger);
         services.AddSingleton(Bedtime);

@@ -54,6 +54,9 @@ internal static partial class Log
     [LoggerMessage(40, LogLevel.Error, "Request {RequestId} failed unexpectedly; answered 500 and recorded")]
     public static partial void RequestFailedUnexpectedly(ILogger logger, string requestId, Exception exception);
 
+    [LoggerMessage(1601, LogLevel.Warning, "Response {ResponseId}: its route could not be written to the store ({Reason}); this instance still knows it, others will not")]
+    public static partial void ResponseRouteNotStored(ILogger logger, string responseId, string reason);
+
     [LoggerMessage(41, LogLevel.Warning, "Request {RequestId}: upstream {Provider} reported usage the request could not have produced; charged its hold")]
     public static partial void ImplausibleUsage(ILogger logger, string requestId, string provider);
 

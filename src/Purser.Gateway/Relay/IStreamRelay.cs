@@ -27,4 +27,10 @@ internal interface IStreamRelay
 
     /// <summary>Output tokens counted from what was relayed.</summary>
     long CountedOutputTokens { get; }
+
+    /// <summary>
+    /// Writes the error that ends a broken stream in the relay's own event shape; false leaves it to
+    /// <see cref="StreamPump.WriteError"/> (the chat formats' error frame).
+    /// </summary>
+    bool WriteError(PipeWriter output, bool malformed) => false;
 }

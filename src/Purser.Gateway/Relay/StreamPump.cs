@@ -60,7 +60,7 @@ internal static class StreamPump
                 {
                     relay.Complete(writer);
                 }
-                else
+                else if (!relay.WriteError(writer, malformed))
                 {
                     WriteError(writer, callerFormat, malformed);
                 }

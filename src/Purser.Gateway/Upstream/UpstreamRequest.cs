@@ -58,4 +58,16 @@ internal static class UpstreamRequest
 
         return request;
     }
+
+    /// <summary>A request without a body (a stored response's retrieval, deletion or cancellation) to an OpenAI-format provider.</summary>
+    public static HttpRequestMessage CreateBodiless(UpstreamTarget target, HttpMethod method, Uri uri)
+    {
+        var request = new HttpRequestMessage(method, uri) { Version = System.Net.HttpVersion.Version11 };
+        if (target.BearerHeader is { } bearer)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", bearer);
+        }
+
+        return request;
+    }
 }

@@ -68,6 +68,7 @@ public sealed class MeteringFixture : IAsyncLifetime
               sim-jsonstream: { provider: sim-openai, upstream: "sim-chat~fail=json_stream", {{P}} }
               sim-cutbody: { provider: sim-openai, upstream: "sim-chat~out=40,fail=cut_body", {{P}} }
               sim-oversize: { provider: sim-openai, upstream: "sim-chat~fail=oversize", {{P}} }
+              sim-reason: { provider: sim-openai, upstream: "sim-chat~out=20,reason=30,cached=8", reasoning: true, price: { input: 0.5, output: 1.5, cached_input: 0.25 } }
               o3-cut: { provider: sim-openai, upstream: "o3-mini~reason=40,out=50,fail=cut:5", reasoning: true, price: { input: 1.1, output: 4.4 } }
               sim-timeout: { provider: sim-openai, upstream: "sim-chat~fail=timeout", {{P}} }
               claude-ok: { provider: sim-anthropic, upstream: "claude-sim~out=20", price: { input: 1, output: 5 } }

@@ -1,0 +1,326 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Purser.Configuration;
+using Purser.Gateway.Auth;
+using Purser.Gateway.Bedtime;
+using Purser.Gateway.Budgets;
+using Purser.Gateway.Configuration;
+using Purser.Gateway.Errors;
+using Purser.Gateway.Logging;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Proxy;
+using Purser.Gateway.Relay;
+using Purser.Gateway.Upstream;
+using Purser.Gateway.Validation;
+using Purser.Gateway.Wire;
+using Purser.Pricing;
+using Purser.Providers.Streaming;
+using Purser.Responses;
+using Purser.Usage;
+
+namespace Purser.Gateway.Responses;
+
+/// <summary>
+/// <c>POST /v1/responses</c>, the OpenAI Responses API, with the chat path's spend control and in the same frame
+/// (<see cref="CallGuard"/>, so every request leaves one usage record and is charged by <see cref="Metering"/>):
+/// <code>
+///  authenticate ─► read + validate (ResponsesShape) ─► Bedtime ─► resolve model ─► admit the worst case
+///   (max_output_tokens, else the model's max output; input text, images, files, tools) ─► send (max_output_tokens
+///   always set to what was held) ─► relay: error │ whole response │ stream (every event passed through, in order)
+///   ─► settle from the response's usage (input, cached input, output, reasoning) + one usage record
+/// </code>
+/// Passed through to OpenAI-format providers; translated Responses ⇄ Messages for Anthropic-format ones
+/// (<see cref="Providers.Translation.ResponsesToChat"/>, <see cref="AnthropicToResponsesStream"/>). A stored response's id is remembered with the provider that
+/// made it (<see cref="ResponseRoutes"/>) for the retrieval routes (<see cref="StoredResponsesProxy"/>). A
+/// <c>background</c> response that comes back queued keeps its hold open: its create request is recorded at $0, and the
+/// first retrieval that sees it finished settles the hold from its usage and carries the cost in its own record;
+/// never retrieved, the hold expires and is charged in full.
+/// </summary>
+internal sealed class ResponsesProxy
+{
+    /// <summary>How long a background response's hold stays open before the expiry sweep charges it in full.</summary>
+    public static readonly TimeSpan BackgroundHoldTtl = TimeSpan.FromHours(1);
+
+    private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
+
+    private readonly ConfigMonitor _config;
+    private readonly UpstreamClient _upstream;
+    private readonly UsageRecorder _usage;
+    private readonly CallGuard _guard;
+    private readonly BudgetAdmission _budgets;
+    private readonly BudgetEvents _events;
+    private readonly BedtimeGuard _bedtime;
+    private readonly ResponseRoutes _routes;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ResponsesProxy> _logger;
+
+    public ResponsesProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, BedtimeGuard bedtime, ResponseRoutes routes, TimeProvider time, ILogger<ResponsesProxy> logger)
+    {
+        _config = config;
+        _upstream = upstream;
+        _usage = usage;
+        _guard = guard;
+        _budgets = budgets;
+        _events = events;
+        _bedtime = bedtime;
+        _routes = routes;
+        _time = time;
+        _logger = logger;
+    }
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var started = _time.GetTimestamp();
+        var requestId = RequestIds.For(context, _time);
+        context.Response.Headers["x-request-id"] = requestId;
+        var state = _config.Current;
+        if (CallerAuthenticator.Authenticate(context.Request, state, _time, out var key) is { } unauthenticated)
+        {
+            await ErrorWriter.WriteAsync(context, unauthenticated, ApiFormat.OpenAI).ConfigureAwait(false);
+            return;
+        }
+
+        var call = new CallRecord(requestId, key!.Id, "responses", started);
+        await _guard.RunAsync(context, call, ApiFormat.OpenAI, static args => args.Proxy.RunAsync(args.Context, args.Call, args.Key, args.State),
+            (Proxy: this, Context: context, Call: call, Key: key, State: state)).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state)
+    {
+        var ct = context.RequestAborted;
+        var (raw, bodyError) = await RequestBody.ReadRawAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
+        if (bodyError is { } badBody)
+        {
+            await FailAsync(context, call, badBody).ConfigureAwait(false);
+            return;
+        }
+
+        JsonObject request;
+        int bodyBytes;
+        using (raw)
+        {
+            // Bytes, escapes and duplicate names first, then the fields the gateway reads.
+            if (JsonBodyCheck.Check(raw!.WrittenSpan) is { } badBytes)
+            {
+                await FailAsync(context, call, badBytes).ConfigureAwait(false);
+                return;
+            }
+
+            var (json, parseError) = RequestBody.Parse(raw.WrittenSpan);
+            if (parseError is { } badJson)
+            {
+                await FailAsync(context, call, badJson).ConfigureAwait(false);
+                return;
+            }
+
+            request = json!;
+            bodyBytes = raw.WrittenCount;
+        }
+
+        var shapeError = ResponsesShape.Read(request, bodyBytes, out var fields, out var shape);
+        call.ModelAlias = fields.Alias ?? "";
+        call.Streamed = fields.Stream;
+        shapeError ??= ForwardedHeaders.Validate(context.Request.Headers);
+        var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders);
+        shapeError ??= headerError;
+        if (shapeError is { } badRequest)
+        {
+            await FailAsync(context, call, badRequest).ConfigureAwait(false);
+            return;
+        }
+
+        var bedtime = await _bedtime.CheckAsync(state, key, call.RequestId, ct).ConfigureAwait(false);
+        call.Bedtime = bedtime.Watches;
+        if (bedtime.Error is { } asleep)
+        {
+            await FailAsync(context, call, asleep).ConfigureAwait(false);
+            return;
+        }
+
+        ResolvedModel model;
+        ModelPrice price;
+        if (bedtime.DegradeTo is { } nightModel)
+        {
+            context.Response.Headers["x-bedtime-degraded"] = "model=" + bedtime.DegradeAlias;
+            model = nightModel;
+            price = nightModel.Model.Price ?? ModelPrice.Free;
+        }
+        else if (Ensembles.EnsembleExecutor.Handles(state, fields.Alias!))
+        {
+            await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest,
+                $"'{fields.Alias}' is a route or ensemble; the Responses API is served by single models only. Call a model of it directly, or use /v1/chat/completions.", "model")).ConfigureAwait(false);
+            return;
+        }
+        else if (ChatProxy.ResolveModel(state, key, fields.Alias!, ModelKind.Chat, out model, out price) is { } badModel)
+        {
+            await FailAsync(context, call, badModel).ConfigureAwait(false);
+            return;
+        }
+
+        if (Translate(request, model, 0, out _) is { } untranslatable)
+        {
+            await FailAsync(context, call, untranslatable).ConfigureAwait(false);
+            return;
+        }
+
+        // A conversation continued by id must be one this key created, at the provider that holds it.
+        if (fields.PreviousResponseId is { } previousId)
+        {
+            var previous = await _routes.FindAsync(previousId, ct).ConfigureAwait(false);
+            if (previous is null || previous.KeyId != key.Id)
+            {
+                await FailAsync(context, call, new GatewayError(GatewayErrorCode.ResponseNotFound, $"Previous response with id '{previousId}' not found.", "previous_response_id")).ConfigureAwait(false);
+                return;
+            }
+
+            if (previous.Provider != model.Upstream.Name)
+            {
+                await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest,
+                    $"The previous response '{previousId}' is stored at the provider '{previous.Provider}'; continue it with a model served by that provider.", "previous_response_id")).ConfigureAwait(false);
+                return;
+            }
+
+            ResponsesShape.AddConversation(shape, previous.ConversationTokens);
+        }
+
+        // The caller's own max_output_tokens is held as is; without one, the model's whole output limit (which the
+        // upstream is then told), so the hold bounds whatever the provider may produce, reasoning included.
+        var maxTokens = fields.MaxOutputTokens ?? model.Model.MaxOutputTokens;
+        call.TaskScope = budgetHeaders.TaskId;
+        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, ct).ConfigureAwait(false);
+        if (pathError is { } badPath)
+        {
+            await FailAsync(context, call, badPath).ConfigureAwait(false);
+            return;
+        }
+
+        var holdTtl = fields.Background ? BackgroundHoldTtl : TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60);
+        var (admission, refusal) = await _budgets.AdmitAsync(
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, holdTtl, Shape: shape), ct).ConfigureAwait(false);
+        if (refusal is { } refused)
+        {
+            _events.Blocked(call.Subject, refused);
+            await FailAsync(context, call, refused).ConfigureAwait(false);
+            return;
+        }
+
+        call.Admission = admission;
+        call.InputTokenBound = admission!.InputTokens;
+        if (admission.Degraded is { } degraded)
+        {
+            context.Response.Headers["x-budget-degraded"] = degraded;
+            if (!string.Equals(degraded, FailOpenAllowance.Marker, StringComparison.Ordinal))
+            {
+                _events.Degraded(call.Subject, degraded);
+            }
+
+            model = admission.Model;
+            price = admission.Price;
+            maxTokens = admission.MaxTokens;
+        }
+
+        call.Provider = model.Upstream.Name;
+        call.UpstreamModel = model.Model.UpstreamModel;
+        call.Price = price;
+        call.HiddenOutput = model.Model.Reasoning;
+
+        // The upstream body: passed through to an OpenAI-format provider with the held limit; translated for Anthropic.
+        var anthropic = model.Upstream.Kind == ProviderKind.Anthropic;
+        if (Translate(request, model, maxTokens, out var upstreamBody) is { } badTranslation)
+        {
+            await FailAsync(context, call, badTranslation).ConfigureAwait(false);
+            return;
+        }
+
+        using var buffer = new PooledBufferWriter(bodyBytes + 256);
+        using var upstreamRequest = UpstreamRequest.Create(model.Upstream, anthropic ? model.Upstream.MessagesUri : model.Upstream.ResponsesUri, upstreamBody!, buffer, context.Request);
+        using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), fields.Stream ? ct : CancellationToken.None);
+        using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
+        var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, fields.Alias!, deadline).ConfigureAwait(false);
+        if (sent.Sent)
+        {
+            call.MarkSent();
+        }
+
+        if (sent.Response is not { } upstreamResponse)
+        {
+            await FailUpstreamAsync(context, call, sent.Failure, Metering.Unknown(call)).ConfigureAwait(false);
+            return;
+        }
+
+        using (upstreamResponse)
+        {
+            var relay = new ResponsesRelay(context, call, _usage, _routes, _logger, _time, _config) { Anthropic = anthropic, MaxOutputTokens = maxTokens };
+            if (!upstreamResponse.IsSuccessStatusCode)
+            {
+                await relay.UpstreamErrorAsync(upstreamResponse, deadline.Token).ConfigureAwait(false);
+            }
+            else if (fields.Stream && IsEventStream(upstreamResponse))
+            {
+                await relay.StreamAsync(upstreamResponse, price, fields.Store && !anthropic, deadline.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await relay.WholeAsync(upstreamResponse, price, fields with { Store = fields.Store && !anthropic }, deadline).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The upstream body for <paramref name="model"/>: the request itself for an OpenAI-format provider (with the
+    /// upstream model and the held <c>max_output_tokens</c>), or its translation Responses → Chat Completions → Messages
+    /// for an Anthropic one; a 400 that says why when it cannot be translated.
+    /// </summary>
+    private static GatewayError? Translate(JsonObject request, ResolvedModel model, int maxTokens, out JsonObject? upstream)
+    {
+        upstream = null;
+        if (model.Upstream.Kind != ProviderKind.Anthropic)
+        {
+            if (maxTokens > 0)
+            {
+                request["model"] = model.Model.UpstreamModel;
+                request["max_output_tokens"] = maxTokens;
+            }
+
+            upstream = request;
+            return null;
+        }
+
+        if (!Providers.Translation.ResponsesToChat.TryTranslateRequest(request, out var chat, out var error)
+            || !Providers.Translation.OpenAiToAnthropic.TryTranslateRequest(chat, model.Model.UpstreamModel, Math.Max(1, maxTokens), out upstream, out error))
+        {
+            return new GatewayError(GatewayErrorCode.InvalidRequest, error.Message, error.Param);
+        }
+
+        return null;
+    }
+
+    private static bool IsEventStream(HttpResponseMessage upstream) =>
+        upstream.Content.Headers.ContentType?.MediaType is { } media && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
+
+    private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error)
+    {
+        var standing = await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), Metering.Nothing).ConfigureAwait(false);
+        BudgetHeaders.Apply(context.Response, standing);
+        await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
+    }
+
+    private async Task FailUpstreamAsync(HttpContext context, CallRecord call, UpstreamFailure failure, Metering.Charge charge)
+    {
+        var error = UpstreamErrors.For(failure, call.Provider, call.ModelAlias, _config.Current.Config.Server.UpstreamTimeoutSeconds);
+        var gone = failure == UpstreamFailure.CallerGone || context.RequestAborted.IsCancellationRequested;
+        var standing = await _usage.FinishAsync(call, gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), charge).ConfigureAwait(false);
+        if (gone)
+        {
+            return;
+        }
+
+        if (charge.Source != UsageSource.None)
+        {
+            context.Response.Headers["x-request-cost"] = charge.Cost.ToString();
+        }
+
+        BudgetHeaders.Apply(context.Response, standing);
+        await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,207 @@
+using System.Globalization;
+using Purser.Budgets;
+using Purser.Gateway.Auth;
+using Purser.Gateway.Budgets;
+using Purser.Gateway.Configuration;
+using Purser.Gateway.Errors;
+using Purser.Gateway.Logging;
+using Purser.Gateway.Pipeline;
+using Purser.Gateway.Upstream;
+using Purser.Gateway.Wire;
+using Purser.Pricing;
+using Purser.Providers.Streaming;
+using Purser.Responses;
+using Purser.Usage;
+
+namespace Purser.Gateway.Responses;
+
+/// <summary>
+/// <c>GET /v1/responses/{id}</c>, <c>DELETE /v1/responses/{id}</c>, <c>POST /v1/responses/{id}/cancel</c> and
+/// <c>GET /v1/responses/{id}/input_items</c>: forwarded to the provider that created the response (its
+/// <see cref="ResponseRoute"/>), for the key that created it only (any other key is told it does not exist). They cost
+/// nothing and leave one usage record each — except the retrieval (or cancellation) that first finds a
+/// <c>background</c> response finished: it settles that response's open hold from its usage, and its record carries the
+/// cost.
+/// </summary>
+internal sealed class StoredResponsesProxy
+{
+    private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
+
+    private readonly ConfigMonitor _config;
+    private readonly UpstreamClient _upstream;
+    private readonly UsageRecorder _usage;
+    private readonly CallGuard _guard;
+    private readonly ResponseRoutes _routes;
+    private readonly IBudgetLedger _ledger;
+    private readonly TimeProvider _time;
+    private readonly ILogger<StoredResponsesProxy> _logger;
+
+    public StoredResponsesProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, ResponseRoutes routes, IBudgetLedger ledger, TimeProvider time, ILogger<StoredResponsesProxy> logger)
+    {
+        _config = config;
+        _upstream = upstream;
+        _usage = usage;
+        _guard = guard;
+        _routes = routes;
+        _ledger = ledger;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Serves <paramref name="suffix"/> ("" for the response itself, "/cancel", "/input_items") of response <paramref name="id"/>.</summary>
+    public async Task HandleAsync(HttpContext context, string id, string suffix)
+    {
+        var started = _time.GetTimestamp();
+        var requestId = RequestIds.For(context, _time);
+        context.Response.Headers["x-request-id"] = requestId;
+        var state = _config.Current;
+        if (CallerAuthenticator.Authenticate(context.Request, state, _time, out var key) is { } unauthenticated)
+        {
+            await ErrorWriter.WriteAsync(context, unauthenticated, ApiFormat.OpenAI).ConfigureAwait(false);
+            return;
+        }
+
+        var call = new CallRecord(requestId, key!.Id, "responses", started);
+        await _guard.RunAsync(context, call, ApiFormat.OpenAI, static args => args.Proxy.RunAsync(args.Context, args.Call, args.Key, args.State, args.Id, args.Suffix),
+            (Proxy: this, Context: context, Call: call, Key: key, State: state, Id: id, Suffix: suffix)).ConfigureAwait(false);
+    }
+
+    private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state, string id, string suffix)
+    {
+        var ct = context.RequestAborted;
+        var route = await _routes.FindAsync(id, ct).ConfigureAwait(false);
+        if (route is null || route.KeyId != key.Id)
+        {
+            await FailAsync(context, call, new GatewayError(GatewayErrorCode.ResponseNotFound, $"Response with id '{id}' not found.", "response_id")).ConfigureAwait(false);
+            return;
+        }
+
+        call.ModelAlias = route.ModelAlias;
+        call.Provider = route.Provider;
+        call.UpstreamModel = route.UpstreamModel;
+        if (Target(state, route) is not { } model)
+        {
+            await FailAsync(context, call, new GatewayError(GatewayErrorCode.ModelNotFound, $"The provider '{route.Provider}' that stored response '{id}' is no longer configured.", "response_id")).ConfigureAwait(false);
+            return;
+        }
+
+        var method = HttpMethods.IsDelete(context.Request.Method) ? HttpMethod.Delete : HttpMethods.IsPost(context.Request.Method) ? HttpMethod.Post : HttpMethod.Get;
+        var uri = new Uri(model.Upstream.ResponsesUri.AbsoluteUri + "/" + Uri.EscapeDataString(id) + suffix + context.Request.QueryString.Value);
+        using var upstreamRequest = UpstreamRequest.CreateBodiless(model.Upstream, method, uri);
+        using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), ct);
+        var sent = await _upstream.SendAsync(upstreamRequest, route.Provider, route.ModelAlias, deadline).ConfigureAwait(false);
+        if (sent.Response is not { } upstream)
+        {
+            // A retrieval is free whether or not it reached the provider.
+            await FailAsync(context, call, UpstreamErrors.For(sent.Failure, route.Provider, route.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
+            return;
+        }
+
+        byte[] body;
+        using (upstream)
+        {
+            try
+            {
+                body = await UpstreamBody.ReadBoundedAsync(upstream.Content, MaxUpstreamBodyBytes, deadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
+            {
+                await FailAsync(context, call, UpstreamErrors.For(UpstreamClient.ClassifyRead(ex, deadline), route.Provider, route.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
+                return;
+            }
+
+            var status = (int)upstream.StatusCode;
+            var ok = status is >= 200 and < 300;
+            var (usage, source, cost) = ok && suffix is "" or "/cancel" && method != HttpMethod.Delete && route.PendingHoldId is not null
+                ? await SettleBackgroundAsync(route, body, model).ConfigureAwait(false)
+                : (default(TokenUsage), UsageSource.None, Money.Zero);
+            if (ok && method == HttpMethod.Delete)
+            {
+                await _routes.ForgetAsync(id).ConfigureAwait(false);
+            }
+
+            await _usage.FinishAsync(call, status, ok ? null : "upstream_" + status.ToString(CultureInfo.InvariantCulture), usage, source, cost, null).ConfigureAwait(false);
+            if (ct.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var response = context.Response;
+            response.StatusCode = status;
+            response.ContentType = upstream.Content.Headers.ContentType?.ToString() ?? "application/json";
+            response.Headers["x-request-cost"] = cost.ToString();
+            response.ContentLength = body.Length;
+            await response.Body.WriteAsync(body, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Settles a background response's open hold once it is finished (completed, incomplete, failed or cancelled):
+    /// its reported usage at the model's price, clamped to the hold; a finished response without usage ran nothing
+    /// billable. Claimed once across instances, so racing retrievals settle it once.
+    /// </summary>
+    private async Task<(TokenUsage Usage, UsageSource Source, Money Cost)> SettleBackgroundAsync(ResponseRoute route, byte[] body, ResolvedModel model)
+    {
+        var observer = new ResponsesStreamObserver();
+        if (!observer.ObserveResponseObject(body) || observer.Status is not ("completed" or "incomplete" or "failed" or "cancelled"))
+        {
+            return (default, UsageSource.None, Money.Zero);
+        }
+
+        if (!await _routes.TryClaimPendingAsync(route).ConfigureAwait(false))
+        {
+            return (default, UsageSource.None, Money.Zero);
+        }
+
+        var price = model.Model.Price ?? ModelPrice.Free;
+        var usage = observer.ReportedUsage ?? default;
+        var source = observer.ReportedUsage is null ? UsageSource.None : UsageSource.Reported;
+        var cost = source == UsageSource.None ? Money.Zero : price.Cost(usage);
+        if (cost > route.PendingHoldAmount || usage.TotalTokens < 0 || usage.InputTokens >= Metering.MaxPlausibleTokens || usage.OutputTokens >= Metering.MaxPlausibleTokens)
+        {
+            // More than the request could have produced: the hold in full, as for any implausible report.
+            Log.ImplausibleUsage(_logger, route.ResponseId, route.Provider);
+            usage = new TokenUsage(route.PendingInputBound, 0);
+            source = UsageSource.Held;
+            cost = route.PendingHoldAmount;
+        }
+
+        if (PendingHold.Decode(route.PendingHoldId!, out var holdId))
+        {
+            try
+            {
+                await _ledger.SettleAsync(holdId, cost, source == UsageSource.None ? 0 : usage.TotalTokens, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (LedgerUnavailableException)
+            {
+                // The hold stays and expires, charged in full; the record still carries the actual cost.
+            }
+        }
+
+        return (usage, source, cost);
+    }
+
+    private static ResolvedModel? Target(GatewayState state, ResponseRoute route)
+    {
+        if (state.Models.TryGetValue(route.ModelAlias, out var byAlias) && byAlias.Upstream.Name == route.Provider)
+        {
+            return byAlias;
+        }
+
+        foreach (var model in state.Models.Values)
+        {
+            if (model.Upstream.Name == route.Provider)
+            {
+                return model;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error)
+    {
+        await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), Metering.Nothing).ConfigureAwait(false);
+        await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
+    }
+}

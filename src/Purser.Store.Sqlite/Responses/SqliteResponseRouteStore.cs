@@ -1,0 +1,118 @@
+using Microsoft.Data.Sqlite;
+using Purser.Pricing;
+using Purser.Responses;
+
+namespace Purser.Store.Sqlite.Responses;
+
+/// <summary>
+/// The Responses API's response id → provider memory in the Purser database (<c>response_routes</c>): an insert that
+/// ignores a second write of the same id, primary-key lookups, and a pending background hold claimed by one
+/// <c>UPDATE … WHERE pending_hold_id IS NOT NULL</c>, which only one writer of the file can win.
+/// </summary>
+public sealed class SqliteResponseRouteStore : IResponseRouteStore
+{
+    private readonly SqliteDatabase _database;
+
+    public SqliteResponseRouteStore(SqliteDatabase db)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        _database = db;
+    }
+
+    public Task RememberAsync(ResponseRoute route, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        return Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText =
+                "INSERT INTO response_routes (response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens) "
+                + "VALUES ($id, $key, $provider, $alias, $upstream, $created, $hold, $nano, $bound, $conversation) ON CONFLICT (response_id) DO NOTHING;";
+            command.Parameters.AddWithValue("$id", route.ResponseId);
+            command.Parameters.AddWithValue("$key", route.KeyId);
+            command.Parameters.AddWithValue("$provider", route.Provider);
+            command.Parameters.AddWithValue("$alias", route.ModelAlias);
+            command.Parameters.AddWithValue("$upstream", route.UpstreamModel);
+            command.Parameters.AddWithValue("$created", route.CreatedAt.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$hold", (object?)route.PendingHoldId ?? DBNull.Value);
+            command.Parameters.AddWithValue("$nano", route.PendingHoldAmount.NanoUsd);
+            command.Parameters.AddWithValue("$bound", route.PendingInputBound);
+            command.Parameters.AddWithValue("$conversation", (object?)route.ConversationTokens ?? DBNull.Value);
+            return command.ExecuteNonQuery();
+        });
+    }
+
+    public Task RecordConversationAsync(string responseId, long conversationTokens, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(responseId);
+        return Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE response_routes SET conversation_tokens = $tokens WHERE response_id = $id;";
+            command.Parameters.AddWithValue("$id", responseId);
+            command.Parameters.AddWithValue("$tokens", conversationTokens);
+            return command.ExecuteNonQuery();
+        });
+    }
+
+    public Task<ResponseRoute?> FindAsync(string responseId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(responseId);
+        return Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText =
+                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens "
+                + "FROM response_routes WHERE response_id = $id;";
+            command.Parameters.AddWithValue("$id", responseId);
+            using var reader = command.ExecuteReader();
+            if (!reader.Read())
+            {
+                return (ResponseRoute?)null;
+            }
+
+            return new ResponseRoute(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+                reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8),
+                reader.IsDBNull(9) ? null : reader.GetInt64(9));
+        });
+    }
+
+    public Task<bool> TryClaimPendingAsync(string responseId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(responseId);
+        return Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE response_routes SET pending_hold_id = NULL WHERE response_id = $id AND pending_hold_id IS NOT NULL;";
+            command.Parameters.AddWithValue("$id", responseId);
+            return command.ExecuteNonQuery() == 1;
+        });
+    }
+
+    public Task ForgetAsync(string responseId, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(responseId);
+        return Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM response_routes WHERE response_id = $id;";
+            command.Parameters.AddWithValue("$id", responseId);
+            return command.ExecuteNonQuery();
+        });
+    }
+
+    private Task<T> Run<T>(Func<SqliteConnection, T> operation)
+    {
+        try
+        {
+            using var connection = _database.OpenConnection();
+            return Task.FromResult(operation(connection));
+        }
+        catch (SqliteException e) when (SqliteErrors.IsUnavailable(e))
+        {
+            throw SqliteErrors.Wrap(e);
+        }
+    }
+}
