@@ -270,7 +270,6 @@ internal static class PostgresSchema
         ALTER TABLE admin_keys ADD COLUMN trust_tags boolean NOT NULL DEFAULT false;
         ALTER TABLE budgets ADD COLUMN model text;
         """,
-        """,
 
         // (issue 16): the Responses API's response id -> provider memory, and a background response's pending hold.
         """

@@ -51,10 +51,11 @@ internal sealed class ResponsesProxy
     private readonly BudgetEvents _events;
     private readonly BedtimeGuard _bedtime;
     private readonly ResponseRoutes _routes;
+    private readonly RateGate _rates;
     private readonly TimeProvider _time;
     private readonly ILogger<ResponsesProxy> _logger;
 
-    public ResponsesProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, BedtimeGuard bedtime, ResponseRoutes routes, TimeProvider time, ILogger<ResponsesProxy> logger)
+    public ResponsesProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, BedtimeGuard bedtime, ResponseRoutes routes, RateGate rates, TimeProvider time, ILogger<ResponsesProxy> logger)
     {
         _config = config;
         _upstream = upstream;
@@ -64,6 +65,7 @@ internal sealed class ResponsesProxy
         _events = events;
         _bedtime = bedtime;
         _routes = routes;
+        _rates = rates;
         _time = time;
         _logger = logger;
     }
@@ -121,13 +123,16 @@ internal sealed class ResponsesProxy
         call.ModelAlias = fields.Alias ?? "";
         call.Streamed = fields.Stream;
         shapeError ??= ForwardedHeaders.Validate(context.Request.Headers);
-        var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders);
+        var headerError = BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders)
+            ?? EndUsers.Resolve(key, request["user"] is System.Text.Json.Nodes.JsonValue user && user.TryGetValue(out string? named) ? named : null, "user", ref budgetHeaders);
         shapeError ??= headerError;
         if (shapeError is { } badRequest)
         {
             await FailAsync(context, call, badRequest).ConfigureAwait(false);
             return;
         }
+
+        call.Caller = CallerContext.Of(key, budgetHeaders);
 
         var bedtime = await _bedtime.CheckAsync(state, key, call.RequestId, ct).ConfigureAwait(false);
         call.Bedtime = bedtime.Watches;
@@ -187,10 +192,17 @@ internal sealed class ResponsesProxy
         // upstream is then told), so the hold bounds whatever the provider may produce, reasoning included.
         var maxTokens = fields.MaxOutputTokens ?? model.Model.MaxOutputTokens;
         call.TaskScope = budgetHeaders.TaskId;
-        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, ct).ConfigureAwait(false);
+        var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, fields.Alias, ct).ConfigureAwait(false);
         if (pathError is { } badPath)
         {
             await FailAsync(context, call, badPath).ConfigureAwait(false);
+            return;
+        }
+
+        // Rate limits, before anything is held: a refused request leaves no trace in any budget.
+        if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, fields.Alias!, BudgetAdmission.WorstTokens(shape, model, 0, maxTokens), ApiFormat.OpenAI).ConfigureAwait(false) is { } limited)
+        {
+            await FailAsync(context, call, limited).ConfigureAwait(false);
             return;
         }
 
@@ -201,6 +213,13 @@ internal sealed class ResponsesProxy
         {
             _events.Blocked(call.Subject, refused);
             await FailAsync(context, call, refused).ConfigureAwait(false);
+            return;
+        }
+
+        // A soft budget past its cap may throttle instead of admitting without limit (the hold released if refused).
+        if (await _rates.ThrottleAsync(context, call, admission!, ApiFormat.OpenAI).ConfigureAwait(false) is { } throttled)
+        {
+            await FailAsync(context, call, throttled).ConfigureAwait(false);
             return;
         }
 
