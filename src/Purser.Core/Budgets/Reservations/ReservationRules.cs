@@ -48,6 +48,4 @@ public static class ReservationRules
         var ms = instant.ToUnixTimeMilliseconds();
         return DateTimeOffset.FromUnixTimeMilliseconds(instant.UtcTicks % TimeSpan.TicksPerMillisecond == 0 ? ms : ms + 1);
     }
-
-    internal static Money Zero => Money.Zero;
 }
