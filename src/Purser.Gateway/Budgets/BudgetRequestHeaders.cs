@@ -6,11 +6,13 @@ namespace Purser.Gateway.Budgets;
 
 /// <summary>
 /// The handoff surface in: <c>x-budget-scope</c> (a task id), <c>x-budget-ceiling</c> (the task's ceiling in USD, on
-/// first use) and <c>x-budget-hint</c> (the caller's estimate for this call). Invalid values are a 400 that names the
+/// first use), <c>x-budget-hint</c> (the caller's estimate for this call) and <c>x-budget-reservation</c> (a
+/// reservation to draw on). Invalid values are a 400 that names the
 /// header; nothing is charged.
 /// </summary>
-internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceiling, Money? Hint)
+internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceiling, Money? Hint, string? ReservationId = null)
 {
+    public const string ReservationHeader = "x-budget-reservation";
     public const string ScopeHeader = "x-budget-scope";
     public const string CeilingHeader = "x-budget-ceiling";
     public const string HintHeader = "x-budget-hint";
@@ -24,9 +26,15 @@ internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceil
         string? scope = headers[ScopeHeader];
         string? ceilingText = headers[CeilingHeader];
         string? hintText = headers[HintHeader];
-        if (scope is null && ceilingText is null && hintText is null)
+        string? reservation = headers[ReservationHeader];
+        if (scope is null && ceilingText is null && hintText is null && reservation is null)
         {
             return null;
+        }
+
+        if (reservation is not null && !ReservationRequests.IsValidId(reservation))
+        {
+            return Invalid(ReservationHeader, "must be a reservation id returned by POST /v1/budget/reservations");
         }
 
         if (scope is not null && !ScopeRef.IsValidId(scope))
@@ -61,7 +69,7 @@ internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceil
             hint = value;
         }
 
-        parsed = new BudgetRequestHeaders(scope, ceiling, hint);
+        parsed = new BudgetRequestHeaders(scope, ceiling, hint, reservation);
         return null;
     }
 

@@ -113,7 +113,8 @@ internal sealed partial class EnsembleExecutor
         var anchor = AliasCaller.FirstModel(state, single ?? ensemble!.Judge);
         var holdTtl = TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60 + ((ensemble?.TimeoutMs ?? 0) / 1000));
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, anchor, ModelPrice.Free, inputBound, 0, holdTtl, AllowDegrade: false, FixedAmount: plan.Projection.Cost, FixedTokens: plan.Projection.Tokens, Shape: requestShape),
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, anchor, ModelPrice.Free, inputBound, 0, holdTtl, AllowDegrade: false, FixedAmount: plan.Projection.Cost, FixedTokens: plan.Projection.Tokens, Shape: requestShape,
+                Reservation: budgetHeaders.ReservationId is { } reservationId ? new ReservationDraw(reservationId, key.Id) : null),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {

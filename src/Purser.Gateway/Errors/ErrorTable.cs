@@ -43,6 +43,10 @@ internal static class ErrorTable
         GatewayErrorCode.TaskCeilingConflict => new(409, "invalid_request_error", "invalid_request_error", "task_ceiling_conflict"),
         GatewayErrorCode.OpenTaskLimitReached => new(403, "permission_error", "permission_error", "open_task_limit_reached"),
         GatewayErrorCode.UnboundedRequest => new(402, "unbounded_request", "unbounded_request", "unbounded_request"),
+        GatewayErrorCode.ReservationDoesNotFit => new(402, "reservation_does_not_fit", "reservation_does_not_fit", "reservation_does_not_fit"),
+        GatewayErrorCode.ReservationExhausted => new(402, "reservation_exhausted", "reservation_exhausted", "reservation_exhausted"),
+        GatewayErrorCode.ReservationNotFound => new(404, "invalid_request_error", "not_found_error", "reservation_not_found"),
+        GatewayErrorCode.InvalidReservation => new(400, "invalid_request_error", "invalid_request_error", "invalid_reservation"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

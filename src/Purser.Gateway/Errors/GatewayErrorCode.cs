@@ -35,4 +35,8 @@ internal enum GatewayErrorCode
     TaskCeilingConflict,
     OpenTaskLimitReached,
     UnboundedRequest,
+    ReservationDoesNotFit,
+    ReservationExhausted,
+    ReservationNotFound,
+    InvalidReservation,
 }

@@ -132,6 +132,7 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton(sp => new BudgetAdmission(sp.GetRequiredService<IBudgetLedger>(), sp.GetRequiredService<TaskBudgets>(), options.Time, sp.GetRequiredService<BudgetEvents>(), failOpen));
         services.AddSingleton<BudgetEvents>();
         services.AddHostedService<HoldExpiry>();
+        services.AddHostedService<ReservationExpiry>();
         services.AddSingleton<Usage.UsageRetention>();
         services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageRetention>());
         var storedBedtime = await storage.Bedtime.ListAsync(cancellationToken).ConfigureAwait(false);

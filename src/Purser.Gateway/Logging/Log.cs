@@ -56,4 +56,7 @@ internal static partial class Log
 
     [LoggerMessage(41, LogLevel.Warning, "Request {RequestId}: upstream {Provider} reported usage the request could not have produced; charged its hold")]
     public static partial void ImplausibleUsage(ILogger logger, string requestId, string provider);
+
+    [LoggerMessage(2001, LogLevel.Error, "Expiring budget reservations failed")]
+    public static partial void ReservationExpiryFailed(ILogger logger, Exception exception);
 }

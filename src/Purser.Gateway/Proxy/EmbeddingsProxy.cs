@@ -154,7 +154,8 @@ internal sealed class EmbeddingsProxy
         // window: an embedding model's window limits each input, and an array of inputs may bill many windows.
         var inputBound = WorstCases.Of(RequestShape.Text(byteCount), model.Model.UpstreamModel, anthropic: false, contextWindow: null, 0).InputTokens;
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false),
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false,
+                Reservation: budgetHeaders.ReservationId is { } reservationId ? new ReservationDraw(reservationId, key.Id) : null),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
