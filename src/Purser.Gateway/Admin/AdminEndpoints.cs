@@ -38,6 +38,7 @@ internal static class AdminEndpoints
         admin.MapBedtimeEndpoints();
         admin.MapWebhookEndpoints();
         admin.MapAliasEndpoints();
+        admin.MapReservationEndpoints();
         return routes;
     }
 

@@ -86,7 +86,7 @@ internal static class ReservationsEndpoint
         var view = outcome.Reservation!;
         events.Raise("reservation.created", "key:" + key.Id, null,
             $"Reservation {view.Id} ({view.Label ?? "no label"}) holds ${view.Amount} {(view.ParentId is { } p ? "out of " + p : "on " + view.Path)} until {Time(view.ExpiresAt)}.");
-        await WriteAsync(context, Json(view), StatusCodes.Status201Created).ConfigureAwait(false);
+        await WriteAsync(context, ReservationJson.Write(view), StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
     private static async Task GetAsync(HttpContext context, string id, ConfigMonitor config, IReservationLedger ledger, TimeProvider time)
@@ -97,7 +97,17 @@ internal static class ReservationsEndpoint
             return;
         }
 
-        var view = ReservationRequests.IsValidId(id) ? await ledger.GetReservationAsync(id, key!.Id, context.RequestAborted).ConfigureAwait(false) : null;
+        ReservationView? view;
+        try
+        {
+            view = ReservationRequests.IsValidId(id) ? await ledger.GetReservationAsync(id, key!.Id, context.RequestAborted).ConfigureAwait(false) : null;
+        }
+        catch (LedgerUnavailableException)
+        {
+            await ErrorWriter.WriteAsync(context, Unavailable, ApiFormat.OpenAI).ConfigureAwait(false);
+            return;
+        }
+
         if (view is null)
         {
             await ErrorWriter.WriteAsync(context, ReservationRequests.NotFound(id), ApiFormat.OpenAI).ConfigureAwait(false);
@@ -105,7 +115,7 @@ internal static class ReservationsEndpoint
         }
 
         context.Response.Headers[ReservationRequests.RemainingHeader] = view.Remaining.ToString();
-        await WriteAsync(context, Json(view), StatusCodes.Status200OK).ConfigureAwait(false);
+        await WriteAsync(context, ReservationJson.Write(view), StatusCodes.Status200OK).ConfigureAwait(false);
     }
 
     private static async Task ReleaseAsync(HttpContext context, string id, ConfigMonitor config, IReservationLedger ledger, BudgetEvents events, TimeProvider time)
@@ -116,9 +126,22 @@ internal static class ReservationsEndpoint
             return;
         }
 
-        var outcome = ReservationRequests.IsValidId(id)
-            ? await ledger.ReleaseReservationAsync(id, key!.Id, time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false)
-            : new ReleaseOutcome(ReservationStatus.Unknown, []);
+        ReleaseOutcome outcome;
+        ReservationView? view;
+        try
+        {
+            // Never cancelled once started: a release must land even when the caller has gone.
+            outcome = ReservationRequests.IsValidId(id)
+                ? await ledger.ReleaseReservationAsync(id, key!.Id, time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false)
+                : new ReleaseOutcome(ReservationStatus.Unknown, []);
+            view = outcome.Status == ReservationStatus.Unknown ? null : await ledger.GetReservationAsync(id, key!.Id, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (LedgerUnavailableException)
+        {
+            await ErrorWriter.WriteAsync(context, Unavailable, ApiFormat.OpenAI).ConfigureAwait(false);
+            return;
+        }
+
         if (outcome.Status == ReservationStatus.Unknown)
         {
             await ErrorWriter.WriteAsync(context, ReservationRequests.NotFound(id), ApiFormat.OpenAI).ConfigureAwait(false);
@@ -132,8 +155,7 @@ internal static class ReservationsEndpoint
             released.Add(new JsonObject { ["id"] = ended.Id, ["spent_usd"] = ended.Spent.ToString(), ["returned_usd"] = ended.Remaining.ToString() });
         }
 
-        var view = await ledger.GetReservationAsync(id, key!.Id, context.RequestAborted).ConfigureAwait(false);
-        var json = Json(view!);
+        var json = ReservationJson.Write(view!);
         json["released"] = released;
         await WriteAsync(context, json, StatusCodes.Status200OK).ConfigureAwait(false);
     }
@@ -143,32 +165,6 @@ internal static class ReservationsEndpoint
         events.Raise("reservation.released", "key:" + ended.KeyId, null,
             $"Reservation {ended.Id} {how}: spent ${ended.Spent} of ${ended.Amount}, ${ended.Remaining} given back.",
             dedupeKey: "reservation.released:" + ended.Id);
-
-    public static JsonObject Json(ReservationView view)
-    {
-        var children = new JsonArray();
-        foreach (var child in view.Children)
-        {
-            children.Add(Json(child));
-        }
-
-        return new JsonObject
-        {
-            ["id"] = view.Id,
-            ["object"] = "budget.reservation",
-            ["parent"] = view.ParentId,
-            ["label"] = view.Label,
-            ["status"] = view.State switch { ReservationState.Live => "live", ReservationState.Released => "released", _ => "expired" },
-            ["amount_usd"] = view.Amount.ToString(),
-            ["spent_usd"] = view.Spent.ToString(),
-            ["held_usd"] = view.Held.ToString(),
-            ["remaining_usd"] = view.Remaining.ToString(),
-            ["created_at"] = Time(view.CreatedAt),
-            ["expires_at"] = Time(view.ExpiresAt),
-            ["budget_path"] = new JsonArray([.. view.Path.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => (JsonNode?)JsonValue.Create(p))]),
-            ["children"] = children,
-        };
-    }
 
     private static readonly GatewayError Unavailable =
         new(GatewayErrorCode.LedgerUnavailable, "The budget ledger is unavailable, so nothing was reserved; retry shortly.") { RetryAfterSeconds = 1 };
@@ -201,7 +197,7 @@ internal static class ReservationsEndpoint
     private static GatewayError? Authenticate(HttpContext context, ConfigMonitor config, TimeProvider time, out VirtualKey? key) =>
         CallerAuthenticator.Authenticate(context.Request, config.Current, time, out key);
 
-    private static string Time(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+    private static string Time(DateTimeOffset instant) => ReservationJson.Time(instant);
 
     private static async Task WriteAsync(HttpContext context, JsonObject body, int status)
     {
