@@ -133,6 +133,65 @@ public sealed class ReservationTests : IAsyncLifetime
         Assert.Equal("0.25", (await GetAsync(owner, id))["remaining_usd"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task The_sweep_expires_reservations_children_first_and_gives_back_the_remainder()
+    {
+        var body = BudgetFixture.ChatBody(100);
+        var secret = await _fixture.CreateKeyAsync("sweep", "tight-team");
+        await _fixture.PutBudgetAsync("tight-team-daily", Budget("team:tight-team", 1_000_000_000));
+        var root = await CreateAsync(secret, """{"amount_usd":"0.5","ttl_seconds":60}""");
+        var child = await CreateAsync(secret, $$"""{"amount_usd":"0.2","ttl_seconds":30,"parent":"{{root}}"}""");
+        using (var ok = await _fixture.Http.SendAsync(_fixture.Chat(secret, body, ("x-budget-reservation", child))))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        var spent = Spent(await _fixture.UsageOfKeyAsync("sweep"));
+        string status = "live";
+        for (var i = 0; i < 40 && status == "live"; i++)
+        {
+            _fixture.Time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(20);
+            status = (await GetAsync(secret, root))["status"]!.GetValue<string>();
+        }
+
+        Assert.Equal("expired", status);
+        Assert.Equal("expired", (await GetAsync(secret, child))["status"]!.GetValue<string>());
+        Assert.Equal((spent, 0L), Drop(await _fixture.BudgetStateAsync("tight-team-daily")));
+        using var late = await _fixture.Http.SendAsync(_fixture.Chat(secret, body, ("x-budget-reservation", root)));
+        Assert.Equal("invalid_reservation", (await BudgetFixture.ReadJsonAsync(late))["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_reservation_naming_a_task_holds_on_its_ceiling_too()
+    {
+        var body = BudgetFixture.ChatBody(100);
+        var worst = BudgetFixture.WorstCaseNano(body, 100);
+        var secret = await _fixture.CreateKeyAsync("tasker");
+        using (var first = await _fixture.Http.SendAsync(_fixture.Chat(secret, body, ("x-budget-scope", "plan-7"), ("x-budget-ceiling", BudgetFixture.Usd(4 * worst)))))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        var spent = Spent(await _fixture.UsageOfKeyAsync("tasker"));
+        using (var tooBig = await SendAsync(HttpMethod.Post, "/v1/budget/reservations", secret, $$"""{"amount_usd":"{{BudgetFixture.Usd(4 * worst - spent + 1)}}"}""", ("x-budget-scope", "plan-7")))
+        {
+            Assert.Equal(HttpStatusCode.PaymentRequired, tooBig.StatusCode);
+            Assert.Contains("task:", (await BudgetFixture.ReadJsonAsync(tooBig))["error"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+
+        using var fits = await SendAsync(HttpMethod.Post, "/v1/budget/reservations", secret, $$"""{"amount_usd":"{{BudgetFixture.Usd(3 * worst)}}"}""", ("x-budget-scope", "plan-7"));
+        var json = await BudgetFixture.ReadJsonAsync(fits);
+        Assert.Equal(HttpStatusCode.Created, fits.StatusCode);
+        Assert.Contains(json["budget_path"]!.AsArray(), p => p!.GetValue<string>().StartsWith("task:", StringComparison.Ordinal));
+
+        // The task's other calls (no reservation header) now have one worst case minus what was spent, not four.
+        using var crowded = await _fixture.Http.SendAsync(_fixture.Chat(secret, BudgetFixture.ChatBody(400), ("x-budget-scope", "plan-7")));
+        Assert.Equal(HttpStatusCode.PaymentRequired, crowded.StatusCode);
+        using var drawn = await _fixture.Http.SendAsync(_fixture.Chat(secret, body, ("x-budget-scope", "plan-7"), ("x-budget-reservation", json["id"]!.GetValue<string>())));
+        Assert.Equal(HttpStatusCode.OK, drawn.StatusCode);
+    }
+
     private static (long, long) Drop((long Spent, long Held, JsonObject _) state) => (state.Spent, state.Held);
 
     private static long Spent(IReadOnlyList<Purser.Usage.UsageRecord> records)
@@ -161,10 +220,15 @@ public sealed class ReservationTests : IAsyncLifetime
         return await BudgetFixture.ReadJsonAsync(response);
     }
 
-    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string secret, string? body)
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string secret, string? body, params (string Name, string Value)[] headers)
     {
         var request = new HttpRequestMessage(method, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
         if (body is not null)
         {
             request.Content = new StringContent(body, Encoding.UTF8, "application/json");
