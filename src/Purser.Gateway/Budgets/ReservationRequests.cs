@@ -29,6 +29,15 @@ internal static class ReservationRequests
 
     public static string NewId() => "rsv_" + Guid.NewGuid().ToString("N");
 
+    /// <summary>For a request that drew on a reservation: what was left of it once the request's worst case was held.</summary>
+    public static void ApplyRemaining(HttpResponse response, Admission? admission)
+    {
+        if (admission?.ReservationRemaining is { } remaining)
+        {
+            response.Headers[RemainingHeader] = remaining.ToString();
+        }
+    }
+
     public static GatewayError NotFound(string id) =>
         new(GatewayErrorCode.ReservationNotFound, $"No reservation '{id}' exists for this key.", BudgetRequestHeaders.ReservationHeader);
 

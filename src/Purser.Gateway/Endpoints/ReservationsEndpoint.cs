@@ -61,6 +61,15 @@ internal static class ReservationsEndpoint
         {
             holdLines[i] = lines[i].ToHoldLine();
             path[i] = lines[i].Budget.Scope + "@" + lines[i].Window.Key;
+
+            // A reservation holds money, not tokens: under a hard token cap its draws could pass the cap unseen.
+            if (holdLines[i] is { CapTokens: not null, Mode: AccountingMode.Reserve, Enforcement: Enforcement.Hard })
+            {
+                await ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorCode.InvalidReservation,
+                    $"The {lines[i].Budget.Scope} budget caps tokens, and a reservation holds money only: reserve on a path without a hard token cap.", "amount_usd"),
+                    ApiFormat.OpenAI).ConfigureAwait(false);
+                return;
+            }
         }
 
         var now = time.GetUtcNow();

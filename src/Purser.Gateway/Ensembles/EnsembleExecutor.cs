@@ -124,6 +124,7 @@ internal sealed partial class EnsembleExecutor
         }
 
         call.Admission = admission;
+        ReservationRequests.ApplyRemaining(context.Response, admission);
 
         // Every sub-call takes its worst case from what this request holds, so all of them together — failed attempts
         // that reached a provider included — are charged at most the hold.

@@ -229,10 +229,7 @@ internal sealed class ChatProxy
 
         call.Admission = admission;
         call.InputTokenBound = admission!.InputTokens;
-        if (admission.ReservationRemaining is { } reservationRemaining)
-        {
-            context.Response.Headers[ReservationRequests.RemainingHeader] = reservationRemaining.ToString();
-        }
+        ReservationRequests.ApplyRemaining(context.Response, admission);
         if (admission.Degraded is { } degraded)
         {
             context.Response.Headers["x-budget-degraded"] = degraded;

@@ -166,6 +166,7 @@ internal sealed class EmbeddingsProxy
 
         call.Admission = admission;
         call.InputTokenBound = inputBound;
+        ReservationRequests.ApplyRemaining(context.Response, admission);
         request["model"] = model.Model.UpstreamModel;
 
         // 7. The upstream call, read to its end within the timeout even if the caller leaves: the answer says what is billed.

@@ -192,6 +192,33 @@ public sealed class ReservationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, drawn.StatusCode);
     }
 
+    [Fact]
+    public async Task Embeddings_draw_on_a_reservation_and_a_token_capped_path_refuses_to_reserve()
+    {
+        var secret = await _fixture.CreateKeyAsync("embedder");
+        var id = await CreateAsync(secret, """{"amount_usd":"0.01"}""");
+        using var request = _fixture.Embeddings(secret, """{"model":"sim-embed","input":"hello reservations"}""");
+        request.Headers.TryAddWithoutValidation("x-budget-reservation", id);
+        using (var ok = await _fixture.Http.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+            Assert.True(ok.Headers.Contains("x-budget-reservation-remaining"));
+        }
+
+        var spent = Spent(await _fixture.UsageOfKeyAsync("embedder"));
+        Assert.True(spent > 0);
+        Assert.Equal(BudgetFixture.Usd(spent), (await GetAsync(secret, id))["spent_usd"]!.GetValue<string>());
+
+        var capped = await _fixture.CreateKeyAsync("token-capped");
+        var budget = Budget("key:token-capped", 1_000_000_000);
+        budget["cap_tokens"] = 100_000;
+        await _fixture.PutBudgetAsync("token-capped-daily", budget);
+        using var refused = await SendAsync(HttpMethod.Post, "/v1/budget/reservations", capped, """{"amount_usd":"0.01"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("invalid_reservation", (await BudgetFixture.ReadJsonAsync(refused))["error"]!["code"]!.GetValue<string>());
+        Assert.Equal((0L, 0L), Drop(await _fixture.BudgetStateAsync("token-capped-daily")));
+    }
+
     private static (long, long) Drop((long Spent, long Held, JsonObject _) state) => (state.Spent, state.Held);
 
     private static long Spent(IReadOnlyList<Purser.Usage.UsageRecord> records)
