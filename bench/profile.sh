@@ -2,11 +2,12 @@
 # One Purser in front of the simulated provider, one load point, CPU per request — the inner loop for working on the
 # hot path (bench/run.sh is the side-by-side benchmark). Optionally records a `perf` profile with JIT'd frames named.
 #
-#   bench/profile.sh <nobudget|budget|ratelimit|lease|flood> [seconds] [trace]
+#   bench/profile.sh <nobudget|budget|ratelimit|lease|reservation|flood> [seconds] [trace]
 #
 # nobudget: a key, no budget; budget: a reserve-mode budget on the SQLite ledger (a hold and a settlement per
 # request); ratelimit: the budget plus one rate limit on the key (requests, tokens and concurrency, never reached);
-# lease: the same as budget with storage.leases; flood: a key at its cap hammered by a loop (every request a 402 and
+# lease: the same as budget with storage.leases; reservation: the lease setup, every request drawing on one reservation
+# (x-budget-reservation; a draw and its settlement go to the ledger, never to a lease); flood: a key at its cap hammered by a loop (every request a 402 and
 # a usage record), reporting the database's bytes per refused request and its growth per hour at the measured rate. Environment: CONNS (default 8), WARM (warm-up seconds, default 10),
 # EXTRA_ENV (runtime knobs, e.g. "DOTNET_TC_CallCountingDelayMs=0" to reach tier-1 code at once), GWCPU (default 0),
 # SIM_PORT/GW_PORT (28089/28092), PERF_OUT (directory for the profile, default bench/.profile). Builds nothing: run
@@ -32,9 +33,9 @@ case $variant in
   budget) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]';;
   ratelimit) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]
 rate_limits: [{ id: bench-rl, scope: "key:bench", requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, max_concurrent: 100000 }]';;
-  lease) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]'; storage="$storage, leases: true";;
+  lease|reservation) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]'; storage="$storage, leases: true";;
   flood) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 0.000000001, mode: reserve }]';;
-  *) echo "variant: nobudget, budget, ratelimit, lease or flood" >&2; exit 2;;
+  *) echo "variant: nobudget, budget, ratelimit, lease, reservation or flood" >&2; exit 2;;
 esac
 cat >"$work/purser.yaml" <<EOF
 server: { listen: "http://127.0.0.1:$gw_port", upstream_timeout_seconds: 60 }
@@ -53,7 +54,13 @@ gateway_pid=$!
 wait_port "$gw_port"; wait_port "$sim_port"
 echo "idle RSS $(awk '/VmRSS/ {print $2}' "/proc/$gateway_pid/status") KiB"
 body='{"model":"bench-instant","max_tokens":64,"messages":[{"role":"user","content":"Say something short about budgets."}]}'
-load() { BENCH_BODY=$body BENCH_HEADERS="Authorization: Bearer $secret" taskset -c 1 wrk -t1 "$@" -s bench/post.lua "http://127.0.0.1:$gw_port/v1/chat/completions"; }
+headers="Authorization: Bearer $secret"
+if [ "$variant" = reservation ]; then
+  reservation=$(curl -sf -X POST "http://127.0.0.1:$gw_port/v1/budget/reservations" -H "$headers" -H 'Content-Type: application/json' \
+    -d '{"amount_usd":"500000","ttl_seconds":86400,"label":"bench"}' | sed -E 's/.*"id":"([^"]+)".*/\1/')
+  headers="$headers|x-budget-reservation: $reservation"
+fi
+load() { BENCH_BODY=$body BENCH_HEADERS="$headers" taskset -c 1 wrk -t1 "$@" -s bench/post.lua "http://127.0.0.1:$gw_port/v1/chat/completions"; }
 db_before=$(du -cb "$work"/purser.db* 2>/dev/null | awk '/total/ {print $1}')
 warm_out=$(load -c8 -d"${WARM:-10}"s)
 if [ -n "$trace" ]; then

@@ -284,6 +284,26 @@ internal static class PostgresSchema
             pending_hold_nano bigint NOT NULL DEFAULT 0,
             pending_input_bound bigint NOT NULL DEFAULT 0,
             conversation_tokens bigint
+        """,
+
+        // 10 (issue 20): budget reservations, as in SQLite: a tree per root reservation kept whole as one JSON document and
+        // locked as a whole (FOR UPDATE on its row), a row per reservation naming its tree, and draws as ledger holds with
+        // reservation_id set and no lines of their own.
+        """
+        ALTER TABLE ledger_holds ADD COLUMN reservation_id text;
+        CREATE TABLE ledger_reservation_trees (
+            root_id text NOT NULL PRIMARY KEY,
+            key_id text NOT NULL,
+            created_at_ms bigint NOT NULL,
+            next_expiry_ms bigint,
+            live boolean NOT NULL,
+            tree text NOT NULL
+        );
+        CREATE INDEX ix_ledger_reservation_trees_expiry ON ledger_reservation_trees (next_expiry_ms) WHERE next_expiry_ms IS NOT NULL;
+        CREATE INDEX ix_ledger_reservation_trees_key ON ledger_reservation_trees (key_id, created_at_ms);
+        CREATE TABLE ledger_reservations (
+            reservation_id text NOT NULL PRIMARY KEY,
+            root_id text NOT NULL
         );
         """,
     ];

@@ -280,5 +280,27 @@ internal static class SqliteSchema
             conversation_tokens INTEGER
         );
         """,
+
+        // 11 (issue 20): budget reservations. A tree per root reservation, kept whole as one JSON document (locked and
+        // rewritten as a whole, so every rule runs on a consistent tree); a row per reservation naming its tree. The
+        // root holds its amount on its lines as the ledger hold 'reservation:<id>', which never expires by itself; a
+        // draw is a ledger hold with reservation_id set and no lines of its own.
+        """
+        ALTER TABLE ledger_holds ADD COLUMN reservation_id TEXT;
+        CREATE TABLE ledger_reservation_trees (
+            root_id        TEXT    NOT NULL PRIMARY KEY,
+            key_id         TEXT    NOT NULL,
+            created_at_ms  INTEGER NOT NULL,
+            next_expiry_ms INTEGER,
+            live           INTEGER NOT NULL,
+            tree           TEXT    NOT NULL
+        );
+        CREATE INDEX ix_ledger_reservation_trees_expiry ON ledger_reservation_trees (next_expiry_ms) WHERE next_expiry_ms IS NOT NULL;
+        CREATE INDEX ix_ledger_reservation_trees_key ON ledger_reservation_trees (key_id, created_at_ms);
+        CREATE TABLE ledger_reservations (
+            reservation_id TEXT NOT NULL PRIMARY KEY,
+            root_id        TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -5,7 +5,7 @@ using Purser.Pricing;
 namespace Purser.Ledger.Contract;
 
 /// <summary>The rules of <see cref="IBudgetLedger"/>, run against every implementation.</summary>
-public abstract class LedgerContractTests
+public abstract partial class LedgerContractTests
 {
     protected const string Window = "2026-11-24";
 

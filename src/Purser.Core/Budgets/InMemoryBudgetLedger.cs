@@ -7,7 +7,7 @@ namespace Purser.Budgets;
 /// specification the durable stores are tested against, and the ledger for tests of components that use one. Holds are
 /// kept after settlement (so settlement stays idempotent), so memory grows with the number of holds ever taken.
 /// </summary>
-public sealed class InMemoryBudgetLedger : IBudgetLedger
+public sealed partial class InMemoryBudgetLedger : IBudgetLedger
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<CounterKey, Counter> _counters = [];
@@ -20,11 +20,19 @@ public sealed class InMemoryBudgetLedger : IBudgetLedger
     {
         LedgerRules.ValidateRequest(request);
         cancellationToken.ThrowIfCancellationRequested();
-        var lines = request.Lines;
-        var states = new CounterState[lines.Count];
         lock (_gate)
         {
-            if (_holds.ContainsKey(request.HoldId))
+            return ValueTask.FromResult(ReserveLocked(request, expires: true));
+        }
+    }
+
+    /// <summary>The reserve rule under the lock; a hold that does not expire is a reservation's hold on its lines.</summary>
+    private HoldOutcome ReserveLocked(HoldRequest request, bool expires)
+    {
+        var lines = request.Lines;
+        var states = new CounterState[lines.Count];
+        {
+            if (_holds.ContainsKey(request.HoldId) || _draws.ContainsKey(request.HoldId))
             {
                 throw new InvalidOperationException($"A hold with id '{request.HoldId}' was already taken; hold ids must be unique.");
             }
@@ -41,7 +49,7 @@ public sealed class InMemoryBudgetLedger : IBudgetLedger
                 var reason = LedgerRules.Admit(lines[i], states[i], request.Amount, request.Tokens);
                 if (reason != DenialReason.None)
                 {
-                    return ValueTask.FromResult(HoldOutcome.Deny(i, reason, states));
+                    return HoldOutcome.Deny(i, reason, states);
                 }
             }
 
@@ -60,10 +68,13 @@ public sealed class InMemoryBudgetLedger : IBudgetLedger
 
             var hold = new Hold(counters, modes, request.Amount.NanoUsd, request.Tokens);
             _holds.Add(request.HoldId, hold);
-            _byExpiry.Enqueue(hold, request.ExpiresAt);
+            if (expires)
+            {
+                _byExpiry.Enqueue(hold, request.ExpiresAt);
+            }
         }
 
-        return ValueTask.FromResult(HoldOutcome.Grant(states));
+        return HoldOutcome.Grant(states);
     }
 
     public ValueTask<SettleOutcome> SettleAsync(string holdId, Money actual, long actualTokens, CancellationToken cancellationToken)
@@ -72,6 +83,11 @@ public sealed class InMemoryBudgetLedger : IBudgetLedger
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
+            if (_draws.TryGetValue(holdId, out var draw))
+            {
+                return ValueTask.FromResult(SettleDrawLocked(draw, actual.NanoUsd, actualTokens));
+            }
+
             if (!_holds.TryGetValue(holdId, out var hold))
             {
                 return ValueTask.FromResult(SettleOutcome.UnknownHold);
@@ -114,6 +130,8 @@ public sealed class InMemoryBudgetLedger : IBudgetLedger
                 hold.State = HoldState.Expired;
                 expired++;
             }
+
+            expired += ExpireDrawsLocked(now);
         }
 
         return ValueTask.FromResult(expired);
@@ -208,6 +226,21 @@ public sealed class InMemoryBudgetLedger : IBudgetLedger
         public long Tokens { get; }
 
         public HoldState State { get; set; }
+
+        /// <summary>Applies a reservation's change to its lines: spent on every line, held on the Reserve lines.</summary>
+        public void Apply(Reservations.CounterDelta delta)
+        {
+            for (var i = 0; i < _counters.Length; i++)
+            {
+                var counter = _counters[i];
+                counter.Spent = checked(counter.Spent + delta.Spent);
+                counter.SpentTokens = checked(counter.SpentTokens + delta.SpentTokens);
+                if (_modes[i] == AccountingMode.Reserve)
+                {
+                    counter.Held = checked(counter.Held - delta.Release);
+                }
+            }
+        }
 
         /// <summary>Adds to spent on every line and, when releasing, removes the hold from the Reserve lines.</summary>
         public void Apply(long spent, long spentTokens, bool releaseHold)

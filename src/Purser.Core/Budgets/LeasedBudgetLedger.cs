@@ -20,7 +20,7 @@ namespace Purser.Budgets;
 /// inner ledger's, exactly). <see cref="ReadAsync"/> reports leased-but-unspent money as held (conservative).
 /// It does no I/O of its own. Safe for concurrent use.
 /// </summary>
-public sealed class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
+public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
 {
     private readonly IBudgetLedger _inner;
     private readonly LeaseOptions _options;

@@ -42,6 +42,7 @@ internal static class AdminEndpoints
         admin.MapWebhookEndpoints();
         admin.MapAliasEndpoints();
         admin.MapRateLimitEndpoints();
+        admin.MapReservationEndpoints();
         return routes;
     }
 

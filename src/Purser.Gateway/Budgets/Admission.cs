@@ -55,6 +55,9 @@ internal sealed class Admission
     /// <summary>Whether the ledger has a hold to settle (false when no budget is on the path).</summary>
     public bool Held { get; }
 
+    /// <summary>For a draw on a reservation: what remained of it once this request's worst case was held.</summary>
+    public Money? ReservationRemaining { get; init; }
+
     /// <summary>Set when admitted against the fail-open allowance while the ledger was unreachable (nothing held in the ledger).</summary>
     public FailOpenAllowance? FailOpen { get; init; }
 

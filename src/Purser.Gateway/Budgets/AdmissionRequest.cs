@@ -10,6 +10,7 @@ namespace Purser.Gateway.Budgets;
 /// (<see cref="WorstCases"/>); without one, the worst case is <see cref="InputTokenBound"/> (computed by <see cref="WorstCases"/> too) of input and
 /// <see cref="MaxTokens"/> of output. <see cref="ExactCountBody"/> is an OpenAI-format body sent as is: when the byte
 /// bound would refuse or degrade it on an OpenAI-family model, its messages are counted exactly (<see cref="Tokenizers.ExactInputTokens"/>).
+/// With <see cref="Reservation"/>, the worst case is drawn from that reservation (never degraded).
 /// </summary>
 internal sealed record AdmissionRequest(
     string HoldId,
@@ -25,4 +26,8 @@ internal sealed record AdmissionRequest(
     Money? FixedAmount = null,
     long? FixedTokens = null,
     RequestShape? Shape = null,
-    ReadOnlyMemory<byte> ExactCountBody = default);
+    ReadOnlyMemory<byte> ExactCountBody = default,
+    ReservationDraw? Reservation = null);
+
+/// <summary>Draw the request's worst case from reservation <paramref name="Id"/> of key <paramref name="KeyId"/> instead of the budgets' headroom.</summary>
+internal sealed record ReservationDraw(string Id, string KeyId);

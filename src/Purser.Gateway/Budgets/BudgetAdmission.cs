@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Purser.Budgets;
+using Purser.Budgets.Reservations;
 using Purser.Configuration;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
@@ -27,9 +28,11 @@ internal sealed class BudgetAdmission
     private readonly BudgetEvents _events;
     private readonly FailOpenAllowance? _failOpen;
     private readonly RollingWindows _rolling;
+    private readonly IReservationLedger? _reservations;
 
     public BudgetAdmission(IBudgetLedger ledger, TaskBudgets tasks, TimeProvider time, BudgetEvents events, FailOpenAllowance? failOpen)
     {
+        _reservations = ledger as IReservationLedger;
         _ledger = ledger;
         _tasks = tasks;
         _time = time;
@@ -315,6 +318,11 @@ internal sealed class BudgetAdmission
 
             var amount = request.FixedAmount ?? bound.Cost(price);
             var tokens = request.FixedTokens ?? bound.Tokens;
+            if (request.Reservation is { } reservation)
+            {
+                return await DrawAsync(request, reservation, amount, tokens, bound.InputTokens, expires, cancellationToken).ConfigureAwait(false);
+            }
+
             if (lines.Count == 0)
             {
                 return (new Admission(request.HoldId, lines, [], amount, tokens, model, price, maxTokens, degraded, held: false) { InputTokens = bound.InputTokens }, null);
@@ -375,6 +383,45 @@ internal sealed class BudgetAdmission
             }
 
             return (null, BudgetRefusals.Denied(denied, state, outcome.Reason, amount, tokens, _time.GetUtcNow()));
+        }
+    }
+
+    /// <summary>
+    /// Holds the worst case out of the reservation's remainder (the money is already held on the budgets, so no other
+    /// traffic can take it): granted, or refused with a 402 that says what remains, or a 404 for an id this key does not own.
+    /// </summary>
+    private async ValueTask<(Admission? Admission, GatewayError? Error)> DrawAsync(AdmissionRequest request, ReservationDraw reservation, Money amount, long tokens, long inputTokens, DateTimeOffset expires, CancellationToken cancellationToken)
+    {
+        if (_reservations is null)
+        {
+            return (null, ReservationRequests.NotFound(reservation.Id));
+        }
+
+        var outcome = await _reservations.DrawAsync(
+            new DrawRequest(request.HoldId, reservation.Id, reservation.KeyId, amount, tokens, _time.GetUtcNow(), expires), cancellationToken).ConfigureAwait(false);
+        switch (outcome.Status)
+        {
+            case ReservationStatus.Done:
+                return (new Admission(request.HoldId, request.Lines, [], amount, tokens, request.Model, request.Price, request.MaxTokens, null, held: true)
+                {
+                    InputTokens = inputTokens,
+                    ReservationRemaining = outcome.Remaining,
+                }, null);
+
+            case ReservationStatus.Exhausted:
+                _events.Raise("reservation.exhausted", "reservation:" + reservation.Id, request.HoldId,
+                    $"A request's worst case ${amount} did not fit what remains of reservation {reservation.Id} (${outcome.Remaining}).",
+                    dedupeKey: "reservation.exhausted:" + reservation.Id);
+                return (null, new GatewayError(GatewayErrorCode.ReservationExhausted,
+                    $"This request may cost up to ${amount}, and reservation {reservation.Id} has ${outcome.Remaining} left. Lower max_tokens or reserve more.",
+                    BudgetRequestHeaders.ReservationHeader));
+
+            case ReservationStatus.NotLive:
+                return (null, new GatewayError(GatewayErrorCode.InvalidReservation,
+                    $"Reservation {reservation.Id} was released or has expired; reserve again.", BudgetRequestHeaders.ReservationHeader));
+
+            default:
+                return (null, ReservationRequests.NotFound(reservation.Id));
         }
     }
 

@@ -7,11 +7,13 @@ namespace Purser.Gateway.Budgets;
 /// <summary>
 /// The handoff surface in: <c>x-budget-scope</c> (a task id), <c>x-budget-ceiling</c> (the task's ceiling in USD, on
 /// first use), <c>x-budget-hint</c> (the caller's estimate for this call), <c>x-budget-user</c> (the caller's end
-/// user, see <see cref="EndUsers"/>) and <c>x-budget-tags</c> (comma-separated tags, from keys that trust them).
-/// Invalid or repeated values are a 400 that names the header; nothing is charged.
+/// user, see <see cref="EndUsers"/>), <c>x-budget-tags</c> (comma-separated tags, from keys that trust them) and
+/// <c>x-budget-reservation</c> (a reservation to draw on). Invalid or repeated values are a 400 that names the header;
+/// nothing is charged.
 /// </summary>
-internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceiling, Money? Hint)
+internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceiling, Money? Hint, string? ReservationId = null)
 {
+    public const string ReservationHeader = "x-budget-reservation";
     public const string ScopeHeader = "x-budget-scope";
     public const string CeilingHeader = "x-budget-ceiling";
     public const string HintHeader = "x-budget-hint";
@@ -37,7 +39,8 @@ internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceil
         string? scope = headers[ScopeHeader];
         string? ceilingText = headers[CeilingHeader];
         string? hintText = headers[HintHeader];
-        if (scope is null && ceilingText is null && hintText is null && userValues.Count == 0 && tagValues.Count == 0)
+        string? reservation = headers[ReservationHeader];
+        if (scope is null && ceilingText is null && hintText is null && reservation is null && userValues.Count == 0 && tagValues.Count == 0)
         {
             return null;
         }
@@ -73,6 +76,11 @@ internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceil
             tags = parsedTags;
         }
 
+        if (reservation is not null && !ReservationRequests.IsValidId(reservation))
+        {
+            return Invalid(ReservationHeader, "must be a reservation id returned by POST /v1/budget/reservations");
+        }
+
         if (scope is not null && !ScopeRef.IsValidId(scope))
         {
             return Invalid(ScopeHeader, "must be a task id of 1–128 letters, digits, '.', '_', '-' or ':'");
@@ -105,7 +113,7 @@ internal readonly record struct BudgetRequestHeaders(string? TaskId, Money? Ceil
             hint = value;
         }
 
-        parsed = new BudgetRequestHeaders(scope, ceiling, hint) { EndUser = endUser, Tags = tags };
+        parsed = new BudgetRequestHeaders(scope, ceiling, hint, reservation) { EndUser = endUser, Tags = tags };
         return null;
     }
 

@@ -49,10 +49,9 @@ internal static class DashboardAssets
         """;
 
     public const string Script = """
-        // Live event feed: reload the table body rendered by the server every two seconds.
+        // Live feeds (events, reservation trees): reload what the server rendered every two seconds.
         (function () {
-          const feed = document.getElementById('event-feed');
-          if (feed) {
+          document.querySelectorAll('[data-src]').forEach(function (feed) {
             const refresh = async () => {
               try {
                 const response = await fetch(feed.dataset.src, { credentials: 'same-origin', cache: 'no-store' });
@@ -60,7 +59,7 @@ internal static class DashboardAssets
               } catch (e) { /* the next tick retries */ }
             };
             setInterval(refresh, 2000);
-          }
+          });
 
           // Ensemble form: the server projects the worst case of the sample prompt as the operator types.
           const form = document.getElementById('ensemble-form');

@@ -56,6 +56,8 @@ internal static class DashboardEndpoints
                 : Done("/ui/rate-limits", $"Deleted rate limit {id}."));
         ui.MapGet("/events", (HttpContext http, string? type, string? scope) => Page<EventsPage>(http, new() { ["Type"] = type, ["Scope"] = scope }));
         ui.MapGet("/events/feed", (string? type, string? scope) => new RazorComponentResult<EventRows>(new Dictionary<string, object?> { ["Type"] = type, ["Scope"] = scope }));
+        ui.MapGet("/reservations", (HttpContext http, string? key_id) => Page<ReservationsPage>(http, new() { ["KeyId"] = key_id }));
+        ui.MapGet("/reservations/feed", (string? key_id) => new RazorComponentResult<ReservationTrees>(new Dictionary<string, object?> { ["KeyId"] = key_id }));
         ui.MapGet("/usage", (HttpContext http, string? key_id, string? model, string? from, string? to) =>
             Page<UsagePage>(http, new() { ["KeyId"] = key_id, ["Model"] = model, ["From"] = from, ["To"] = to }));
         ui.MapGet("/usage.csv", ExportUsageAsync);

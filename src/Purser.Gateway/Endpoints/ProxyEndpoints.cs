@@ -30,6 +30,7 @@ internal static class ProxyEndpoints
         v1.MapGet("/models", (HttpContext context, ConfigMonitor config, TimeProvider time) => ModelsEndpoint.HandleAsync(context, config, time));
         v1.MapGet("/models/{*id}", (HttpContext context, ConfigMonitor config, TimeProvider time, string id) => ModelsEndpoint.HandleOneAsync(context, config, time, id));
         v1.MapGet("/budget", (HttpContext context, ConfigMonitor config, Budgets.BudgetAdmission budgets, Purser.Budgets.IBudgetLedger ledger, TimeProvider time) => BudgetEndpoint.HandleAsync(context, config, budgets, ledger, time));
+        ReservationsEndpoint.Map(v1);
         routes.MapGet("/health", () => Results.Text("ok"));
         return routes;
     }

@@ -128,7 +128,8 @@ internal sealed partial class EnsembleExecutor
         }
 
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, anchor, ModelPrice.Free, inputBound, 0, holdTtl, AllowDegrade: false, FixedAmount: plan.Projection.Cost, FixedTokens: plan.Projection.Tokens, Shape: requestShape),
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, anchor, ModelPrice.Free, inputBound, 0, holdTtl, AllowDegrade: false, FixedAmount: plan.Projection.Cost, FixedTokens: plan.Projection.Tokens, Shape: requestShape,
+                Reservation: budgetHeaders.ReservationId is { } reservationId ? new ReservationDraw(reservationId, key.Id) : null),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
@@ -144,6 +145,7 @@ internal sealed partial class EnsembleExecutor
         }
 
         call.Admission = admission;
+        ReservationRequests.ApplyRemaining(context.Response, admission);
 
         // Every sub-call takes its worst case from what this request holds, so all of them together — failed attempts
         // that reached a provider included — are charged at most the hold.

@@ -48,6 +48,10 @@ internal static class ErrorTable
         GatewayErrorCode.ConcurrencyExceeded => new(429, "rate_limit_exceeded", "rate_limit_error", "concurrency_exceeded"),
         GatewayErrorCode.EndUserLimitReached => new(403, "permission_error", "permission_error", "end_user_limit_reached"),
         GatewayErrorCode.ResponseNotFound => new(404, "invalid_request_error", "not_found_error", "response_not_found"),
+        GatewayErrorCode.ReservationDoesNotFit => new(402, "reservation_does_not_fit", "reservation_does_not_fit", "reservation_does_not_fit"),
+        GatewayErrorCode.ReservationExhausted => new(402, "reservation_exhausted", "reservation_exhausted", "reservation_exhausted"),
+        GatewayErrorCode.ReservationNotFound => new(404, "invalid_request_error", "not_found_error", "reservation_not_found"),
+        GatewayErrorCode.InvalidReservation => new(400, "invalid_request_error", "invalid_request_error", "invalid_reservation"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

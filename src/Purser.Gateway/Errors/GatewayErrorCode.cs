@@ -42,4 +42,8 @@ internal enum GatewayErrorCode
 
     /// <summary>A Responses API response id this key did not create through the gateway (or that was deleted).</summary>
     ResponseNotFound,
+    ReservationDoesNotFit,
+    ReservationExhausted,
+    ReservationNotFound,
+    InvalidReservation,
 }

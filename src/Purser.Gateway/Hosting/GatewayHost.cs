@@ -137,6 +137,7 @@ public sealed class GatewayHost : IAsyncDisposable
         });
         services.AddSingleton<BudgetEvents>();
         services.AddHostedService<HoldExpiry>();
+        services.AddHostedService<ReservationExpiry>();
         services.AddSingleton<Usage.UsageRetention>();
         services.AddHostedService(sp => sp.GetRequiredService<Usage.UsageRetention>());
         var storedBedtime = await storage.Bedtime.ListAsync(cancellationToken).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Purser.Admin;
 using Purser.Bedtime;
 using Purser.Budgets;
+using Purser.Budgets.Reservations;
 using Purser.Configuration;
 using Purser.Dashboard;
 using Purser.Events;
@@ -188,6 +189,7 @@ internal sealed class GatewayStorage : IAsyncDisposable
         services.AddSingleton(ResponseRoutes);
         services.AddSingleton(Events);
         services.AddSingleton(Ledger);
+        services.AddSingleton((IReservationLedger)Ledger);
         services.AddSingleton(Bedtime);
         services.AddSingleton(SpendHistory);
         services.AddSingleton(Webhooks);

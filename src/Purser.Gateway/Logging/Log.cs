@@ -65,4 +65,7 @@ internal static partial class Log
 
     [LoggerMessage(1502, LogLevel.Warning, "Returning unused rate-limit slices to the shared buckets failed; their units are lost until the buckets refill")]
     public static partial void RateSliceReturnFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(2001, LogLevel.Error, "Expiring budget reservations failed")]
+    public static partial void ReservationExpiryFailed(ILogger logger, Exception exception);
 }

@@ -229,7 +229,8 @@ internal sealed class ChatProxy
 
         var (admission, refusal) = await _budgets.AdmitAsync(
             new AdmissionRequest(requestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, HoldTtl(state), Shape: shape,
-                ExactCountBody: callerFormat == ApiFormat.OpenAI ? rawBody.WrittenMemory : default),
+                ExactCountBody: callerFormat == ApiFormat.OpenAI ? rawBody.WrittenMemory : default,
+                Reservation: budgetHeaders.ReservationId is { } reservationId ? new ReservationDraw(reservationId, key.Id) : null),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
@@ -247,6 +248,7 @@ internal sealed class ChatProxy
 
         call.Admission = admission;
         call.InputTokenBound = admission!.InputTokens;
+        ReservationRequests.ApplyRemaining(context.Response, admission);
         if (admission.Degraded is { } degraded)
         {
             context.Response.Headers["x-budget-degraded"] = degraded;

@@ -166,7 +166,8 @@ internal sealed class EmbeddingsProxy
         }
 
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false),
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, inputBound, 0, TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60), AllowDegrade: false,
+                Reservation: budgetHeaders.ReservationId is { } reservationId ? new ReservationDraw(reservationId, key.Id) : null),
             ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
@@ -183,6 +184,7 @@ internal sealed class EmbeddingsProxy
 
         call.Admission = admission;
         call.InputTokenBound = inputBound;
+        ReservationRequests.ApplyRemaining(context.Response, admission);
         request["model"] = model.Model.UpstreamModel;
 
         // 7. The upstream call, read to its end within the timeout even if the caller leaves: the answer says what is billed.

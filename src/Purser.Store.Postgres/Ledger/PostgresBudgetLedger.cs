@@ -12,7 +12,7 @@ namespace Purser.Store.Postgres.Ledger;
 /// overlapping paths cannot deadlock (see <see cref="PostgresLedgerSql"/> for the lock order). Safe for concurrent use.
 /// Transient database failures surface as <see cref="LedgerUnavailableException"/>.
 /// </summary>
-public sealed class PostgresBudgetLedger : IBudgetLedger
+public sealed partial class PostgresBudgetLedger : IBudgetLedger
 {
     private readonly NpgsqlDataSource _dataSource;
 
@@ -132,15 +132,26 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
 
     private async Task<HoldOutcome> ReserveCoreAsync(HoldRequest request, CancellationToken cancellationToken)
     {
-        var lines = request.Lines;
-        var amount = request.Amount.NanoUsd;
-        var tokens = request.Tokens;
-        var (budgets, windows) = Keys(lines);
-
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
 
         // Disposing without Commit rolls back: a denied, duplicate or failed reserve leaves nothing behind.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var outcome = await ReserveInAsync(connection, transaction, request, cancellationToken).ConfigureAwait(false);
+        if (outcome.Granted)
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcome;
+    }
+
+    /// <summary>The reserve inside the caller's transaction, which must be rolled back when it is denied.</summary>
+    private static async Task<HoldOutcome> ReserveInAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, HoldRequest request, CancellationToken cancellationToken)
+    {
+        var lines = request.Lines;
+        var amount = request.Amount.NanoUsd;
+        var tokens = request.Tokens;
+        var (budgets, windows) = Keys(lines);
         var before = new CounterState[lines.Count];
         bool inserted;
         await using (var batch = new NpgsqlBatch(connection, transaction))
@@ -220,7 +231,6 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return HoldOutcome.Grant(after);
     }
 
@@ -231,6 +241,7 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
         long amount;
         long tokens;
         short state;
+        string? reservationId;
         await using (var command = new NpgsqlCommand(PostgresLedgerSql.LockHold, connection, transaction))
         {
             command.Parameters.Add(Text(holdId));
@@ -243,6 +254,14 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
             amount = reader.GetInt64(0);
             tokens = reader.GetInt64(1);
             state = reader.GetInt16(2);
+            reservationId = reader.IsDBNull(3) ? null : reader.GetString(3);
+        }
+
+        if (reservationId is not null)
+        {
+            var drawOutcome = await SettleDrawAsync(connection, transaction, holdId, reservationId, amount, tokens, state, actual, actualTokens, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return drawOutcome;
         }
 
         long spent;
@@ -282,7 +301,10 @@ public sealed class PostgresBudgetLedger : IBudgetLedger
         return outcome;
     }
 
-    private async Task<int> ExpireCoreAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<int> ExpireCoreAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        await ExpireDrawsAsync(now, cancellationToken).ConfigureAwait(false) + await ExpireHoldsAsync(now, cancellationToken).ConfigureAwait(false);
+
+    private async Task<int> ExpireHoldsAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);

@@ -74,7 +74,7 @@ internal static class PostgresLedgerSql
         """;
 
     // Settlement and expiry serialise on the hold row: whichever comes second sees the other's state.
-    public const string LockHold = "SELECT amount_nano, tokens, state FROM ledger_holds WHERE hold_id = $1 FOR UPDATE";
+    public const string LockHold = "SELECT amount_nano, tokens, state, reservation_id FROM ledger_holds WHERE hold_id = $1 FOR UPDATE";
 
     public const string LockHoldCounters =
         """
@@ -106,7 +106,7 @@ internal static class PostgresLedgerSql
         """
         UPDATE ledger_holds SET state = 2
         WHERE hold_id IN (
-            SELECT hold_id FROM ledger_holds WHERE state = 0 AND expires_at_ms <= $1
+            SELECT hold_id FROM ledger_holds WHERE state = 0 AND expires_at_ms <= $1 AND reservation_id IS NULL
             FOR UPDATE SKIP LOCKED)
         RETURNING hold_id
         """;

@@ -11,7 +11,7 @@ namespace Purser.Store.Postgres.Ledger;
 /// records. Settlement is idempotent and a late one corrects an expired hold, so retrying is always safe. The caller
 /// still sees the failure (it fails closed on what it can observe); only the charge is repaired later.
 /// </summary>
-public sealed class SettlementRetry : IBudgetLedger, IAsyncDisposable
+public sealed partial class SettlementRetry : IBudgetLedger, IAsyncDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);

@@ -51,7 +51,7 @@ internal static class LedgerSql
         VALUES ($hold_id, $line_no, $budget_id, $window_key, $mode);
         """;
 
-    public const string FindHold = "SELECT amount_nano, tokens, state FROM ledger_holds WHERE hold_id = $hold_id;";
+    public const string FindHold = "SELECT amount_nano, tokens, state, reservation_id FROM ledger_holds WHERE hold_id = $hold_id;";
 
     // spent moves on every line of the hold; held only on its Reserve-mode (0) lines. A hold's lines name distinct
     // counters, so each counter row joins at most one line.

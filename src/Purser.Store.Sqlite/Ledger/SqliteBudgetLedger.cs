@@ -10,7 +10,7 @@ namespace Purser.Store.Sqlite.Ledger;
 /// between them. Within the process, one dedicated connection and its prepared statements are used by one operation at
 /// a time. Hold expiry is stored in whole milliseconds, rounded up, so a hold is never charged before its time.
 /// </summary>
-public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
+public sealed partial class SqliteBudgetLedger : IBudgetLedger, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SqliteConnection _connection;
@@ -169,12 +169,13 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             using var transaction = Begin(deferred: false);
+            var draws = ExpireDraws(now);
             _chargeExpiredNow.Value = now.ToUnixTimeMilliseconds();
             _chargeExpired.ExecuteNonQuery();
             _markExpiredNow.Value = now.ToUnixTimeMilliseconds();
             var expired = _markExpired.ExecuteNonQuery();
             transaction.Commit();
-            return expired;
+            return expired + draws;
         }
         catch (SqliteException e) when (SqliteErrors.IsUnavailable(e))
         {
@@ -281,13 +282,24 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
 
     private HoldOutcome Reserve(HoldRequest request)
     {
+        // Disposing without Commit rolls back: a denied or failed reserve leaves nothing behind.
+        using var transaction = Begin(deferred: false);
+        var outcome = ReserveIn(request);
+        if (outcome.Granted)
+        {
+            transaction.Commit();
+        }
+
+        return outcome;
+    }
+
+    /// <summary>The reserve inside the caller's transaction, which must be rolled back when it is denied.</summary>
+    private HoldOutcome ReserveIn(HoldRequest request)
+    {
         var lines = request.Lines;
         var amount = request.Amount.NanoUsd;
         var tokens = request.Tokens;
         var states = new CounterState[lines.Count];
-
-        // Disposing without Commit rolls back: a denied or failed reserve leaves nothing behind.
-        using var transaction = Begin(deferred: false);
         _insertHoldId.Value = request.HoldId;
         _insertHoldAmount.Value = amount;
         _insertHoldTokens.Value = tokens;
@@ -325,7 +337,6 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
             _insertLine.ExecuteNonQuery();
         }
 
-        transaction.Commit();
         return HoldOutcome.Grant(states);
     }
 
@@ -357,6 +368,7 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
         long amount;
         long tokens;
         long state;
+        string? reservationId;
         using (var reader = _findHold.ExecuteReader())
         {
             if (!reader.Read())
@@ -367,6 +379,14 @@ public sealed class SqliteBudgetLedger : IBudgetLedger, IDisposable
             amount = reader.GetInt64(0);
             tokens = reader.GetInt64(1);
             state = reader.GetInt64(2);
+            reservationId = reader.IsDBNull(3) ? null : reader.GetString(3);
+        }
+
+        if (reservationId is not null)
+        {
+            var drawOutcome = SettleDraw(holdId, reservationId, amount, tokens, state, actual, actualTokens);
+            transaction.Commit();
+            return drawOutcome;
         }
 
         SettleOutcome outcome;

@@ -395,7 +395,7 @@ public sealed class DashboardBrowserTests : IClassFixture<BudgetFixture>, IClass
     public async Task Without_the_session_every_page_redirects_to_sign_in_and_every_form_is_refused()
     {
         using var anonymous = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = _gateway.Gateway.BaseAddress };
-        foreach (var path in (string[])["/ui", "/ui/budgets", "/ui/keys", "/ui/ensembles", "/ui/ensembles?alias=x", "/ui/rate-limits", "/ui/events", "/ui/usage", "/ui/usage.csv"])
+        foreach (var path in (string[])["/ui", "/ui/budgets", "/ui/keys", "/ui/ensembles", "/ui/ensembles?alias=x", "/ui/rate-limits", "/ui/events", "/ui/reservations", "/ui/usage", "/ui/usage.csv"])
         {
             using var response = await anonymous.GetAsync(path);
             Assert.True(response.StatusCode == HttpStatusCode.Redirect, $"{path}: {response.StatusCode}");
