@@ -48,7 +48,7 @@ internal static class ReservationsEndpoint
         }
 
         // A reservation never creates a task budget: the task named by x-budget-scope must exist already.
-        var (lines, pathError) = await budgets.PathAsync(state, key!, headers with { Ceiling = null }, context.RequestAborted).ConfigureAwait(false);
+        var (lines, pathError) = await budgets.PathAsync(state, key!, headers with { Ceiling = null }, null, context.RequestAborted).ConfigureAwait(false);
         if (pathError is { } badPath)
         {
             await ErrorWriter.WriteAsync(context, badPath, ApiFormat.OpenAI).ConfigureAwait(false);
@@ -67,6 +67,16 @@ internal static class ReservationsEndpoint
             {
                 await ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorCode.InvalidReservation,
                     $"The {lines[i].Budget.Scope} budget caps tokens, and a reservation holds money only: reserve on a path without a hard token cap.", "amount_usd"),
+                    ApiFormat.OpenAI).ConfigureAwait(false);
+                return;
+            }
+
+            // A rolling window counts spend in buckets that age out; a long-lived reservation hold would sit in one bucket
+            // and leave the window's sum, so a reservation is refused on such a path rather than risk passing its cap.
+            if (BudgetWindows.IsRolling(lines[i].Budget.Window) && holdLines[i] is { Mode: AccountingMode.Reserve, Enforcement: Enforcement.Hard })
+            {
+                await ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorCode.InvalidReservation,
+                    $"The {lines[i].Budget.Scope} budget has a rolling window, on which a reservation cannot hold: reserve on a path without a hard rolling-window budget.", "amount_usd"),
                     ApiFormat.OpenAI).ConfigureAwait(false);
                 return;
             }
