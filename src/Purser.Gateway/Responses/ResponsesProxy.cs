@@ -208,7 +208,8 @@ internal sealed class ResponsesProxy
 
         var holdTtl = fields.Background ? BackgroundHoldTtl : TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60);
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, holdTtl, Shape: shape), ct).ConfigureAwait(false);
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, holdTtl, Shape: shape,
+                Reservation: budgetHeaders.ReservationId is { } reservationId ? new ReservationDraw(reservationId, key.Id) : null), ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
             _events.Blocked(call.Subject, refused);
@@ -224,6 +225,7 @@ internal sealed class ResponsesProxy
         }
 
         call.Admission = admission;
+        ReservationRequests.ApplyRemaining(context.Response, admission);
         call.InputTokenBound = admission!.InputTokens;
         if (admission.Degraded is { } degraded)
         {
