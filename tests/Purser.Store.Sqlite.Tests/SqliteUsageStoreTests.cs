@@ -278,7 +278,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
                 return true;
             }
 
-            await Task.Delay(10);
+            await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System);
         }
 
         return condition();
