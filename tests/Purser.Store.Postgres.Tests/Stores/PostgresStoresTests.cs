@@ -1,13 +1,10 @@
-using Purser.Admin;
-using Purser.Budgets;
 using Purser.Pricing;
-using Purser.Store.Postgres.Admin;
 using Purser.Store.Postgres.Usage;
 using Purser.Usage;
 
 namespace Purser.Store.Postgres.Tests.Stores;
 
-/// <summary>The usage and admin stores on PostgreSQL keep the SQLite stores' rules: idempotent records, newest first, one winner.</summary>
+/// <summary>The usage store on PostgreSQL keeps the SQLite store's rules: idempotent records, newest first, drained on disposal.</summary>
 public sealed class PostgresStoresTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
@@ -59,60 +56,6 @@ public sealed class PostgresStoresTests : IAsyncLifetime
         }
 
         Assert.Equal(4, await _schema.ScalarAsync("SELECT count(*) FROM usage_records"));
-    }
-
-    [Fact]
-    public async Task Aliases_round_trip_replace_by_alias_and_delete_by_kind()
-    {
-        var store = new PostgresAdminStore(_db, TimeProvider.System);
-        var created = new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero);
-        await store.UpsertAliasAsync(new StoredAlias("r", AliasKind.Route, """{"targets": ["a"]}""", created), default);
-        await store.UpsertAliasAsync(new StoredAlias("e", AliasKind.Ensemble, """{"panel": ["a"], "judge": "é"}""", created), default);
-        await store.UpsertAliasAsync(new StoredAlias("r", AliasKind.Route, """{"targets": ["b"]}""", created.AddMinutes(1)), default);
-
-        var aliases = await store.ListAliasesAsync(default);
-        Assert.Equal(["e", "r"], aliases.Select(a => a.Alias));
-        Assert.Equal(new StoredAlias("e", AliasKind.Ensemble, """{"panel": ["a"], "judge": "é"}""", created), aliases[0]);
-        Assert.Equal("""{"targets": ["b"]}""", aliases[1].Definition);
-
-        Assert.False(await store.DeleteAliasAsync(AliasKind.Ensemble, "r", default));
-        Assert.True(await store.DeleteAliasAsync(AliasKind.Route, "r", default));
-        Assert.Equal("e", Assert.Single(await store.ListAliasesAsync(default)).Alias);
-    }
-
-    [Fact]
-    public async Task Admin_store_refuses_duplicates_and_a_hash_taken_by_another_key_and_lets_one_budget_creation_win()
-    {
-        var admin = new PostgresAdminStore(_db, TimeProvider.System);
-        var a = new StoredKey("a", "sha256:" + new string('a', 64), "team-1", ["sim-chat"], null, T0, null);
-        var b = a with { Id = "b", Hash = "sha256:" + new string('b', 64), Team = null, AllowedModels = [] };
-        Assert.True(await admin.TryCreateKeyAsync(a, CancellationToken.None));
-        Assert.True(await admin.TryCreateKeyAsync(b, CancellationToken.None));
-        Assert.False(await admin.TryCreateKeyAsync(a with { Id = "c" }, CancellationToken.None));
-        Assert.False(await admin.UpdateKeyAsync(b with { Hash = a.Hash }, CancellationToken.None));
-        Assert.True(await admin.RevokeKeyAsync("b", T0.AddHours(1), CancellationToken.None));
-        Assert.False(await admin.RevokeKeyAsync("b", T0.AddHours(2), CancellationToken.None));
-
-        var keys = await admin.ListKeysAsync(CancellationToken.None);
-        Assert.Equal(["a", "b"], keys.Select(k => k.Id));
-        Assert.Equal(["sim-chat"], keys[0].AllowedModels);
-        Assert.Equal(T0.AddHours(1), keys[1].RevokedAt);
-
-        var budgets = Enumerable.Range(1, 8).Select(i => new BudgetDefinition
-        {
-            Id = "task:t",
-            Scope = new ScopeRef(ScopeKind.Task, "t"),
-            Window = BudgetWindowKind.Lifetime,
-            CapUsd = Money.FromNano(i * 1_000),
-            Enforcement = Enforcement.Hard,
-            Mode = AccountingMode.Reserve,
-        });
-        var wins = await Task.WhenAll(budgets.Select(d => admin.TryCreateBudgetAsync(d, CancellationToken.None)));
-        Assert.Single(wins, w => w);
-        var stored = Assert.Single(await admin.ListBudgetsAsync(CancellationToken.None));
-        Assert.Equal(Money.FromNano((Array.IndexOf(wins, true) + 1) * 1_000), stored.CapUsd);
-        Assert.True(await admin.DeleteBudgetAsync("task:t", CancellationToken.None));
-        Assert.False(await admin.DeleteBudgetAsync("task:t", CancellationToken.None));
     }
 
     private static UsageRecord Record(string id, string key, DateTimeOffset at, long cost, string? task) => new()
