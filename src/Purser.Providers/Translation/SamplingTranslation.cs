@@ -99,7 +99,17 @@ internal static class SamplingTranslation
         return true;
     }
 
-    private static bool TryNumber(JsonObject request, string name, out double? value, out TranslationError error)
+    private delegate bool Reader<T>(JsonNode? node, out T value);
+
+    private static bool TryNumber(JsonObject request, string name, out double? value, out TranslationError error) =>
+        TryField(request, name, JsonNodes.TryGetDouble, " must be a number", out value, out error);
+
+    private static bool TryBool(JsonObject request, string name, out bool? value, out TranslationError error) =>
+        TryField(request, name, JsonNodes.TryGetBool, " must be a boolean", out value, out error);
+
+    /// <summary>An optional field: absent or null is no value; present with the wrong type is an error naming it.</summary>
+    private static bool TryField<T>(JsonObject request, string name, Reader<T> read, string mustBe, out T? value, out TranslationError error)
+        where T : struct
     {
         error = default;
         value = null;
@@ -109,33 +119,13 @@ internal static class SamplingTranslation
             return true;
         }
 
-        if (!JsonNodes.TryGetDouble(node, out var number))
+        if (!read(node, out var parsed))
         {
-            error = new TranslationError(name + " must be a number", name);
+            error = new TranslationError(name + mustBe, name);
             return false;
         }
 
-        value = number;
-        return true;
-    }
-
-    private static bool TryBool(JsonObject request, string name, out bool? value, out TranslationError error)
-    {
-        error = default;
-        value = null;
-        var node = request[name];
-        if (JsonNodes.IsNull(node))
-        {
-            return true;
-        }
-
-        if (!JsonNodes.TryGetBool(node, out var flag))
-        {
-            error = new TranslationError(name + " must be a boolean", name);
-            return false;
-        }
-
-        value = flag;
+        value = parsed;
         return true;
     }
 

@@ -14,17 +14,15 @@ internal static class ToolTranslation
     /// <summary>OpenAI function tools → Anthropic tools; <c>tool_choice</c> and <c>parallel_tool_calls</c> → Anthropic's choice.</summary>
     public static bool TryOpenAiToAnthropic(JsonObject request, JsonObject result, out TranslationError error)
     {
-        if (!TryConvertAll(request, FromOpenAiTool, out var tools, out error))
+        if (!TryConvertAll(request, result, FromOpenAiTool, out var any, out error))
         {
             return false;
         }
 
-        if (tools.Count == 0)
+        if (!any)
         {
             return true;
         }
-
-        result["tools"] = tools;
 
         JsonObject? choice = null;
         var choiceNode = request["tool_choice"];
@@ -82,17 +80,15 @@ internal static class ToolTranslation
     /// <summary>Anthropic custom tools → OpenAI function tools; Anthropic's choice → <c>tool_choice</c> and <c>parallel_tool_calls</c>.</summary>
     public static bool TryAnthropicToOpenAi(JsonObject request, JsonObject result, out TranslationError error)
     {
-        if (!TryConvertAll(request, FromAnthropicTool, out var tools, out error))
+        if (!TryConvertAll(request, result, FromAnthropicTool, out var any, out error))
         {
             return false;
         }
 
-        if (tools.Count == 0)
+        if (!any)
         {
             return true;
         }
-
-        result["tools"] = tools;
 
         var choiceNode = request["tool_choice"];
         if (JsonNodes.IsNull(choiceNode))
@@ -146,10 +142,12 @@ internal static class ToolTranslation
     /// <summary>The schema a tool without parameters gets: an object with no properties (both sides require one).</summary>
     private static JsonObject EmptyObjectSchema() => new() { ["type"] = "object", ["properties"] = new JsonObject() };
 
-    private static bool TryConvertAll(JsonObject request, ToolConverter convert, out JsonArray converted, out TranslationError error)
+    /// <summary>Converts every tool into <c>result["tools"]</c>; <paramref name="any"/> tells whether there was one.</summary>
+    private static bool TryConvertAll(JsonObject request, JsonObject result, ToolConverter convert, out bool any, out TranslationError error)
     {
         error = default;
-        converted = [];
+        any = false;
+        var converted = new JsonArray();
         var toolsNode = request["tools"];
         if (JsonNodes.IsNull(toolsNode))
         {
@@ -177,6 +175,12 @@ internal static class ToolTranslation
             }
 
             converted.Add(one);
+        }
+
+        any = converted.Count > 0;
+        if (any)
+        {
+            result["tools"] = converted;
         }
 
         return true;
