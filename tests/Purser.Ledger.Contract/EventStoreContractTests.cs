@@ -80,7 +80,7 @@ public abstract class EventStoreContractTests
         })).ToArray();
         start.Set();
 
-        var results = await Task.WhenAll(attempts).WaitAsync(TimeSpan.FromSeconds(60));
+        var results = await Task.WhenAll(attempts).WaitAsync(TimeSpan.FromSeconds(60), TimeProvider.System);
 
         Assert.Single(results, won => won);
         Assert.Single(await stores[0].QueryAsync(new EventQuery(), default));

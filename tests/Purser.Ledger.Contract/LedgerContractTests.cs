@@ -494,7 +494,7 @@ public abstract partial class LedgerContractTests
             reserves[i] = Task.Run(async () => await ReserveAsync(ledger, Hold(id, amount, 10, line)));
         }
 
-        var outcomes = await Task.WhenAll(reserves).WaitAsync(Bound);
+        var outcomes = await Task.WhenAll(reserves).WaitAsync(Bound, TimeProvider.System);
 
         var granted = new List<string>();
         for (var i = 0; i < outcomes.Length; i++)
@@ -520,7 +520,7 @@ public abstract partial class LedgerContractTests
             settles[i] = Task.Run(async () => await SettleAsync(ledger, id, actual, 7));
         }
 
-        Assert.All(await Task.WhenAll(settles).WaitAsync(Bound), s => Assert.Equal(SettleOutcome.Settled, s));
+        Assert.All(await Task.WhenAll(settles).WaitAsync(Bound, TimeProvider.System), s => Assert.Equal(SettleOutcome.Settled, s));
         Assert.Equal(State(50 * actual, 0, 50 * 7, 0), await ReadAsync(ledger, "b"));
     }
 
@@ -548,7 +548,7 @@ public abstract partial class LedgerContractTests
             tasks[i] = Task.Run(async () => await ReserveAsync(ledger, request));
         }
 
-        var outcomes = await Task.WhenAll(tasks).WaitAsync(Bound);
+        var outcomes = await Task.WhenAll(tasks).WaitAsync(Bound, TimeProvider.System);
 
         var expectedHeld = new Dictionary<string, long> { ["a"] = 0, ["b"] = 0, ["c"] = 0, ["d"] = 0 };
         for (var i = 0; i < outcomes.Length; i++)
@@ -603,7 +603,7 @@ public abstract partial class LedgerContractTests
             }
         }
 
-        await Task.WhenAll(tasks).WaitAsync(Bound);
+        await Task.WhenAll(tasks).WaitAsync(Bound, TimeProvider.System);
 
         // Whichever came first, a hold ends up charged its actual: settled directly or expired then corrected.
         var expectedSpent = 0L;

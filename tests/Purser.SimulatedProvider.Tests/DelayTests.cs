@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Purser.SimulatedProvider.Tests;
 
@@ -15,7 +14,7 @@ public sealed class DelayTests : IClassFixture<SimServerFixture>
     [Fact]
     public async Task Latency_delays_the_non_stream_response()
     {
-        var watch = Stopwatch.StartNew();
+        var watch = RealClock.Start();
         var (response, _) = await sim.ChatAsync("""{"model":"sim-chat~latency=60","messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.True(response.IsSuccessStatusCode);
@@ -27,7 +26,7 @@ public sealed class DelayTests : IClassFixture<SimServerFixture>
     {
         HttpRequestMessage request = SimServerFixture.OpenAiRequest("/v1/chat/completions", """{"model":"sim-chat~out=2","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
         request.Headers.Add("x-sim-ttft", "60");
-        var watch = Stopwatch.StartNew();
+        var watch = RealClock.Start();
         HttpResponseMessage response = await sim.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         long firstContentAt = -1;
@@ -52,7 +51,7 @@ public sealed class DelayTests : IClassFixture<SimServerFixture>
     public async Task Tokens_per_second_paces_the_stream()
     {
         // 6 tokens at 100 tokens/s: the last token is due 50 ms after the first.
-        var watch = Stopwatch.StartNew();
+        var watch = RealClock.Start();
         var (_, frames) = await sim.StreamAsync(SimServerFixture.AnthropicRequest("""
             {"model":"claude-sim~out=6,tps=100","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}
             """));

@@ -74,7 +74,7 @@ public sealed class PostgresDatabaseTests : IAsyncLifetime
                 TaskScheduler.Default);
         }
 
-        var databases = await Task.WhenAll(opens).WaitAsync(TimeSpan.FromSeconds(60));
+        var databases = await Task.WhenAll(opens).WaitAsync(TimeSpan.FromSeconds(60), TimeProvider.System);
         _databases.AddRange(databases);
 
         Assert.All(databases, db => Assert.Equal(PostgresSchema.Migrations.Count, db.SchemaVersion));

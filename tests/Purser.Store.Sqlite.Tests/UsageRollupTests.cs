@@ -47,7 +47,7 @@ public sealed class UsageRollupTests : IAsyncLifetime
             _store.Record(record with { Cost = Money.FromUsd(1000m) });
         }
 
-        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
 
         Assert.Equal(Expected(records), Actual(await _store.QueryRollupsAsync(T0.AddDays(-1), T0.AddDays(30), CancellationToken.None)));
     }
@@ -61,7 +61,7 @@ public sealed class UsageRollupTests : IAsyncLifetime
             _store.Record(record);
         }
 
-        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
         var history = new SqliteSpendHistory(_db);
         string[] keys = ["alpha", "beta"];
         (DateTimeOffset From, DateTimeOffset To)[] ranges =
@@ -180,7 +180,7 @@ public sealed class UsageRollupTests : IAsyncLifetime
             _store.Record(TestRecords.Make(id, at: T0));
         }
 
-        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
 
         var records = await _store.QueryAsync(new UsageQuery { Limit = 0 }, CancellationToken.None);
         Assert.Equal(ids.Order(StringComparer.Ordinal), records.Select(r => r.RequestId).Order(StringComparer.Ordinal));

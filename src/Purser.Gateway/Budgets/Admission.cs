@@ -78,17 +78,17 @@ internal sealed class Admission
         FailOpen?.Settle(Amount, actual);
         if (Held)
         {
-            var started = Stopwatch.GetTimestamp();
+            var started = TimeProvider.System.GetTimestamp();
             using var span = GatewayTracing.StartLedger("settle");
             try
             {
                 // Never cancelled: a settlement must land even when the caller has gone.
                 await ledger.SettleAsync(HoldId, actual, actualTokens, CancellationToken.None).ConfigureAwait(false);
-                GatewayMetrics.Ledger("settle", Stopwatch.GetElapsedTime(started), failed: false);
+                GatewayMetrics.Ledger("settle", TimeProvider.System.GetElapsedTime(started), failed: false);
             }
             catch (LedgerUnavailableException)
             {
-                GatewayMetrics.Ledger("settle", Stopwatch.GetElapsedTime(started), failed: true);
+                GatewayMetrics.Ledger("settle", TimeProvider.System.GetElapsedTime(started), failed: true);
                 span?.SetStatus(ActivityStatusCode.Error, "ledger_unavailable");
                 // The ledger is unreachable: the hold stays and expires, charged in full (never under-counted);
                 // the usage record still carries the actual cost.

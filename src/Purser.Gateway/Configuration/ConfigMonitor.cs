@@ -19,18 +19,23 @@ internal sealed class ConfigMonitor : IDisposable
     private readonly string? _path;
     private readonly Func<string, string?> _environment;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     /// <summary>How often the file's size and write time are compared with the last seen ones.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
-    private readonly Timer? _poll;
+    /// <summary>How long a burst of writes must settle before the file is read.</summary>
+    private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(250);
+
+    private readonly ITimer? _poll;
     private readonly PosixSignalRegistration? _sighup;
     private readonly Lock _reloadLock = new();
-    private Timer? _debounce;
+    private ITimer? _debounce;
     private (DateTime Written, long Length) _seen;
     private volatile GatewayState _current;
 
-    public ConfigMonitor(GatewayState initial, string? path, Func<string, string?> environment, ILogger logger)
+    public ConfigMonitor(GatewayState initial, string? path, Func<string, string?> environment, TimeProvider time, ILogger logger)
     {
+        _time = time;
         _current = initial;
         _path = path is null ? null : Path.GetFullPath(path);
         _environment = environment;
@@ -42,13 +47,13 @@ internal sealed class ConfigMonitor : IDisposable
         }
 
         _seen = Stamp(_path);
-        _poll = new Timer(_ => Poll(), null, PollInterval, PollInterval);
+        _poll = _time.CreateTimer(_ => Guarded(Poll), null, PollInterval, PollInterval);
         if (!OperatingSystem.IsWindows())
         {
             _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
                 context.Cancel = true;
-                Reload();
+                Guarded(() => Reload());
             });
         }
     }
@@ -148,7 +153,23 @@ internal sealed class ConfigMonitor : IDisposable
     private void ScheduleReload()
     {
         // Editors write a file in several steps; wait for the burst of events to settle before reading it.
-        var timer = new Timer(_ => Reload(), null, TimeSpan.FromMilliseconds(250), Timeout.InfiniteTimeSpan);
+        var timer = _time.CreateTimer(_ => Guarded(() => Reload()), null, Debounce, Timeout.InfiniteTimeSpan);
         Interlocked.Exchange(ref _debounce, timer)?.Dispose();
+    }
+
+    /// <summary>
+    /// Runs a timer's or signal's work: a failure (an unreadable file, a subscriber that throws) is logged and the
+    /// next poll tries again, instead of ending the process from a timer thread.
+    /// </summary>
+    private void Guarded(Action work)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception ex)
+        {
+            Log.BackgroundWorkFailed(_logger, nameof(ConfigMonitor), ex);
+        }
     }
 }

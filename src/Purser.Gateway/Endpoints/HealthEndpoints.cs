@@ -27,13 +27,13 @@ internal static class HealthEndpoints
         return routes;
     }
 
-    private static async Task<IResult> ReadyAsync(HttpContext http, ConfigMonitor config, IBudgetLedger ledger, IServiceProvider services)
+    private static async Task<IResult> ReadyAsync(HttpContext http, ConfigMonitor config, IBudgetLedger ledger, TimeProvider time, IServiceProvider services)
     {
         // The gateway does not start without a valid configuration, and a bad reload keeps the last good one serving.
         var checks = new JsonObject { ["configuration"] = config.Current.Config.Models.Count > 0 ? "ok" : "no models" };
         string? reason = null;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        timeout.CancelAfter(LedgerTimeout);
+        using var deadline = new CancellationTokenSource(LedgerTimeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, deadline.Token);
         try
         {
             await ledger.ReadAsync(Probe, timeout.Token).ConfigureAwait(false);

@@ -312,9 +312,10 @@ internal sealed partial class EnsembleExecutor
         var names = new StringBuilder();
         var tasks = new Task<SubCallResult>[plan.Panel.Count];
 
-        // The panel's own deadline (wall-clock: it bounds real network waits); a caller who hangs up does not cut calls
+        // The panel's own deadline, on the system's TimeProvider on purpose: it bounds real network waits of calls that
+        // run while the injected clock may stand still (tests fake it to move budget windows); a caller who hangs up does not cut calls
         // already sent (their answers say what they are billed), but no judge is called for a caller who is gone.
-        using (var panelTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(ensemble.TimeoutMs)))
+        using (var panelTimeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(ensemble.TimeoutMs), TimeProvider.System))
         {
             for (var i = 0; i < tasks.Length; i++)
             {

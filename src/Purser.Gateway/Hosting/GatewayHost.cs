@@ -122,7 +122,7 @@ public sealed class GatewayHost : IAsyncDisposable
         var services = builder.Services;
         services.AddSingleton(options.Time);
         storage.Register(services);
-        services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets, storedAliases, storedRateLimits), options.ConfigPath, options.Environment, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
+        services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets, storedAliases, storedRateLimits), options.ConfigPath, options.Environment, options.Time, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.AddSingleton<TaskBudgets>();
         var failOpen = config.Storage.FailOpenLocalCap is { } localCap ? new FailOpenAllowance(localCap, options.Time) : null;
         if (failOpen is not null)

@@ -9,7 +9,7 @@ namespace Purser.Gateway.Propagation;
 /// applied one, in case an announcement was lost; after every (re)connect everything is reloaded, since announcements
 /// sent while it was away are gone. A failed listener reconnects with exponential backoff on the injected clock.
 /// </summary>
-internal sealed class ChangeListener : IHostedService, IDisposable
+internal sealed class ChangeListener : BackgroundService
 {
     /// <summary>The fallback check's period: the bound on how late a change is when its announcement was missed.</summary>
     public static readonly TimeSpan PollPeriod = TimeSpan.FromSeconds(2);
@@ -23,9 +23,6 @@ internal sealed class ChangeListener : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<ChangeListener> _logger;
     private readonly SemaphoreSlim _wake = new(0, 1);
-    private CancellationTokenSource? _stopping;
-    private Task _listening = Task.CompletedTask;
-    private Task _applying = Task.CompletedTask;
     private long _announced;
     private volatile bool _connected;
 
@@ -41,34 +38,19 @@ internal sealed class ChangeListener : IHostedService, IDisposable
     /// <summary>Whether the listener is connected and has done its full reload (false while it reconnects).</summary>
     public bool Listening => _connected;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (_changes is null)
-        {
-            return Task.CompletedTask;
-        }
-
-        _stopping = new CancellationTokenSource();
-        _listening = Task.Run(() => ListenAsync(_changes, _stopping.Token), CancellationToken.None);
-        _applying = Task.Run(() => ApplyAsync(_stopping.Token), CancellationToken.None);
-        return Task.CompletedTask;
+        // Two loops, owned by this service: the host starts them and its stop cancels and awaits both. Each catches,
+        // logs and goes on (the listener reconnects, the applier waits for the next announcement or check).
+        return _changes is null
+            ? Task.CompletedTask
+            : Task.WhenAll(ListenAsync(_changes, stoppingToken), ApplyAsync(stoppingToken));
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public override void Dispose()
     {
-        if (_stopping is null)
-        {
-            return;
-        }
-
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_listening, _applying).WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    public void Dispose()
-    {
-        _stopping?.Dispose();
         _wake.Dispose();
+        base.Dispose();
     }
 
     private async Task ListenAsync(IChangeFeed changes, CancellationToken stopping)

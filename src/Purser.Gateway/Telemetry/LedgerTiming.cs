@@ -8,7 +8,7 @@ internal static class LedgerTiming
 {
     public static async ValueTask<HoldOutcome> ReserveAsync(IBudgetLedger ledger, HoldRequest request, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = TimeProvider.System.GetTimestamp();
         using var span = GatewayTracing.StartLedger("reserve");
         var failed = true;
         try
@@ -19,7 +19,7 @@ internal static class LedgerTiming
         }
         finally
         {
-            GatewayMetrics.Ledger("reserve", Stopwatch.GetElapsedTime(started), failed);
+            GatewayMetrics.Ledger("reserve", TimeProvider.System.GetElapsedTime(started), failed);
             span?.SetStatus(failed ? ActivityStatusCode.Error : ActivityStatusCode.Unset);
         }
     }

@@ -2,6 +2,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Purser.Gateway.Budgets;
+using Purser.Gateway.Telemetry;
 using Purser.Gateway.Tests.Infrastructure;
 using Purser.Pricing;
 using Purser.Usage;
@@ -66,10 +68,29 @@ internal static class BedtimeTestKit
                 break;
             }
 
-            await Task.Delay(50);
+            await Poll.NextAsync(50);
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// A signal instead of a sleep: waits until every budget event of the key's <paramref name="requests"/> finished
+    /// requests is written. Each request queues its events before its usage record, and the events' one writer writes
+    /// in order, so once the records are in and a marker queued behind them is in the store, so is everything before it.
+    /// </summary>
+    public static async Task EventsWrittenAsync(this BudgetFixture fixture, string keyId, int requests)
+    {
+        for (var attempt = 0; (await fixture.UsageOfKeyAsync(keyId)).Count < requests; attempt++)
+        {
+            Assert.True(attempt < 200, $"the {requests} usage records of {keyId} were not written within 10 s");
+            await Poll.NextAsync(50);
+        }
+
+        var marker = "events-written-" + Guid.NewGuid().ToString("N");
+        var subject = new CallSubject(marker, marker, "chat", marker, "test", "test");
+        fixture.Gateway.Services.GetRequiredService<BudgetEvents>().Ensemble(subject, "test marker");
+        Assert.Single(await fixture.EventsAsync("ensemble.degraded", "key:" + marker));
     }
 
     public static async Task<(int Status, JsonObject? Error)> ChatAsync(this BudgetFixture fixture, string secret)

@@ -176,7 +176,7 @@ public sealed class AdminApiTests
                 break;
             }
 
-            await Task.Delay(100);
+            await Poll.NextAsync(100);
         }
 
         Assert.Contains(events, e => e!["type"]!.GetValue<string>() == "budget.blocked");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using Purser.Gateway.Tests.Infrastructure;
@@ -81,7 +80,7 @@ public sealed class JudgeStreamingTests
             record = (await _fixture.UsageOfKeyAsync(keyId)).SingleOrDefault();
             if (record is null)
             {
-                await Task.Delay(50);
+                await Poll.NextAsync(50);
             }
         }
 
@@ -95,7 +94,7 @@ public sealed class JudgeStreamingTests
 
     private static async Task<Frames> ReadFramesAsync(HttpResponseMessage response, bool stopAtFirstContent)
     {
-        var clock = Stopwatch.StartNew();
+        var clock = RealClock.Start();
         var frames = new Frames();
         var text = new System.Text.StringBuilder();
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());

@@ -26,7 +26,7 @@ public sealed class ConfigReloadTests : IAsyncLifetime
         for (var attempt = 0; (await AskAsync("sim-new")).StatusCode != HttpStatusCode.OK; attempt++)
         {
             Assert.True(attempt < 100, "the new model was not served within 10 s");
-            await Task.Delay(100);
+            await Poll.NextAsync(100);
         }
     }
 

@@ -32,7 +32,7 @@ public sealed partial class QuickstartProcessTests : IDisposable
         var output = new StringBuilder();
         string? key = null;
         string? url = null;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60), TimeProvider.System);
         try
         {
             while ((key is null || url is null) && await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)

@@ -75,7 +75,7 @@ public sealed partial class PublishedPurser : IAsyncLifetime
 
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(limit);
+        using var timeout = new CancellationTokenSource(limit, TimeProvider.System);
         try
         {
             var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
@@ -98,7 +98,7 @@ public sealed partial class PublishedPurser : IAsyncLifetime
         var process = Process.Start(StartInfo("bash", ["-c", "exec " + command], workDir))!;
         process.StandardInput.Close();
         var output = new StringBuilder();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60), TimeProvider.System);
         string? url = null;
         try
         {
@@ -135,7 +135,7 @@ public sealed partial class PublishedPurser : IAsyncLifetime
 
         public async Task<int> StopAsync()
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), TimeProvider.System);
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
                 await kill.WaitForExitAsync(timeout.Token);

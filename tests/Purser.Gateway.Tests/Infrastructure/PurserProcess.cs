@@ -33,7 +33,7 @@ public static class PurserProcess
     public static async Task<(int ExitCode, string Output, string Error)> RunAsync(string workDir, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         using var process = Process.Start(StartInfo(workDir, args, environment))!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60), TimeProvider.System);
         try
         {
             var output = process.StandardOutput.ReadToEndAsync(timeout.Token);

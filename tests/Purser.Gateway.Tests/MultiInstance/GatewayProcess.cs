@@ -80,7 +80,7 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
         }
 
         var exited = process.WaitForExitAsync();
-        var done = await Task.WhenAny(listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(45)));
+        var done = await Task.WhenAny(listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(45), TimeProvider.System));
         if (done != listening.Task)
         {
             if (!process.HasExited)
@@ -105,7 +105,7 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
     public async Task KillAsync()
     {
         _process.Kill();
-        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20), TimeProvider.System);
     }
 
     /// <summary>SIGTERM, then waits for the clean shutdown (usage records and pending settlements drained).</summary>
@@ -121,7 +121,7 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
             await kill.WaitForExitAsync();
         }
 
-        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30), TimeProvider.System);
         Assert.True(_process.ExitCode == 0, "unclean exit " + _process.ExitCode + ":\n" + Output);
     }
 

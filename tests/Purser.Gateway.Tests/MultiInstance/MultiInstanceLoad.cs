@@ -57,7 +57,7 @@ internal sealed class MultiInstanceLoad
             });
         }
 
-        await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(120));
+        await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(120), TimeProvider.System);
     }
 
     public async Task<Outcome> SendAsync(int gateway)

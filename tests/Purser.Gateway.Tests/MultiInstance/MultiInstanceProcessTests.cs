@@ -349,7 +349,7 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
     {
         for (var i = 0; i < 600 && !condition(); i++)
         {
-            await Task.Delay(50);
+            await Poll.NextAsync(50);
         }
 
         Assert.True(condition(), "timed out waiting for " + what);
@@ -416,7 +416,7 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
             }
 
             Assert.All(outcomes, o => Assert.True(o.Status is 200 or 503, $"{o.Status} {o.Code}"));
-            await Task.Delay(50);
+            await Poll.NextAsync(50);
         }
 
         Assert.Fail("service did not resume after PostgreSQL restarted");
@@ -437,7 +437,7 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
             }
 
             last = now;
-            await Task.Delay(250);
+            await Poll.NextAsync(250);
         }
 
         // The statistics reads themselves are transactions too (one each, plus this one).
@@ -538,7 +538,7 @@ public sealed class MultiInstanceProcessTests : IAsyncLifetime
                         // The server is down (the outage test): nothing to sample.
                     }
 
-                    await Task.Delay(20);
+                    await Poll.NextAsync(20);
                 }
             });
         }

@@ -123,7 +123,7 @@ public sealed class PropagationProcessTests : IAsyncLifetime
         // The listener came back (after its backoff, with a full reload): announcements reach B again.
         for (var i = 0; i < 400 && Occurrences(B.Output, "Listening for operators' changes") < 2; i++)
         {
-            await Task.Delay(25);
+            await Poll.NextAsync(25);
         }
 
         Assert.Equal(2, Occurrences(B.Output, "Listening for operators' changes"));
@@ -182,7 +182,7 @@ public sealed class PropagationProcessTests : IAsyncLifetime
     /// <summary>Polls <paramref name="gateway"/> until a served request's <c>x-budget-limit</c> is <paramref name="limitUsd"/> (at most 10 s), then asserts it took at most <paramref name="bound"/>.</summary>
     private async Task ExpectLimitWithinAsync(GatewayProcess gateway, string secret, decimal limitUsd, TimeSpan bound, string what)
     {
-        var clock = Stopwatch.StartNew();
+        var clock = RealClock.Start();
         var last = "(none)";
         while (clock.Elapsed < TimeSpan.FromSeconds(10))
         {
@@ -202,7 +202,7 @@ public sealed class PropagationProcessTests : IAsyncLifetime
                 return;
             }
 
-            await Task.Delay(10);
+            await Poll.NextAsync(10);
         }
 
         Assert.Fail($"{what}: x-budget-limit still {last} after 10 s");
@@ -211,7 +211,7 @@ public sealed class PropagationProcessTests : IAsyncLifetime
     /// <summary>Polls <paramref name="gateway"/> until it answers <paramref name="expected"/> (at most 10 s), then asserts it took at most <paramref name="bound"/>.</summary>
     private async Task ExpectWithinAsync(GatewayProcess gateway, string secret, string model, HttpStatusCode expected, TimeSpan bound, string what)
     {
-        var clock = Stopwatch.StartNew();
+        var clock = RealClock.Start();
         var last = HttpStatusCode.OK;
         var attempts = 0;
         while (clock.Elapsed < TimeSpan.FromSeconds(10))
@@ -226,7 +226,7 @@ public sealed class PropagationProcessTests : IAsyncLifetime
                 return;
             }
 
-            await Task.Delay(10);
+            await Poll.NextAsync(10);
         }
 
         Assert.Fail($"{what}: still {(int)last} after 10 s, expected {(int)expected}.\nB:\n{gateway.Output}");

@@ -192,7 +192,7 @@ internal sealed class TestPostgres : IAsyncDisposable
             using var process = Process.Start(start)!;
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60), TimeProvider.System);
             if (process.ExitCode != 0)
             {
                 throw new InvalidOperationException($"{tool} failed ({process.ExitCode}): {await stdout}{await stderr}");

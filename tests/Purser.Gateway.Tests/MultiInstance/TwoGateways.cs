@@ -81,7 +81,7 @@ internal sealed class TwoGateways : IAsyncDisposable
     {
         for (var i = 0; i < 400 && !gateway.Output.Contains(text, StringComparison.Ordinal); i++)
         {
-            await Task.Delay(25);
+            await Poll.NextAsync(25);
         }
 
         Assert.True(gateway.Output.Contains(text, StringComparison.Ordinal), $"no '{text}' in the log:\n{gateway.Output}");

@@ -65,10 +65,10 @@ public sealed class WebhookProcessTests : IAsyncLifetime
         }
 
         // Every event delivered: the receiver saw six distinct idempotency keys, and the queue says delivered.
-        var clock = Stopwatch.StartNew();
+        var clock = RealClock.Start();
         while (clock.Elapsed < Bound && receiver.Accepted().Count < blocked.Count)
         {
-            await Task.Delay(50);
+            await Poll.NextAsync(50);
         }
 
         Assert.Equal(blocked.Count, receiver.Accepted().Count);
@@ -82,7 +82,7 @@ public sealed class WebhookProcessTests : IAsyncLifetime
                 break;
             }
 
-            await Task.Delay(50);
+            await Poll.NextAsync(50);
         }
 
         Assert.Equal(blocked.Count, deliveries.Count);
@@ -95,7 +95,7 @@ public sealed class WebhookProcessTests : IAsyncLifetime
         await ExpectWithinAsync(B, late["secret"]!.GetValue<string>(), HttpStatusCode.PaymentRequired, TimeSpan.FromSeconds(10));
         while (clock.Elapsed < Bound + Bound && receiver.Accepted().Count < blocked.Count + 1)
         {
-            await Task.Delay(50);
+            await Poll.NextAsync(50);
         }
 
         Assert.Equal(blocked.Count + 1, receiver.Accepted().Count);
@@ -105,7 +105,7 @@ public sealed class WebhookProcessTests : IAsyncLifetime
 
     private async Task ExpectWithinAsync(GatewayProcess gateway, string secret, HttpStatusCode expected, TimeSpan bound)
     {
-        var clock = Stopwatch.StartNew();
+        var clock = RealClock.Start();
         var last = HttpStatusCode.OK;
         while (clock.Elapsed < bound)
         {
@@ -121,7 +121,7 @@ public sealed class WebhookProcessTests : IAsyncLifetime
                 return;
             }
 
-            await Task.Delay(25);
+            await Poll.NextAsync(25);
         }
 
         Assert.Fail($"expected {(int)expected} from {gateway.BaseAddress}, last got {(int)last}");

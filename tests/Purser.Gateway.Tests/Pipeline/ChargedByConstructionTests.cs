@@ -48,7 +48,7 @@ public sealed class ChargedByConstructionTests
     {
         var (id, secret) = await _fixture.KeyWithCapAsync("1");
         await WarmUpAsync(secret);
-        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300), TimeProvider.System))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _fixture.Http.SendAsync(MeteringFixture.Chat(secret, Body("sim-late")), cts.Token));
         }
@@ -69,7 +69,7 @@ public sealed class ChargedByConstructionTests
         await WarmUpAsync(secret);
         for (var i = 0; i < 6; i++)
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300), TimeProvider.System);
             try
             {
                 using var response = await _fixture.Http.SendAsync(MeteringFixture.Chat(secret, Body("sim-late", maxTokens: 20)), cts.Token);
@@ -294,7 +294,7 @@ public sealed class ChargedByConstructionTests
     {
         var (id, secret) = await _fixture.KeyWithCapAsync("1");
         await WarmUpAsync(secret);
-        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300), TimeProvider.System))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _fixture.Http.SendAsync(MeteringFixture.Chat(secret, Body("late-route")), cts.Token));
         }
@@ -361,7 +361,7 @@ public sealed class ChargedByConstructionTests
             + "\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{\"model\":";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30), TimeProvider.System);
         Assert.StartsWith("HTTP/1.1 408", statusLine, StringComparison.Ordinal);
         var record = Assert.Single(await AssertBooksBalanceAsync(id, 1));
         Assert.Equal(408, record.Status);

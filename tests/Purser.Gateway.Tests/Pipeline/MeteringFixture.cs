@@ -156,7 +156,7 @@ public sealed class MeteringFixture : IAsyncLifetime
         while (idle < 2 && Environment.TickCount64 < deadline)
         {
             idle = Guard.InFlight == 0 ? idle + 1 : 0;
-            await Task.Delay(100);
+            await Poll.NextAsync(100);
         }
 
         return await UsageAsync(keyId);
@@ -178,7 +178,7 @@ public sealed class MeteringFixture : IAsyncLifetime
                 return records;
             }
 
-            await Task.Delay(25);
+            await Poll.NextAsync(25);
         }
     }
 

@@ -147,8 +147,8 @@ public sealed class PipelineInvariantTests
 
         using var hangUp = spec.HangUp switch
         {
-            HangUp.Early => new CancellationTokenSource(TimeSpan.FromMilliseconds(40)),
-            HangUp.Late => new CancellationTokenSource(TimeSpan.FromMilliseconds(350)),
+            HangUp.Early => new CancellationTokenSource(TimeSpan.FromMilliseconds(40), TimeProvider.System),
+            HangUp.Late => new CancellationTokenSource(TimeSpan.FromMilliseconds(350), TimeProvider.System),
             _ => new CancellationTokenSource(),
         };
         try

@@ -119,7 +119,7 @@ public sealed class ChangeListenerTests : IAsyncLifetime
                 return;
             }
 
-            await Task.Delay(25);
+            await Poll.NextAsync(25);
         }
 
         Assert.False(mustHold, "timed out waiting for " + what);

@@ -114,7 +114,7 @@ public sealed class StreamSettlementTests
             }
 
             Assert.True(attempt < 100, "no usage record within 10 s");
-            await Task.Delay(100);
+            await Poll.NextAsync(100);
         }
     }
 }

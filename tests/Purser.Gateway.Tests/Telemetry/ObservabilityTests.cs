@@ -207,7 +207,7 @@ public sealed partial class ObservabilityTests : IAsyncLifetime
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
 
-            await serverEnded.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await serverEnded.Task.WaitAsync(TimeSpan.FromSeconds(30), TimeProvider.System);
 
             await gateway.FlushUsageAsync();
             var record = Assert.Single(await gateway.Usage.QueryAsync(new UsageQuery { KeyId = _keyId }, CancellationToken.None));

@@ -107,7 +107,7 @@ public sealed class TelemetryTests : IAsyncLifetime
             """));
         using var process = Process.Start(PurserProcess.StartInfo(_workDir, ["serve", "--config", config, "--urls", "http://127.0.0.1:0"],
             new Dictionary<string, string> { ["SIM_KEY"] = "provider-secret-never-logged" }))!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60), TimeProvider.System);
         var lines = new List<string>();
         try
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Purser.Gateway.Tests.Infrastructure;
@@ -43,7 +42,7 @@ public sealed class RefusedFloodStorageTests : IAsyncLifetime
         var before = UsedBytes();
         var tablesBefore = Tables();
 
-        var clock = Stopwatch.StartNew();
+        var clock = RealClock.Start();
         await Parallel.ForEachAsync(Enumerable.Range(0, Requests), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (_, ct) =>
         {
             using var response = await _fixture.Http.SendAsync(_fixture.Chat(secret, body), ct);

@@ -47,7 +47,7 @@ public sealed class UsageRetentionTests : IAsyncLifetime
         var passed = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         retention.PassCompleted += deleted => passed.TrySetResult(deleted);
         _fixture.Time.Advance(TimeSpan.FromMinutes(10));
-        Assert.Equal(10, await passed.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(10, await passed.Task.WaitAsync(TimeSpan.FromSeconds(30), TimeProvider.System));
 
         var horizon = new DateTimeOffset(2026, 11, 22, 1, 0, 0, TimeSpan.Zero);
         var recordsAfter = await _fixture.Gateway.Usage.QueryAsync(new UsageQuery { Limit = 0 }, CancellationToken.None);

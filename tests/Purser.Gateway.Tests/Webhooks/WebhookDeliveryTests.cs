@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -56,7 +55,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         for (var i = 0; i < 400 && !condition(); i++)
         {
             _fixture.Time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(15);
+            await Poll.NextAsync(15);
         }
 
         Assert.True(condition(), "the webhook deliveries did not arrive in time");
@@ -81,7 +80,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         for (var i = 0; i < 30; i++)
         {
             _fixture.Time.Advance(TimeSpan.FromSeconds(10));
-            await Task.Delay(5);
+            await Poll.NextAsync(5);
         }
 
         Assert.Equal(settled, receiver.Attempts.Count);
@@ -121,14 +120,14 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         for (var i = 0; i < 5; i++)
         {
             _fixture.Time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(20);
+            await Poll.NextAsync(20);
         }
 
         var slowest = TimeSpan.Zero;
         for (var i = 0; i < 10; i++)
         {
             _fixture.Time.Advance(TimeSpan.FromMinutes(1));
-            var watch = Stopwatch.StartNew();
+            var watch = RealClock.Start();
             Assert.Equal(402, (await _fixture.ChatAsync(key)).Status);
             slowest = watch.Elapsed > slowest ? watch.Elapsed : slowest;
         }
@@ -163,7 +162,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
             for (var i = 0; i < 200 && receiver.Attempts.Count < 2; i++)
             {
                 time.Advance(TimeSpan.FromSeconds(1));
-                await Task.Delay(15);
+                await Poll.NextAsync(15);
             }
 
             await first.StopAsync(CancellationToken.None);
@@ -180,7 +179,7 @@ public sealed class WebhookDeliveryTests : IAsyncLifetime
         for (var i = 0; i < 400 && receiver.Accepted().Count < 2; i++)
         {
             time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(15);
+            await Poll.NextAsync(15);
         }
 
         await second.StopAsync(CancellationToken.None);

@@ -62,7 +62,7 @@ public sealed class PostgresLedgerInstancesTests : IAsyncLifetime
             reserves[i] = Task.Run(async () => await ledger.ReserveAsync(request, CancellationToken.None));
         }
 
-        var outcomes = await Task.WhenAll(reserves).WaitAsync(Bound);
+        var outcomes = await Task.WhenAll(reserves).WaitAsync(Bound, TimeProvider.System);
 
         var expectedHeld = caps.Keys.ToDictionary(k => k, _ => 0L);
         var granted = new List<int>();
@@ -118,7 +118,7 @@ public sealed class PostgresLedgerInstancesTests : IAsyncLifetime
             }
         }
 
-        await Task.WhenAll(settles).WaitAsync(Bound);
+        await Task.WhenAll(settles).WaitAsync(Bound, TimeProvider.System);
 
         foreach (var budget in caps.Keys)
         {

@@ -53,7 +53,7 @@ public sealed class PostgresWebhookStoreTests : WebhookStoreContractTests, IAsyn
         for (var i = 0; i < 400 && await Schema.ScalarAsync("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'events'::regclass") == 0; i++)
         {
             Assert.False(fanOut.IsCompleted, "the fan-out did not wait for the insert in flight");
-            await Task.Delay(10);
+            await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System);
         }
 
         Assert.False(fanOut.IsCompleted);

@@ -56,7 +56,7 @@ public sealed class SqliteLedgerContractTests : LedgerContractTests, IDisposable
             tasks[i] = Task.Run(async () => await ledger.ReserveAsync(request, CancellationToken.None));
         }
 
-        var outcomes = await Task.WhenAll(tasks).WaitAsync(Bound);
+        var outcomes = await Task.WhenAll(tasks).WaitAsync(Bound, TimeProvider.System);
 
         var granted = 0;
         for (var i = 0; i < outcomes.Length; i++)
