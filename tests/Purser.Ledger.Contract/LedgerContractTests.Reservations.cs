@@ -226,7 +226,7 @@ public abstract partial class LedgerContractTests
             tasks[i] = Task.Run(async () => await rl.DrawAsync(request, CancellationToken.None));
         }
 
-        var outcomes = await Task.WhenAll(tasks).WaitAsync(Bound);
+        var outcomes = await Task.WhenAll(tasks).WaitAsync(Bound, TimeProvider.System);
         for (var s = 0; s < 5; s++)
         {
             var granted = 0;

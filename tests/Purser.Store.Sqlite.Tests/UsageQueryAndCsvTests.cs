@@ -57,7 +57,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
         _store.Record(TestRecords.Make("u1", at: T0.AddMinutes(6)) with { EndUser = "alice@example.com", Tags = "batch,nightly" });
         _store.Record(TestRecords.Make("u2", at: T0.AddMinutes(7)) with { EndUser = "bob", Tags = "batch_x" });
         _store.Record(TestRecords.Make("u3", at: T0.AddMinutes(8)) with { EndUser = "alice@example.com" });
-        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound);
+        await _store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
 
         Assert.Equal(["u3", "u1"], await Ids(new UsageQuery { EndUser = "alice@example.com" }));
         Assert.Equal(["u1"], await Ids(new UsageQuery { Tag = "batch" }));

@@ -249,7 +249,7 @@ public sealed class RateLimitAdminApiTests : IAsyncLifetime
     {
         for (var i = 0; i < 400 && !condition(); i++)
         {
-            await Task.Delay(25);
+            await Poll.NextAsync(25);
         }
 
         Assert.True(condition(), "timed out waiting for the concurrency count to return to 0");

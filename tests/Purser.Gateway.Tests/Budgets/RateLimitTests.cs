@@ -337,11 +337,11 @@ public sealed class RateLimitTests : IAsyncLifetime
             if (events.Count >= atLeast)
             {
                 // Give a duplicate, if one were coming, the same chance to land.
-                await Task.Delay(50);
+                await Poll.NextAsync(50);
                 return (await store.QueryAsync(new EventQuery { Type = type, Limit = 100 }, CancellationToken.None)).Where(e => e.Scope == scope).ToList();
             }
 
-            await Task.Delay(25);
+            await Poll.NextAsync(25);
         }
 
         return events;
@@ -351,7 +351,7 @@ public sealed class RateLimitTests : IAsyncLifetime
     {
         for (var i = 0; i < 400 && !condition(); i++)
         {
-            await Task.Delay(25);
+            await Poll.NextAsync(25);
         }
 
         Assert.True(condition(), "timed out waiting for " + what);

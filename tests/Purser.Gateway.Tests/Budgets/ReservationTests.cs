@@ -151,7 +151,7 @@ public sealed class ReservationTests : IAsyncLifetime
         for (var i = 0; i < 40 && status == "live"; i++)
         {
             _fixture.Time.Advance(TimeSpan.FromSeconds(5));
-            await Task.Delay(20);
+            await Poll.NextAsync(20);
             status = (await GetAsync(secret, root))["status"]!.GetValue<string>();
         }
 

@@ -40,13 +40,13 @@ public sealed class RateLimitTwoGatewaysTests : IAsyncLifetime
             seen = listed["data"]!.AsArray().Any(d => d!["id"]!.GetValue<string>() == "shared-rpm");
             if (!seen)
             {
-                await Task.Delay(25);
+                await Poll.NextAsync(25);
             }
         }
 
         Assert.True(seen, "the limit set on A never reached B");
 
-        var clock = Stopwatch.StartNew();
+        var clock = RealClock.Start();
         var admitted = new int[2];
         var refused = 0;
         for (var i = 0; i < 2 * PerMinute; i++)

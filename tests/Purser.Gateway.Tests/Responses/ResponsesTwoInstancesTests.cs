@@ -57,7 +57,7 @@ public sealed class ResponsesTwoInstancesTests : IAsyncLifetime
     /// <summary>A key created on A reaches B within the propagation period: polled, bounded.</summary>
     private async Task WaitUntilServedAsync(GatewayProcess gateway, string secret)
     {
-        var clock = Stopwatch.StartNew();
+        var clock = RealClock.Start();
         var status = HttpStatusCode.Unauthorized;
         while (clock.Elapsed < TimeSpan.FromSeconds(15))
         {
@@ -67,7 +67,7 @@ public sealed class ResponsesTwoInstancesTests : IAsyncLifetime
                 return;
             }
 
-            await Task.Delay(50);
+            await Poll.NextAsync(50);
         }
 
         Assert.Fail($"the key was not served by {gateway.BaseAddress} within 15 s (last status {status})");

@@ -57,7 +57,7 @@ public sealed class PostgresReservationInstancesTests : IAsyncLifetime
             shares[s] = Task.Run(async () => await ledger.CreateReservationAsync(request, CancellationToken.None));
         }
 
-        Assert.All(await Task.WhenAll(shares).WaitAsync(Bound), outcome => Assert.Equal(ReservationStatus.Done, outcome.Status));
+        Assert.All(await Task.WhenAll(shares).WaitAsync(Bound, TimeProvider.System), outcome => Assert.Equal(ReservationStatus.Done, outcome.Status));
 
         // 150 draws of 30 on the shares and 100 other keys' holds of 50 on the team, all at once from three instances.
         var draws = new Task<DrawOutcome>[150];
@@ -78,8 +78,8 @@ public sealed class PostgresReservationInstancesTests : IAsyncLifetime
             }
         }
 
-        var drawn = await Task.WhenAll(draws).WaitAsync(Bound);
-        var held = await Task.WhenAll(holds).WaitAsync(Bound);
+        var drawn = await Task.WhenAll(draws).WaitAsync(Bound, TimeProvider.System);
+        var held = await Task.WhenAll(holds).WaitAsync(Bound, TimeProvider.System);
         for (var s = 0; s < 5; s++)
         {
             var granted = 0;
@@ -106,7 +106,7 @@ public sealed class PostgresReservationInstancesTests : IAsyncLifetime
             }
         }
 
-        await Task.WhenAll(settles).WaitAsync(Bound);
+        await Task.WhenAll(settles).WaitAsync(Bound, TimeProvider.System);
         var view = (await ledgers[2].GetReservationAsync("root", "key-a", CancellationToken.None))!;
         Assert.Equal((new Money(600), Money.Zero, new Money(0)), (view.Spent, view.Held, view.Remaining));
         Assert.All(view.Children, child => Assert.Equal((new Money(120), new Money(80)), (child.Spent, child.Remaining)));
