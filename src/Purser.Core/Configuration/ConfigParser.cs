@@ -23,7 +23,7 @@ internal sealed partial class ConfigParser
     private static readonly string[] ServerFields = ["listen", "max_body_bytes", "upstream_timeout_seconds", "admin_key_hash", "max_open_tasks_per_key", "anthropic_betas", "max_end_users_per_budget"];
     private static readonly string[] StorageFields = ["sqlite_path", "postgres", "leases", "lease_max_usd", "fail_open"];
     private static readonly string[] FailOpenFields = ["local_cap_usd"];
-    private static readonly string[] ProviderFields = ["kind", "base_url", "api_key", "api_version"];
+    private static readonly string[] ProviderFields = ["kind", "base_url", "api_key", "api_version", "responses"];
     private static readonly string[] ModelPriceFields = ["input", "output", "cached_input", "cache_write"];
     private static readonly string[] CatalogPriceFields = [.. ModelPriceFields, "max_output_tokens"];
     private static readonly string[] ModelFields = ["provider", "upstream", "kind", "price", "free", "max_output_tokens", "default_max_tokens", "reasoning"];
@@ -359,9 +359,24 @@ internal sealed partial class ConfigParser
                 Error(nameNode.Start.Line, path + ".api_version", "is required for azure_openai (e.g. 2024-10-21)");
             }
 
+            // responses: false marks an OpenAI-compatible server without a Responses API (self-hosted servers, Gemini's
+            // OpenAI endpoint): /v1/responses for its models is translated to Chat Completions and back.
+            var responsesApi = true;
+            if (fields.TryGetValue("responses", out var responsesNode) && TryBool(responsesNode, path + ".responses", out var speaksResponses))
+            {
+                if (kind == ProviderKind.Anthropic)
+                {
+                    Error(responsesNode.Start.Line, path + ".responses", "is only used by OpenAI-format providers (Anthropic's are always translated)");
+                }
+                else
+                {
+                    responsesApi = speaksResponses;
+                }
+            }
+
             if (errors.Count == before && kind is { } k && baseUrl is not null)
             {
-                providers[name] = new ProviderConfig { Name = name, Kind = k, BaseUrl = baseUrl, ApiKey = apiKey, ApiVersion = apiVersion };
+                providers[name] = new ProviderConfig { Name = name, Kind = k, BaseUrl = baseUrl, ApiKey = apiKey, ApiVersion = apiVersion, ResponsesApi = responsesApi };
             }
         }
 

@@ -140,6 +140,12 @@ public sealed record ProviderConfig
     /// <summary>Azure OpenAI's <c>api-version</c> query parameter; required for, and only allowed with, <see cref="ProviderKind.AzureOpenAI"/>.</summary>
     public string? ApiVersion { get; init; }
 
+    /// <summary>
+    /// The OpenAI-format provider has the Responses API (<c>responses:</c> in YAML, default true). False for a chat-only
+    /// server: <c>/v1/responses</c> for its models is translated to Chat Completions and back.
+    /// </summary>
+    public bool ResponsesApi { get; init; } = true;
+
     /// <summary>Whether the provider speaks OpenAI's wire format (OpenAI, any compatible server, Azure OpenAI).</summary>
     public bool SpeaksOpenAi => Kind != ProviderKind.Anthropic;
 

@@ -11,6 +11,7 @@ internal sealed class UpstreamTarget
         Kind = provider.Kind;
         ApiKey = provider.ApiKey;
         ApiVersion = provider.ApiVersion;
+        ResponsesApi = provider.Kind != ProviderKind.Anthropic && provider.ResponsesApi;
         BearerHeader = string.IsNullOrEmpty(provider.ApiKey) ? null : "Bearer " + provider.ApiKey;
         UsesMaxCompletionTokens = provider.Kind == ProviderKind.AzureOpenAI
             || (provider.Kind == ProviderKind.OpenAI && provider.BaseUrl.Host.Equals("api.openai.com", StringComparison.OrdinalIgnoreCase));
@@ -28,6 +29,9 @@ internal sealed class UpstreamTarget
 
     /// <summary>Whether the provider speaks OpenAI's wire format (OpenAI, any compatible server, Azure OpenAI).</summary>
     public bool SpeaksOpenAi => Kind != ProviderKind.Anthropic;
+
+    /// <summary>The provider serves <c>/responses</c> itself; false for Anthropic and for chat-only OpenAI-compatible servers.</summary>
+    public bool ResponsesApi { get; }
 
     /// <summary>The provider secret. Only ever written into the upstream request's auth header.</summary>
     public string? ApiKey { get; }

@@ -245,8 +245,10 @@ internal sealed class ResponsesProxy
         call.Price = price;
         call.HiddenOutput = model.Model.Reasoning;
 
-        // The upstream body: passed through to an OpenAI-format provider with the held limit; translated for Anthropic.
+        // The upstream body: passed through to an OpenAI-format provider with the held limit; translated for Anthropic
+        // (to Messages) and for a chat-only provider (to Chat Completions).
         var anthropic = model.Upstream.Kind == ProviderKind.Anthropic;
+        var translated = !model.Upstream.ResponsesApi;
         if (Translate(request, model, maxTokens, out var upstreamBody) is { } badTranslation)
         {
             await FailAsync(context, call, badTranslation).ConfigureAwait(false);
@@ -254,7 +256,7 @@ internal sealed class ResponsesProxy
         }
 
         using var buffer = new PooledBufferWriter(bodyBytes + 256);
-        using var upstreamRequest = UpstreamRequest.Create(model.Upstream, anthropic ? model.Upstream.MessagesUri : model.Upstream.ResponsesUri, upstreamBody!, buffer, context.Request);
+        using var upstreamRequest = UpstreamRequest.Create(model.Upstream, translated ? model.ChatUri : model.Upstream.ResponsesUri, upstreamBody!, buffer, context.Request);
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), fields.Stream ? ct : CancellationToken.None);
         using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
         var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, fields.Alias!, deadline).ConfigureAwait(false);
@@ -271,18 +273,18 @@ internal sealed class ResponsesProxy
 
         using (upstreamResponse)
         {
-            var relay = new ResponsesRelay(context, call, _usage, _routes, _logger, _time, _config) { Anthropic = anthropic, MaxOutputTokens = maxTokens };
+            var relay = new ResponsesRelay(context, call, _usage, _routes, _logger, _time, _config) { Anthropic = anthropic, ChatOnly = translated && !anthropic, MaxOutputTokens = maxTokens };
             if (!upstreamResponse.IsSuccessStatusCode)
             {
                 await relay.UpstreamErrorAsync(upstreamResponse, deadline.Token).ConfigureAwait(false);
             }
             else if (fields.Stream && IsEventStream(upstreamResponse))
             {
-                await relay.StreamAsync(upstreamResponse, price, fields.Store && !anthropic, deadline.Token).ConfigureAwait(false);
+                await relay.StreamAsync(upstreamResponse, price, fields.Store && !translated, deadline.Token).ConfigureAwait(false);
             }
             else
             {
-                await relay.WholeAsync(upstreamResponse, price, fields with { Store = fields.Store && !anthropic }, deadline).ConfigureAwait(false);
+                await relay.WholeAsync(upstreamResponse, price, fields with { Store = fields.Store && !translated }, deadline).ConfigureAwait(false);
             }
         }
     }
@@ -290,11 +292,31 @@ internal sealed class ResponsesProxy
     /// <summary>
     /// The upstream body for <paramref name="model"/>: the request itself for an OpenAI-format provider (with the
     /// upstream model and the held <c>max_output_tokens</c>), or its translation Responses → Chat Completions → Messages
-    /// for an Anthropic one; a 400 that says why when it cannot be translated.
+    /// for an Anthropic one, Responses → Chat Completions for a chat-only one (<c>responses: false</c>); a 400 that says
+    /// why when it cannot be translated.
     /// </summary>
     private static GatewayError? Translate(JsonObject request, ResolvedModel model, int maxTokens, out JsonObject? upstream)
     {
         upstream = null;
+        if (model.Upstream.Kind != ProviderKind.Anthropic && !model.Upstream.ResponsesApi)
+        {
+            if (!Providers.Translation.ResponsesToChat.TryTranslateRequest(request, out var chatRequest, out var chatError))
+            {
+                return new GatewayError(GatewayErrorCode.InvalidRequest, chatError.Message, chatError.Param);
+            }
+
+            chatRequest["model"] = model.Model.UpstreamModel;
+            chatRequest[model.Upstream.UsesMaxCompletionTokens ? "max_completion_tokens" : "max_tokens"] = Math.Max(1, maxTokens);
+            if (chatRequest["stream"] is JsonValue stream && stream.TryGetValue(out bool streamed) && streamed)
+            {
+                // The usage chunk is what the stream is charged by.
+                chatRequest["stream_options"] = new JsonObject { ["include_usage"] = true };
+            }
+
+            upstream = chatRequest;
+            return null;
+        }
+
         if (model.Upstream.Kind != ProviderKind.Anthropic)
         {
             if (maxTokens > 0)

@@ -40,6 +40,9 @@ internal sealed class ResponsesRelay
     /// <summary>The provider is Anthropic-format: its answers are translated to the Responses API.</summary>
     public bool Anthropic { get; init; }
 
+    /// <summary>The provider is OpenAI-format without a Responses API: its Chat Completions answers are translated.</summary>
+    public bool ChatOnly { get; init; }
+
     /// <summary>The output limit held and sent (echoed as <c>max_output_tokens</c> in a translated response).</summary>
     public int MaxOutputTokens { get; init; }
 
@@ -113,7 +116,7 @@ internal sealed class ResponsesRelay
             return;
         }
 
-        if (Anthropic)
+        if (Anthropic || ChatOnly)
         {
             await TranslatedWholeAsync(body, price).ConfigureAwait(false);
             return;
@@ -185,6 +188,8 @@ internal sealed class ResponsesRelay
         Task? remembered = null;
         IStreamRelay relay = Anthropic
             ? new AnthropicResponsesRelay(new AnthropicToResponsesStream("resp_" + _call.RequestId, _call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), MaxOutputTokens))
+            : ChatOnly
+            ? new ChatResponsesRelay(new ChatToResponsesStream("resp_" + _call.RequestId, _call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), MaxOutputTokens))
             : new ResponsesStreamRelay { OnResponseId = store ? id => remembered = _routes.RememberAsync(Route(id, null, null)) : null };
         var settled = Metering.Nothing;
         var end = await StreamPump.PumpAsync(_context, upstream, relay, ApiFormat.OpenAI, ct).ConfigureAwait(false);
@@ -224,10 +229,19 @@ internal sealed class ResponsesRelay
         }
     }
 
-    /// <summary>An Anthropic Message, priced from its usage and translated into a Responses API response object.</summary>
+    /// <summary>
+    /// An Anthropic Message (or a chat-only provider's chat.completion, first made a Message), priced from its usage
+    /// and translated into a Responses API response object.
+    /// </summary>
     private async Task TranslatedWholeAsync(byte[] body, ModelPrice price)
     {
-        var parsed = UsageReader.TryReadAnthropic(body, out var usage) ? ParseObject(body) : null;
+        TokenUsage usage;
+        var parsed = (ChatOnly ? UsageReader.TryReadOpenAi(body, out usage) : UsageReader.TryReadAnthropic(body, out usage)) ? ParseObject(body) : null;
+        if (ChatOnly && parsed is not null)
+        {
+            parsed = AnthropicToOpenAi.TranslateResponse(parsed, _call.ModelAlias);
+        }
+
         var charge = parsed is null ? Metering.Unknown(_call) : Metering.Reported(_call, usage, price);
         if (parsed is null || charge.Source != UsageSource.Reported)
         {
