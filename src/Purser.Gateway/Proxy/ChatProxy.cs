@@ -402,7 +402,8 @@ internal sealed class ChatProxy
     private static readonly string[] OpenAiMaxTokenFields = ["max_tokens", "max_completion_tokens"];
     private static readonly string[] AnthropicMaxTokenFields = ["max_tokens"];
 
-    internal static GatewayError? ResolveModel(GatewayState state, Keys.VirtualKey key, string alias, ModelKind kind, out ResolvedModel model, out ModelPrice price)
+    /// <remarks><paramref name="calledAs"/> is the alias the caller named when it differs (a route served by <paramref name="alias"/>): the key must allow that one.</remarks>
+    internal static GatewayError? ResolveModel(GatewayState state, Keys.VirtualKey key, string alias, ModelKind kind, out ResolvedModel model, out ModelPrice price, string? calledAs = null)
     {
         price = ModelPrice.Free;
         if (!state.Models.TryGetValue(alias, out model!))
@@ -410,9 +411,9 @@ internal sealed class ChatProxy
             return new GatewayError(GatewayErrorCode.ModelNotFound, $"The model '{alias}' does not exist on this gateway.", "model");
         }
 
-        if (!key.Allows(alias))
+        if (!key.Allows(calledAs ?? alias))
         {
-            return new GatewayError(GatewayErrorCode.ModelNotAllowed, $"The key '{key.Id}' may not use the model '{alias}'.", "model");
+            return new GatewayError(GatewayErrorCode.ModelNotAllowed, $"The key '{key.Id}' may not use the model '{calledAs ?? alias}'.", "model");
         }
 
         if (model.Model.Kind != kind)

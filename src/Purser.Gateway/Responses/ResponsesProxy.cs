@@ -150,11 +150,21 @@ internal sealed class ResponsesProxy
             model = nightModel;
             price = nightModel.Model.Price ?? ModelPrice.Free;
         }
-        else if (Ensembles.EnsembleExecutor.Handles(state, fields.Alias!))
+        else if (state.Config.Ensembles.ContainsKey(fields.Alias!))
         {
             await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest,
-                $"'{fields.Alias}' is a route or ensemble; the Responses API is served by single models only. Call a model of it directly, or use /v1/chat/completions.", "model")).ConfigureAwait(false);
+                $"'{fields.Alias}' is an ensemble; the Responses API is served by models and routes only. Call a model of it directly, or use /v1/chat/completions.", "model")).ConfigureAwait(false);
             return;
+        }
+        else if (state.Config.Routes.ContainsKey(fields.Alias!))
+        {
+            // A route serves the Responses API by its first target, one attempt held like a direct call of that model
+            // (no failover yet: see docs/design.md, "The Responses API").
+            if (ChatProxy.ResolveModel(state, key, Routing.AliasCaller.FirstModel(state, fields.Alias!).Alias, ModelKind.Chat, out model, out price, calledAs: fields.Alias) is { } badTarget)
+            {
+                await FailAsync(context, call, badTarget).ConfigureAwait(false);
+                return;
+            }
         }
         else if (ChatProxy.ResolveModel(state, key, fields.Alias!, ModelKind.Chat, out model, out price) is { } badModel)
         {

@@ -53,6 +53,7 @@ public sealed class MeteringFixture : IAsyncLifetime
             providers:
               sim-openai: { kind: openai, base_url: "{{sim}}/v1", api_key: sim }
               sim-anthropic: { kind: anthropic, base_url: "{{sim}}/v1", api_key: sim }
+              sim-chatonly: { kind: openai, base_url: "{{sim}}/v1", api_key: sim, responses: false }
             models:
               sim-ok: { provider: sim-openai, upstream: "sim-chat~out=20", {{P}} }
               sim-slow: { provider: sim-openai, upstream: "sim-chat~out=60,tps=200", {{P}} }
@@ -71,6 +72,7 @@ public sealed class MeteringFixture : IAsyncLifetime
               sim-reason: { provider: sim-openai, upstream: "sim-chat~out=20,reason=30,cached=8", reasoning: true, price: { input: 0.5, output: 1.5, cached_input: 0.25 } }
               o3-cut: { provider: sim-openai, upstream: "o3-mini~reason=40,out=50,fail=cut:5", reasoning: true, price: { input: 1.1, output: 4.4 } }
               sim-timeout: { provider: sim-openai, upstream: "sim-chat~fail=timeout", {{P}} }
+              chatonly-ok: { provider: sim-chatonly, upstream: "sim-chat~out=20", price: { input: 2, output: 3 } }
               claude-ok: { provider: sim-anthropic, upstream: "claude-sim~out=20", price: { input: 1, output: 5 } }
               claude-slow: { provider: sim-anthropic, upstream: "claude-sim~out=60,tps=200", price: { input: 1, output: 5 } }
               claude-cut: { provider: sim-anthropic, upstream: "claude-sim~out=50,fail=cut:5", price: { input: 1, output: 5 } }
@@ -79,6 +81,7 @@ public sealed class MeteringFixture : IAsyncLifetime
               failover-once: { targets: [sim-garbage-2, sim-ok], cooldown_seconds: 30 }
               claude-route: { targets: [claude-ok, sim-ok], cooldown_seconds: 30 }
               late-route: { targets: [sim-late, sim-ok], cooldown_seconds: 30 }
+              responses-route: { targets: [sim-ok, claude-ok], cooldown_seconds: 30 }
             ensembles:
               panel-with-liar:
                 panel: [sim-ok, sim-nousage]
