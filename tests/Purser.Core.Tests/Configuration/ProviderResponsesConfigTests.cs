@@ -23,7 +23,7 @@ public sealed class ProviderResponsesConfigTests
     }
 
     [Theory]
-    [InlineData("{ kind: openai, responses: maybe }", "is not")]
+    [InlineData("{ kind: openai, responses: maybe }", "expected true or false")]
     [InlineData("{ kind: anthropic, responses: false }", "is only used by OpenAI-format providers")]
     public void Responses_mistakes_are_errors(string body, string message)
     {
