@@ -73,6 +73,7 @@ public sealed class MeteringFixture : IAsyncLifetime
               o3-cut: { provider: sim-openai, upstream: "o3-mini~reason=40,out=50,fail=cut:5", reasoning: true, price: { input: 1.1, output: 4.4 } }
               sim-timeout: { provider: sim-openai, upstream: "sim-chat~fail=timeout", {{P}} }
               chatonly-ok: { provider: sim-chatonly, upstream: "sim-chat~out=20", price: { input: 2, output: 3 } }
+              chatonly-cut: { provider: sim-chatonly, upstream: "sim-chat~out=50,fail=cut:5", price: { input: 2, output: 3 } }
               claude-ok: { provider: sim-anthropic, upstream: "claude-sim~out=20", price: { input: 1, output: 5 } }
               claude-slow: { provider: sim-anthropic, upstream: "claude-sim~out=60,tps=200", price: { input: 1, output: 5 } }
               claude-cut: { provider: sim-anthropic, upstream: "claude-sim~out=50,fail=cut:5", price: { input: 1, output: 5 } }

@@ -160,6 +160,28 @@ public sealed class ResponsesChatOnlyTests
     }
 
     [Fact]
+    public async Task A_cut_chat_stream_ends_with_the_error_event_and_is_charged_its_counted_output_and_input_bound()
+    {
+        var (keyId, secret) = await _fixture.KeyWithCapAsync("1");
+        using var request = MeteringFixture.Raw(secret, Encoding.UTF8.GetBytes("""{"model":"chatonly-cut","input":"cut me off","stream":true}"""), "/v1/responses");
+        using var response = await _fixture.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.StartsWith("event: response.created", text, StringComparison.Ordinal);
+        Assert.Contains("event: response.output_text.delta", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("response.completed", text, StringComparison.Ordinal);
+        Assert.Contains("event: error", text, StringComparison.Ordinal);
+
+        var record = Assert.Single(await _fixture.SettledAsync(keyId, 1));
+        Assert.Equal(UsageSource.Counted, record.Source);
+        Assert.InRange(record.Tokens.OutputTokens, 1, 49);
+        Assert.True(record.Tokens.InputTokens > 0);
+        Assert.Equal(CostOf(record.Tokens.InputTokens, record.Tokens.OutputTokens), record.Cost.NanoUsd);
+        var (_, spent, held) = await _fixture.BudgetAsync(keyId);
+        Assert.Equal(record.Cost.NanoUsd, spent);
+        Assert.Equal(0, held);
+    }
+
+    [Fact]
     public async Task What_only_the_responses_api_can_do_is_a_400_that_says_so_with_nothing_charged()
     {
         var (keyId, secret) = await _fixture.KeyWithCapAsync("1");
