@@ -284,6 +284,7 @@ internal static class PostgresSchema
             pending_hold_nano bigint NOT NULL DEFAULT 0,
             pending_input_bound bigint NOT NULL DEFAULT 0,
             conversation_tokens bigint
+        );
         """,
 
         // 10 (issue 20): budget reservations, as in SQLite: a tree per root reservation kept whole as one JSON document and
