@@ -156,12 +156,13 @@ internal static class BudgetJson
             if (d["throttle_rpm"] is { } throttleNode)
             {
                 // The same bounds as the file's degrade.throttle_rpm (ConfigParser.Budgets).
-                if (throttleNode is not JsonValue tv || !tv.TryGetValue<int>(out var rpm) || rpm < 1 || rpm > Purser.RateLimits.RateLimitDefinition.MaxConcurrentCap)
+                // Read as a long: a value built in code (the dashboard form's) is a long, which TryGetValue<int> would refuse.
+                if (throttleNode is not JsonValue tv || !tv.TryGetValue<long>(out var rpm) || rpm < 1 || rpm > Purser.RateLimits.RateLimitDefinition.MaxConcurrentCap)
                 {
                     return Invalid("degrade.throttle_rpm", "must be a whole number of requests per minute from 1 to 1000000");
                 }
 
-                throttle = rpm;
+                throttle = (int)rpm;
             }
 
             degrade = new DegradeOptions { FallbackModel = fallback, MinMaxTokens = floor, ThrottleRpm = throttle };
