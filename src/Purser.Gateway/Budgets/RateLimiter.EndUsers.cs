@@ -9,8 +9,8 @@ namespace Purser.Gateway.Budgets;
 /// <summary>
 /// <c>user:*</c> rate limits: a template whose buckets exist once per end user (the caller's <c>x-budget-user</c>, or the
 /// body's user when the key trusts it), created on first use, under the limit's <c>under</c> key or team if it names one.
-/// A limit counts at most <c>server.max_end_users_per_budget</c> end users on this instance (until it is changed or
-/// deleted); a new end user past that is refused with 403 <c>end_user_limit_reached</c> rather than the map growing
+/// A limit counts at most <c>server.max_end_users_per_budget</c> end users on this instance (until it is deleted
+/// or the instance restarts); a new end user past that is refused with 403 <c>end_user_limit_reached</c> rather than the map growing
 /// without bound. All of it under the limiter's lock.
 /// </summary>
 internal sealed partial class RateLimiter
@@ -77,7 +77,7 @@ internal sealed partial class RateLimiter
         return true;
     }
 
-    /// <summary>A user:* limit changed or deleted starts counting its end users afresh (its states are pruned too). Under the lock.</summary>
+    /// <summary>A deleted user:* limit forgets its end-user count (its states are pruned too). Under the lock.</summary>
     private void ForgetEndUserCounts(GatewayState state)
     {
         List<string>? gone = null;
