@@ -307,5 +307,10 @@ internal static class PostgresSchema
             root_id text NOT NULL
         );
         """,
+
+        // (issue 15) admin budgets keep degrade.throttle_rpm, the request rate of a soft budget past its cap.
+        """
+        ALTER TABLE budgets ADD COLUMN degrade_throttle_rpm integer;
+        """,
     ];
 }

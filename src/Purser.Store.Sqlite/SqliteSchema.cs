@@ -302,5 +302,10 @@ internal static class SqliteSchema
             root_id        TEXT NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // (issue 15) admin budgets keep degrade.throttle_rpm, the request rate of a soft budget past its cap.
+        """
+        ALTER TABLE budgets ADD COLUMN degrade_throttle_rpm INTEGER;
+        """,
     ];
 }

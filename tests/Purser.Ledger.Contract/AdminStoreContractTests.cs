@@ -33,7 +33,7 @@ public abstract class AdminStoreContractTests
         Enforcement = Enforcement.Soft,
         Mode = AccountingMode.PostHoc,
         AlertThresholds = [25, 50, 99],
-        Degrade = new DegradeOptions { FallbackModel = "sim-mini", MinMaxTokens = 256 },
+        Degrade = new DegradeOptions { FallbackModel = "sim-mini", MinMaxTokens = 256, ThrottleRpm = 30 },
     };
 
     protected static BudgetDefinition TaskBudget(string id, long capNano) => new()
@@ -244,6 +244,17 @@ public abstract class AdminStoreContractTests
         await store.UpsertBudgetAsync(FullBudget("b") with { Degrade = null }, default);
 
         Assert.Null(Assert.Single(await store.ListBudgetsAsync(default)).Degrade);
+    }
+
+    [Fact]
+    public async Task Degrade_with_only_a_throttle_round_trips()
+    {
+        var store = Open();
+        await store.UpsertBudgetAsync(FullBudget("b") with { Degrade = new DegradeOptions { ThrottleRpm = 2 } }, default);
+        Assert.Equal(new DegradeOptions { ThrottleRpm = 2 }, Assert.Single(await store.ListBudgetsAsync(default)).Degrade);
+
+        await store.UpsertBudgetAsync(FullBudget("b") with { Degrade = new DegradeOptions { MinMaxTokens = 9 } }, default);
+        Assert.Equal(new DegradeOptions { MinMaxTokens = 9 }, Assert.Single(await store.ListBudgetsAsync(default)).Degrade);
     }
 
     [Fact]

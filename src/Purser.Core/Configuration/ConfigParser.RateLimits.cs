@@ -11,7 +11,7 @@ namespace Purser.Configuration;
 /// </summary>
 internal sealed partial class ConfigParser
 {
-    private static readonly string[] RateLimitFields = ["id", "scope", "model", "requests_per_minute", "tokens_per_minute", "max_concurrent"];
+    private static readonly string[] RateLimitFields = ["id", "scope", "under", "model", "requests_per_minute", "tokens_per_minute", "max_concurrent"];
 
     private List<RateLimitDefinition> ParseRateLimits(YamlNode node, RateLimitScopes scopes)
     {
@@ -95,6 +95,29 @@ internal sealed partial class ConfigParser
             scope = ParseRateLimitScope(scopeText, path + ".scope", scopes);
         }
 
+        // A user:* limit is a template: each end user (x-budget-user) gets buckets of their own, optionally only under
+        // one key or team, the same shape user:* budgets use.
+        ScopeRef? under = null;
+        if (fields.TryGetValue("under", out var underNode) && TryScalar(underNode, path + ".under", out var underText))
+        {
+            if (scope is { Kind: not ScopeKind.EndUser })
+            {
+                Error(underText.Line, path + ".under", "applies to a user:* rate limit only");
+            }
+            else if (!ScopeRef.TryParse(underText.Value, out var parsedUnder) || parsedUnder.Value.Kind is not (ScopeKind.Key or ScopeKind.Team))
+            {
+                Error(underText.Line, path + ".under", $"expected key:<key> or team:<team>, got {underText.Describe()}");
+            }
+            else if (parsedUnder.Value.Kind == ScopeKind.Team ? !scopes.Teams.Contains(parsedUnder.Value.Id) : !scopes.Keys.Contains(parsedUnder.Value.Id))
+            {
+                Error(underText.Line, path + ".under", $"unknown {(parsedUnder.Value.Kind == ScopeKind.Team ? "team" : "key")} in {underText.Describe()}");
+            }
+            else
+            {
+                under = parsedUnder.Value;
+            }
+        }
+
         string? model = null;
         if (fields.TryGetValue("model", out var modelNode) && TryNonEmpty(modelNode, path + ".model", out var modelText))
         {
@@ -136,14 +159,14 @@ internal sealed partial class ConfigParser
             return null;
         }
 
-        return new RateLimitDefinition { Id = id, Scope = s, Model = model, RequestsPerMinute = rpm, TokensPerMinute = tpm, MaxConcurrent = concurrent };
+        return new RateLimitDefinition { Id = id, Scope = s, Under = under, Model = model, RequestsPerMinute = rpm, TokensPerMinute = tpm, MaxConcurrent = concurrent };
     }
 
     private ScopeRef? ParseRateLimitScope(ConfigScalar text, string path, RateLimitScopes scopes)
     {
         if (!ScopeRef.TryParse(text.Value, out var parsed))
         {
-            Error(text.Line, path, $"expected org:<organization>, team:<team>, key:<key> or task:<task>, got {text.Describe()}");
+            Error(text.Line, path, $"expected org:<organization>, team:<team>, key:<key>, task:<task> or user:*, got {text.Describe()}");
             return null;
         }
 

@@ -18,6 +18,12 @@ public sealed record RateLimitDefinition
 
     public required ScopeRef Scope { get; init; }
 
+    /// <summary>
+    /// For a <c>user:*</c> limit (one set of buckets per end user): the key or team whose end users it counts; null for
+    /// every key's end users.
+    /// </summary>
+    public ScopeRef? Under { get; init; }
+
     /// <summary>The model alias the limit applies to; null for every model.</summary>
     public string? Model { get; init; }
 

@@ -132,7 +132,7 @@ internal static class BudgetJson
         {
             if (degradeNode is not JsonObject d)
             {
-                return Invalid("degrade", "must be an object with fallback_model and/or min_max_tokens");
+                return Invalid("degrade", "must be an object with fallback_model, min_max_tokens and/or throttle_rpm");
             }
 
             var fallback = Text(d, "fallback_model");
@@ -152,7 +152,20 @@ internal static class BudgetJson
                 floor = f;
             }
 
-            degrade = new DegradeOptions { FallbackModel = fallback, MinMaxTokens = floor };
+            int? throttle = null;
+            if (d["throttle_rpm"] is { } throttleNode)
+            {
+                // The same bounds as the file's degrade.throttle_rpm (ConfigParser.Budgets).
+                // Read as a long: a value built in code (the dashboard form's) is a long, which TryGetValue<int> would refuse.
+                if (throttleNode is not JsonValue tv || !tv.TryGetValue<long>(out var rpm) || rpm < 1 || rpm > Purser.RateLimits.RateLimitDefinition.MaxConcurrentCap)
+                {
+                    return Invalid("degrade.throttle_rpm", "must be a whole number of requests per minute from 1 to 1000000");
+                }
+
+                throttle = (int)rpm;
+            }
+
+            degrade = new DegradeOptions { FallbackModel = fallback, MinMaxTokens = floor, ThrottleRpm = throttle };
         }
 
         budget = new BudgetDefinition

@@ -44,6 +44,11 @@ internal static class RateLimitJson
             ["scope"] = limit.Scope.ToString(),
             ["source"] = source,
         };
+        if (limit.Under is { } under)
+        {
+            json["under"] = under.ToString();
+        }
+
         if (limit.Model is { } model)
         {
             json["model"] = model;

@@ -20,7 +20,7 @@ namespace Purser.Gateway.Budgets;
 /// (<see cref="RateSliceReturns"/>). Concurrency caps stay per instance.
 /// </para>
 /// </summary>
-internal sealed class RateLimiter
+internal sealed partial class RateLimiter
 {
     private const long ConcurrencyRetryMs = 1000;
 
@@ -50,14 +50,14 @@ internal sealed class RateLimiter
     /// Takes one request and <paramref name="worstTokens"/> from every limit that applies, or refuses with the limit the
     /// caller must wait longest for. Null ticket and no error when no limit applies.
     /// </summary>
-    public async ValueTask<RateOutcome> AcquireAsync(GatewayState state, Keys.VirtualKey key, string? taskId, string alias, long worstTokens)
+    public async ValueTask<RateOutcome> AcquireAsync(GatewayState state, Keys.VirtualKey key, string? taskId, string alias, long worstTokens, string? endUser = null)
     {
         if (state.RateLimitsByScope.Count == 0)
         {
             return default;
         }
 
-        var applicable = new List<RateLimitDefinition>(4);
+        var applicable = new List<Applicable>(4);
         Collect(applicable, state, "org:" + state.Config.Organization, alias);
         if (key.Team is { } team)
         {
@@ -68,6 +68,11 @@ internal sealed class RateLimiter
         if (taskId is not null)
         {
             Collect(applicable, state, "task:" + taskId, alias);
+        }
+
+        if (endUser is not null)
+        {
+            CollectEndUser(applicable, state, key, endUser, alias);
         }
 
         if (applicable.Count == 0)
@@ -95,7 +100,7 @@ internal sealed class RateLimiter
     /// Under the lock: admits the request from every limit, or refuses it, or (when <paramref name="fetch"/>) names
     /// the shared slices too short to decide, taking nothing.
     /// </summary>
-    private (RateOutcome Outcome, List<(RateSliceAllowance Slice, long Want)>? Short) TryTake(GatewayState state, List<RateLimitDefinition> applicable, long worstTokens, long now, bool fetch)
+    private (RateOutcome Outcome, List<(RateSliceAllowance Slice, long Want)>? Short) TryTake(GatewayState state, List<Applicable> applicable, long worstTokens, long now, bool fetch)
     {
         lock (_gate)
         {
@@ -107,7 +112,13 @@ internal sealed class RateLimiter
             List<(RateSliceAllowance, long)>? shortSlices = null;
             for (var i = 0; i < limits.Length; i++)
             {
-                var limit = limits[i] = StateOf(applicable[i], now);
+                if (StateOf(applicable[i], now, state.Config.Server.MaxEndUsersPerBudget) is not { } known)
+                {
+                    // A user:* limit already counts as many end users as allowed, and this one is new: refuse (403).
+                    return (new RateOutcome(null, TooManyEndUsers(applicable[i], state.Config.Server.MaxEndUsersPerBudget), RateStanding.None, applicable[i].Definition), null);
+                }
+
+                var limit = limits[i] = known;
                 if (limit.Definition.MaxConcurrent is { } max && limit.InFlight >= max && ConcurrencyRetryMs > wait)
                 {
                     (refusing, refusingCode, wait) = (limit, GatewayErrorCode.ConcurrencyExceeded, ConcurrencyRetryMs);
@@ -304,7 +315,7 @@ internal sealed class RateLimiter
         }
     }
 
-    private static void Collect(List<RateLimitDefinition> into, GatewayState state, string scope, string alias)
+    private static void Collect(List<Applicable> into, GatewayState state, string scope, string alias)
     {
         if (!state.RateLimitsByScope.TryGetValue(scope, out var limits))
         {
@@ -315,7 +326,7 @@ internal sealed class RateLimiter
         {
             if (limit.AppliesTo(alias))
             {
-                into.Add(limit);
+                into.Add(new Applicable(limit, null));
             }
         }
     }
@@ -370,11 +381,18 @@ internal sealed class RateLimiter
         return standing;
     }
 
-    private LimitState StateOf(RateLimitDefinition definition, long now)
+    private LimitState? StateOf(Applicable applicable, long now, int maxEndUsers)
     {
-        if (!_limits.TryGetValue(definition.Id, out var state))
+        var definition = applicable.Definition;
+        var stateKey = applicable.EndUser is { } user ? EndUserStateKey(definition.Id, user) : definition.Id;
+        if (!_limits.TryGetValue(stateKey, out var state))
         {
-            _limits[definition.Id] = state = new LimitState(definition);
+            if (applicable.EndUser is not null && !TryCountEndUser(definition.Id, maxEndUsers))
+            {
+                return null;
+            }
+
+            _limits[stateKey] = state = new LimitState(definition);
         }
 
         if (!ReferenceEquals(state.Definition, definition))
@@ -389,8 +407,8 @@ internal sealed class RateLimiter
         }
         else
         {
-            state.RequestSlice = RateSliceAllowance.Sized(state.RequestSlice, definition.Id + ":requests", definition.RequestsPerMinute);
-            state.TokenSlice = RateSliceAllowance.Sized(state.TokenSlice, definition.Id + ":tokens", definition.TokensPerMinute);
+            state.RequestSlice = RateSliceAllowance.Sized(state.RequestSlice, stateKey + ":requests", definition.RequestsPerMinute);
+            state.TokenSlice = RateSliceAllowance.Sized(state.TokenSlice, stateKey + ":tokens", definition.TokensPerMinute);
         }
 
         return state;
@@ -426,13 +444,16 @@ internal sealed class RateLimiter
 
         _indexed = state;
         List<string>? gone = null;
-        foreach (var id in _limits.Keys)
+        foreach (var (id, limit) in _limits)
         {
-            if (!state.RateLimitIds.Contains(id))
+            // A user:* limit's per-end-user states go with their limit (their keys are not limit ids).
+            if (!state.RateLimitIds.Contains(limit.Definition.Id))
             {
                 (gone ??= []).Add(id);
             }
         }
+
+        ForgetEndUserCounts(state);
 
         if (gone is not null)
         {

@@ -38,15 +38,21 @@ internal static class LimitsCommand
         limits.Subcommands.Add(list);
 
         var id = new Argument<string>("id") { Description = "The rate limit's id (created or replaced)." };
-        var scope = new Option<string>("--scope") { Description = "What it limits: org:<id>, team:<id>, key:<id> or task:<id>.", Required = true };
+        var scope = new Option<string>("--scope") { Description = "What it limits: org:<id>, team:<id>, key:<id>, task:<id> or user:* (each end user on their own).", Required = true };
+        var under = new Option<string?>("--under") { Description = "For user:*: the key:<id> or team:<id> whose end users it limits (default: every key)." };
         var model = new Option<string?>("--model") { Description = "Only requests for this model alias." };
         var rpm = new Option<long?>("--rpm") { Description = "Requests per minute." };
         var tpm = new Option<long?>("--tpm") { Description = "Tokens per minute (the worst case taken at admission, settled to actual usage)." };
         var concurrent = new Option<long?>("--max-concurrent") { Description = "Requests in flight at once (a stream until it ends)." };
-        var set = new Command("set", "Create or replace a rate limit through the API (limits in the configuration file are changed there).") { id, scope, model, rpm, tpm, concurrent };
+        var set = new Command("set", "Create or replace a rate limit through the API (limits in the configuration file are changed there).") { id, scope, under, model, rpm, tpm, concurrent };
         set.SetAction((parse, ct) => OperatorCommands.WithClientAsync(parse, async client =>
         {
             var body = new JsonObject { ["scope"] = parse.GetValue(scope) };
+            if (parse.GetValue(under) is { } underScope)
+            {
+                body["under"] = underScope;
+            }
+
             if (parse.GetValue(model) is { } alias)
             {
                 body["model"] = alias;

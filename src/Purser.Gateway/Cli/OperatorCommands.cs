@@ -180,7 +180,8 @@ internal static class OperatorCommands
         var window = new Option<string?>("--window") { Description = "hourly, daily, weekly, monthly, lifetime, rolling_1h, rolling_24h or rolling_7d (default daily)." };
         var enforcement = new Option<string?>("--enforcement") { Description = "hard (refuse) or soft (alert only)." };
         var mode = new Option<string?>("--mode") { Description = "reserve or post_hoc." };
-        var set = new Command("set", "Create or replace a budget through the API (budgets in the configuration file are changed there).") { id, scope, under, model, capUsd, capTokens, window, enforcement, mode };
+        var throttleRpm = new Option<int?>("--throttle-rpm") { Description = "For a soft budget: requests per minute allowed while it is past its cap (degrade.throttle_rpm)." };
+        var set = new Command("set", "Create or replace a budget through the API (budgets in the configuration file are changed there).") { id, scope, under, model, capUsd, capTokens, window, enforcement, mode, throttleRpm };
         set.SetAction((parse, ct) => WithClientAsync(parse, async client =>
         {
             var body = new JsonObject { ["scope"] = parse.GetValue(scope) };
@@ -195,6 +196,11 @@ internal static class OperatorCommands
             Put(body, "window", parse.GetValue(window));
             Put(body, "enforcement", parse.GetValue(enforcement));
             Put(body, "mode", parse.GetValue(mode));
+            if (parse.GetValue(throttleRpm) is { } rpm)
+            {
+                body["degrade"] = new JsonObject { ["throttle_rpm"] = rpm };
+            }
+
             var (saved, error) = await client.SendAsync(HttpMethod.Put, "admin/budgets/" + Uri.EscapeDataString(parse.GetValue(id)!), body, ct).ConfigureAwait(false);
             if (error is not null)
             {

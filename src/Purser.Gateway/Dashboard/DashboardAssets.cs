@@ -84,6 +84,7 @@ internal static class DashboardAssets
               fields['enforcement'].value = option.dataset.enforcement;
               fields['mode'].value = option.dataset.mode;
               fields['timezone'].value = option.dataset.timezone;
+              fields['throttle_rpm'].value = option.dataset.throttleRpm || '';
             });
           });
         })();

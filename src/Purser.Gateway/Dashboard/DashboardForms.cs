@@ -33,7 +33,7 @@ internal static class DashboardForms
         return list;
     }
 
-    /// <summary>A budget body from the budget form: scope, caps, window, enforcement, mode, under, model (the rest keeps the API's defaults).</summary>
+    /// <summary>A budget body from the budget form: scope, caps, window, enforcement, mode, under, model, degrade.throttle_rpm (the rest keeps the API's defaults).</summary>
     public static JsonObject Budget(IFormCollection form, string scope)
     {
         var body = new JsonObject { ["scope"] = scope };
@@ -45,6 +45,11 @@ internal static class DashboardForms
         if (Text(form, "cap_tokens") is { } tokens)
         {
             body["cap_tokens"] = Number(tokens);
+        }
+
+        if (Text(form, "throttle_rpm") is { } rpm)
+        {
+            body["degrade"] = new JsonObject { ["throttle_rpm"] = Number(rpm) };
         }
 
         foreach (var name in (string[])["window", "timezone", "enforcement", "mode", "under", "model"])

@@ -33,13 +33,18 @@ internal sealed class RateGate
     /// <summary>Takes the request from its rate limits (<paramref name="worstTokens"/> from each tokens limit), or returns the refusal.</summary>
     public async ValueTask<GatewayError?> AdmitAsync(HttpContext context, CallRecord call, GatewayState state, Keys.VirtualKey key, string? taskId, string alias, long worstTokens, ApiFormat format)
     {
-        var outcome = await _limiter.AcquireAsync(state, key, taskId, alias, worstTokens).ConfigureAwait(false);
+        var outcome = await _limiter.AcquireAsync(state, key, taskId, alias, worstTokens, call.Caller?.EndUser).ConfigureAwait(false);
         call.RateStanding = outcome.Standing;
         RateLimitHeaders.Apply(context.Response, outcome.Standing, format, _time.GetUtcNow());
         if (outcome.Error is { } refused)
         {
-            var limit = outcome.RefusedBy!;
-            _events.RateLimited(call.Subject, refused, limit.Scope.ToString(), limit.Id);
+            // A user:* limit full of end users refuses a new one with a 403, not a rate-limit 429: no such event.
+            if (refused.Code != GatewayErrorCode.EndUserLimitReached)
+            {
+                var limit = outcome.RefusedBy!;
+                _events.RateLimited(call.Subject, refused, limit.Scope.ToString(), limit.Id);
+            }
+
             return refused;
         }
 

@@ -18,10 +18,10 @@ public sealed class PostgresAdminStore : IAdminStore
 
     private const string BudgetColumns =
         "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model";
+        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model, degrade_throttle_rpm";
 
     private const string InsertBudget =
-        "INSERT INTO budgets (" + BudgetColumns + ", created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $12, $12)";
+        "INSERT INTO budgets (" + BudgetColumns + ", created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $15, $12, $12)";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
@@ -109,7 +109,7 @@ public sealed class PostgresAdminStore : IAdminStore
             + "enforcement = excluded.enforcement, mode = excluded.mode, alert_thresholds = excluded.alert_thresholds, "
             + "degrade_fallback_model = excluded.degrade_fallback_model, "
             + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, under_scope = excluded.under_scope, "
-            + "model = excluded.model, updated_at = excluded.updated_at",
+            + "model = excluded.model, degrade_throttle_rpm = excluded.degrade_throttle_rpm, updated_at = excluded.updated_at",
             command => AddBudgetParameters(command, budget),
             ct).ConfigureAwait(false);
     }
@@ -177,6 +177,7 @@ public sealed class PostgresAdminStore : IAdminStore
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = AdminColumns.ToUnixMs(_time.GetUtcNow()) });
         command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = budget.Under?.ToString() });
         command.Parameters.Add(new NpgsqlParameter<string?> { TypedValue = budget.Model });
+        command.Parameters.Add(new NpgsqlParameter<int?> { TypedValue = budget.Degrade?.ThrottleRpm });
     }
 
     public Task UpsertAliasAsync(StoredAlias alias, CancellationToken ct)

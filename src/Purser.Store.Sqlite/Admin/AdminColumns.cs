@@ -151,7 +151,7 @@ internal static class AdminColumns
     private static InvalidDataException Corrupt(string column, string text) =>
         new($"Corrupt {column} value '{text}': it was not written by this Purser build.");
 
-    /// <summary>A <c>budgets</c> row (id, scope, window, zone, caps, enforcement, mode, thresholds, degrade) from either engine.</summary>
+    /// <summary>A <c>budgets</c> row (id, scope, window, zone, caps, enforcement, mode, thresholds, degrade, under, model, throttle) from either engine.</summary>
     public static BudgetDefinition ReadBudget(DbDataReader reader)
     {
         var scopeText = reader.GetString(1);
@@ -162,6 +162,9 @@ internal static class AdminColumns
 
         var fallback = reader.IsDBNull(9) ? null : reader.GetString(9);
         int? minMaxTokens = reader.IsDBNull(10) ? null : reader.GetInt32(10);
+
+        // Selected by the admin stores (BudgetColumns) only; task-scope reads stop at the degrade columns.
+        int? throttleRpm = reader.FieldCount > 13 && !reader.IsDBNull(13) ? reader.GetInt32(13) : null;
         return new BudgetDefinition
         {
             Id = reader.GetString(0),
@@ -174,8 +177,10 @@ internal static class AdminColumns
             Mode = AdminColumns.ParseMode(reader.GetString(7)),
             AlertThresholds = AdminColumns.ParseThresholds(reader.GetString(8)),
 
-            // Both columns null means no degrade options, which is what a DegradeOptions with neither step means too.
-            Degrade = fallback is null && minMaxTokens is null ? null : new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens },
+            // All columns null means no degrade options, which is what a DegradeOptions with neither step means too.
+            Degrade = fallback is null && minMaxTokens is null && throttleRpm is null
+                ? null
+                : new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens, ThrottleRpm = throttleRpm },
 
             // Selected by the admin stores (BudgetColumns); task-scope reads stop at the degrade columns.
             Under = reader.FieldCount > 12 ? ParseUnder(reader.IsDBNull(11) ? null : reader.GetString(11)) : null,

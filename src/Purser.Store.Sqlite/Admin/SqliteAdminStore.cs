@@ -16,11 +16,11 @@ public sealed class SqliteAdminStore : IAdminStore
 
     private const string BudgetColumns =
         "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model";
+        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model, degrade_throttle_rpm";
 
     private const string BudgetValues =
         "$id, $scope, $window_kind, $time_zone, $cap_nano, $cap_tokens, $enforcement, $mode, $alert_thresholds, "
-        + "$degrade_fallback_model, $degrade_min_max_tokens, $under_scope, $model, $now, $now";
+        + "$degrade_fallback_model, $degrade_min_max_tokens, $under_scope, $model, $degrade_throttle_rpm, $now, $now";
 
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
@@ -109,7 +109,7 @@ public sealed class SqliteAdminStore : IAdminStore
             + "enforcement = excluded.enforcement, mode = excluded.mode, alert_thresholds = excluded.alert_thresholds, "
             + "degrade_fallback_model = excluded.degrade_fallback_model, "
             + "degrade_min_max_tokens = excluded.degrade_min_max_tokens, under_scope = excluded.under_scope, "
-            + "model = excluded.model, updated_at = excluded.updated_at;";
+            + "model = excluded.model, degrade_throttle_rpm = excluded.degrade_throttle_rpm, updated_at = excluded.updated_at;";
         AddBudgetParameters(command, budget);
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
@@ -224,6 +224,7 @@ public sealed class SqliteAdminStore : IAdminStore
         command.Parameters.AddWithValue("$degrade_min_max_tokens", AdminColumns.ToDb(budget.Degrade?.MinMaxTokens));
         command.Parameters.AddWithValue("$under_scope", AdminColumns.ToDb(budget.Under?.ToString()));
         command.Parameters.AddWithValue("$model", AdminColumns.ToDb(budget.Model));
+        command.Parameters.AddWithValue("$degrade_throttle_rpm", AdminColumns.ToDb(budget.Degrade?.ThrottleRpm));
         command.Parameters.AddWithValue("$now", AdminColumns.ToUnixMs(_time.GetUtcNow()));
     }
 }

@@ -208,6 +208,25 @@ public sealed class DashboardBrowserTests : IClassFixture<BudgetFixture>, IClass
     }
 
     [Fact]
+    public async Task A_soft_budget_made_in_the_form_keeps_its_throttle_rpm()
+    {
+        var page = await SignedInPageAsync();
+        await page.GotoAsync("/ui/budgets");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=id] >> nth=-1", "ui-throttled");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=scope] >> nth=-1", "global");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=cap_usd] >> nth=-1", "100");
+        await page.Locator("form[action='/ui/budgets/save'] select[name=enforcement] >> nth=-1").SelectOptionAsync("soft");
+        await page.FillAsync("form[action='/ui/budgets/save'] input[name=throttle_rpm] >> nth=-1", "5");
+        await page.Locator("form[action='/ui/budgets/save'] button >> nth=-1").ClickAsync();
+        await Expect(page.Locator(".msg.ok")).ToContainTextAsync("Saved budget ui-throttled");
+
+        var (_, _, budget) = await _gateway.BudgetStateAsync("ui-throttled");
+        Assert.Equal(5, budget["degrade"]!["throttle_rpm"]!.GetValue<int>());
+        await page.GotoAsync("/ui/budgets");
+        Assert.Equal("5", await page.Locator("form[action='/ui/budgets/save']:has(input[name=id][value='ui-throttled']) input[name=throttle_rpm]").InputValueAsync());
+    }
+
+    [Fact]
     public async Task A_budget_form_with_an_invalid_cap_is_refused_naming_the_field_and_nothing_is_stored()
     {
         var page = await SignedInPageAsync();
