@@ -71,31 +71,14 @@ internal sealed class CountTokensProxy
     private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state)
     {
         // 2. The body: within the size limit, well-formed, an object with a model and messages.
-        var (raw, bodyError) = await RequestBody.ReadRawAsync(context.Request, state.Config.Server.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
+        var (body, bodyError) = await RequestBody.ReadAsync(context.Request, state.Config.Server.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (bodyError is { } badBody)
         {
             await FailAsync(context, call, badBody).ConfigureAwait(false);
             return;
         }
 
-        JsonObject request;
-        using (raw)
-        {
-            if (JsonBodyCheck.Check(raw!.WrittenSpan) is { } badBytes)
-            {
-                await FailAsync(context, call, badBytes).ConfigureAwait(false);
-                return;
-            }
-
-            var (parsed, parseError) = RequestBody.Parse(raw.WrittenSpan);
-            if (parseError is { } badJson)
-            {
-                await FailAsync(context, call, badJson).ConfigureAwait(false);
-                return;
-            }
-
-            request = parsed!;
-        }
+        var request = body.Json;
 
         if (request["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var alias) || alias.Length == 0)
         {

@@ -69,34 +69,15 @@ internal sealed class EmbeddingsProxy
         var ct = context.RequestAborted;
 
         // 2. What they sent.
-        var (raw, rawError) = await RequestBody.ReadRawAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
-        if (rawError is { } badBody)
+        // 3. Validated on the way in: bytes, escapes and duplicate names, then the fields the gateway reads.
+        var (body, bodyError) = await RequestBody.ReadAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
+        if (bodyError is { } badBody)
         {
             await FailAsync(context, call, badBody).ConfigureAwait(false);
             return;
         }
 
-        JsonObject request;
-        int byteCount;
-        using (raw)
-        {
-            // 3. Validate: bytes, escapes and duplicate names first, then the fields the gateway reads.
-            if (JsonBodyCheck.Check(raw!.WrittenSpan) is { } badBytes)
-            {
-                await FailAsync(context, call, badBytes).ConfigureAwait(false);
-                return;
-            }
-
-            var (json, parseError) = RequestBody.Parse(raw.WrittenSpan);
-            if (parseError is { } badJson)
-            {
-                await FailAsync(context, call, badJson).ConfigureAwait(false);
-                return;
-            }
-
-            request = json!;
-            byteCount = raw.WrittenCount;
-        }
+        var (request, byteCount) = (body.Json, body.ByteCount);
 
         if (request["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var alias) || alias.Length == 0)
         {

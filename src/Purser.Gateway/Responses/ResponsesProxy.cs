@@ -90,34 +90,14 @@ internal sealed class ResponsesProxy
     private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state)
     {
         var ct = context.RequestAborted;
-        var (raw, bodyError) = await RequestBody.ReadRawAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
+        var (body, bodyError) = await RequestBody.ReadAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
         if (bodyError is { } badBody)
         {
             await FailAsync(context, call, badBody).ConfigureAwait(false);
             return;
         }
 
-        JsonObject request;
-        int bodyBytes;
-        using (raw)
-        {
-            // Bytes, escapes and duplicate names first, then the fields the gateway reads.
-            if (JsonBodyCheck.Check(raw!.WrittenSpan) is { } badBytes)
-            {
-                await FailAsync(context, call, badBytes).ConfigureAwait(false);
-                return;
-            }
-
-            var (json, parseError) = RequestBody.Parse(raw.WrittenSpan);
-            if (parseError is { } badJson)
-            {
-                await FailAsync(context, call, badJson).ConfigureAwait(false);
-                return;
-            }
-
-            request = json!;
-            bodyBytes = raw.WrittenCount;
-        }
+        var (request, bodyBytes) = (body.Json, body.ByteCount);
 
         var shapeError = ResponsesShape.Read(request, bodyBytes, out var fields, out var shape);
         call.ModelAlias = fields.Alias ?? "";

@@ -5,7 +5,10 @@ using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Validation;
 
-/// <summary>Reads a caller's JSON body within the size limit and parses it, turning every bad input into a value.</summary>
+/// <summary>
+/// Reads a caller's JSON body within the size limit, checks its bytes (<see cref="JsonBodyCheck"/>) and parses it, turning
+/// every bad input into a value: the one way an endpoint that needs the body as an object reads it.
+/// </summary>
 internal static class RequestBody
 {
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
@@ -23,7 +26,13 @@ internal static class RequestBody
 
         using (raw)
         {
-            var (json, parseError) = Parse(raw!.WrittenSpan);
+            // Bytes, escapes and duplicate names first (one pass), then the object the endpoint reads.
+            if (JsonBodyCheck.Check(raw!.WrittenSpan) is { } badBytes)
+            {
+                return (default, badBytes);
+            }
+
+            var (json, parseError) = Parse(raw.WrittenSpan);
             return parseError is { } bad ? (default, bad) : (new Parsed(json!, raw.WrittenCount), null);
         }
     }

@@ -35,7 +35,8 @@ public sealed class ReservationTests : IAsyncLifetime
         Assert.Empty(await _fixture.UsageOfKeyAsync("planner"));
 
         foreach (var bad in (string[])["""{"amount_usd":"0"}""", """{"amount_usd":"-1"}""", """{"amount_usd":"0.0000000001"}""", """{"amount_usd":1e3}""",
-            """{"amount_usd":"1","ttl_seconds":0}""", """{"amount_usd":"1","extra":1}""", """{"amount_usd":"1","parent":"no such/id"}""", "[]", "{"])
+            """{"amount_usd":"1","ttl_seconds":0}""", """{"amount_usd":"1","extra":1}""", """{"amount_usd":"1","parent":"no such/id"}""", "[]", "{",
+            """{"amount_usd":"0.5","amount_usd":"0.5"}""", """{"amount_usd":"1","label":"\ud800"}""", """{"amount_usd":"1","label":5}"""])
         {
             using var response = await SendAsync(HttpMethod.Post, "/v1/budget/reservations", secret, bad);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
