@@ -397,6 +397,19 @@ internal sealed class BudgetAdmission
             return (null, ReservationRequests.NotFound(reservation.Id));
         }
 
+        // A reservation holds on the lines of the key's path (organisation, team, key, task, global, and every budget
+        // narrowed to a model, whichever model the draws use). A draw's settlement charges those lines only, so a request
+        // that is also under an end-user or tag budget cannot draw: that budget would never see the spend.
+        foreach (var line in request.Lines)
+        {
+            if (line.EndUser is not null || line.Budget.Scope.Kind is ScopeKind.EndUser or ScopeKind.Tag)
+            {
+                return (null, new GatewayError(GatewayErrorCode.InvalidReservation,
+                    $"This request is also under budget '{line.Budget.Id}' ({line.ScopeText}), which a reservation does not hold on; send it without {BudgetRequestHeaders.ReservationHeader}.",
+                    BudgetRequestHeaders.ReservationHeader));
+            }
+        }
+
         var outcome = await _reservations.DrawAsync(
             new DrawRequest(request.HoldId, reservation.Id, reservation.KeyId, amount, tokens, _time.GetUtcNow(), expires), cancellationToken).ConfigureAwait(false);
         switch (outcome.Status)

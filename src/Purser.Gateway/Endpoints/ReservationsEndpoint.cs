@@ -62,6 +62,16 @@ internal static class ReservationsEndpoint
             holdLines[i] = lines[i].ToHoldLine();
             path[i] = lines[i].Budget.Scope + "@" + lines[i].Window.Key;
 
+            // Draws settle on the reservation's lines only, so it never holds on end-user or tag budgets (those are the
+            // draws' own; a request under one is refused a draw).
+            if (lines[i].EndUser is not null || lines[i].Budget.Scope.Kind is ScopeKind.EndUser or ScopeKind.Tag)
+            {
+                await ErrorWriter.WriteAsync(context, new GatewayError(GatewayErrorCode.InvalidReservation,
+                    $"The {lines[i].ScopeText} budget is an end-user or tag budget, on which a reservation cannot hold: reserve without x-budget-user and x-budget-tags.", "amount_usd"),
+                    ApiFormat.OpenAI).ConfigureAwait(false);
+                return;
+            }
+
             // A reservation holds money, not tokens: under a hard token cap its draws could pass the cap unseen.
             if (holdLines[i] is { CapTokens: not null, Mode: AccountingMode.Reserve, Enforcement: Enforcement.Hard })
             {

@@ -265,6 +265,40 @@ public sealed class ReservationTests : IAsyncLifetime
         return _fixture.Http.SendAsync(request);
     }
 
+    [Fact]
+    public async Task A_reservation_holds_on_model_narrowed_budgets_too_and_never_on_end_user_or_tag_ones()
+    {
+        var body = BudgetFixture.ChatBody(100);
+        var worst = BudgetFixture.WorstCaseNano(body, 100);
+        var planner = await _fixture.CreateKeyAsync("narrowed", "tight-team");
+        await _fixture.PutBudgetAsync("tight-team-daily", Budget("team:tight-team", 10 * worst));
+        var narrowed = Budget("key:narrowed", 10 * worst);
+        narrowed["model"] = "sim-chat";
+        await _fixture.PutBudgetAsync("narrowed-sim-chat", narrowed);
+
+        // Held on the model-narrowed budget as well, whichever model the draws will name: its cap cannot be passed.
+        var root = await CreateAsync(planner, $$"""{"amount_usd":"{{BudgetFixture.Usd(5 * worst)}}","label":"task"}""");
+        Assert.Equal(5 * worst, (await _fixture.BudgetStateAsync("narrowed-sim-chat")).Held);
+        using (var ok = await _fixture.Http.SendAsync(_fixture.Chat(planner, body, ("x-budget-reservation", root))))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        // An end-user budget is the draw's own: a reservation named for an end user is refused, and so is a draw under one.
+        var userBudget = Budget("user:*", worst);
+        userBudget["under"] = "key:narrowed";
+        await _fixture.PutBudgetAsync("per-user", userBudget);
+        using var refusedUser = await SendAsync(HttpMethod.Post, "/v1/budget/reservations", planner, """{"amount_usd":"0.01"}""", ("x-budget-user", "alice"));
+        Assert.Equal(HttpStatusCode.BadRequest, refusedUser.StatusCode);
+        Assert.Equal("invalid_reservation", (await BudgetFixture.ReadJsonAsync(refusedUser))["error"]!["code"]!.GetValue<string>());
+
+        var before = await _fixture.UsageOfKeyAsync("narrowed");
+        using var refusedDraw = await _fixture.Http.SendAsync(_fixture.Chat(planner, body, ("x-budget-reservation", root), ("x-budget-user", "bob")));
+        Assert.Equal(HttpStatusCode.BadRequest, refusedDraw.StatusCode);
+        Assert.Equal("invalid_reservation", (await BudgetFixture.ReadJsonAsync(refusedDraw))["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(Spent(before), Spent(await _fixture.UsageOfKeyAsync("narrowed")));
+    }
+
     private static JsonObject Budget(string scope, long capNano) => new()
     {
         ["scope"] = scope,
