@@ -8,51 +8,30 @@ namespace Purser.Gateway.Budgets;
 /// injected clock every few seconds. Draws in flight keep their worst case held; a crashed instance's draws are charged
 /// by <see cref="HoldExpiry"/> like any hold.
 /// </summary>
-internal sealed class ReservationExpiry : BackgroundService
+internal sealed class ReservationExpiry : LedgerSweep
 {
-    private static readonly TimeSpan Period = TimeSpan.FromSeconds(5);
-
     private readonly IReservationLedger _ledger;
-    private readonly TimeProvider _time;
-    private readonly BudgetEvents _events;
     private readonly ILogger<ReservationExpiry> _logger;
 
     public ReservationExpiry(IReservationLedger ledger, BudgetEvents events, TimeProvider time, ILogger<ReservationExpiry> logger)
+        : base(events, time)
     {
         _ledger = ledger;
-        _events = events;
-        _time = time;
         _logger = logger;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(Period, _time, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+    protected override string Work => "Expiring budget reservations";
 
-            try
-            {
-                var outcome = await _ledger.ExpireReservationsAsync(_time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
-                foreach (var ended in outcome.Ended)
-                {
-                    _events.Raise("reservation.released", "key:" + ended.KeyId, null,
-                        $"Reservation {ended.Id} expired: spent ${ended.Spent} of ${ended.Amount}, ${ended.Remaining} given back.",
-                        dedupeKey: "reservation.released:" + ended.Id);
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.ReservationExpiryFailed(_logger, ex);
-                _events.Raise("ledger.fault", null, null, "Expiring budget reservations failed: " + ex.GetType().Name + ".");
-            }
+    protected override async Task SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var outcome = await _ledger.ExpireReservationsAsync(now, cancellationToken).ConfigureAwait(false);
+        foreach (var ended in outcome.Ended)
+        {
+            Events.Raise("reservation.released", "key:" + ended.KeyId, null,
+                $"Reservation {ended.Id} expired: spent ${ended.Spent} of ${ended.Amount}, ${ended.Remaining} given back.",
+                dedupeKey: "reservation.released:" + ended.Id);
         }
     }
+
+    protected override void LogFailure(Exception exception) => Log.ReservationExpiryFailed(_logger, exception);
 }
