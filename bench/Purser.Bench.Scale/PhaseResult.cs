@@ -1,0 +1,17 @@
+namespace Purser.Bench.Scale;
+
+/// <summary>One phase of one run: its requests, how they fared, the ledger's database calls and admission latency.</summary>
+internal sealed record PhaseResult(
+    ScalePhase Phase,
+    int Requests,
+    int Granted,
+    int Refused,
+    int FalseRefusals,
+    long LedgerCalls,
+    double AdmissionP50Micros,
+    double AdmissionP99Micros)
+{
+    public double CallsPerRequest => Requests == 0 ? 0 : (double)LedgerCalls / Requests;
+
+    public double FalseRefusalRate => Requests == 0 ? 0 : (double)FalseRefusals / Requests;
+}

@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Text;
+using Purser.Pricing;
+
+namespace Purser.Bench.Scale;
+
+/// <summary>The runs as markdown tables: one row per run, then one per run and phase.</summary>
+internal static class ScaleReport
+{
+    public static string Markdown(IReadOnlyList<ScaleResult> results)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| instances | requests | seconds | requests/s | PostgreSQL transactions | transactions/request | rows written/request | peak connections | shutdown calls | key cap | key spent | overshoot | spent = Σ settled, nothing held |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+        {
+            var key = r.Counters[0];
+            text.AppendLine(Invariant(
+                $"| {r.Instances} | {r.Requests} | {r.Seconds:F1} | {r.Requests / r.Seconds:F0} | {r.Transactions} | {Ratio(r.Transactions, r.Requests):F4} | {Ratio(r.RowsWritten, r.Requests):F4} | {r.PeakConnections} | {r.ShutdownCalls} | {new Money(r.KeyCap)} | {new Money(key.Spent)} | {r.Overshoot} | {(r.Violations().Count == 0 ? "yes" : "NO")} |"));
+        }
+
+        text.AppendLine();
+        text.AppendLine("| instances | phase | requests | granted | refused | false refusals | false-refusal rate | ledger transactions/request | admission p50 (µs) | admission p99 (µs) |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+        {
+            foreach (var p in r.Phases)
+            {
+                text.AppendLine(Invariant(
+                    $"| {r.Instances} | {Name(p.Phase)} | {p.Requests} | {p.Granted} | {p.Refused} | {p.FalseRefusals} | {p.FalseRefusalRate * 100:F2} % | {p.CallsPerRequest:F4} | {p.AdmissionP50Micros:F0} | {p.AdmissionP99Micros:F0} |"));
+            }
+        }
+
+        foreach (var r in results)
+        {
+            foreach (var violation in r.Violations())
+            {
+                text.AppendLine(Invariant($"\n**{r.Instances} instances: {violation}**"));
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Name(ScalePhase phase) => phase switch
+    {
+        ScalePhase.Far => "far (room ≥ 100 W)",
+        ScalePhase.Approaching => "approaching (W ≤ room < 100 W)",
+        _ => "past (room < W)",
+    };
+
+    private static double Ratio(long a, int b) => b == 0 ? 0 : (double)a / b;
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
