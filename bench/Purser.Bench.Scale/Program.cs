@@ -9,7 +9,7 @@ namespace Purser.Bench.Scale;
 /// costs, holds left open), 2 on bad arguments.
 /// <code>
 /// Purser.Bench.Scale --postgres "Host=127.0.0.1;Port=5432;Username=postgres;Database=purser_bench" --instances 16,64
-///   [--requests 100000] [--seconds 120] [--concurrency 4] [--seed 18] [--upstream-ms 5] [--lease-max-usd 1] [--pool 8]
+///   [--requests 100000] [--seconds 120] [--concurrency 4] [--seed 18] [--upstream-ms 5] [--lease-max-usd 1] [--pool 8] [--cap-percent 70]
 /// </code>
 /// </summary>
 internal static class Program
@@ -56,6 +56,7 @@ internal static class Program
                 case "--seed": ok = Int(value, out var seed); options = options with { Seed = seed }; break;
                 case "--upstream-ms": ok = Int(value, out var upstream); options = options with { MaxUpstream = TimeSpan.FromMilliseconds(upstream) }; break;
                 case "--pool": ok = Int(value, out var pool); options = options with { PoolSize = pool }; break;
+                case "--cap-percent": ok = Int(value, out var percent) && percent > 0; options = options with { CapFraction = percent / 100.0 }; break;
                 case "--lease-max-usd":
                     ok = Money.TryParseUsd(value, out var max) && max.NanoUsd > 0;
                     options = options with { LeaseMax = max };
@@ -73,7 +74,7 @@ internal static class Program
         if (args.Length % 2 != 0 || options.ConnectionString.Length == 0)
         {
             error = "usage: Purser.Bench.Scale --postgres <connection string> [--instances 16,64] [--requests N] [--seconds S] "
-                + "[--concurrency C] [--seed N] [--upstream-ms N] [--lease-max-usd USD] [--pool N]";
+                + "[--concurrency C] [--seed N] [--upstream-ms N] [--lease-max-usd USD] [--pool N] [--cap-percent P]";
             return false;
         }
 

@@ -31,6 +31,9 @@ internal sealed record ScaleResult
 
     public required long OpenHolds { get; init; }
 
+    /// <summary>Settlements PostgreSQL did not take at once, retried by SettlementRetry before the instance closed.</summary>
+    public required int RetriedSettlements { get; init; }
+
     /// <summary>The largest amount by which a counter's spent exceeds its cap (0 in reserve mode).</summary>
     public long Overshoot => Counters.Max(c => Math.Max(0, c.Spent - c.Cap));
 

@@ -18,6 +18,7 @@ internal static class ScaleRun
     private const byte GrantedMark = 1;
     private const byte RefusedMark = 2;
     private const byte FalseRefusalMark = 3;
+    private const byte UnavailableMark = 4;
     private static readonly TimeSpan HoldTtl = TimeSpan.FromMinutes(10);
 
     public static async Task<ScaleResult> RunAsync(ScaleOptions options, TimeProvider time, TextWriter log)
@@ -46,7 +47,7 @@ internal static class ScaleRun
         var plan = ScalePlan.Create(options);
         var connectionString = new NpgsqlConnectionStringBuilder(options.ConnectionString) { SearchPath = schema, MaxPoolSize = options.PoolSize }.ConnectionString;
         var shadow = new ShadowAccount(plan.KeyCap, options.WorstMax.NanoUsd, options.Requests);
-        var calls = new long[3];
+        var calls = new long[Enum.GetValues<ScalePhase>().Length];
         var window = BudgetWindows.Current(BudgetWindowKind.Daily, TimeZoneInfo.Utc, time.GetUtcNow()).Key;
         var lines = plan.Lines(window);
 
@@ -113,6 +114,7 @@ internal static class ScaleRun
             ShadowSpent = shadow.Spent,
             Counters = counters,
             OpenHolds = openHolds,
+            RetriedSettlements = run.RetriedSettlements,
         };
     }
 
@@ -145,6 +147,7 @@ internal static class ScaleRun
         private readonly byte[] _phase;
         private readonly byte[] _outcome;
         private int _next = -1;
+        private int _retriedSettlements;
 
         public RunState(ScaleOptions options, ScalePlan plan, ShadowAccount shadow, HoldLine[] lines, TimeProvider time, string prefix)
         {
@@ -161,6 +164,9 @@ internal static class ScaleRun
 
         /// <summary>Requests started (each one finished: a loop stops only between requests).</summary>
         public int Count => Math.Min(Volatile.Read(ref _next) + 1, _options.Requests);
+
+        /// <summary>Settlements the database did not take at once (retried in the background, as in the gateway).</summary>
+        public int RetriedSettlements => Volatile.Read(ref _retriedSettlements);
 
         public async Task LoopAsync(LeasedBudgetLedger ledger, CancellationToken stop)
         {
@@ -180,7 +186,20 @@ internal static class ScaleRun
 
                 // Started and finished whatever the time bound says: every admission is settled or refused.
                 var started = _time.GetTimestamp();
-                var outcome = await ledger.ReserveAsync(request, CancellationToken.None).ConfigureAwait(false);
+                HoldOutcome outcome;
+                try
+                {
+                    outcome = await ledger.ReserveAsync(request, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (LedgerUnavailableException)
+                {
+                    // The gateway fails closed (503): nothing was held. Counted apart from refusals (a pool wait timed out).
+                    _latency[i] = _time.GetTimestamp() - started;
+                    _shadow.Unavailable(worst);
+                    _outcome[i] = UnavailableMark;
+                    continue;
+                }
+
                 _latency[i] = _time.GetTimestamp() - started;
                 if (!outcome.Granted)
                 {
@@ -195,7 +214,16 @@ internal static class ScaleRun
                     await Task.Delay(TimeSpan.FromMicroseconds(_plan.UpstreamMicros[i]), _time).ConfigureAwait(false);
                 }
 
-                await ledger.SettleAsync(id, new Money(_plan.Actual[i]), 0, CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await ledger.SettleAsync(id, new Money(_plan.Actual[i]), 0, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (LedgerUnavailableException)
+                {
+                    // As in the gateway: SettlementRetry took it and settles it before the instance closes.
+                    Interlocked.Increment(ref _retriedSettlements);
+                }
+
                 _shadow.Settled(worst, _plan.Actual[i]);
             }
         }
@@ -207,7 +235,7 @@ internal static class ScaleRun
             foreach (var phase in Enum.GetValues<ScalePhase>())
             {
                 var latencies = new List<long>();
-                int granted = 0, refused = 0, falseRefusals = 0;
+                int granted = 0, refused = 0, falseRefusals = 0, unavailable = 0;
                 for (var i = 0; i < count; i++)
                 {
                     if (_phase[i] != (byte)phase)
@@ -219,10 +247,11 @@ internal static class ScaleRun
                     granted += _outcome[i] == GrantedMark ? 1 : 0;
                     refused += _outcome[i] is RefusedMark or FalseRefusalMark ? 1 : 0;
                     falseRefusals += _outcome[i] == FalseRefusalMark ? 1 : 0;
+                    unavailable += _outcome[i] == UnavailableMark ? 1 : 0;
                 }
 
                 latencies.Sort();
-                results.Add(new PhaseResult(phase, latencies.Count, granted, refused, falseRefusals, calls[(int)phase], Micros(latencies, 0.50), Micros(latencies, 0.99)));
+                results.Add(new PhaseResult(phase, latencies.Count, granted, refused, falseRefusals, unavailable, calls[(int)phase], Micros(latencies, 0.50), Micros(latencies, 0.99)));
             }
 
             return results;

@@ -13,8 +13,9 @@ internal sealed class ShadowAccount
 {
     private readonly object _gate = new();
     private readonly long _cap;
-    private readonly long _farRoom;
+    private readonly long _awayRoom;
     private readonly long _nearRoom;
+    private readonly long _closingRoom;
     private readonly long[] _roomAfterStart;
     private long _spent;
     private long _inFlight;
@@ -25,8 +26,9 @@ internal sealed class ShadowAccount
     public ShadowAccount(long tightestCap, long largestWorstCase, int maxRequests)
     {
         _cap = tightestCap;
-        _farRoom = 100 * largestWorstCase;
-        _nearRoom = largestWorstCase;
+        _awayRoom = tightestCap / 2;
+        _nearRoom = 100 * largestWorstCase;
+        _closingRoom = largestWorstCase;
         _roomAfterStart = new long[maxRequests];
     }
 
@@ -63,7 +65,10 @@ internal sealed class ShadowAccount
         lock (_gate)
         {
             var room = _cap - _spent - _inFlight - _admitting;
-            var phase = room >= _farRoom ? ScalePhase.Far : room >= _nearRoom ? ScalePhase.Approaching : ScalePhase.Past;
+            var phase = room >= _awayRoom ? ScalePhase.Away
+                : room >= _nearRoom ? ScalePhase.Near
+                : room >= _closingRoom ? ScalePhase.Closing
+                : ScalePhase.Past;
             if ((int)phase > _phase)
             {
                 Volatile.Write(ref _phase, (int)phase);
@@ -98,6 +103,15 @@ internal sealed class ShadowAccount
             }
 
             return lowest >= 0;
+        }
+    }
+
+    /// <summary>The ledger could not be reached: nothing was held (the gateway answers 503).</summary>
+    public void Unavailable(long worst)
+    {
+        lock (_gate)
+        {
+            _admitting -= worst;
         }
     }
 

@@ -9,7 +9,7 @@ public sealed class ShadowAccountTests
         var shadow = new ShadowAccount(tightestCap: 1_000, largestWorstCase: 10, maxRequests: 8);
         var (mark, phase) = shadow.Begin(100);
 
-        Assert.Equal(ScalePhase.Far, phase);
+        Assert.Equal(ScalePhase.Away, phase);
         Assert.True(shadow.Refused(mark, 100));
     }
 
@@ -30,11 +30,11 @@ public sealed class ShadowAccountTests
     {
         var shadow = new ShadowAccount(tightestCap: 1_000, largestWorstCase: 10, maxRequests: 8);
         var (_, phase) = shadow.Begin(950);
-        Assert.Equal(ScalePhase.Far, phase);
+        Assert.Equal(ScalePhase.Away, phase);
         shadow.Granted(950);
 
-        var (mark, near) = shadow.Begin(40);
-        Assert.Equal(ScalePhase.Approaching, near);
+        var (mark, closing) = shadow.Begin(40);
+        Assert.Equal(ScalePhase.Closing, closing);
         // 50 of room for a worst case of 40: refusing it was false, near the cap too.
         Assert.True(shadow.Refused(mark, 40));
 
@@ -42,8 +42,8 @@ public sealed class ShadowAccountTests
         Assert.Equal(100, shadow.Spent);
         Assert.Equal(0, shadow.Outstanding);
 
-        // 900 of room again, but the run already approached the cap: its phase stays.
+        // 900 of room again, but the run already came close to the cap: its phase stays.
         var (_, later) = shadow.Begin(10);
-        Assert.Equal(ScalePhase.Approaching, later);
+        Assert.Equal(ScalePhase.Closing, later);
     }
 }
