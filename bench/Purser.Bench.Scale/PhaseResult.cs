@@ -8,10 +8,16 @@ internal sealed record PhaseResult(
     int Refused,
     int FalseRefusals,
     int Unavailable,
-    long LedgerCalls,
+    long LeaseCalls,
+    long PassThroughCalls,
+    long SweepCalls,
+    double Seconds,
     double AdmissionP50Micros,
     double AdmissionP99Micros)
 {
+    /// <summary>Every ledger call in the phase (each one database transaction).</summary>
+    public long LedgerCalls => LeaseCalls + PassThroughCalls + SweepCalls;
+
     public double CallsPerRequest => Requests == 0 ? 0 : (double)LedgerCalls / Requests;
 
     public double FalseRefusalRate => Requests == 0 ? 0 : (double)FalseRefusals / Requests;

@@ -46,8 +46,9 @@ internal static class ScaleRun
     {
         var plan = ScalePlan.Create(options);
         var connectionString = new NpgsqlConnectionStringBuilder(options.ConnectionString) { SearchPath = schema, MaxPoolSize = options.PoolSize }.ConnectionString;
-        var shadow = new ShadowAccount(plan.KeyCap, options.WorstMax.NanoUsd, options.Requests);
-        var calls = new long[Enum.GetValues<ScalePhase>().Length];
+        var loops = options.Instances * options.ConcurrencyPerInstance;
+        var shadow = new ShadowAccount(plan.KeyCap, options.WorstMax.NanoUsd, options.Requests, startRequests: Math.Min(options.Requests / 10, 10 * loops));
+        var calls = new long[Enum.GetValues<ScalePhase>().Length * 3];
         var window = BudgetWindows.Current(BudgetWindowKind.Daily, TimeZoneInfo.Utc, time.GetUtcNow()).Key;
         var lines = plan.Lines(window);
 
@@ -75,17 +76,19 @@ internal static class ScaleRun
 
         var started = time.GetTimestamp();
         using var stop = new CancellationTokenSource(options.Duration, time);
-        var loops = new List<Task>();
+        run.Started(started);
+        var tasks = new List<Task>();
         foreach (var instance in instances)
         {
             for (var c = 0; c < options.ConcurrencyPerInstance; c++)
             {
-                loops.Add(Task.Run(() => run.LoopAsync(instance.Ledger, stop.Token)));
+                tasks.Add(Task.Run(() => run.LoopAsync(instance.Ledger, stop.Token)));
             }
         }
 
-        await Task.WhenAll(loops).ConfigureAwait(false);
-        var seconds = time.GetElapsedTime(started).TotalSeconds;
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        var ended = time.GetTimestamp();
+        var seconds = time.GetElapsedTime(started, ended).TotalSeconds;
         var loadCalls = (long[])calls.Clone();
         await sampling.CancelAsync().ConfigureAwait(false);
         await sampler.ConfigureAwait(false);
@@ -105,7 +108,7 @@ internal static class ScaleRun
             Instances = options.Instances,
             Requests = run.Count,
             Seconds = seconds,
-            Phases = run.Phases(loadCalls),
+            Phases = run.Phases(loadCalls, ended),
             ShutdownCalls = calls.Sum() - loadCalls.Sum(),
             Transactions = transactions,
             RowsWritten = after.RowsWritten - before.RowsWritten,
@@ -148,6 +151,7 @@ internal static class ScaleRun
         private readonly byte[] _outcome;
         private int _next = -1;
         private int _retriedSettlements;
+        private readonly long[] _phaseStarted = new long[Enum.GetValues<ScalePhase>().Length];
 
         public RunState(ScaleOptions options, ScalePlan plan, ShadowAccount shadow, HoldLine[] lines, TimeProvider time, string prefix)
         {
@@ -168,6 +172,8 @@ internal static class ScaleRun
         /// <summary>Settlements the database did not take at once (retried in the background, as in the gateway).</summary>
         public int RetriedSettlements => Volatile.Read(ref _retriedSettlements);
 
+        public void Started(long timestamp) => _phaseStarted[0] = timestamp;
+
         public async Task LoopAsync(LeasedBudgetLedger ledger, CancellationToken stop)
         {
             while (!stop.IsCancellationRequested)
@@ -181,6 +187,10 @@ internal static class ScaleRun
                 var worst = _plan.Worst[i];
                 var (mark, phase) = _shadow.Begin(worst);
                 _phase[i] = (byte)phase;
+                if (Volatile.Read(ref _phaseStarted[(int)phase]) == 0)
+                {
+                    Interlocked.CompareExchange(ref _phaseStarted[(int)phase], _time.GetTimestamp(), 0);
+                }
                 var id = _prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 var request = new HoldRequest(id, _lines, new Money(worst), 0, _time.GetUtcNow() + HoldTtl);
 
@@ -228,7 +238,7 @@ internal static class ScaleRun
             }
         }
 
-        public IReadOnlyList<PhaseResult> Phases(long[] calls)
+        public IReadOnlyList<PhaseResult> Phases(long[] calls, long ended)
         {
             var results = new List<PhaseResult>();
             var count = Count;
@@ -251,10 +261,35 @@ internal static class ScaleRun
                 }
 
                 latencies.Sort();
-                results.Add(new PhaseResult(phase, latencies.Count, granted, refused, falseRefusals, unavailable, calls[(int)phase], Micros(latencies, 0.50), Micros(latencies, 0.99)));
+                results.Add(new PhaseResult(
+                    phase, latencies.Count, granted, refused, falseRefusals, unavailable,
+                    calls[CountingLedger.Slot(phase, CallKind.Lease)], calls[CountingLedger.Slot(phase, CallKind.Request)], calls[CountingLedger.Slot(phase, CallKind.Sweep)],
+                    PhaseSeconds(phase, ended), Micros(latencies, 0.50), Micros(latencies, 0.99)));
             }
 
             return results;
+        }
+
+        /// <summary>From the phase's first request to the next phase's (or the end of the load); 0 when it never began.</summary>
+        private double PhaseSeconds(ScalePhase phase, long ended)
+        {
+            var start = _phaseStarted[(int)phase];
+            if (start == 0)
+            {
+                return 0;
+            }
+
+            var end = ended;
+            for (var next = (int)phase + 1; next < _phaseStarted.Length; next++)
+            {
+                if (_phaseStarted[next] != 0)
+                {
+                    end = _phaseStarted[next];
+                    break;
+                }
+            }
+
+            return _time.GetElapsedTime(start, end).TotalSeconds;
         }
 
         private double Micros(List<long> sorted, double quantile) =>

@@ -17,14 +17,17 @@ internal sealed class ShadowAccount
     private readonly long _nearRoom;
     private readonly long _closingRoom;
     private readonly long[] _roomAfterStart;
+    private readonly int _startRequests;
     private long _spent;
     private long _inFlight;
     private long _admitting;
     private int _starts;
     private int _phase;
 
-    public ShadowAccount(long tightestCap, long largestWorstCase, int maxRequests)
+    /// <param name="startRequests">How many of the first requests form the start-up phase (while the room is still away from the cap).</param>
+    public ShadowAccount(long tightestCap, long largestWorstCase, int maxRequests, int startRequests)
     {
+        _startRequests = startRequests;
         _cap = tightestCap;
         _awayRoom = tightestCap / 2;
         _nearRoom = 100 * largestWorstCase;
@@ -65,7 +68,7 @@ internal sealed class ShadowAccount
         lock (_gate)
         {
             var room = _cap - _spent - _inFlight - _admitting;
-            var phase = room >= _awayRoom ? ScalePhase.Away
+            var phase = room >= _awayRoom ? (_starts < _startRequests ? ScalePhase.Start : ScalePhase.Away)
                 : room >= _nearRoom ? ScalePhase.Near
                 : room >= _closingRoom ? ScalePhase.Closing
                 : ScalePhase.Past;

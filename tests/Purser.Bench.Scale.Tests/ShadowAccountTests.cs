@@ -6,7 +6,7 @@ public sealed class ShadowAccountTests
     [Fact]
     public void A_refusal_with_room_throughout_the_admission_is_false()
     {
-        var shadow = new ShadowAccount(tightestCap: 1_000, largestWorstCase: 10, maxRequests: 8);
+        var shadow = new ShadowAccount(tightestCap: 1_000, largestWorstCase: 10, maxRequests: 8, startRequests: 0);
         var (mark, phase) = shadow.Begin(100);
 
         Assert.Equal(ScalePhase.Away, phase);
@@ -16,7 +16,7 @@ public sealed class ShadowAccountTests
     [Fact]
     public void A_refusal_is_not_false_when_a_concurrent_admission_took_the_room_during_it_even_if_that_one_was_refused_later()
     {
-        var shadow = new ShadowAccount(tightestCap: 1_000, largestWorstCase: 10, maxRequests: 8);
+        var shadow = new ShadowAccount(tightestCap: 1_000, largestWorstCase: 10, maxRequests: 8, startRequests: 0);
         var (first, _) = shadow.Begin(600);
         var (second, _) = shadow.Begin(600);
 
@@ -28,7 +28,7 @@ public sealed class ShadowAccountTests
     [Fact]
     public void Settled_costs_return_the_unused_worst_case_and_the_phase_only_moves_forward()
     {
-        var shadow = new ShadowAccount(tightestCap: 1_000, largestWorstCase: 10, maxRequests: 8);
+        var shadow = new ShadowAccount(tightestCap: 1_000, largestWorstCase: 10, maxRequests: 8, startRequests: 0);
         var (_, phase) = shadow.Begin(950);
         Assert.Equal(ScalePhase.Away, phase);
         shadow.Granted(950);
