@@ -6,7 +6,7 @@
 # settled costs. Everything binds 127.0.0.1.
 #
 #   bench/scale.sh                 16 and 64 instances, 100000 requests or 150 s each, with the default lease size and
-#                                  with storage.lease_max_usd: 10
+#                                  with storage.lease_max_usd: 10 and 30 (about 20 minutes)
 #   SCALE_INSTANCES=16 SCALE_REQUESTS=20000 SCALE_LEASES=default bench/scale.sh        a quick run
 #   SCALE_ARGS="--concurrency 8" bench/scale.sh                           more driver options (see Program.cs)
 set -euo pipefail
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 instances=${SCALE_INSTANCES:-16,64}
 requests=${SCALE_REQUESTS:-100000}
 seconds=${SCALE_SECONDS:-150}
-leases=${SCALE_LEASES:-default 10}
+leases=${SCALE_LEASES:-default 10 30}
 extra=${SCALE_ARGS:-}
 work=$(mktemp -d)
 log() { printf '== %s\n' "$*" >&2; }
