@@ -2,11 +2,12 @@
 # One Purser in front of the simulated provider, one load point, CPU per request — the inner loop for working on the
 # hot path (bench/run.sh is the side-by-side benchmark). Optionally records a `perf` profile with JIT'd frames named.
 #
-#   bench/profile.sh <nobudget|budget|ratelimit|lease|reservation|flood> [seconds] [trace]
+#   bench/profile.sh <nobudget|default|budget|ratelimit|lease|reservation|flood> [seconds] [trace]
 #
-# nobudget: a key, no budget; budget: a reserve-mode budget on the SQLite ledger (a hold and a settlement per
-# request); ratelimit: the budget plus one rate limit on the key (requests, tokens and concurrency, never reached);
-# lease: the same as budget with storage.leases; reservation: the lease setup, every request drawing on one reservation
+# nobudget: a key, no budget; default: a reserve-mode budget in the default configuration (no ledger option: leases
+# on SQLite); budget: the same budget with storage.leases: false (a hold and a settlement per request on the SQLite
+# ledger); ratelimit: that budget plus one rate limit on the key (requests, tokens and concurrency, never reached);
+# lease: the budget with storage.leases: true (the default spelled out); reservation: the lease setup, every request drawing on one reservation
 # (x-budget-reservation; a draw and its settlement go to the ledger, never to a lease); flood: a key at its cap hammered by a loop (every request a 402 and
 # a usage record), reporting the database's bytes per refused request and its growth per hour at the measured rate. Environment: CONNS (default 8), WARM (warm-up seconds, default 10),
 # EXTRA_ENV (runtime knobs, e.g. "DOTNET_TC_CallCountingDelayMs=0" to reach tier-1 code at once), GWCPU (default 0),
@@ -30,12 +31,13 @@ secret=sk-purser-bench-key; hash=$(printf '%s' "$secret" | sha256sum | cut -d' '
 budget=""; storage="sqlite_path: $work/purser.db"
 case $variant in
   nobudget) ;;
-  budget) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]';;
+  default) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]';;
+  budget) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]'; storage="$storage, leases: false";;
   ratelimit) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]
-rate_limits: [{ id: bench-rl, scope: "key:bench", requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, max_concurrent: 100000 }]';;
+rate_limits: [{ id: bench-rl, scope: "key:bench", requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, max_concurrent: 100000 }]'; storage="$storage, leases: false";;
   lease|reservation) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 1000000, mode: reserve }]'; storage="$storage, leases: true";;
   flood) budget='budgets: [{ id: bench-daily, scope: "key:bench", window: daily, cap_usd: 0.000000001, mode: reserve }]';;
-  *) echo "variant: nobudget, budget, ratelimit, lease, reservation or flood" >&2; exit 2;;
+  *) echo "variant: nobudget, default, budget, ratelimit, lease, reservation or flood" >&2; exit 2;;
 esac
 cat >"$work/purser.yaml" <<EOF
 server: { listen: "http://127.0.0.1:$gw_port", upstream_timeout_seconds: 60 }

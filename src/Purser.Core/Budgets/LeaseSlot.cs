@@ -113,7 +113,11 @@ internal sealed class LeaseSlot(CounterKey key)
         return cleared;
     }
 
-    /// <summary>The counter as this instance sees it: unflushed spend added, and the lease's unspent part still held.</summary>
+    /// <summary>
+    /// The counter as this instance sees it: its unflushed spend added, and of its own lease only what is in flight held
+    /// (the lease's unused part is this instance's own headroom, not spend and not unavailable to it), so a single
+    /// instance reads exactly cap − spent − in-flight holds. Other instances' leases stay held in full (conservative).
+    /// </summary>
     public CounterState View(CounterState inner)
     {
         lock (Gate)
@@ -150,10 +154,22 @@ internal sealed class LeaseSlot(CounterKey key)
         return found;
     }
 
+    /// <summary>
+    /// Records that the lease <paramref name="oldCapacity"/> taken before this one was settled at <paramref name="spent"/>,
+    /// in the inner state the current lease was taken with (the grant's budget headers read it). Caller holds <see cref="Gate"/>.
+    /// </summary>
+    public void OldLeaseSettled(long oldCapacity, long oldCapacityTokens, long spent, long spentTokens) =>
+        InnerState = new CounterState(
+            InnerState.Spent + new Money(spent),
+            new Money(Math.Max(0, InnerState.Held.NanoUsd - oldCapacity)),
+            InnerState.SpentTokens + spentTokens,
+            Math.Max(0, InnerState.HeldTokens - oldCapacityTokens));
+
     private CounterState ViewLocked(CounterState inner)
     {
-        var held = Math.Max(0, inner.Held.NanoUsd - Math.Min(Spent, Capacity));
-        var heldTokens = CapacityTokens > 0 ? Math.Max(0, inner.HeldTokens - Math.Min(SpentTokens, CapacityTokens)) : inner.HeldTokens;
+        // The inner held counts the whole lease (its hold); of it, Spent is spent and Held is in flight.
+        var held = Math.Max(0, inner.Held.NanoUsd - Capacity + Held);
+        var heldTokens = Math.Max(0, inner.HeldTokens - CapacityTokens + HeldTokens);
         return new CounterState(inner.Spent + new Money(Spent), new Money(held), inner.SpentTokens + SpentTokens, heldTokens);
     }
 }

@@ -17,7 +17,8 @@ namespace Purser.Budgets;
 /// never exceed their lease; so spent + held in the shared counter is never below what this instance committed.
 /// Anything else passes straight through as a per-request hold: post-hoc and soft lines, a request whose lease cannot
 /// take it, and every request on a counter whose headroom is below a few worst cases (near the cap the behaviour is the
-/// inner ledger's, exactly). <see cref="ReadAsync"/> reports leased-but-unspent money as held (conservative).
+/// inner ledger's, exactly). <see cref="ReadAsync"/> reports this instance's own leases as what is spent and in flight
+/// on them (their unused part is its own headroom: a single instance reads exactly), other instances' leases as held.
 /// It does no I/O of its own. Safe for concurrent use.
 /// </summary>
 public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
@@ -156,7 +157,7 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             return HoldOutcome.Grant(states);
         }
 
-        return await _inner.ReserveAsync(request, cancellationToken).ConfigureAwait(false);
+        return await PassThroughAsync(request, slots, cancellationToken).ConfigureAwait(false);
     }
 
     public ValueTask<SettleOutcome> SettleAsync(string holdId, Money actual, long actualTokens, CancellationToken cancellationToken)
@@ -223,7 +224,7 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         return expired + await _inner.ExpireAsync(now, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The inner ledger's listing, each counter viewed as <see cref="ReadAsync"/> does (leased-but-unspent money as held).</summary>
+    /// <summary>The inner ledger's listing, each counter viewed as <see cref="ReadAsync"/> does (this instance's unused lease parts not held).</summary>
     public async ValueTask<IReadOnlyList<CounterEntry>> ListAsync(string budgetIdPrefix, string windowKey, int limit, CancellationToken cancellationToken)
     {
         var inner = await _inner.ListAsync(budgetIdPrefix, windowKey, limit, cancellationToken).ConfigureAwait(false);
@@ -549,6 +550,8 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         string? oldId;
         long oldSpent;
         long oldSpentTokens;
+        long oldCapacity;
+        long oldCapacityTokens;
         lock (slot.Gate)
         {
             if (!outcome.Granted)
@@ -559,12 +562,21 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
             }
 
             // Held (the requests in flight) stays: it moves to the new lease, and the carry limit kept it within the slice.
+            (oldCapacity, oldCapacityTokens) = (slot.Capacity, slot.CapacityTokens);
             (oldId, oldSpent, oldSpentTokens) = slot.Install(leaseId, leaseLine, line, slice, sliceTokens, outcome.States[0], now, _options.LeaseTtl);
         }
 
         if (oldId is not null)
         {
             await SettleLeaseAsync(oldId, oldSpent, oldSpentTokens).ConfigureAwait(false);
+            lock (slot.Gate)
+            {
+                // The new lease's inner state still held the old lease in full: it is now spent at what was drawn on it.
+                if (slot.LeaseId == leaseId)
+                {
+                    slot.OldLeaseSettled(oldCapacity, oldCapacityTokens, oldSpent, oldSpentTokens);
+                }
+            }
         }
 
         return true;
@@ -606,7 +618,7 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     }
 
     /// <summary>Settles the lease when nothing is drawn on it (or always, with <paramref name="force"/>, charging what is drawn in full).</summary>
-    private async Task RetireAsync(LeaseSlot slot, bool force)
+    private async Task<bool> RetireAsync(LeaseSlot slot, bool force)
     {
         string? id;
         long spent;
@@ -615,13 +627,14 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         {
             if (slot.LeaseId is null || (!force && slot.Held > 0))
             {
-                return;
+                return false;
             }
 
             (id, spent, spentTokens) = slot.Clear();
         }
 
         await SettleLeaseAsync(id, spent, spentTokens).ConfigureAwait(false);
+        return true;
     }
 
     private async Task SettleLeaseAsync(string leaseId, long spent, long spentTokens)

@@ -206,13 +206,8 @@ internal sealed partial class ConfigParser
             storage = storage with { Postgres = ParsePostgres(postgresNode) };
         }
 
-        // Leases are on by default with PostgreSQL (the hot path pays no database round trip; `leases: false` opts out)
-        // and off with SQLite alone, where per-request holds keep GET /v1/budget exact; `leases: true` opts in there.
-        if (storage.Postgres is not null)
-        {
-            storage = storage with { Leases = true };
-        }
-
+        // Leases are on by default with either store (the hot path pays no database round trip; `leases: false` opts out
+        // to per-request holds). Budget reads stay exact for a single instance: its own leases' unused part is not counted.
         if (fields.TryGetValue("leases", out var leasesNode) && TryBool(leasesNode, "storage.leases", out var leases))
         {
             storage = storage with { Leases = leases };

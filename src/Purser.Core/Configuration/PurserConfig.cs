@@ -95,10 +95,10 @@ public sealed record StorageConfig
 
     /// <summary>
     /// Reserve against per-instance leases of each budget's headroom in memory (no ledger write per request), see
-    /// <c>LeasedBudgetLedger</c>. On by default when <see cref="Postgres"/> is set; off by default with SQLite alone,
-    /// where per-request holds keep budget reads exact (with leases the unspent part of a lease reads as held).
+    /// <c>LeasedBudgetLedger</c>. On by default with either store (<c>leases: false</c> opts out to per-request holds);
+    /// an instance's reads do not count its own leases' unused part, so a single instance's budget reads stay exact.
     /// </summary>
-    public bool Leases { get; init; }
+    public bool Leases { get; init; } = true;
 
     /// <summary>The largest slice of a budget's headroom one lease takes (storage.lease_max_usd, default $1).</summary>
     public Money? LeaseMax { get; init; }

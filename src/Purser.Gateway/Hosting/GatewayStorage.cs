@@ -31,8 +31,8 @@ namespace Purser.Gateway.Hosting;
 /// With <c>storage.postgres</c> the ledger, usage records, keys, budgets, events, Bedtime policies and the dashboard's key
 /// ring and sessions are in the shared PostgreSQL database, so every instance sees one cost view, and operators' changes
 /// are announced to every instance (<see cref="Changes"/>); webhooks stay in the instance's own SQLite file (their
-/// fan-out cursor is not multi-instance yet). With <c>storage.leases</c> (default with PostgreSQL, opt-in with SQLite) the
-/// ledger is a <see cref="LeasedBudgetLedger"/> in front of either store's ledger.
+/// fan-out cursor is not multi-instance yet). With <c>storage.leases</c> (the default with either store; <c>leases: false</c>
+/// opts out to per-request holds) the ledger is a <see cref="LeasedBudgetLedger"/> in front of either store's ledger.
 /// </summary>
 internal sealed class GatewayStorage : IAsyncDisposable
 {

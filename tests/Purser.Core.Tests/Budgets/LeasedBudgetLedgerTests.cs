@@ -28,11 +28,12 @@ public sealed class LeasedBudgetLedgerTests
         Assert.Equal(4, leased.LeaseOperations);
         Assert.Equal(2, leased.ActiveLeases);
 
-        // The unused lease reads as held, never as free.
+        // This instance's own unused lease is its headroom: nothing in flight reads as nothing held (the inner ledger
+        // holds the whole lease).
         var view = await leased.ReadAsync([Org, Task1], default);
-        Assert.Equal(12_000, view[0].Spent.NanoUsd);
-        Assert.True(view[0].Held.NanoUsd > 0);
-        Assert.Equal(12_000, view[1].Spent.NanoUsd);
+        Assert.Equal(new CounterState(new Money(12_000), Money.Zero, 1_200, 0), view[0]);
+        Assert.Equal(new CounterState(new Money(12_000), Money.Zero, 1_200, 0), view[1]);
+        Assert.True((await inner.ReadAsync([Org], default))[0].Held.NanoUsd > 0);
 
         await leased.DisposeAsync();
         var flushed = await inner.ReadAsync([Org, Task1], default);

@@ -22,16 +22,17 @@ public sealed class StorageConfigTests
     {
         Assert.True(ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n").Storage.Leases);
         Assert.False(ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n  leases: false\n").Storage.Leases);
-        Assert.False(ParseValid("storage:\n  sqlite_path: purser.db\n").Storage.Leases);
         var config = ParseValid("storage:\n  postgres: \"Host=db;Database=purser\"\n  leases: true\n  lease_max_usd: 0.25\n");
         Assert.True(config.Storage.Leases);
         Assert.Equal(Purser.Pricing.Money.FromUsd(0.25m), config.Storage.LeaseMax);
     }
 
     [Fact]
-    public void Leases_on_sqlite_alone_are_off_by_default_and_accepted_as_an_opt_in_with_their_maximum_slice()
+    public void Leases_are_the_default_on_sqlite_alone_too_and_leases_false_opts_out_to_per_request_holds()
     {
-        Assert.False(ParseValid("storage:\n  sqlite_path: purser.db\n").Storage.Leases);
+        // The quickstart names no ledger option at all: it gets the lease ledger (issue 18).
+        Assert.True(ParseValid("").Storage.Leases);
+        Assert.True(ParseValid("storage:\n  sqlite_path: purser.db\n").Storage.Leases);
         Assert.False(ParseValid("storage:\n  sqlite_path: purser.db\n  leases: false\n").Storage.Leases);
         var config = ParseValid("storage:\n  sqlite_path: purser.db\n  leases: true\n  lease_max_usd: 0.5\n");
         Assert.True(config.Storage.Leases);

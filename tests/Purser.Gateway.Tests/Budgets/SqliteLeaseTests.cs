@@ -84,6 +84,46 @@ public sealed class SqliteLeaseTests
     }
 
     [Fact]
+    public async Task A_single_instance_with_leases_reports_exact_budget_headers_and_reads_although_sqlite_holds_the_whole_lease()
+    {
+        var fixture = await StartAsync();
+        try
+        {
+            var secret = await fixture.CreateKeyAsync("lease-exact");
+            var body = BudgetFixture.ChatBody(100);
+            var cap = BudgetFixture.Nano("1");
+            await fixture.PutBudgetAsync("lease-exact-daily", KeyBudget("lease-exact", cap));
+
+            var spent = 0L;
+            for (var i = 0; i < 25; i++)
+            {
+                using var response = await fixture.Http.SendAsync(fixture.Chat(secret, body));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                spent += BudgetFixture.Nano(response.Headers.GetValues("x-request-cost").Single());
+
+                // The header: cap − spent, not the lease's unused part as well.
+                Assert.Equal(BudgetFixture.Usd(cap - spent), response.Headers.GetValues("x-budget-remaining").Single());
+            }
+
+            // The SQLite file holds the whole lease; the reads count none of it as held.
+            var (_, fileHeld, _) = LedgerRows(fixture, "lease-exact-daily");
+            Assert.True(fileHeld > 0, "no lease held in the file");
+            var (readSpent, readHeld, _) = await fixture.BudgetStateAsync("lease-exact-daily");
+            Assert.Equal((spent, 0L), (readSpent, readHeld));
+            using var budget = new HttpRequestMessage(HttpMethod.Get, "/v1/budget");
+            budget.Headers.Authorization = new("Bearer", secret);
+            using var status = await fixture.Http.SendAsync(budget);
+            var json = await BudgetFixture.ReadJsonAsync(status);
+            Assert.Equal(BudgetFixture.Usd(cap - spent), json["tightest"]!["remaining"]!.GetValue<string>());
+            Assert.Equal(spent, await RecordedNanoAsync(fixture, "lease-exact"));
+        }
+        finally
+        {
+            await fixture.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Two_hundred_concurrent_requests_never_take_a_key_past_a_cap_that_fits_fifty_worst_cases_with_leases()
     {
         var fixture = await StartAsync();
@@ -97,8 +137,9 @@ public sealed class SqliteLeaseTests
             var (ok, refused) = await ConcurrentCalls.FireAsync(fixture.Http, 200, _ => fixture.Chat(secret, body));
 
             // Near the cap the leases pass requests through as per-request holds, so the cap is the inner ledger's, exact.
-            // At most one slice (headroom / 8, about six worst cases) can sit unused in a lease when a refusal happens,
-            // so slightly fewer than the fifty that fit outright may be served.
+            // A refused pass-through returns the instance's idle lease and is tried again, but one slice (headroom / 8,
+            // about six worst cases) can still sit in a lease with requests in flight on it when a refusal happens, so
+            // slightly fewer than the fifty that fit outright may be served.
             Assert.Equal(200, ok + refused);
             Assert.True(ok >= 40, $"only {ok} served");
             var recorded = await RecordedNanoAsync(fixture, "lease-fifty");
