@@ -4,7 +4,8 @@ namespace Purser.Budgets;
 public sealed partial class LeasedBudgetLedger
 {
     /// <summary>
-    /// One flush pass: retries failed lease settlements, renews leases at half their TTL, returns idle ones and forgets
+    /// One flush pass: retries failed lease settlements, renews leases at half their TTL, returns idle ones, renews or
+    /// returns reservation slices (LeasedBudgetLedger.Slices) and forgets
     /// old settled holds. The background loop runs it every <see cref="LeaseOptions.FlushInterval"/>.
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
@@ -53,6 +54,7 @@ public sealed partial class LeasedBudgetLedger
             }
         }
 
+        await FlushSlicesAsync(now, cancellationToken).ConfigureAwait(false);
         var forget = now - _options.SettledRetention;
         lock (_settledOrder)
         {
@@ -71,6 +73,8 @@ public sealed partial class LeasedBudgetLedger
                 _holds.TryRemove(id, out _);
             }
         }
+
+        ForgetExpiredDraws(forget);
     }
 
     /// <summary>Returns every lease: settled at what was spent, plus what is still drawn (charged in full: never under-counted).</summary>
@@ -99,6 +103,8 @@ public sealed partial class LeasedBudgetLedger
                 // Queued in RetireAsync; tried once more below, else the lease expires, charged in full.
             }
         }
+
+        await ReturnAllSlicesAsync().ConfigureAwait(false);
 
         // A last try; what still fails expires charged in full (never under-counted), so nothing here may stop the shutdown.
         var retry = _pending.RetryAsync(_inner, CancellationToken.None);

@@ -83,7 +83,9 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     internal Task WhenIdleAsync() => Task.WhenAll(_background.Values);
 
     /// <summary>Broken slot invariants (<see cref="LeaseSlot"/>), for the tests: empty when every slot is sound.</summary>
-    internal IEnumerable<string> Violations() => _slots.Values.SelectMany(slot => slot.Violations(_options.MaxLease.NanoUsd)).ToList();
+    internal IEnumerable<string> Violations() =>
+        _slots.Values.SelectMany(slot => slot.Violations(_options.MaxLease.NanoUsd))
+            .Concat(_slices.Values.SelectMany(slice => slice.Violations(_options.MaxLease.NanoUsd))).ToList();
 
     public async ValueTask<HoldOutcome> ReserveAsync(HoldRequest request, CancellationToken cancellationToken)
     {
@@ -166,6 +168,11 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         if (!_holds.TryGetValue(holdId, out var hold))
         {
+            if (_draws.TryGetValue(holdId, out var draw))
+            {
+                return SettleDrawAsync(holdId, draw, actual.NanoUsd, actualTokens);
+            }
+
             return _settled.ContainsKey(holdId)
                 ? ValueTask.FromResult(SettleOutcome.AlreadySettled)
                 : _inner.SettleAsync(holdId, actual, actualTokens, cancellationToken);
@@ -186,7 +193,7 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     public async ValueTask<int> ExpireAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var expired = 0;
+        var expired = ExpireLocalDraws(now);
         foreach (var hold in _holds.Values)
         {
             if (hold.ExpiresAt > now)
