@@ -8,7 +8,7 @@
 # on SQLite); budget: the same budget with storage.leases: false (a hold and a settlement per request on the SQLite
 # ledger); ratelimit: that budget plus one rate limit on the key (requests, tokens and concurrency, never reached);
 # lease: the budget with storage.leases: true (the default spelled out); reservation: the lease setup, every request drawing on one reservation
-# (x-budget-reservation; a draw and its settlement go to the ledger, never to a lease); flood: a key at its cap hammered by a loop (every request a 402 and
+# (x-budget-reservation; draws are served from a slice of the reservation, as leased requests are); flood: a key at its cap hammered by a loop (every request a 402 and
 # a usage record), reporting the database's bytes per refused request and its growth per hour at the measured rate. Environment: CONNS (default 8), WARM (warm-up seconds, default 10),
 # EXTRA_ENV (runtime knobs, e.g. "DOTNET_TC_CallCountingDelayMs=0" to reach tier-1 code at once), GWCPU (default 0),
 # SIM_PORT/GW_PORT (28089/28092), PERF_OUT (directory for the profile, default bench/.profile). Builds nothing: run
