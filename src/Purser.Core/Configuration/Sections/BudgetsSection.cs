@@ -3,19 +3,17 @@ using Purser.Budgets;
 using Purser.Pricing;
 using YamlDotNet.RepresentationModel;
 
-namespace Purser.Configuration;
+namespace Purser.Configuration.Sections;
 
-/// <summary>The organisation, teams and budgets sections: the scopes budgets may name and the budgets themselves.</summary>
-internal sealed partial class ConfigParser
+/// <summary>The <c>budgets:</c> section: caps on a scope over a window, with their degrade options.</summary>
+internal sealed class BudgetsSection(ConfigDiagnostics diagnostics) : SectionReader(diagnostics)
 {
-    private const string ScopeIdRule = "scope ids are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-' and ':'";
-
     private static readonly string[] BudgetFields =
         ["id", "scope", "under", "model", "window", "timezone", "cap_usd", "cap_tokens", "enforcement", "mode", "alert_thresholds", "degrade"];
 
     private static readonly string[] DegradeFields = ["fallback_model", "min_max_tokens", "throttle_rpm"];
 
-    private List<BudgetDefinition> ParseBudgets(YamlNode node, BudgetScopes scopes)
+    public List<BudgetDefinition> Read(YamlNode node, BudgetScopes scopes)
     {
         var budgets = new List<BudgetDefinition>();
         if (!TrySequence(node, "budgets", out var sequence))
@@ -27,7 +25,7 @@ internal sealed partial class ConfigParser
         for (var i = 0; i < sequence.Children.Count; i++)
         {
             var path = "budgets[" + i.ToString(CultureInfo.InvariantCulture) + "]";
-            var before = errors.Count;
+            var before = ErrorCount;
             if (!TryMapping(sequence.Children[i], path, out var map))
             {
                 continue;
@@ -168,7 +166,7 @@ internal sealed partial class ConfigParser
                 degrade = ParseDegrade(degradeNode, path + ".degrade", scopes);
             }
 
-            if (errors.Count == before && id is not null && scope is { } s)
+            if (ErrorCount == before && id is not null && scope is { } s)
             {
                 budgets.Add(new BudgetDefinition
                 {
@@ -191,7 +189,7 @@ internal sealed partial class ConfigParser
         return budgets;
     }
 
-    private ScopeRef? ParseBudgetScope(ConfigScalar text, string path, BudgetScopes scopes)
+    internal ScopeRef? ParseBudgetScope(ConfigScalar text, string path, BudgetScopes scopes)
     {
         if (!ScopeRef.TryParse(text.Value, out var parsed))
         {
@@ -323,43 +321,4 @@ internal sealed partial class ConfigParser
 
         return new DegradeOptions { FallbackModel = fallback, MinMaxTokens = minMaxTokens, ThrottleRpm = throttle };
     }
-
-    /// <summary>A decimal USD amount, exact to the nano-dollar as <see cref="Money.FromUsd"/> requires, and not negative.</summary>
-    private bool TryUsd(YamlNode node, string path, out Money money)
-    {
-        money = Money.Zero;
-        if (!TryScalar(node, path, out var text))
-        {
-            return false;
-        }
-
-        if (!decimal.TryParse(text.Value, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var usd))
-        {
-            Error(text.Line, path, $"expected a decimal number of USD, got {text.Describe()}");
-            return false;
-        }
-
-        if (usd < 0)
-        {
-            Error(text.Line, path, "must not be negative");
-            return false;
-        }
-
-        // Checked first: Money.TryParseUsd overflows decimal (and throws) on amounts above about 7.9e19 USD.
-        if (usd > long.MaxValue / Money.NanoPerUsd || !Money.TryParseUsd(text.Value, out money))
-        {
-            Error(text.Line, path, "more than 9 decimal places or too large: amounts are exact to the nano-dollar");
-            return false;
-        }
-
-        return true;
-    }
-
-    /// <summary>What a budget may refer to: the organisation, every declared team, key and alias, and the valid models.</summary>
-    private sealed record BudgetScopes(
-        string Organization,
-        HashSet<string> Teams,
-        HashSet<string> Keys,
-        HashSet<string> Aliases,
-        Dictionary<string, ModelConfig> Models);
 }

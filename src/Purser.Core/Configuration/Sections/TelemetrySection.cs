@@ -1,13 +1,13 @@
 using YamlDotNet.RepresentationModel;
 
-namespace Purser.Configuration;
+namespace Purser.Configuration.Sections;
 
 /// <summary>The <c>telemetry:</c> section: <c>otlp_endpoint</c>, <c>log_format</c> (text or json), <c>prometheus</c>, <c>traces</c> and <c>trace_sample_ratio</c>.</summary>
-internal sealed partial class ConfigParser
+internal sealed class TelemetrySection(ConfigDiagnostics diagnostics) : SectionReader(diagnostics)
 {
     private static readonly string[] TelemetryFields = ["otlp_endpoint", "log_format", "prometheus", "traces", "trace_sample_ratio"];
 
-    private TelemetryConfig ParseTelemetry(YamlNode node)
+    public TelemetryConfig Read(YamlNode node)
     {
         var telemetry = new TelemetryConfig();
         if (!TryMapping(node, "telemetry", out var map))

@@ -4,15 +4,15 @@ using Purser.Budgets;
 using Purser.Pricing;
 using YamlDotNet.RepresentationModel;
 
-namespace Purser.Configuration;
+namespace Purser.Configuration.Sections;
 
 /// <summary>The <c>bedtime:</c> section: one Bedtime Mode policy per key or team.</summary>
-internal sealed partial class ConfigParser
+internal sealed class BedtimeSection(ConfigDiagnostics diagnostics) : SectionReader(diagnostics)
 {
     private static readonly string[] BedtimeFields =
         ["scope", "enabled", "timezone", "hours", "baseline_days", "multiplier", "floor_usd", "degrade_model"];
 
-    private List<BedtimePolicy> ParseBedtime(YamlNode node, string organization, HashSet<string> teams, HashSet<string> keys, Dictionary<string, ModelConfig> models)
+    public List<BedtimePolicy> Read(YamlNode node, string organization, HashSet<string> teams, HashSet<string> keys, Dictionary<string, ModelConfig> models)
     {
         var policies = new List<BedtimePolicy>();
         if (!TrySequence(node, "bedtime", out var sequence))
@@ -24,7 +24,7 @@ internal sealed partial class ConfigParser
         for (var i = 0; i < sequence.Children.Count; i++)
         {
             var path = "bedtime[" + i.ToString(CultureInfo.InvariantCulture) + "]";
-            var before = errors.Count;
+            var before = ErrorCount;
             if (!TryMapping(sequence.Children[i], path, out var map))
             {
                 continue;
@@ -39,7 +39,7 @@ internal sealed partial class ConfigParser
             }
             else if (TryScalar(scopeNode, path + ".scope", out var scopeText))
             {
-                scope = ParseBudgetScope(scopeText, path + ".scope", new BudgetScopes(organization, teams, keys, [], models));
+                scope = new BudgetsSection(Diagnostics).ParseBudgetScope(scopeText, path + ".scope", new BudgetScopes(organization, teams, keys, [], models));
                 if (scope is { Kind: ScopeKind.Organization })
                 {
                     Error(scopeText.Line, path + ".scope", "Bedtime Mode watches a key or a team (key:<key> or team:<team>)");
@@ -112,7 +112,7 @@ internal sealed partial class ConfigParser
                 }
             }
 
-            if (errors.Count == before && scope is { } ok)
+            if (ErrorCount == before && scope is { } ok)
             {
                 policies.Add(new BedtimePolicy(ok, enabled, zone, start, end, days, multiplier, floor, degrade));
             }
