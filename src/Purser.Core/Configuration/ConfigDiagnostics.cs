@@ -22,6 +22,9 @@ internal sealed class ConfigDiagnostics
 
     public List<ConfigError> Errors { get; } = [];
 
+    /// <summary>Whether the text is an admin JSON body: values must have their JSON type and are never interpolated.</summary>
+    public bool Strict { get; init; }
+
     public void Error(long? line, string field, string message) =>
         Errors.Add(new ConfigError(Source, line is > 0 and <= int.MaxValue ? (int)line : null, field, message));
 

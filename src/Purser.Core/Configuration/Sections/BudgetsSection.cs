@@ -25,168 +25,196 @@ internal sealed class BudgetsSection(ConfigDiagnostics diagnostics) : SectionRea
         for (var i = 0; i < sequence.Children.Count; i++)
         {
             var path = "budgets[" + i.ToString(CultureInfo.InvariantCulture) + "]";
-            var before = ErrorCount;
-            if (!TryMapping(sequence.Children[i], path, out var map))
+            if (ReadEntry(sequence.Children[i], path, null, scopes, ids) is { } budget)
             {
-                continue;
-            }
-
-            var line = map.Start.Line;
-            var fields = Fields(map, path, BudgetFields);
-            string? id = null;
-            if (!fields.TryGetValue("id", out var idNode))
-            {
-                Error(line, path + ".id", "is required");
-            }
-            else if (TryScalar(idNode, path + ".id", out var idText))
-            {
-                if (!ScopeRef.IsValidId(idText.Value))
-                {
-                    Error(idText.Line, path + ".id", "budget ids are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-' and ':'");
-                }
-                else if (!ids.TryAdd(idText.Value, path))
-                {
-                    Error(idText.Line, path + ".id", $"duplicate budget id {idText.Describe()} (also {ids[idText.Value]})");
-                }
-                else
-                {
-                    id = idText.Value;
-                }
-            }
-
-            ScopeRef? scope = null;
-            if (!fields.TryGetValue("scope", out var scopeNode))
-            {
-                Error(line, path + ".scope", $"is required (org:{scopes.Organization}, team:<team> or key:<key>)");
-            }
-            else if (TryScalar(scopeNode, path + ".scope", out var scopeText))
-            {
-                scope = ParseBudgetScope(scopeText, path + ".scope", scopes);
-            }
-
-            ScopeRef? under = null;
-            if (fields.TryGetValue("under", out var underNode) && TryScalar(underNode, path + ".under", out var underText))
-            {
-                under = ParseUnder(underText, path + ".under", scope, scopes);
-            }
-
-            string? model = null;
-            if (fields.TryGetValue("model", out var modelNode) && TryScalar(modelNode, path + ".model", out var modelText))
-            {
-                if (scopes.Aliases.Contains(modelText.Value))
-                {
-                    model = modelText.Value;
-                }
-                else
-                {
-                    Error(modelText.Line, path + ".model", $"unknown model alias {modelText.Describe()}");
-                }
-            }
-
-            var window = BudgetWindowKind.Daily;
-            if (fields.TryGetValue("window", out var windowNode) && TryScalar(windowNode, path + ".window", out var windowText)
-                && !BudgetWindows.TryParseKind(windowText.Value, out window))
-            {
-                Error(windowText.Line, path + ".window", $"unknown window {windowText.Describe()} (expected {BudgetWindows.KindList})");
-            }
-
-            var timeZone = "UTC";
-            if (fields.TryGetValue("timezone", out var zoneNode) && TryNonEmpty(zoneNode, path + ".timezone", out var zoneText))
-            {
-                if (TimeZoneInfo.TryFindSystemTimeZoneById(zoneText.Value, out _))
-                {
-                    timeZone = zoneText.Value;
-                }
-                else
-                {
-                    Error(zoneText.Line, path + ".timezone", $"unknown time zone {zoneText.Describe()} (expected an IANA name such as Europe/Oslo or UTC)");
-                }
-            }
-
-            Money? capUsd = null;
-            if (fields.TryGetValue("cap_usd", out var capUsdNode) && TryUsd(capUsdNode, path + ".cap_usd", out var cap))
-            {
-                capUsd = cap;
-            }
-
-            long? capTokens = null;
-            if (fields.TryGetValue("cap_tokens", out var capTokensNode) && TryInteger(capTokensNode, path + ".cap_tokens", 0, long.MaxValue, out var tokens))
-            {
-                capTokens = tokens;
-            }
-
-            if (capUsdNode is null && capTokensNode is null)
-            {
-                Error(line, path, "give cap_usd, cap_tokens or both: a budget without a cap limits nothing");
-            }
-
-            var enforcement = Enforcement.Hard;
-            if (fields.TryGetValue("enforcement", out var enforcementNode) && TryScalar(enforcementNode, path + ".enforcement", out var enforcementText))
-            {
-                switch (enforcementText.Value.ToUpperInvariant())
-                {
-                    case "HARD":
-                        enforcement = Enforcement.Hard;
-                        break;
-                    case "SOFT":
-                        enforcement = Enforcement.Soft;
-                        break;
-                    default:
-                        Error(enforcementText.Line, path + ".enforcement", $"unknown enforcement {enforcementText.Describe()} (expected hard or soft)");
-                        break;
-                }
-            }
-
-            var mode = AccountingMode.Reserve;
-            if (fields.TryGetValue("mode", out var modeNode) && TryScalar(modeNode, path + ".mode", out var modeText))
-            {
-                switch (modeText.Value.ToUpperInvariant())
-                {
-                    case "RESERVE":
-                        mode = AccountingMode.Reserve;
-                        break;
-                    case "POST_HOC":
-                        mode = AccountingMode.PostHoc;
-                        break;
-                    default:
-                        Error(modeText.Line, path + ".mode", $"unknown mode {modeText.Describe()} (expected reserve or post_hoc)");
-                        break;
-                }
-            }
-
-            IReadOnlyList<int> thresholds = [50, 80, 100];
-            if (fields.TryGetValue("alert_thresholds", out var thresholdsNode))
-            {
-                thresholds = ParseThresholds(thresholdsNode, path + ".alert_thresholds");
-            }
-
-            DegradeOptions? degrade = null;
-            if (fields.TryGetValue("degrade", out var degradeNode))
-            {
-                degrade = ParseDegrade(degradeNode, path + ".degrade", scopes);
-            }
-
-            if (ErrorCount == before && id is not null && scope is { } s)
-            {
-                budgets.Add(new BudgetDefinition
-                {
-                    Id = id,
-                    Scope = s,
-                    Under = under,
-                    Model = model,
-                    Window = window,
-                    TimeZone = timeZone,
-                    CapUsd = capUsd,
-                    CapTokens = capTokens,
-                    Enforcement = enforcement,
-                    Mode = mode,
-                    AlertThresholds = thresholds,
-                    Degrade = degrade,
-                });
+                budgets.Add(budget);
             }
         }
 
         return budgets;
+    }
+
+    /// <summary>
+    /// One budget at <paramref name="path"/>, from the file (<paramref name="fixedId"/> null, ids unique across
+    /// <paramref name="ids"/>) or from an admin body (<paramref name="fixedId"/> the path's id; the body may repeat it,
+    /// not differ). Null, with every error recorded, when it is invalid.
+    /// </summary>
+    internal BudgetDefinition? ReadEntry(YamlNode node, string path, string? fixedId, BudgetScopes scopes, Dictionary<string, string> ids)
+    {
+        var before = ErrorCount;
+        if (!TryMapping(node, path, out var map))
+        {
+            return null;
+        }
+
+        var line = map.Start.Line;
+        var fields = Fields(map, path, BudgetFields);
+        var id = fixedId;
+        if (fixedId is not null && !ScopeRef.IsValidId(fixedId))
+        {
+            Error(null, path + ".id", "budget ids are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-' and ':'");
+            id = null;
+        }
+
+        if (!fields.TryGetValue("id", out var idNode))
+        {
+            if (fixedId is null)
+            {
+                Error(line, path + ".id", "is required");
+            }
+        }
+        else if (TryScalar(idNode, path + ".id", out var idText))
+        {
+            if (!ScopeRef.IsValidId(idText.Value))
+            {
+                Error(idText.Line, path + ".id", "budget ids are 1-128 characters of A-Z, a-z, 0-9, '.', '_', '-' and ':'");
+            }
+            else if (fixedId is not null && !string.Equals(fixedId, idText.Value, StringComparison.Ordinal))
+            {
+                Error(idText.Line, path + ".id", $"the body's id {idText.Describe()} differs from the id in the path ('{fixedId}')");
+            }
+            else if (fixedId is null && !ids.TryAdd(idText.Value, path))
+            {
+                Error(idText.Line, path + ".id", $"duplicate budget id {idText.Describe()} (also {ids[idText.Value]})");
+            }
+            else
+            {
+                id = idText.Value;
+            }
+        }
+
+        ScopeRef? scope = null;
+        if (!fields.TryGetValue("scope", out var scopeNode))
+        {
+            Error(line, path + ".scope", $"is required (org:{scopes.Organization}, team:<team> or key:<key>)");
+        }
+        else if (TryScalar(scopeNode, path + ".scope", out var scopeText))
+        {
+            scope = ParseBudgetScope(scopeText, path + ".scope", scopes);
+        }
+
+        ScopeRef? under = null;
+        if (fields.TryGetValue("under", out var underNode) && TryScalar(underNode, path + ".under", out var underText))
+        {
+            under = ParseUnder(underText, path + ".under", scope, scopes);
+        }
+
+        string? model = null;
+        if (fields.TryGetValue("model", out var modelNode) && TryScalar(modelNode, path + ".model", out var modelText))
+        {
+            if (scopes.Aliases.Contains(modelText.Value))
+            {
+                model = modelText.Value;
+            }
+            else
+            {
+                Error(modelText.Line, path + ".model", $"unknown model alias {modelText.Describe()}");
+            }
+        }
+
+        var window = BudgetWindowKind.Daily;
+        if (fields.TryGetValue("window", out var windowNode) && TryScalar(windowNode, path + ".window", out var windowText)
+            && !BudgetWindows.TryParseKind(windowText.Value, out window))
+        {
+            Error(windowText.Line, path + ".window", $"unknown window {windowText.Describe()} (expected {BudgetWindows.KindList})");
+        }
+
+        var timeZone = "UTC";
+        if (fields.TryGetValue("timezone", out var zoneNode) && TryNonEmpty(zoneNode, path + ".timezone", out var zoneText))
+        {
+            if (TimeZoneInfo.TryFindSystemTimeZoneById(zoneText.Value, out _))
+            {
+                timeZone = zoneText.Value;
+            }
+            else
+            {
+                Error(zoneText.Line, path + ".timezone", $"unknown time zone {zoneText.Describe()} (expected an IANA name such as Europe/Oslo or UTC)");
+            }
+        }
+
+        Money? capUsd = null;
+        if (fields.TryGetValue("cap_usd", out var capUsdNode) && TryUsd(capUsdNode, path + ".cap_usd", out var cap))
+        {
+            capUsd = cap;
+        }
+
+        long? capTokens = null;
+        if (fields.TryGetValue("cap_tokens", out var capTokensNode) && TryInteger(capTokensNode, path + ".cap_tokens", 0, long.MaxValue, out var tokens))
+        {
+            capTokens = tokens;
+        }
+
+        if (capUsdNode is null && capTokensNode is null)
+        {
+            Error(line, path, "give cap_usd, cap_tokens or both: a budget without a cap limits nothing");
+        }
+
+        var enforcement = Enforcement.Hard;
+        if (fields.TryGetValue("enforcement", out var enforcementNode) && TryScalar(enforcementNode, path + ".enforcement", out var enforcementText))
+        {
+            switch (enforcementText.Value.ToUpperInvariant())
+            {
+                case "HARD":
+                    enforcement = Enforcement.Hard;
+                    break;
+                case "SOFT":
+                    enforcement = Enforcement.Soft;
+                    break;
+                default:
+                    Error(enforcementText.Line, path + ".enforcement", $"unknown enforcement {enforcementText.Describe()} (expected hard or soft)");
+                    break;
+            }
+        }
+
+        var mode = AccountingMode.Reserve;
+        if (fields.TryGetValue("mode", out var modeNode) && TryScalar(modeNode, path + ".mode", out var modeText))
+        {
+            switch (modeText.Value.ToUpperInvariant())
+            {
+                case "RESERVE":
+                    mode = AccountingMode.Reserve;
+                    break;
+                case "POST_HOC":
+                    mode = AccountingMode.PostHoc;
+                    break;
+                default:
+                    Error(modeText.Line, path + ".mode", $"unknown mode {modeText.Describe()} (expected reserve or post_hoc)");
+                    break;
+            }
+        }
+
+        IReadOnlyList<int> thresholds = [50, 80, 100];
+        if (fields.TryGetValue("alert_thresholds", out var thresholdsNode))
+        {
+            thresholds = ParseThresholds(thresholdsNode, path + ".alert_thresholds");
+        }
+
+        DegradeOptions? degrade = null;
+        if (fields.TryGetValue("degrade", out var degradeNode))
+        {
+            degrade = ParseDegrade(degradeNode, path + ".degrade", scopes);
+        }
+
+        if (ErrorCount != before || id is null || scope is not { } s)
+        {
+            return null;
+        }
+
+        return new BudgetDefinition
+        {
+            Id = id,
+            Scope = s,
+            Under = under,
+            Model = model,
+            Window = window,
+            TimeZone = timeZone,
+            CapUsd = capUsd,
+            CapTokens = capTokens,
+            Enforcement = enforcement,
+            Mode = mode,
+            AlertThresholds = thresholds,
+            Degrade = degrade,
+        };
     }
 
     internal ScopeRef? ParseBudgetScope(ConfigScalar text, string path, BudgetScopes scopes)

@@ -251,7 +251,7 @@ internal sealed class ComposedAliasesSection(ConfigDiagnostics diagnostics) : Se
             guardrail = guardrail with { MaxPanelCalls = (int)calls };
         }
 
-        if (fields.TryGetValue("max_cost_usd", out var costNode) && TryScalar(costNode, path + ".max_cost_usd", out var costText))
+        if (fields.TryGetValue("max_cost_usd", out var costNode) && TryScalar(costNode, path + ".max_cost_usd", out var costText, ScalarKind.Amount))
         {
             if (!Money.TryParseUsd(costText.Value, out var cost))
             {
@@ -315,7 +315,7 @@ internal sealed class ComposedAliasesSection(ConfigDiagnostics diagnostics) : Se
         }
 
         double? temperature = null;
-        if (fields.TryGetValue("temperature", out var temperatureNode) && TryScalar(temperatureNode, path + ".temperature", out var temperatureText))
+        if (fields.TryGetValue("temperature", out var temperatureNode) && TryScalar(temperatureNode, path + ".temperature", out var temperatureText, ScalarKind.Amount))
         {
             if (!double.TryParse(temperatureText.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var t) || t < 0 || t > 2)
             {

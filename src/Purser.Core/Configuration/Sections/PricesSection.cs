@@ -80,7 +80,7 @@ internal sealed class PricesSection(ConfigDiagnostics diagnostics, PriceCatalog 
     private bool TryUsdPerMillion(YamlNode node, string path, out long nanoPerMillion)
     {
         nanoPerMillion = 0;
-        if (!TryScalar(node, path, out var text))
+        if (!TryScalar(node, path, out var text, ScalarKind.Amount))
         {
             return false;
         }

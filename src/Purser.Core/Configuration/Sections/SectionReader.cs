@@ -30,7 +30,7 @@ internal abstract class SectionReader
     protected bool TryInteger(YamlNode node, string path, long min, long max, out long value)
     {
         value = 0;
-        if (!TryScalar(node, path, out var text))
+        if (!TryScalar(node, path, out var text, ScalarKind.Number))
         {
             return false;
         }
@@ -56,7 +56,7 @@ internal abstract class SectionReader
     protected bool TryBool(YamlNode node, string path, out bool value)
     {
         value = false;
-        if (!TryScalar(node, path, out var text))
+        if (!TryScalar(node, path, out var text, ScalarKind.Bool))
         {
             return false;
         }
@@ -141,14 +141,45 @@ internal abstract class SectionReader
         return true;
     }
 
-    /// <summary>Reads one scalar and expands ${VAR} in it.</summary>
-    protected bool TryScalar(YamlNode node, string path, out ConfigScalar scalar)
+    /// <summary>
+    /// Reads one scalar and expands ${VAR} in it. In a JSON body (<see cref="ConfigDiagnostics.Strict"/>) the value must
+    /// also be of the JSON type <paramref name="kind"/> asks for, and is taken literally: YAML reads "60" and 60 alike,
+    /// JSON does not, and a wrong type is an error naming the field, never a value dropped or converted.
+    /// </summary>
+    protected bool TryScalar(YamlNode node, string path, out ConfigScalar scalar, ScalarKind kind = ScalarKind.Text)
     {
         scalar = default;
-        if (node is not YamlScalarNode { Value: { } raw })
+        if (node is not YamlScalarNode { Value: { } raw } leaf)
         {
             Error(node.Start.Line, path, $"expected a single value, got {Describe(node)}");
             return false;
+        }
+
+        if (Diagnostics.Strict)
+        {
+            var json = JsonTypeOf(leaf);
+            var fits = kind switch
+            {
+                ScalarKind.Text => json == "a string",
+                ScalarKind.Number => json == "a number",
+                ScalarKind.Bool => json == "a boolean",
+                _ => json is "a number" or "a string",
+            };
+            if (!fits)
+            {
+                var expected = kind switch
+                {
+                    ScalarKind.Text => "a string",
+                    ScalarKind.Number => "a whole number",
+                    ScalarKind.Bool => "true or false",
+                    _ => "a number or a decimal string",
+                };
+                Error(node.Start.Line, path, $"expected {expected}, got {json}");
+                return false;
+            }
+
+            scalar = new ConfigScalar(raw, node.Start.Line, null);
+            return true;
         }
 
         var variables = new List<string>();
@@ -168,6 +199,18 @@ internal abstract class SectionReader
         scalar = new ConfigScalar(value, node.Start.Line, from);
         return true;
     }
+
+    /// <summary>The JSON type of a scalar of a JSON text read as YAML: quoted is a string, plain is a literal.</summary>
+    private static string JsonTypeOf(YamlScalarNode leaf) => leaf.Style switch
+    {
+        ScalarStyle.DoubleQuoted or ScalarStyle.SingleQuoted => "a string",
+        _ => leaf.Value switch
+        {
+            "true" or "false" => "a boolean",
+            "null" => "null",
+            _ => "a number",
+        },
+    };
 
     protected bool TryMapping(YamlNode node, string path, out YamlMappingNode map)
     {
@@ -259,7 +302,7 @@ internal abstract class SectionReader
     protected bool TryUsd(YamlNode node, string path, out Money money)
     {
         money = Money.Zero;
-        if (!TryScalar(node, path, out var text))
+        if (!TryScalar(node, path, out var text, ScalarKind.Amount))
         {
             return false;
         }

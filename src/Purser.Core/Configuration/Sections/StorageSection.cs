@@ -43,7 +43,7 @@ internal sealed class StorageSection(ConfigDiagnostics diagnostics) : SectionRea
             storage = storage with { Leases = leases };
         }
 
-        if (fields.TryGetValue("lease_max_usd", out var maxNode) && TryScalar(maxNode, "storage.lease_max_usd", out var maxText))
+        if (fields.TryGetValue("lease_max_usd", out var maxNode) && TryScalar(maxNode, "storage.lease_max_usd", out var maxText, ScalarKind.Amount))
         {
             if (Money.TryParseUsd(maxText.Value, out var max) && max > Money.Zero)
             {
@@ -78,7 +78,7 @@ internal sealed class StorageSection(ConfigDiagnostics diagnostics) : SectionRea
             return null;
         }
 
-        if (!TryScalar(capNode, "storage.fail_open.local_cap_usd", out var capText))
+        if (!TryScalar(capNode, "storage.fail_open.local_cap_usd", out var capText, ScalarKind.Amount))
         {
             return null;
         }

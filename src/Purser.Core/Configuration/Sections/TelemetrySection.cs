@@ -46,7 +46,7 @@ internal sealed class TelemetrySection(ConfigDiagnostics diagnostics) : SectionR
             telemetry = telemetry with { Traces = traces };
         }
 
-        if (fields.TryGetValue("trace_sample_ratio", out var ratioNode) && TryScalar(ratioNode, "telemetry.trace_sample_ratio", out var ratioText))
+        if (fields.TryGetValue("trace_sample_ratio", out var ratioNode) && TryScalar(ratioNode, "telemetry.trace_sample_ratio", out var ratioText, ScalarKind.Amount))
         {
             if (double.TryParse(ratioText.Value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var ratio) && ratio > 0 && ratio <= 1)
             {
