@@ -24,9 +24,10 @@ internal sealed class ConfigParser
     private readonly ConfigDiagnostics diagnostics;
     private readonly PriceCatalog catalog;
 
-    public ConfigParser(string source, Func<string, string?> environment, PriceCatalog catalog)
+    /// <param name="strict">The text is an admin JSON body: values must have their JSON type (see <see cref="ConfigDiagnostics.Strict"/>).</param>
+    public ConfigParser(string source, Func<string, string?> environment, PriceCatalog catalog, bool strict = false)
     {
-        diagnostics = new ConfigDiagnostics(source, environment);
+        diagnostics = new ConfigDiagnostics(source, environment) { Strict = strict };
         this.catalog = catalog;
     }
 
