@@ -146,7 +146,7 @@ internal sealed class BudgetsSection(ConfigDiagnostics diagnostics) : SectionRea
 
         if (capUsdNode is null && capTokensNode is null)
         {
-            Error(line, path, "give cap_usd, cap_tokens or both: a budget without a cap limits nothing");
+            Error(line, path + ".cap_usd", "give cap_usd, cap_tokens or both: a budget without a cap limits nothing");
         }
 
         var enforcement = Enforcement.Hard;
