@@ -62,12 +62,13 @@ public static class StoredAliases
 
     /// <summary>
     /// The errors of <paramref name="stored"/> against the file, those of <paramref name="focus"/> first (empty when all
-    /// are valid). Used before the admin API writes or deletes an alias.
+    /// are valid). Used before the admin API writes or deletes an alias; a body it is sent is read <paramref name="strict"/>ly
+    /// (a value of the wrong JSON type is an error naming the field).
     /// </summary>
-    public static IReadOnlyList<ConfigError> Validate(PurserConfig file, IReadOnlyList<StoredAlias> stored, AliasKind focusKind, string focus)
+    public static IReadOnlyList<ConfigError> Validate(PurserConfig file, IReadOnlyList<StoredAlias> stored, AliasKind focusKind, string focus, bool strict = false)
     {
         ArgumentNullException.ThrowIfNull(file);
-        var (_, _, _, errors) = Parser().ParseStored(file, stored);
+        var (_, _, _, errors) = Parser(strict).ParseStored(file, stored);
         var path = PathOf(focusKind, focus);
         var ordered = new List<ConfigError>(errors.Count);
         foreach (var error in errors)
@@ -100,5 +101,5 @@ public static class StoredAliases
     private static bool IsUnder(string field, string path) =>
         field.StartsWith(path, StringComparison.Ordinal) && (field.Length == path.Length || field[path.Length] is '.' or '[');
 
-    private static ConfigParser Parser() => new(Source, static _ => null, PriceCatalog.Default);
+    private static ConfigParser Parser(bool strict = false) => new(Source, static _ => null, PriceCatalog.Default, strict);
 }

@@ -133,7 +133,7 @@ internal static class AdminEndpoints
 
         if (await budgets.EndUsersAsync(id, limit, http.RequestAborted).ConfigureAwait(false) is not { } found)
         {
-            return new ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"No user:* budget '{id}'.", "id") { StatusOverride = 404 });
+            return new ErrorResult(AdminRefusal.NotFound($"No user:* budget '{id}'.", "id"));
         }
 
         var prefix = EndUserCounters.Prefix(id).Length;

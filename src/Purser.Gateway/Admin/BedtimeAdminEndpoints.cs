@@ -58,7 +58,7 @@ internal static class BedtimeAdminEndpoints
     {
         if (bedtime.Wake(scope) is not { } wasTripped)
         {
-            return new AdminEndpoints.ErrorResult(new GatewayError(GatewayErrorCode.InvalidRequest, $"'{scope}' has no bedtime policy.", "scope") { StatusOverride = 404 });
+            return new AdminEndpoints.ErrorResult(AdminRefusal.NotFound($"'{scope}' has no bedtime policy.", "scope"));
         }
 
         var json = BedtimeJson.Write(bedtime.Watch(scope)!.Policy, bedtime, time.GetUtcNow());

@@ -41,14 +41,14 @@ internal sealed class AliasAdmin : IDisposable
             var state = _config.Current;
             if (StoredAliases.InFile(state.FileConfig, alias))
             {
-                return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The alias '{alias}' is defined in the configuration file; change it there.", "alias") { StatusOverride = 409 });
+                return (null, AdminRefusal.Conflict($"The alias '{alias}' is defined in the configuration file; change it there.", "alias"));
             }
 
             foreach (var stored in state.StoredAliasDefinitions)
             {
                 if (stored.Alias == alias && stored.Kind != kind)
                 {
-                    return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The alias '{alias}' is a stored {KindName(stored.Kind)}; delete it first.", "alias") { StatusOverride = 409 });
+                    return (null, AdminRefusal.Conflict($"The alias '{alias}' is a stored {KindName(stored.Kind)}; delete it first.", "alias"));
                 }
             }
 
@@ -108,13 +108,12 @@ internal sealed class AliasAdmin : IDisposable
             // Only what is in effect can break others; a stored definition that is idle may always go.
             if (found && StoredAliases.Validate(state.FileConfig, remaining, kind, alias) is [var first, ..])
             {
-                return new GatewayError(GatewayErrorCode.InvalidRequest,
-                    $"The {KindName(kind)} '{alias}' is still in use: without it, {first.Field}: {first.Message}.", "alias") { StatusOverride = 409 };
+                return AdminRefusal.Conflict($"The {KindName(kind)} '{alias}' is still in use: without it, {first.Field}: {first.Message}.", "alias");
             }
 
             if (!await _store.DeleteAliasAsync(kind, alias, ct).ConfigureAwait(false))
             {
-                return new GatewayError(GatewayErrorCode.InvalidRequest, $"No {KindName(kind)} '{alias}' was created through the admin API.", "alias") { StatusOverride = 404 };
+                return AdminRefusal.NotFound($"No {KindName(kind)} '{alias}' was created through the admin API.", "alias");
             }
 
             await _changes.PublishAsync(ct).ConfigureAwait(false);
@@ -134,7 +133,7 @@ internal sealed class AliasAdmin : IDisposable
     /// </summary>
     private static GatewayError? Refusal(GatewayState state, IReadOnlyList<StoredAlias> next, AliasKind kind, string alias)
     {
-        var errors = StoredAliases.Validate(state.FileConfig, next, kind, alias);
+        var errors = StoredAliases.Validate(state.FileConfig, next, kind, alias, strict: true);
         if (errors.Count == 0)
         {
             return null;
@@ -143,31 +142,10 @@ internal sealed class AliasAdmin : IDisposable
         var first = errors[0];
         if (StoredAliases.FieldUnder(first.Field, StoredAliases.PathOf(kind, alias)) is not { } field)
         {
-            return new GatewayError(GatewayErrorCode.InvalidRequest, $"This change would break another alias: {first.Field}: {first.Message}.", "alias") { StatusOverride = 409 };
+            return AdminRefusal.Conflict($"This change would break another alias: {first.Field}: {first.Message}.", "alias");
         }
 
-        return new GatewayError(GatewayErrorCode.InvalidRequest, $"{first.Field}: {first.Message}.", ParamOf(field, first.Message));
-    }
-
-    /// <summary>The JSON field an error is about: its path under the alias, else the unknown field it names, else the alias.</summary>
-    private static string ParamOf(string field, string message)
-    {
-        const string Unknown = "unknown field '";
-        if (field.Length > 0)
-        {
-            return field;
-        }
-
-        if (message.StartsWith(Unknown, StringComparison.Ordinal))
-        {
-            var end = message.IndexOf('\'', Unknown.Length);
-            if (end > Unknown.Length)
-            {
-                return message[Unknown.Length..end];
-            }
-        }
-
-        return "alias";
+        return AdminRefusal.Invalid(errors.Where(e => StoredAliases.FieldUnder(e.Field, StoredAliases.PathOf(kind, alias)) is not null).ToArray(), StoredAliases.PathOf(kind, alias), "alias");
     }
 
     internal static string KindName(AliasKind kind) => kind == AliasKind.Route ? "route" : "ensemble";

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Purser.Bedtime;
+using Purser.Configuration;
 using Purser.Gateway.Bedtime;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
@@ -31,14 +32,22 @@ internal sealed class BedtimeAdmin
     /// <summary>Sets a stored policy from an admin body; file policies are refused (409).</summary>
     public async Task<(JsonObject? Policy, GatewayError? Error)> PutAsync(string scope, JsonObject body, CancellationToken ct)
     {
-        if (BedtimeJson.TryRead(scope, body, _config.Current, out var policy) is { } invalid)
+        // What GET returns may be sent back as it is: its read-only fields are not part of the definition.
+        foreach (var readOnly in (string[])["source", "sleeping", "tripped", "tripped_until", "woken_until", "today_usd", "baseline_usd", "threshold_usd"])
         {
-            return (null, invalid);
+            body.Remove(readOnly);
+        }
+
+        var state = _config.Current;
+        var (read, errors) = AdminEntries.ReadBedtime(state.Config, AdminRefusal.KeyIds(state), scope, AliasJson.DefinitionText(body));
+        if (read is not { } policy)
+        {
+            return (null, AdminRefusal.Invalid(errors, AdminEntries.BedtimePath(scope), "scope"));
         }
 
         if (_bedtime.IsFromFile(policy.Scope.ToString()))
         {
-            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The bedtime policy of '{scope}' is defined in the configuration file; change it there.", "scope") { StatusOverride = 409 });
+            return (null, AdminRefusal.Conflict($"The bedtime policy of '{scope}' is defined in the configuration file; change it there.", "scope"));
         }
 
         await _store.UpsertAsync(policy, ct).ConfigureAwait(false);
@@ -51,7 +60,7 @@ internal sealed class BedtimeAdmin
     {
         if (!await _store.DeleteAsync(scope, ct).ConfigureAwait(false))
         {
-            return new GatewayError(GatewayErrorCode.InvalidRequest, $"No bedtime policy for '{scope}' was set through the admin API.", "scope") { StatusOverride = 404 };
+            return AdminRefusal.NotFound($"No bedtime policy for '{scope}' was set through the admin API.", "scope");
         }
 
         await _changes.PublishAsync(ct).ConfigureAwait(false);

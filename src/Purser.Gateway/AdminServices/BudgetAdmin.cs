@@ -1,4 +1,5 @@
 using Purser.Admin;
+using Purser.Configuration;
 using Purser.Budgets;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
@@ -75,19 +76,19 @@ internal sealed class BudgetAdmin
     public async Task<(BudgetView? Budget, GatewayError? Error)> PutAsync(string id, System.Text.Json.Nodes.JsonObject body, CancellationToken ct)
     {
         var state = _config.Current;
-        if (BudgetJson.TryRead(id, body, state, out var budget) is { } invalid)
+
+        // What GET returns may be sent back as it is: its read-only fields are not part of the definition.
+        body.Remove("source");
+        body.Remove("current");
+        var (read, errors) = AdminEntries.ReadBudget(state.Config, AdminRefusal.KeyIds(state), id, AliasJson.DefinitionText(body));
+        if (read is not { } budget)
         {
-            return (null, invalid);
+            return (null, AdminRefusal.Invalid(errors, AdminEntries.BudgetPath(id), "id"));
         }
 
         if (state.Config.Budgets.Any(b => b.Id == id))
         {
-            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The budget '{id}' is defined in the configuration file; change it there.", "id") { StatusOverride = 409 });
-        }
-
-        if ((ScopeError(budget.Scope, state) ?? (budget.Under is { } under ? ScopeError(under, state, "under") : null)) is { } unknownScope)
-        {
-            return (null, unknownScope);
+            return (null, AdminRefusal.Conflict($"The budget '{id}' is defined in the configuration file; change it there.", "id"));
         }
 
         await _store.UpsertBudgetAsync(budget, ct).ConfigureAwait(false);
@@ -103,7 +104,7 @@ internal sealed class BudgetAdmin
     {
         if (!await _store.DeleteBudgetAsync(id, ct).ConfigureAwait(false))
         {
-            return new GatewayError(GatewayErrorCode.InvalidRequest, $"No budget '{id}' was created through the admin API.", "id") { StatusOverride = 404 };
+            return AdminRefusal.NotFound($"No budget '{id}' was created through the admin API.", "id");
         }
 
         await _changes.PublishAsync(ct).ConfigureAwait(false);
@@ -138,12 +139,4 @@ internal sealed class BudgetAdmin
 
         return (budget, window, users);
     }
-
-    private static GatewayError? ScopeError(ScopeRef scope, GatewayState state, string field = "scope") => scope.Kind switch
-    {
-        ScopeKind.Organization when scope.Id != state.Config.Organization => BudgetJson.Invalid(field, $"the organisation is '{state.Config.Organization}'"),
-        ScopeKind.Team when !state.Config.Teams.ContainsKey(scope.Id) => BudgetJson.Invalid(field, $"'{scope.Id}' is not a team of the configuration"),
-        ScopeKind.Key when !state.Config.Keys.Any(k => k.Id == scope.Id) && !state.StoredKeys.Any(k => k.Id == scope.Id) => BudgetJson.Invalid(field, $"'{scope.Id}' is not a key"),
-        _ => null,
-    };
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Purser.Admin;
-using Purser.Budgets;
+using Purser.Configuration;
 using Purser.Gateway.Configuration;
 using Purser.Gateway.Errors;
 using Purser.Gateway.Propagation;
@@ -49,35 +49,24 @@ internal sealed class KeyAdmin
     /// <summary>Creates a key from an admin body; the JSON answer carries the secret, the only time it is ever shown.</summary>
     public async Task<(JsonObject? Key, GatewayError? Error)> CreateAsync(JsonObject body, CancellationToken ct)
     {
-        var id = BudgetJson.Text(body, "id");
-        if (id is null || !ScopeRef.IsValidId(id))
-        {
-            return (null, BudgetJson.Invalid("id", "must be 1–128 letters, digits, '.', '_', '-' or ':'"));
-        }
-
         var state = _config.Current;
-        if (ReadFields(body, state, out var team, out var models, out var expires) is { } badField)
+        var (read, errors) = AdminEntries.ReadKey(state.Config, AliasJson.DefinitionText(body));
+        if (read is not { } key)
         {
-            return (null, badField);
+            return (null, AdminRefusal.Invalid(errors, AdminEntries.KeyPath, "id"));
         }
 
+        var id = key.Id;
         if (state.Config.Keys.Any(k => k.Id == id))
         {
-            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The key id '{id}' is defined in the configuration file.", "id") { StatusOverride = 409 });
-        }
-
-        var badFlag = Flag(body, "trust_end_user", false, out var trustEndUser);
-        var badTags = Flag(body, "trust_tags", false, out var trustTags);
-        if ((badFlag ?? badTags) is { } badTrust)
-        {
-            return (null, badTrust);
+            return (null, AdminRefusal.Conflict($"The key id '{id}' is defined in the configuration file.", "id"));
         }
 
         var secret = KeyHasher.NewSecret();
-        var stored = new StoredKey(id, KeyHasher.Hash(secret), team, models ?? [], expires, _time.GetUtcNow(), null) { TrustEndUser = trustEndUser, TrustTags = trustTags };
+        var stored = new StoredKey(id, KeyHasher.Hash(secret), key.Team, key.AllowedModels, key.ExpiresAt, _time.GetUtcNow(), null) { TrustEndUser = key.TrustEndUser, TrustTags = key.TrustTags };
         if (!await _store.TryCreateKeyAsync(stored, ct).ConfigureAwait(false))
         {
-            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"A key with the id '{id}' exists.", "id") { StatusOverride = 409 });
+            return (null, AdminRefusal.Conflict($"A key with the id '{id}' exists.", "id"));
         }
 
         await _changes.PublishAsync(ct).ConfigureAwait(false);
@@ -90,35 +79,50 @@ internal sealed class KeyAdmin
         return (json, null);
     }
 
-    /// <summary>Changes a stored key's team, models or expiry from an admin body.</summary>
+    /// <summary>
+    /// Changes a stored key's team, models, expiry or trust flags from an admin body: the fields present are laid over
+    /// the key's current ones and the whole is read by the keys section, so a body with any invalid field changes
+    /// nothing, and a field absent keeps its value (null clears the team or the expiry).
+    /// </summary>
     public async Task<(JsonObject? Key, GatewayError? Error)> UpdateAsync(string id, JsonObject body, CancellationToken ct)
     {
         var state = _config.Current;
         var existing = state.StoredKeys.FirstOrDefault(k => k.Id == id);
         if (existing is null)
         {
-            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"No key '{id}' was created through the admin API.", "id") { StatusOverride = 404 });
+            return (null, AdminRefusal.NotFound($"No key '{id}' was created through the admin API.", "id"));
         }
 
-        if (ReadFields(body, state, out var team, out var models, out var expires) is { } badField)
+        // What GET returns may be sent back as it is: its read-only fields are not part of the key's definition.
+        foreach (var readOnly in (string[])["created_at", "revoked_at", "source"])
         {
-            return (null, badField);
+            body.Remove(readOnly);
         }
 
-        var badFlag = Flag(body, "trust_end_user", existing.TrustEndUser, out var trustEndUser);
-        var badTags = Flag(body, "trust_tags", existing.TrustTags, out var trustTags);
-        if ((badFlag ?? badTags) is { } badTrust)
+        var merged = Definition(existing);
+        foreach (var (name, value) in body)
         {
-            return (null, badTrust);
+            merged[name] = value?.DeepClone();
+        }
+
+        var (read, errors) = AdminEntries.ReadKey(state.Config, AliasJson.DefinitionText(merged));
+        if (read is not { } key)
+        {
+            return (null, AdminRefusal.Invalid(errors, AdminEntries.KeyPath, "id"));
+        }
+
+        if (key.Id != id)
+        {
+            return (null, BudgetJson.Invalid("id", $"is the key's id ('{id}') and cannot be changed"));
         }
 
         var updated = existing with
         {
-            TrustEndUser = trustEndUser,
-            TrustTags = trustTags,
-            Team = body.ContainsKey("team") ? team : existing.Team,
-            AllowedModels = models ?? existing.AllowedModels,
-            ExpiresAt = body.ContainsKey("expires_at") ? expires : existing.ExpiresAt,
+            TrustEndUser = key.TrustEndUser,
+            TrustTags = key.TrustTags,
+            Team = key.Team,
+            AllowedModels = key.AllowedModels,
+            ExpiresAt = key.ExpiresAt,
         };
         await _store.UpdateKeyAsync(updated, ct).ConfigureAwait(false);
         await _changes.PublishAsync(ct).ConfigureAwait(false);
@@ -133,73 +137,31 @@ internal sealed class KeyAdmin
     {
         if (!await _store.RevokeKeyAsync(id, _time.GetUtcNow(), ct).ConfigureAwait(false))
         {
-            return new GatewayError(GatewayErrorCode.InvalidRequest, $"No active key '{id}' was created through the admin API.", "id") { StatusOverride = 404 };
+            return AdminRefusal.NotFound($"No active key '{id}' was created through the admin API.", "id");
         }
 
         await _changes.PublishAsync(ct).ConfigureAwait(false);
         return null;
     }
 
-    /// <summary>An optional boolean field: <paramref name="fallback"/> when absent, a 400 naming it when not a boolean.</summary>
-    private static GatewayError? Flag(JsonObject body, string field, bool fallback, out bool value)
+    /// <summary>A stored key's definition in the shape the keys section reads (what a PATCH body is laid over).</summary>
+    private static JsonObject Definition(StoredKey key)
     {
-        value = fallback;
-        if (body[field] is not { } node)
+        var models = new JsonArray();
+        foreach (var m in key.AllowedModels)
         {
-            return null;
+            models.Add(m);
         }
 
-        if (node is JsonValue v && v.TryGetValue<bool>(out var flag))
+        return new JsonObject
         {
-            value = flag;
-            return null;
-        }
-
-        return BudgetJson.Invalid(field, "must be true or false");
-    }
-
-    private static GatewayError? ReadFields(JsonObject body, GatewayState state, out string? team, out IReadOnlyList<string>? models, out DateTimeOffset? expires)
-    {
-        team = BudgetJson.Text(body, "team");
-        models = null;
-        expires = null;
-        if (team is not null && !state.Config.Teams.ContainsKey(team))
-        {
-            return BudgetJson.Invalid("team", $"'{team}' is not a team of the configuration");
-        }
-
-        if (body["models"] is { } modelsNode)
-        {
-            if (modelsNode is not JsonArray array)
-            {
-                return BudgetJson.Invalid("models", "must be a list of model aliases");
-            }
-
-            var list = new List<string>(array.Count);
-            foreach (var item in array)
-            {
-                if (item is not JsonValue v || !v.TryGetValue<string>(out var alias) || !state.Models.ContainsKey(alias))
-                {
-                    return BudgetJson.Invalid("models", $"'{item}' is not a model alias of this gateway");
-                }
-
-                list.Add(alias);
-            }
-
-            models = list;
-        }
-
-        if (BudgetJson.Text(body, "expires_at") is { } expiresText)
-        {
-            if (!DateTimeOffset.TryParse(expiresText, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at))
-            {
-                return BudgetJson.Invalid("expires_at", "must be an ISO 8601 time with offset, such as 2027-01-01T00:00:00Z");
-            }
-
-            expires = at;
-        }
-
-        return null;
+            ["id"] = key.Id,
+            ["team"] = key.Team,
+            ["models"] = models,
+            ["expires_at"] = key.ExpiresAt?.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+            ["trust_end_user"] = key.TrustEndUser,
+            ["trust_tags"] = key.TrustTags,
+        };
     }
 
     private static JsonObject Write(string id, string? team, IReadOnlyList<string> models, DateTimeOffset? expires, DateTimeOffset? created, DateTimeOffset? revoked, string source)

@@ -62,24 +62,18 @@ internal sealed class RateLimitAdmin
         var state = _config.Current;
         if (InFile(state, id))
         {
-            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"The rate limit '{id}' is defined in the configuration file; change it there.", "id") { StatusOverride = 409 });
+            return (null, AdminRefusal.Conflict($"The rate limit '{id}' is defined in the configuration file; change it there.", "id"));
         }
 
         // What GET returns may be sent back as it is: its read-only fields are not part of the definition.
         body.Remove("source");
         body.Remove("active");
         body.Remove("in_flight");
-        if (RateLimitJson.CheckTypes(body) is { } wrongType)
-        {
-            return (null, wrongType);
-        }
-
         var definition = AliasJson.DefinitionText(body);
-        var (limit, errors) = RateLimitEntries.Parse(state.FileConfig, KeyIds(state), id, definition);
+        var (limit, errors) = RateLimitEntries.Parse(state.FileConfig, AdminRefusal.KeyIds(state), id, definition, strict: true);
         if (limit is null)
         {
-            var first = errors.Count > 0 ? errors[0] : new ConfigError(RateLimitEntries.Source, null, "rate_limits." + id, "invalid");
-            return (null, new GatewayError(GatewayErrorCode.InvalidRequest, $"{first.Field}: {first.Message}.", ParamOf(first, id)));
+            return (null, AdminRefusal.Invalid(errors, "rate_limits." + id, "id"));
         }
 
         await _store.UpsertAsync(new StoredRateLimit(id, definition, _time.GetUtcNow()), ct).ConfigureAwait(false);
@@ -92,7 +86,7 @@ internal sealed class RateLimitAdmin
     {
         if (InFile(_config.Current, id) || !await _store.DeleteAsync(id, ct).ConfigureAwait(false))
         {
-            return new GatewayError(GatewayErrorCode.InvalidRequest, $"No rate limit '{id}' was created through the admin API.", "id") { StatusOverride = 404 };
+            return AdminRefusal.NotFound($"No rate limit '{id}' was created through the admin API.", "id");
         }
 
         await _changes.PublishAsync(ct).ConfigureAwait(false);
@@ -110,44 +104,6 @@ internal sealed class RateLimitAdmin
         }
 
         return false;
-    }
-
-    private static List<string> KeyIds(GatewayState state)
-    {
-        var ids = new List<string>(state.FileConfig.Keys.Count + state.StoredKeys.Count);
-        foreach (var key in state.FileConfig.Keys)
-        {
-            ids.Add(key.Id);
-        }
-
-        foreach (var key in state.StoredKeys)
-        {
-            ids.Add(key.Id);
-        }
-
-        return ids;
-    }
-
-    /// <summary>The JSON field an error is about: its path under the limit, else the unknown field it names, else the id.</summary>
-    private static string ParamOf(ConfigError error, string id)
-    {
-        var field = StoredAliases.FieldUnder(error.Field, "rate_limits." + id);
-        if (field is { Length: > 0 })
-        {
-            return field;
-        }
-
-        const string Unknown = "unknown field '";
-        if (error.Message.StartsWith(Unknown, StringComparison.Ordinal))
-        {
-            var end = error.Message.IndexOf('\'', Unknown.Length);
-            if (end > Unknown.Length)
-            {
-                return error.Message[Unknown.Length..end];
-            }
-        }
-
-        return "id";
     }
 
     private static string ErrorOf(GatewayState state, string id)

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Purser.Gateway.Errors;
 using Purser.RateLimits;
 
 namespace Purser.Gateway.AdminServices;
@@ -8,34 +6,6 @@ namespace Purser.Gateway.AdminServices;
 /// <summary>A rate limit as the admin API reads and writes it: the config file's entry, plus where it comes from.</summary>
 internal static class RateLimitJson
 {
-    private static readonly string[] Numbers = ["requests_per_minute", "tokens_per_minute", "max_concurrent"];
-    private static readonly string[] Texts = ["id", "scope", "model"];
-
-    /// <summary>
-    /// JSON is YAML, but YAML reads "60" and 60 alike: the admin API refuses a value of the wrong JSON type before the
-    /// file's parser sees it, naming the field.
-    /// </summary>
-    public static GatewayError? CheckTypes(JsonObject body)
-    {
-        foreach (var field in Numbers)
-        {
-            if (body[field] is { } node && node.GetValueKind() != JsonValueKind.Number)
-            {
-                return new GatewayError(GatewayErrorCode.InvalidRequest, $"'{field}' must be a whole number.", field);
-            }
-        }
-
-        foreach (var field in Texts)
-        {
-            if (body[field] is { } node && node.GetValueKind() != JsonValueKind.String)
-            {
-                return new GatewayError(GatewayErrorCode.InvalidRequest, $"'{field}' must be a string.", field);
-            }
-        }
-
-        return null;
-    }
-
     public static JsonObject Write(RateLimitDefinition limit, string source, int inFlight)
     {
         var json = new JsonObject

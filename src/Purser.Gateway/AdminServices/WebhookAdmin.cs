@@ -70,7 +70,7 @@ internal sealed class WebhookAdmin
     public async Task<GatewayError?> DeleteAsync(string id, CancellationToken ct) =>
         await _store.DeleteEndpointAsync(id, ct).ConfigureAwait(false)
             ? null
-            : new GatewayError(GatewayErrorCode.InvalidRequest, $"No webhook endpoint '{id}'.", "id") { StatusOverride = 404 };
+            : AdminRefusal.NotFound($"No webhook endpoint '{id}'.", "id");
 
     internal static JsonObject Write(WebhookEndpoint endpoint)
     {

@@ -91,7 +91,7 @@ internal static class OperatorCommands
         var createId = new Argument<string>("id") { Description = "The new key's id (letters, digits, '.', '_', '-', ':')." };
         var team = new Option<string?>("--team") { Description = "The team the key is charged to." };
         var models = new Option<string[]>("--models") { Description = "Model aliases the key may call (default: all).", AllowMultipleArgumentsPerToken = true };
-        var expires = new Option<string?>("--expires") { Description = "When the key stops working (ISO 8601)." };
+        var expires = new Option<string?>("--expires") { Description = "When the key stops working (ISO 8601 with an offset, e.g. 2027-01-01T00:00:00Z)." };
         var create = new Command("create", "Create a key; its secret is printed once and never again.") { createId, team, models, expires };
         create.SetAction((parse, ct) => WithClientAsync(parse, async client =>
         {

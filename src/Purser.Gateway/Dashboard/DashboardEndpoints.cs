@@ -11,6 +11,7 @@ using Purser.Gateway.Dashboard.Pages;
 using Purser.Budgets;
 using Purser.Gateway.Budgets;
 using Purser.Gateway.Configuration;
+using Purser.Gateway.Errors;
 
 namespace Purser.Gateway.Dashboard;
 
@@ -52,7 +53,7 @@ internal static class DashboardEndpoints
         ui.MapPost("/rate-limits/save", SaveRateLimitAsync);
         ui.MapPost("/rate-limits/{id}/delete", async (string id, HttpContext http, RateLimitAdmin limits) =>
             await limits.DeleteAsync(id, http.RequestAborted).ConfigureAwait(false) is { } refused
-                ? Page<RateLimitsPage>(http, new() { ["Error"] = refused.Message }, refused.StatusOverride ?? 400)
+                ? Page<RateLimitsPage>(http, new() { ["Error"] = refused.Message }, ErrorTable.StatusOf(refused))
                 : Done("/ui/rate-limits", $"Deleted rate limit {id}."));
         ui.MapGet("/events", (HttpContext http, string? type, string? scope) => Page<EventsPage>(http, new() { ["Type"] = type, ["Scope"] = scope }));
         ui.MapGet("/events/feed", (string? type, string? scope) => new RazorComponentResult<EventRows>(new Dictionary<string, object?> { ["Type"] = type, ["Scope"] = scope }));
@@ -121,7 +122,7 @@ internal static class DashboardEndpoints
         var (key, error) = await keys.CreateAsync(body, http.RequestAborted).ConfigureAwait(false);
         if (error is { } bad)
         {
-            return Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400);
+            return Page<KeysPage>(http, new() { ["Error"] = bad.Message }, ErrorTable.StatusOf(bad));
         }
 
         // Rendered here rather than redirected: this response is the only place the secret ever appears.
@@ -167,14 +168,14 @@ internal static class DashboardEndpoints
         var body = new System.Text.Json.Nodes.JsonObject { ["models"] = DashboardForms.List(DashboardForms.Text(form, "models")) };
         var (_, error) = await keys.UpdateAsync(id, body, http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
-            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
+            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, ErrorTable.StatusOf(bad))
             : Done("/ui/keys", $"Set the models of {id}.");
     }
 
     private static async Task<IResult> RevokeAsync(string id, HttpContext http, KeyAdmin keys)
     {
         return await keys.RevokeAsync(id, http.RequestAborted).ConfigureAwait(false) is { } bad
-            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
+            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, ErrorTable.StatusOf(bad))
             : Done("/ui/keys", $"Revoked {id}.");
     }
 
@@ -200,7 +201,7 @@ internal static class DashboardEndpoints
 
         var (_, error) = await policies.PutAsync("key:" + id, body, http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
-            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
+            ? Page<KeysPage>(http, new() { ["Error"] = bad.Message }, ErrorTable.StatusOf(bad))
             : Done("/ui/keys", $"Saved the bedtime policy of {id}.");
     }
 
@@ -210,7 +211,7 @@ internal static class DashboardEndpoints
         var alias = DashboardForms.Text(form, "alias") ?? "";
         var (_, error) = await aliases.PutAsync(AliasKind.Ensemble, alias, DashboardForms.Ensemble(form), http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
-            ? Page<EnsemblesPage>(http, new() { ["Alias"] = alias, ["Error"] = bad.Message, ["Posted"] = DashboardForms.Fields(form) }, bad.StatusOverride ?? 400)
+            ? Page<EnsemblesPage>(http, new() { ["Alias"] = alias, ["Error"] = bad.Message, ["Posted"] = DashboardForms.Fields(form) }, ErrorTable.StatusOf(bad))
             : Results.Redirect("/ui/ensembles?alias=" + Uri.EscapeDataString(alias) + "&ok=" + Uri.EscapeDataString($"Saved ensemble {alias}."));
     }
 
@@ -220,7 +221,7 @@ internal static class DashboardEndpoints
         var id = DashboardForms.Text(form, "id") ?? "";
         var (_, error) = await limits.PutAsync(id, DashboardForms.RateLimit(form), http.RequestAborted).ConfigureAwait(false);
         return error is { } bad
-            ? Page<RateLimitsPage>(http, new() { ["Error"] = bad.Message }, bad.StatusOverride ?? 400)
+            ? Page<RateLimitsPage>(http, new() { ["Error"] = bad.Message }, ErrorTable.StatusOf(bad))
             : Done("/ui/rate-limits", $"Saved rate limit {id}.");
     }
 

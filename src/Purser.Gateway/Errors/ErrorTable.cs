@@ -52,6 +52,8 @@ internal static class ErrorTable
         GatewayErrorCode.ReservationExhausted => new(402, "reservation_exhausted", "reservation_exhausted", "reservation_exhausted"),
         GatewayErrorCode.ReservationNotFound => new(404, "invalid_request_error", "not_found_error", "reservation_not_found"),
         GatewayErrorCode.InvalidReservation => new(400, "invalid_request_error", "invalid_request_error", "invalid_reservation"),
+        GatewayErrorCode.AdminNotFound => new(404, "invalid_request_error", "not_found_error", "not_found"),
+        GatewayErrorCode.AdminConflict => new(409, "invalid_request_error", "invalid_request_error", "conflict"),
         _ => throw new ArgumentOutOfRangeException(nameof(code), code, "Every error code needs a row."),
     };
 

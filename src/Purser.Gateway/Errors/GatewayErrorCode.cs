@@ -46,4 +46,10 @@ internal enum GatewayErrorCode
     ReservationExhausted,
     ReservationNotFound,
     InvalidReservation,
+
+    /// <summary>An admin resource (key, budget, policy, alias, limit, webhook) that does not exist or was not created through the API.</summary>
+    AdminNotFound,
+
+    /// <summary>An admin change that clashes with what exists: an id of the file, a taken id, an alias still in use.</summary>
+    AdminConflict,
 }

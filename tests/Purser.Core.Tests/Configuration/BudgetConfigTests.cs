@@ -250,7 +250,7 @@ public sealed class BudgetConfigTests
     {
         var error = SingleBudgetError("budgets:\n  - id: b\n    scope: org:acme\n");
 
-        Assert.Equal("budgets[0]", error.Field);
+        Assert.Equal("budgets[0].cap_usd", error.Field);
         Assert.Equal(18, error.Line);
         Assert.StartsWith("give cap_usd, cap_tokens or both", error.Message, StringComparison.Ordinal);
     }

@@ -1,13 +1,13 @@
 using YamlDotNet.RepresentationModel;
 
-namespace Purser.Configuration;
+namespace Purser.Configuration.Sections;
 
-/// <summary><c>usage</c>: the retention of the per-request usage records.</summary>
-internal sealed partial class ConfigParser
+/// <summary>The <c>usage:</c> section: the retention of the per-request usage records.</summary>
+internal sealed class UsageSection(ConfigDiagnostics diagnostics) : SectionReader(diagnostics)
 {
     private static readonly string[] UsageFields = ["retention_days"];
 
-    private UsageConfig ParseUsage(YamlNode node)
+    public UsageConfig Read(YamlNode node)
     {
         var usage = new UsageConfig();
         if (!TryMapping(node, "usage", out var map))

@@ -3,13 +3,13 @@ using Purser.Ensembles;
 using Purser.Pricing;
 using YamlDotNet.RepresentationModel;
 
-namespace Purser.Configuration;
+namespace Purser.Configuration.Sections;
 
 /// <summary>
-/// The routes and ensembles sections: aliases composed of other aliases. A route's targets are chat models or routes
-/// (without cycles); an ensemble's panel, judge and degrade target are chat models or routes, never ensembles.
+/// The <c>routes:</c> and <c>ensembles:</c> sections: aliases composed of other aliases. A route's targets are chat models
+/// or routes (without cycles); an ensemble's panel, judge and degrade target are chat models or routes, never ensembles.
 /// </summary>
-internal sealed partial class ConfigParser
+internal sealed class ComposedAliasesSection(ConfigDiagnostics diagnostics) : SectionReader(diagnostics)
 {
     private const int DefaultEnsembleTimeoutMs = 60_000;
 
@@ -19,9 +19,10 @@ internal sealed partial class ConfigParser
         ["panel", "judge", "synthesis_prompt", "min_responses", "timeout_ms", "max_total_tokens", "max_panel_calls", "max_cost_usd", "on_exceed", "degrade_to"];
 
     private static readonly string[] PanelMemberFields = ["model", "temperature", "seed"];
+
     private static readonly string[] JudgeFields = ["model", "synthesis_prompt"];
 
-    private (Dictionary<string, RouteConfig> Routes, Dictionary<string, EnsembleConfig> Ensembles) ParseComposedAliases(
+    public (Dictionary<string, RouteConfig> Routes, Dictionary<string, EnsembleConfig> Ensembles) Read(
         Dictionary<string, YamlNode> sections, Dictionary<string, ModelConfig> models, HashSet<string> modelAliases)
     {
         var routes = new Dictionary<string, RouteConfig>(StringComparer.Ordinal);
@@ -72,7 +73,7 @@ internal sealed partial class ConfigParser
     }
 
     /// <summary>Keys may name any alias a caller can send: models, routes and ensembles.</summary>
-    private static HashSet<string> CallableAliases(HashSet<string> models, Dictionary<string, RouteConfig> routes, Dictionary<string, EnsembleConfig> ensembles)
+    internal static HashSet<string> CallableAliases(HashSet<string> models, Dictionary<string, RouteConfig> routes, Dictionary<string, EnsembleConfig> ensembles)
     {
         var all = new HashSet<string>(models, StringComparer.Ordinal);
         all.UnionWith(routes.Keys);
@@ -80,11 +81,11 @@ internal sealed partial class ConfigParser
         return all;
     }
 
-    private RouteConfig? ParseRoute(YamlScalarNode nameNode, YamlNode body, HashSet<string> modelAliases, ComposedAliases lookup)
+    internal RouteConfig? ParseRoute(YamlScalarNode nameNode, YamlNode body, HashSet<string> modelAliases, ComposedAliases lookup)
     {
         var alias = nameNode.Value ?? string.Empty;
         var path = "routes." + alias;
-        var before = errors.Count;
+        var before = ErrorCount;
         CheckComposedAliasName(nameNode, path, modelAliases);
         if (!TryMapping(body, path, out var map))
         {
@@ -120,14 +121,14 @@ internal sealed partial class ConfigParser
             cooldown = (int)seconds;
         }
 
-        return errors.Count == before ? new RouteConfig { Alias = alias, Targets = targets, CooldownSeconds = cooldown } : null;
+        return ErrorCount == before ? new RouteConfig { Alias = alias, Targets = targets, CooldownSeconds = cooldown } : null;
     }
 
-    private EnsembleConfig? ParseEnsemble(YamlScalarNode nameNode, YamlNode body, HashSet<string> modelAliases, HashSet<string> routeNames, ComposedAliases lookup)
+    internal EnsembleConfig? ParseEnsemble(YamlScalarNode nameNode, YamlNode body, HashSet<string> modelAliases, HashSet<string> routeNames, ComposedAliases lookup)
     {
         var alias = nameNode.Value ?? string.Empty;
         var path = "ensembles." + alias;
-        var before = errors.Count;
+        var before = ErrorCount;
         CheckComposedAliasName(nameNode, path, modelAliases);
         if (routeNames.Contains(alias))
         {
@@ -220,7 +221,7 @@ internal sealed partial class ConfigParser
         }
 
         var guardrail = ParseGuardrail(fields, path, lookup);
-        if (errors.Count != before || judge is null)
+        if (ErrorCount != before || judge is null)
         {
             return null;
         }
@@ -250,7 +251,7 @@ internal sealed partial class ConfigParser
             guardrail = guardrail with { MaxPanelCalls = (int)calls };
         }
 
-        if (fields.TryGetValue("max_cost_usd", out var costNode) && TryScalar(costNode, path + ".max_cost_usd", out var costText))
+        if (fields.TryGetValue("max_cost_usd", out var costNode) && TryScalar(costNode, path + ".max_cost_usd", out var costText, ScalarKind.Amount))
         {
             if (!Money.TryParseUsd(costText.Value, out var cost))
             {
@@ -301,7 +302,7 @@ internal sealed partial class ConfigParser
             return TryNonEmpty(node, path, out var plain) && CheckCallable(plain, path, lookup, allowRoutes: true) ? new PanelMember(plain.Value) : null;
         }
 
-        var before = errors.Count;
+        var before = ErrorCount;
         var fields = Fields(map, path, PanelMemberFields);
         string? model = null;
         if (!fields.TryGetValue("model", out var modelNode))
@@ -314,7 +315,7 @@ internal sealed partial class ConfigParser
         }
 
         double? temperature = null;
-        if (fields.TryGetValue("temperature", out var temperatureNode) && TryScalar(temperatureNode, path + ".temperature", out var temperatureText))
+        if (fields.TryGetValue("temperature", out var temperatureNode) && TryScalar(temperatureNode, path + ".temperature", out var temperatureText, ScalarKind.Amount))
         {
             if (!double.TryParse(temperatureText.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var t) || t < 0 || t > 2)
             {
@@ -332,7 +333,7 @@ internal sealed partial class ConfigParser
             seed = s;
         }
 
-        return errors.Count == before && model is not null ? new PanelMember(model, temperature, seed) : null;
+        return ErrorCount == before && model is not null ? new PanelMember(model, temperature, seed) : null;
     }
 
     private void CheckComposedAliasName(YamlScalarNode nameNode, string path, HashSet<string> modelAliases)
@@ -386,7 +387,7 @@ internal sealed partial class ConfigParser
         }
     }
 
-    private static List<string>? Cycle(string alias, Dictionary<string, RouteConfig> routes, List<string> stack)
+    internal static List<string>? Cycle(string alias, Dictionary<string, RouteConfig> routes, List<string> stack)
     {
         if (!routes.TryGetValue(alias, out var route))
         {
@@ -413,6 +414,4 @@ internal sealed partial class ConfigParser
         stack.RemoveAt(stack.Count - 1);
         return null;
     }
-
-    private sealed record ComposedAliases(Dictionary<string, ModelConfig> Models, HashSet<string> Routes, HashSet<string> Ensembles);
 }

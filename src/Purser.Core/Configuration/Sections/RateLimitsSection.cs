@@ -3,17 +3,14 @@ using Purser.Budgets;
 using Purser.RateLimits;
 using YamlDotNet.RepresentationModel;
 
-namespace Purser.Configuration;
+namespace Purser.Configuration.Sections;
 
-/// <summary>
-/// The rate_limits section: requests and tokens per minute and a concurrency cap on a scope, optionally narrowed to one
-/// model alias. An entry created through the admin API is parsed by the very same rules (JSON is YAML).
-/// </summary>
-internal sealed partial class ConfigParser
+/// <summary>The <c>rate_limits:</c> section: requests, tokens per minute and concurrency per scope; also the admin API's entries.</summary>
+internal sealed class RateLimitsSection(ConfigDiagnostics diagnostics) : SectionReader(diagnostics)
 {
     private static readonly string[] RateLimitFields = ["id", "scope", "under", "model", "requests_per_minute", "tokens_per_minute", "max_concurrent"];
 
-    private List<RateLimitDefinition> ParseRateLimits(YamlNode node, RateLimitScopes scopes)
+    public List<RateLimitDefinition> Read(YamlNode node, RateLimitScopes scopes)
     {
         var limits = new List<RateLimitDefinition>();
         if (!TrySequence(node, "rate_limits", out var sequence))
@@ -48,7 +45,7 @@ internal sealed partial class ConfigParser
     /// </summary>
     private RateLimitDefinition? ParseRateLimit(YamlNode node, string path, string? fixedId, RateLimitScopes scopes)
     {
-        var before = errors.Count;
+        var before = ErrorCount;
         if (!TryMapping(node, path, out var map))
         {
             return null;
@@ -154,7 +151,7 @@ internal sealed partial class ConfigParser
             Error(line, path, "give requests_per_minute, tokens_per_minute, max_concurrent or several: a rate limit without one limits nothing");
         }
 
-        if (errors.Count != before || id is null || scope is not { } s)
+        if (ErrorCount != before || id is null || scope is not { } s)
         {
             return null;
         }
@@ -203,9 +200,4 @@ internal sealed partial class ConfigParser
         var body = Definition(definition, path);
         return body is null ? null : ParseRateLimit(body, path, id, scopes);
     }
-
-    internal IReadOnlyList<ConfigError> Errors => errors;
-
-    /// <summary>What a rate limit may name: the organisation, the teams, the keys, and the aliases it may narrow to.</summary>
-    private sealed record RateLimitScopes(string Organization, HashSet<string> Teams, HashSet<string> Keys, HashSet<string> Aliases);
 }

@@ -1,13 +1,13 @@
 using YamlDotNet.RepresentationModel;
 
-namespace Purser.Configuration;
+namespace Purser.Configuration.Sections;
 
 /// <summary>The <c>telemetry:</c> section: <c>otlp_endpoint</c>, <c>log_format</c> (text or json), <c>prometheus</c>, <c>traces</c> and <c>trace_sample_ratio</c>.</summary>
-internal sealed partial class ConfigParser
+internal sealed class TelemetrySection(ConfigDiagnostics diagnostics) : SectionReader(diagnostics)
 {
     private static readonly string[] TelemetryFields = ["otlp_endpoint", "log_format", "prometheus", "traces", "trace_sample_ratio"];
 
-    private TelemetryConfig ParseTelemetry(YamlNode node)
+    public TelemetryConfig Read(YamlNode node)
     {
         var telemetry = new TelemetryConfig();
         if (!TryMapping(node, "telemetry", out var map))
@@ -46,7 +46,7 @@ internal sealed partial class ConfigParser
             telemetry = telemetry with { Traces = traces };
         }
 
-        if (fields.TryGetValue("trace_sample_ratio", out var ratioNode) && TryScalar(ratioNode, "telemetry.trace_sample_ratio", out var ratioText))
+        if (fields.TryGetValue("trace_sample_ratio", out var ratioNode) && TryScalar(ratioNode, "telemetry.trace_sample_ratio", out var ratioText, ScalarKind.Amount))
         {
             if (double.TryParse(ratioText.Value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var ratio) && ratio > 0 && ratio <= 1)
             {

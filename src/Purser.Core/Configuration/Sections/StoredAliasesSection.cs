@@ -1,17 +1,15 @@
-using System.Globalization;
 using Purser.Admin;
 using Purser.Ensembles;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Purser.Configuration;
+namespace Purser.Configuration.Sections;
 
 /// <summary>
 /// Routing and ensemble aliases created through the admin API, checked by the very rules of the file's routes and
-/// ensembles sections: each definition is parsed as that section's entry would be (JSON is YAML), against the file's
-/// models, routes and ensembles plus the other stored aliases.
+/// ensembles sections: each definition is read as that section's entry would be, against the file's models, routes and
+/// ensembles plus the other stored aliases.
 /// </summary>
-internal sealed partial class ConfigParser
+internal sealed class StoredAliasesSection(ConfigDiagnostics diagnostics) : SectionReader(diagnostics)
 {
     /// <summary>
     /// One pass over <paramref name="stored"/> (none of which may share a name with the file's aliases). Returns the
@@ -20,6 +18,7 @@ internal sealed partial class ConfigParser
     internal (Dictionary<string, RouteConfig> Routes, Dictionary<string, EnsembleConfig> Ensembles, HashSet<string> Failed, IReadOnlyList<ConfigError> Errors) ParseStored(
         PurserConfig file, IReadOnlyList<StoredAlias> stored)
     {
+        var aliases = new ComposedAliasesSection(Diagnostics);
         var models = new Dictionary<string, ModelConfig>(file.Models, StringComparer.Ordinal);
         var modelAliases = new HashSet<string>(file.Models.Keys, StringComparer.Ordinal);
         var routeNames = new HashSet<string>(file.Routes.Keys, StringComparer.Ordinal);
@@ -42,15 +41,15 @@ internal sealed partial class ConfigParser
             }
 
             var path = "routes." + alias.Alias;
-            var before = errors.Count;
+            var before = ErrorCount;
             if (ensembleNames.Contains(alias.Alias))
             {
                 Error(null, path, $"'{alias.Alias}' is already an ensemble alias");
             }
 
             var body = Definition(alias.Definition, path);
-            var route = body is null ? null : ParseRoute(new YamlScalarNode(alias.Alias), body, modelAliases, lookup);
-            if (route is not null && errors.Count == before)
+            var route = body is null ? null : aliases.ParseRoute(new YamlScalarNode(alias.Alias), body, modelAliases, lookup);
+            if (route is not null && ErrorCount == before)
             {
                 routes[alias.Alias] = route;
                 storedRoutes.Add(alias.Alias);
@@ -63,7 +62,7 @@ internal sealed partial class ConfigParser
 
         foreach (var alias in storedRoutes)
         {
-            if (Cycle(alias, routes, []) is { } cycle && cycle[0] == alias)
+            if (ComposedAliasesSection.Cycle(alias, routes, []) is { } cycle && cycle[0] == alias)
             {
                 Error(null, "routes." + alias + ".targets", "alias cycle: " + string.Join(" -> ", cycle));
                 failed.Add(alias);
@@ -77,10 +76,10 @@ internal sealed partial class ConfigParser
                 continue;
             }
 
-            var before = errors.Count;
+            var before = ErrorCount;
             var body = Definition(alias.Definition, "ensembles." + alias.Alias);
-            var ensemble = body is null ? null : ParseEnsemble(new YamlScalarNode(alias.Alias), body, modelAliases, routeNames, lookup);
-            if (ensemble is not null && errors.Count == before)
+            var ensemble = body is null ? null : aliases.ParseEnsemble(new YamlScalarNode(alias.Alias), body, modelAliases, routeNames, lookup);
+            if (ensemble is not null && ErrorCount == before)
             {
                 ensembles[alias.Alias] = ensemble;
             }
@@ -96,34 +95,6 @@ internal sealed partial class ConfigParser
             ensembles.Remove(alias);
         }
 
-        return (routes, ensembles, failed, errors.ToArray());
-    }
-
-    /// <summary>The one mapping a stored definition holds; a body that is not one is an error on the alias.</summary>
-    private YamlNode? Definition(string text, string path)
-    {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException ex)
-        {
-            Error(ex.Start.Line, path, SyntaxMessage(ex.Message));
-            return null;
-        }
-        catch (InvalidOperationException)
-        {
-            Error(null, path, "invalid JSON (an unclosed '{' or '[' perhaps)");
-            return null;
-        }
-
-        if (stream.Documents.Count != 1)
-        {
-            Error(null, path, "expected one object, found " + stream.Documents.Count.ToString(CultureInfo.InvariantCulture) + " documents");
-            return null;
-        }
-
-        return stream.Documents[0].RootNode;
+        return (routes, ensembles, failed, Diagnostics.Errors.ToArray());
     }
 }
