@@ -159,6 +159,8 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<Upstream.UpstreamClient>();
         services.AddSingleton<CallGuard>();
+        services.AddSingleton<CallOpening>();
+        services.AddSingleton<ChatRelay>();
         services.AddSingleton(new RateLimiter(options.Time, storage.Changes is null ? null : storage.RateLimits));
         services.AddHostedService<RateSliceReturns>();
         services.AddSingleton<RateGate>();

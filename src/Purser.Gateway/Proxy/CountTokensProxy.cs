@@ -155,7 +155,7 @@ internal sealed class CountTokensProxy
 
         if (ReferenceEquals(target, alias))
         {
-            return ChatProxy.ResolveModel(state, key, alias, ModelKind.Chat, out model, out _);
+            return ModelAccess.Resolve(state, key, alias, ModelKind.Chat, out model, out _);
         }
 
         model = null!;

@@ -102,7 +102,7 @@ internal sealed class EmbeddingsProxy
         call.Caller = CallerContext.Of(key, budgetHeaders);
 
         // 4. Which model.
-        if (ChatProxy.ResolveModel(state, key, alias, ModelKind.Embeddings, out var model, out var price) is { } badModel)
+        if (ModelAccess.Resolve(state, key, alias, ModelKind.Embeddings, out var model, out var price) is { } badModel)
         {
             await FailAsync(context, call, badModel).ConfigureAwait(false);
             return;

@@ -140,13 +140,13 @@ internal sealed class ResponsesProxy
         {
             // A route serves the Responses API by its first target, one attempt held like a direct call of that model
             // (no failover yet: see docs/design.md, "The Responses API").
-            if (ChatProxy.ResolveModel(state, key, Routing.AliasCaller.FirstModel(state, fields.Alias!).Alias, ModelKind.Chat, out model, out price, calledAs: fields.Alias) is { } badTarget)
+            if (ModelAccess.Resolve(state, key, Routing.AliasCaller.FirstModel(state, fields.Alias!).Alias, ModelKind.Chat, out model, out price, calledAs: fields.Alias) is { } badTarget)
             {
                 await FailAsync(context, call, badTarget).ConfigureAwait(false);
                 return;
             }
         }
-        else if (ChatProxy.ResolveModel(state, key, fields.Alias!, ModelKind.Chat, out model, out price) is { } badModel)
+        else if (ModelAccess.Resolve(state, key, fields.Alias!, ModelKind.Chat, out model, out price) is { } badModel)
         {
             await FailAsync(context, call, badModel).ConfigureAwait(false);
             return;
