@@ -136,6 +136,7 @@ public sealed class GatewayHost : IAsyncDisposable
             EndUsers = sp.GetRequiredService<EndUserCounters>(),
         });
         services.AddSingleton<BudgetEvents>();
+        services.AddHostedService(sp => sp.GetRequiredService<BudgetEvents>());
         services.AddHostedService<HoldExpiry>();
         services.AddHostedService<ReservationExpiry>();
         services.AddSingleton<Usage.UsageRetention>();
