@@ -16,6 +16,7 @@ namespace Purser.Gateway.Pipeline;
 ///        │                                                        │ 401, no record (no key to charge)
 ///        ▼                                                        ▼
 ///  the proxy's steps ─► FailAsync: refused before the provider (or refused by it): $0, hold released
+///                    ├► SendAsync: the upstream call, marked sent once bytes left (then never $0); no answer: ended here
 ///                    └► FailUpstreamAsync: failed after bytes may have reached the provider: charged the given charge
 /// </code>
 /// Both endings finish the call once (settle + one usage record), put the budget standing on the response and write
@@ -26,13 +27,15 @@ internal sealed class CallOpening
     private readonly ConfigMonitor _config;
     private readonly CallGuard _guard;
     private readonly UsageRecorder _usage;
+    private readonly UpstreamClient _upstream;
     private readonly TimeProvider _time;
 
-    public CallOpening(ConfigMonitor config, CallGuard guard, UsageRecorder usage, TimeProvider time)
+    public CallOpening(ConfigMonitor config, CallGuard guard, UsageRecorder usage, UpstreamClient upstream, TimeProvider time)
     {
         _config = config;
         _guard = guard;
         _usage = usage;
+        _upstream = upstream;
         _time = time;
     }
 
@@ -65,6 +68,27 @@ internal sealed class CallOpening
         var standing = await _usage.FinishAsync(opened.Call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), Metering.Nothing).ConfigureAwait(false);
         BudgetHeaders.Apply(opened.Context.Response, standing);
         await ErrorWriter.WriteAsync(opened.Context, error, opened.Format).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends the upstream request within <paramref name="deadline"/>. Once any byte left, the call is marked sent (it is
+    /// then charged what the provider bills, never $0); when no answer came, the call is ended here (charged what
+    /// <see cref="Metering.Unknown"/> says) and null returned.
+    /// </summary>
+    public async Task<HttpResponseMessage?> SendAsync(OpenedCall opened, HttpRequestMessage request, string provider, string alias, UpstreamDeadline deadline)
+    {
+        var sent = await _upstream.SendAsync(request, provider, alias, deadline).ConfigureAwait(false);
+        if (sent.Sent)
+        {
+            opened.Call.MarkSent();
+        }
+
+        if (sent.Response is null)
+        {
+            await FailUpstreamAsync(opened, sent.Failure, Metering.Unknown(opened.Call)).ConfigureAwait(false);
+        }
+
+        return sent.Response;
     }
 
     /// <summary>An upstream call that failed after it may have reached the provider: charged <paramref name="charge"/>.</summary>

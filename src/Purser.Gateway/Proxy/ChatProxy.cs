@@ -293,15 +293,8 @@ internal sealed class ChatProxy
 
         // Telemetry (issue 17): the upstream call's span, current until the request settles; null without a tracer.
         using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
-        var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false);
-        if (sent.Sent)
+        if (await _opening.SendAsync(opened, upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false) is not { } upstreamResponse)
         {
-            call.MarkSent();
-        }
-
-        if (sent.Response is not { } upstreamResponse)
-        {
-            await _opening.FailUpstreamAsync(opened, sent.Failure, Metering.Unknown(call)).ConfigureAwait(false);
             return;
         }
 

@@ -236,15 +236,8 @@ internal sealed class ResponsesProxy
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, translated ? model.ChatUri : model.Upstream.ResponsesUri, upstreamBody!, buffer, context.Request);
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), fields.Stream ? ct : CancellationToken.None);
         using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
-        var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, fields.Alias!, deadline).ConfigureAwait(false);
-        if (sent.Sent)
+        if (await _opening.SendAsync(opened, upstreamRequest, model.Upstream.Name, fields.Alias!, deadline).ConfigureAwait(false) is not { } upstreamResponse)
         {
-            call.MarkSent();
-        }
-
-        if (sent.Response is not { } upstreamResponse)
-        {
-            await _opening.FailUpstreamAsync(opened, sent.Failure, Metering.Unknown(call)).ConfigureAwait(false);
             return;
         }
 
