@@ -146,23 +146,16 @@ public sealed partial class InMemoryBudgetLedger : IReservationLedger
         return ValueTask.FromResult<IReadOnlyList<ReservationView>>(list.Count > limit ? list[..limit] : list);
     }
 
-    private SettleOutcome SettleDrawLocked(Draw draw, long actual, long actualTokens)
+    private static SettleOutcome SettleDrawLocked(Draw draw, long actual, long actualTokens)
     {
-        switch (draw.State)
+        var settlement = LedgerRules.Settle(draw.State, draw.Amount, draw.Tokens, actual, actualTokens);
+        if (settlement.Changes)
         {
-            case HoldState.Held:
-                draw.Entry.RootHold.Apply(draw.Entry.Tree.SettleDraw(draw.ReservationId, draw.Amount, actual, actualTokens));
-                draw.State = HoldState.Settled;
-                return SettleOutcome.Settled;
-
-            case HoldState.Expired:
-                draw.Entry.RootHold.Apply(draw.Entry.Tree.CorrectDraw(draw.ReservationId, checked(actual - draw.Amount), checked(actualTokens - draw.Tokens)));
-                draw.State = HoldState.Corrected;
-                return SettleOutcome.CorrectedAfterExpiry;
-
-            default:
-                return SettleOutcome.AlreadySettled;
+            draw.Entry.RootHold.Apply(draw.Entry.Tree.Apply(draw.ReservationId, settlement));
+            draw.State = settlement.Next;
         }
+
+        return settlement.Outcome;
     }
 
     private int ExpireDrawsLocked(DateTimeOffset now)
@@ -171,14 +164,14 @@ public sealed partial class InMemoryBudgetLedger : IReservationLedger
         while (_drawsByExpiry.TryPeek(out var draw, out var expiresAt) && expiresAt <= now)
         {
             _drawsByExpiry.Dequeue();
-            if (draw.State != HoldState.Held)
+            if (draw.State != HoldPhase.Held)
             {
                 continue;
             }
 
             // A crashed instance's draw: charged its worst case, as any expired hold is.
             draw.Entry.RootHold.Apply(draw.Entry.Tree.SettleDraw(draw.ReservationId, draw.Amount, draw.Amount, draw.Tokens));
-            draw.State = HoldState.Expired;
+            draw.State = HoldPhase.Expired;
             expired++;
         }
 
@@ -197,6 +190,6 @@ public sealed partial class InMemoryBudgetLedger : IReservationLedger
 
         public long Tokens { get; } = tokens;
 
-        public HoldState State { get; set; }
+        public HoldPhase State { get; set; }
     }
 }

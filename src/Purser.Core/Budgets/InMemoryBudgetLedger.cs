@@ -93,22 +93,14 @@ public sealed partial class InMemoryBudgetLedger : IBudgetLedger
                 return ValueTask.FromResult(SettleOutcome.UnknownHold);
             }
 
-            switch (hold.State)
+            var settlement = LedgerRules.Settle(hold.State, hold.Amount, hold.Tokens, actual.NanoUsd, actualTokens);
+            if (settlement.Changes)
             {
-                case HoldState.Held:
-                    hold.Apply(actual.NanoUsd, actualTokens, releaseHold: true);
-                    hold.State = HoldState.Settled;
-                    return ValueTask.FromResult(SettleOutcome.Settled);
-
-                case HoldState.Expired:
-                    // Expiry charged the worst case; replace it with the actual cost, which may lower spend.
-                    hold.Apply(checked(actual.NanoUsd - hold.Amount), checked(actualTokens - hold.Tokens), releaseHold: false);
-                    hold.State = HoldState.Corrected;
-                    return ValueTask.FromResult(SettleOutcome.CorrectedAfterExpiry);
-
-                default:
-                    return ValueTask.FromResult(SettleOutcome.AlreadySettled);
+                hold.Apply(settlement.Spent, settlement.SpentTokens, releaseHold: settlement.Outcome == SettleOutcome.Settled);
+                hold.State = settlement.Next;
             }
+
+            return ValueTask.FromResult(settlement.Outcome);
         }
     }
 
@@ -121,13 +113,13 @@ public sealed partial class InMemoryBudgetLedger : IBudgetLedger
             while (_byExpiry.TryPeek(out var hold, out var expiresAt) && expiresAt <= now)
             {
                 _byExpiry.Dequeue();
-                if (hold.State != HoldState.Held)
+                if (hold.State != HoldPhase.Held)
                 {
                     continue;
                 }
 
                 hold.Apply(hold.Amount, hold.Tokens, releaseHold: true);
-                hold.State = HoldState.Expired;
+                hold.State = HoldPhase.Expired;
                 expired++;
             }
 
@@ -190,14 +182,6 @@ public sealed partial class InMemoryBudgetLedger : IBudgetLedger
         return ValueTask.FromResult<IReadOnlyList<CounterEntry>>(entries);
     }
 
-    private enum HoldState
-    {
-        Held,
-        Settled,
-        Expired,
-        Corrected,
-    }
-
     private sealed class Counter
     {
         public long Spent;
@@ -225,7 +209,7 @@ public sealed partial class InMemoryBudgetLedger : IBudgetLedger
 
         public long Tokens { get; }
 
-        public HoldState State { get; set; }
+        public HoldPhase State { get; set; }
 
         /// <summary>Applies a reservation's change to its lines: spent on every line, held on the Reserve lines.</summary>
         public void Apply(Reservations.CounterDelta delta)

@@ -98,4 +98,16 @@ public static class LedgerRules
         ArgumentOutOfRangeException.ThrowIfNegative(actual.NanoUsd, nameof(actual));
         ArgumentOutOfRangeException.ThrowIfNegative(actualTokens);
     }
+
+    /// <summary>
+    /// The rule of settlement, the same in every store: a held hold spends the actual cost and releases its worst case;
+    /// an expired one (charged its worst case in full by the sweep) has that charge replaced by the actual cost, which
+    /// may lower spend; a settled or corrected one is not settled twice. Where the counters live is the store's part.
+    /// </summary>
+    public static HoldSettlement Settle(HoldPhase phase, long amount, long tokens, long actual, long actualTokens) => phase switch
+    {
+        HoldPhase.Held => new(SettleOutcome.Settled, HoldPhase.Settled, actual, actualTokens, amount, tokens),
+        HoldPhase.Expired => new(SettleOutcome.CorrectedAfterExpiry, HoldPhase.Corrected, checked(actual - amount), checked(actualTokens - tokens), 0, 0),
+        _ => new(SettleOutcome.AlreadySettled, phase, 0, 0, 0, 0),
+    };
 }

@@ -12,9 +12,11 @@ namespace Purser.Gateway.Budgets;
 /// <summary>
 /// Records what the budgets decided — blocks, degrades, alert thresholds crossed — as durable events, off the request
 /// path: requests enqueue, one background loop writes. A threshold fires once per budget window, however many
-/// requests or instances cross it together (the store's dedupe key decides).
+/// requests or instances cross it together (the store's dedupe key decides). The loop is a hosted service: started with
+/// the host (events raised before are queued), stopped after the server by writing what is still queued; a write that
+/// fails is logged and the loop goes on with the next event.
 /// </summary>
-internal sealed class BudgetEvents : IAsyncDisposable
+internal sealed class BudgetEvents : IHostedService, IAsyncDisposable
 {
     private readonly IEventStore _store;
     private readonly TimeProvider _time;
@@ -24,14 +26,27 @@ internal sealed class BudgetEvents : IAsyncDisposable
 
     // The UTC minute (unix minutes) of the last block event queued per budget: one entry per budget, however long it runs.
     private readonly ConcurrentDictionary<string, long> _lastBlockedMinute = new(StringComparer.Ordinal);
-    private readonly Task _writer;
+    private Task? _writer;
 
     public BudgetEvents(IEventStore store, TimeProvider time, ILogger<BudgetEvents> logger)
     {
         _store = store;
         _time = time;
         _logger = logger;
-        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Starts the one writer loop.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _writer ??= WriteLoopAsync();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Accepts no more events and writes what is queued, within the host's shutdown time.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        return _writer is { } writer ? writer.WaitAsync(cancellationToken) : Task.CompletedTask;
     }
 
     /// <summary>
@@ -128,7 +143,10 @@ internal sealed class BudgetEvents : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        if (_writer is { } writer)
+        {
+            await writer.ConfigureAwait(false);
+        }
     }
 
     private void Enqueue(string? dedupeKey, string type, string? scope, string? budgetId, string? window, string? requestId, string message) =>
@@ -136,6 +154,8 @@ internal sealed class BudgetEvents : IAsyncDisposable
 
     private async Task WriteLoopAsync()
     {
+        // Off the caller's thread from the first event on: StartAsync returns at once.
+        await Task.Yield();
         await foreach (var (dedupeKey, e) in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             try
@@ -149,7 +169,9 @@ internal sealed class BudgetEvents : IAsyncDisposable
                     await _store.TryAppendOnceAsync(dedupeKey, e, CancellationToken.None).ConfigureAwait(false);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+#pragma warning disable CA1031 // Any failure (a store's own timeout included) is logged; the loop serves the next event.
+            catch (Exception ex)
+#pragma warning restore CA1031
             {
                 Log.EventWriteFailed(_logger, e.Type, ex);
             }

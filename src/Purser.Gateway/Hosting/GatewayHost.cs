@@ -136,6 +136,7 @@ public sealed class GatewayHost : IAsyncDisposable
             EndUsers = sp.GetRequiredService<EndUserCounters>(),
         });
         services.AddSingleton<BudgetEvents>();
+        services.AddHostedService(sp => sp.GetRequiredService<BudgetEvents>());
         services.AddHostedService<HoldExpiry>();
         services.AddHostedService<ReservationExpiry>();
         services.AddSingleton<Usage.UsageRetention>();
@@ -159,6 +160,8 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<UsageRecorder>();
         services.AddSingleton<Upstream.UpstreamClient>();
         services.AddSingleton<CallGuard>();
+        services.AddSingleton<CallOpening>();
+        services.AddSingleton<ChatRelay>();
         services.AddSingleton(new RateLimiter(options.Time, storage.Changes is null ? null : storage.RateLimits));
         services.AddHostedService<RateSliceReturns>();
         services.AddSingleton<RateGate>();

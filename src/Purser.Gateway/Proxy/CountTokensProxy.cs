@@ -32,49 +32,30 @@ internal sealed class CountTokensProxy
 {
     private const int MaxAnswerBytes = 1024 * 1024;
 
-    private readonly ConfigMonitor _config;
+    private readonly CallOpening _opening;
     private readonly UpstreamClient _upstream;
     private readonly UsageRecorder _usage;
-    private readonly CallGuard _guard;
-    private readonly TimeProvider _time;
     private readonly ILogger<CountTokensProxy> _logger;
 
-    public CountTokensProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, TimeProvider time, ILogger<CountTokensProxy> logger)
+    public CountTokensProxy(CallOpening opening, UpstreamClient upstream, UsageRecorder usage, ILogger<CountTokensProxy> logger)
     {
-        _config = config;
+        _opening = opening;
         _upstream = upstream;
         _usage = usage;
-        _guard = guard;
-        _time = time;
         _logger = logger;
     }
 
-    public async Task HandleAsync(HttpContext context)
+    public Task HandleAsync(HttpContext context) =>
+        _opening.RunAsync(context, "count_tokens", ApiFormat.Anthropic, static (opened, proxy) => proxy.RunAsync(opened), this);
+
+    private async Task RunAsync(OpenedCall opened)
     {
-        var started = _time.GetTimestamp();
-        var requestId = RequestIds.For(context, _time);
-        context.Response.Headers["x-request-id"] = requestId;
-        var state = _config.Current;
-
-        // 1. Who is calling. An unauthenticated request leaves no usage record.
-        if (CallerAuthenticator.Authenticate(context.Request, state, _time, out var key) is { } unauthenticated)
-        {
-            await ErrorWriter.WriteAsync(context, unauthenticated, ApiFormat.Anthropic).ConfigureAwait(false);
-            return;
-        }
-
-        var call = new CallRecord(requestId, key!.Id, "count_tokens", started);
-        await _guard.RunAsync(context, call, ApiFormat.Anthropic, static args => args.Proxy.RunAsync(args.Context, args.Call, args.Key, args.State),
-            (Proxy: this, Context: context, Call: call, Key: key, State: state)).ConfigureAwait(false);
-    }
-
-    private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state)
-    {
+        var (context, call, key, state) = (opened.Context, opened.Call, opened.Key, opened.State);
         // 2. The body: within the size limit, well-formed, an object with a model and messages.
         var (body, bodyError) = await RequestBody.ReadAsync(context.Request, state.Config.Server.MaxBodyBytes, context.RequestAborted).ConfigureAwait(false);
         if (bodyError is { } badBody)
         {
-            await FailAsync(context, call, badBody).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badBody).ConfigureAwait(false);
             return;
         }
 
@@ -82,27 +63,27 @@ internal sealed class CountTokensProxy
 
         if (request["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var alias) || alias.Length == 0)
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest, "model: a non-empty string is required.", "model")).ConfigureAwait(false);
+            await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.InvalidRequest, "model: a non-empty string is required.", "model")).ConfigureAwait(false);
             return;
         }
 
         call.ModelAlias = alias;
         if (request["messages"] is not JsonArray)
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest, "messages: an array of messages is required.", "messages")).ConfigureAwait(false);
+            await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.InvalidRequest, "messages: an array of messages is required.", "messages")).ConfigureAwait(false);
             return;
         }
 
         if (ForwardedHeaders.Validate(context.Request.Headers) is { } badForwarded)
         {
-            await FailAsync(context, call, badForwarded).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badForwarded).ConfigureAwait(false);
             return;
         }
 
         // 3. The model the count is for.
         if (Resolve(state, key, alias, out var model) is { } badModel)
         {
-            await FailAsync(context, call, badModel).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badModel).ConfigureAwait(false);
             return;
         }
 
@@ -112,7 +93,7 @@ internal sealed class CountTokensProxy
         // 4. Counted where the model lives.
         if (model.Upstream.Kind == ProviderKind.Anthropic)
         {
-            await ForwardAsync(context, call, model, request, state).ConfigureAwait(false);
+            await ForwardAsync(opened, model, request).ConfigureAwait(false);
             return;
         }
 
@@ -120,7 +101,7 @@ internal sealed class CountTokensProxy
         request["max_tokens"] ??= 1;
         if (!AnthropicToOpenAi.TryTranslateRequest(request, model.Model.UpstreamModel, out var openAiRequest, out var translationError))
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest, translationError.Message, translationError.Param)).ConfigureAwait(false);
+            await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.InvalidRequest, translationError.Message, translationError.Param)).ConfigureAwait(false);
             return;
         }
 
@@ -155,7 +136,7 @@ internal sealed class CountTokensProxy
 
         if (ReferenceEquals(target, alias))
         {
-            return ChatProxy.ResolveModel(state, key, alias, ModelKind.Chat, out model, out _);
+            return ModelAccess.Resolve(state, key, alias, ModelKind.Chat, out model, out _);
         }
 
         model = null!;
@@ -173,8 +154,9 @@ internal sealed class CountTokensProxy
         return null;
     }
 
-    private async Task ForwardAsync(HttpContext context, CallRecord call, ResolvedModel model, JsonObject request, GatewayState state)
+    private async Task ForwardAsync(OpenedCall opened, ResolvedModel model, JsonObject request)
     {
+        var (context, call, state) = (opened.Context, opened.Call, opened.State);
         request["model"] = model.Model.UpstreamModel;
         using var buffer = new PooledBufferWriter(4096);
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, model.Upstream.CountTokensUri, request, buffer, context.Request);
@@ -187,7 +169,7 @@ internal sealed class CountTokensProxy
 
         if (sent.Response is not { } response)
         {
-            await FailAsync(context, call, UpstreamErrors.For(sent.Failure, call.Provider, call.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
+            await _opening.FailAsync(opened, UpstreamErrors.For(sent.Failure, call.Provider, call.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
             return;
         }
 
@@ -196,7 +178,7 @@ internal sealed class CountTokensProxy
             if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 Log.UpstreamFailed(_logger, call.Provider, call.ModelAlias, ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
-                await FailAsync(context, call, new GatewayError(GatewayErrorCode.UpstreamAuthFailed, $"The provider '{call.Provider}' refused the gateway's credentials.")).ConfigureAwait(false);
+                await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.UpstreamAuthFailed, $"The provider '{call.Provider}' refused the gateway's credentials.")).ConfigureAwait(false);
                 return;
             }
 
@@ -207,7 +189,7 @@ internal sealed class CountTokensProxy
             }
             catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
             {
-                await FailAsync(context, call, UpstreamErrors.For(UpstreamClient.ClassifyRead(ex, deadline), call.Provider, call.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
+                await _opening.FailAsync(opened, UpstreamErrors.For(UpstreamClient.ClassifyRead(ex, deadline), call.Provider, call.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
                 return;
             }
 
@@ -216,7 +198,7 @@ internal sealed class CountTokensProxy
             {
                 if (!TryReadCount(body, out var tokens))
                 {
-                    await FailAsync(context, call, UpstreamErrors.For(UpstreamFailure.InvalidResponse, call.Provider, call.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
+                    await _opening.FailAsync(opened, UpstreamErrors.For(UpstreamFailure.InvalidResponse, call.Provider, call.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
                     return;
                 }
 
@@ -297,12 +279,5 @@ internal sealed class CountTokensProxy
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = buffer.WrittenCount;
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
-    }
-
-    /// <summary>Refuses the count: nothing was held, nothing is charged, the error is in Anthropic's shape.</summary>
-    private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error)
-    {
-        await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), Metering.Nothing).ConfigureAwait(false);
-        await ErrorWriter.WriteAsync(context, error, ApiFormat.Anthropic).ConfigureAwait(false);
     }
 }

@@ -20,52 +20,33 @@ internal sealed class EmbeddingsProxy
 {
     private const int MaxUpstreamBodyBytes = 256 * 1024 * 1024;
 
-    private readonly ConfigMonitor _config;
+    private readonly CallOpening _opening;
     private readonly UpstreamClient _upstream;
     private readonly UsageRecorder _usage;
-    private readonly CallGuard _guard;
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
     private readonly Pipeline.RateGate _rates;
     private readonly Bedtime.BedtimeGuard _bedtime;
-    private readonly TimeProvider _time;
     private readonly ILogger<EmbeddingsProxy> _logger;
 
-    public EmbeddingsProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, Bedtime.BedtimeGuard bedtime, Pipeline.RateGate rates, TimeProvider time, ILogger<EmbeddingsProxy> logger)
+    public EmbeddingsProxy(CallOpening opening, UpstreamClient upstream, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, Bedtime.BedtimeGuard bedtime, Pipeline.RateGate rates, ILogger<EmbeddingsProxy> logger)
     {
+        _opening = opening;
         _rates = rates;
         _bedtime = bedtime;
-        _config = config;
         _upstream = upstream;
         _usage = usage;
-        _guard = guard;
         _budgets = budgets;
         _events = events;
-        _time = time;
         _logger = logger;
     }
 
-    public async Task HandleAsync(HttpContext context)
+    public Task HandleAsync(HttpContext context) =>
+        _opening.RunAsync(context, "embeddings", ApiFormat.OpenAI, static (opened, proxy) => proxy.RunAsync(opened), this);
+
+    private async Task RunAsync(OpenedCall opened)
     {
-        var started = _time.GetTimestamp();
-        var requestId = RequestIds.For(context, _time);
-        context.Response.Headers["x-request-id"] = requestId;
-        var state = _config.Current;
-
-        // 1. Who is calling.
-        if (CallerAuthenticator.Authenticate(context.Request, state, _time, out var key) is { } unauthenticated)
-        {
-            await ErrorWriter.WriteAsync(context, unauthenticated, ApiFormat.OpenAI).ConfigureAwait(false);
-            return;
-        }
-
-        var call = new CallRecord(requestId, key!.Id, "embeddings", started);
-        await _guard.RunAsync(context, call, ApiFormat.OpenAI, static args => args.Proxy.RunAsync(args.Context, args.Call, args.Key, args.State),
-            (Proxy: this, Context: context, Call: call, Key: key, State: state)).ConfigureAwait(false);
-    }
-
-    private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state)
-    {
+        var (context, call, key, state) = (opened.Context, opened.Call, opened.Key, opened.State);
         var ct = context.RequestAborted;
 
         // 2. What they sent.
@@ -73,7 +54,7 @@ internal sealed class EmbeddingsProxy
         var (body, bodyError) = await RequestBody.ReadAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
         if (bodyError is { } badBody)
         {
-            await FailAsync(context, call, badBody).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badBody).ConfigureAwait(false);
             return;
         }
 
@@ -81,36 +62,36 @@ internal sealed class EmbeddingsProxy
 
         if (request["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var alias) || alias.Length == 0)
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest, "'model' is required and must be a non-empty string.", "model")).ConfigureAwait(false);
+            await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.InvalidRequest, "'model' is required and must be a non-empty string.", "model")).ConfigureAwait(false);
             return;
         }
 
         call.ModelAlias = alias;
         if (request["input"] is not (JsonValue or JsonArray))
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest, "'input' is required: a string, an array of strings, or an array of token arrays.", "input")).ConfigureAwait(false);
+            await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.InvalidRequest, "'input' is required: a string, an array of strings, or an array of token arrays.", "input")).ConfigureAwait(false);
             return;
         }
 
         if ((BudgetRequestHeaders.Parse(context.Request.Headers, out var budgetHeaders)
             ?? EndUsers.Resolve(key, request["user"] is JsonValue userValue && userValue.TryGetValue<string>(out var bodyUser) ? bodyUser : null, "user", ref budgetHeaders)) is { } badHeader)
         {
-            await FailAsync(context, call, badHeader).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badHeader).ConfigureAwait(false);
             return;
         }
 
         call.Caller = CallerContext.Of(key, budgetHeaders);
 
         // 4. Which model.
-        if (ChatProxy.ResolveModel(state, key, alias, ModelKind.Embeddings, out var model, out var price) is { } badModel)
+        if (ModelAccess.Resolve(state, key, alias, ModelKind.Embeddings, out var model, out var price) is { } badModel)
         {
-            await FailAsync(context, call, badModel).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badModel).ConfigureAwait(false);
             return;
         }
 
         if (!model.Upstream.SpeaksOpenAi)
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.WrongModelKind, $"The provider of '{alias}' has no embeddings API.", "model")).ConfigureAwait(false);
+            await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.WrongModelKind, $"The provider of '{alias}' has no embeddings API.", "model")).ConfigureAwait(false);
             return;
         }
 
@@ -123,7 +104,7 @@ internal sealed class EmbeddingsProxy
         call.Bedtime = bedtime.Watches;
         if (bedtime.Error is { } asleep)
         {
-            await FailAsync(context, call, asleep).ConfigureAwait(false);
+            await _opening.FailAsync(opened, asleep).ConfigureAwait(false);
             return;
         }
 
@@ -132,7 +113,7 @@ internal sealed class EmbeddingsProxy
         var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, alias, ct).ConfigureAwait(false);
         if (pathError is { } badPath)
         {
-            await FailAsync(context, call, badPath).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badPath).ConfigureAwait(false);
             return;
         }
 
@@ -142,7 +123,7 @@ internal sealed class EmbeddingsProxy
         // Rate limits before anything is held: an embedding's tokens are its input bound.
         if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, alias, inputBound, ApiFormat.OpenAI).ConfigureAwait(false) is { } limited)
         {
-            await FailAsync(context, call, limited).ConfigureAwait(false);
+            await _opening.FailAsync(opened, limited).ConfigureAwait(false);
             return;
         }
 
@@ -153,13 +134,13 @@ internal sealed class EmbeddingsProxy
         if (refusal is { } refused)
         {
             _events.Blocked(call.Subject, refused);
-            await FailAsync(context, call, refused).ConfigureAwait(false);
+            await _opening.FailAsync(opened, refused).ConfigureAwait(false);
             return;
         }
 
         if (await _rates.ThrottleAsync(context, call, admission!, ApiFormat.OpenAI).ConfigureAwait(false) is { } throttled)
         {
-            await FailAsync(context, call, throttled).ConfigureAwait(false);
+            await _opening.FailAsync(opened, throttled).ConfigureAwait(false);
             return;
         }
 
@@ -175,15 +156,8 @@ internal sealed class EmbeddingsProxy
 
         // Telemetry (issue 17): the upstream call's span, current until the request settles; null without a tracer.
         using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
-        var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false);
-        if (sent.Sent)
+        if (await _opening.SendAsync(opened, upstreamRequest, model.Upstream.Name, alias, deadline).ConfigureAwait(false) is not { } response)
         {
-            call.MarkSent();
-        }
-
-        if (sent.Response is not { } response)
-        {
-            await FailUpstreamAsync(context, call, sent.Failure, Metering.Unknown(call)).ConfigureAwait(false);
             return;
         }
 
@@ -193,7 +167,7 @@ internal sealed class EmbeddingsProxy
         {
             if (status is 401 or 403)
             {
-                await FailAsync(context, call, UpstreamErrors.For(UpstreamFailure.AuthRejected, model.Upstream.Name, alias, 0)).ConfigureAwait(false);
+                await _opening.FailAsync(opened, UpstreamErrors.For(UpstreamFailure.AuthRejected, model.Upstream.Name, alias, 0)).ConfigureAwait(false);
                 return;
             }
 
@@ -204,7 +178,7 @@ internal sealed class EmbeddingsProxy
             catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
             {
                 var failure = UpstreamClient.ClassifyRead(ex, deadline);
-                await FailUpstreamAsync(context, call, failure, status is >= 200 and < 300 ? Metering.Unknown(call) : Metering.Nothing).ConfigureAwait(false);
+                await _opening.FailUpstreamAsync(opened, failure, status is >= 200 and < 300 ? Metering.Unknown(call) : Metering.Nothing).ConfigureAwait(false);
                 return;
             }
         }
@@ -218,7 +192,7 @@ internal sealed class EmbeddingsProxy
             if (charge.Source != UsageSource.Reported)
             {
                 Log.UpstreamFailed(_logger, model.Upstream.Name, alias, charge.Implausible ? "implausible_usage" : "no_usage");
-                await FailUpstreamAsync(context, call, UpstreamFailure.InvalidResponse, charge).ConfigureAwait(false);
+                await _opening.FailUpstreamAsync(opened, UpstreamFailure.InvalidResponse, charge).ConfigureAwait(false);
                 return;
             }
         }
@@ -240,22 +214,5 @@ internal sealed class EmbeddingsProxy
         context.Response.ContentLength = responseBody.Length;
         BudgetHeaders.Apply(context.Response, standing);
         await context.Response.Body.WriteAsync(responseBody, ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Refuses before the provider was reached, or after it refused (unbilled): nothing charged.</summary>
-    private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error)
-    {
-        var standing = await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), Metering.Nothing).ConfigureAwait(false);
-        BudgetHeaders.Apply(context.Response, standing);
-        await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
-    }
-
-    private async Task FailUpstreamAsync(HttpContext context, CallRecord call, UpstreamFailure failure, Metering.Charge charge)
-    {
-        var error = UpstreamErrors.For(failure, call.Provider, call.ModelAlias, _config.Current.Config.Server.UpstreamTimeoutSeconds);
-        var gone = failure == UpstreamFailure.CallerGone || context.RequestAborted.IsCancellationRequested;
-        var standing = await _usage.FinishAsync(call, gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), charge).ConfigureAwait(false);
-        BudgetHeaders.Apply(context.Response, standing);
-        await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
     }
 }

@@ -43,10 +43,10 @@ internal sealed class ResponsesProxy
 
     private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
 
+    private readonly CallOpening _opening;
     private readonly ConfigMonitor _config;
     private readonly UpstreamClient _upstream;
     private readonly UsageRecorder _usage;
-    private readonly CallGuard _guard;
     private readonly BudgetAdmission _budgets;
     private readonly BudgetEvents _events;
     private readonly BedtimeGuard _bedtime;
@@ -55,12 +55,12 @@ internal sealed class ResponsesProxy
     private readonly TimeProvider _time;
     private readonly ILogger<ResponsesProxy> _logger;
 
-    public ResponsesProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, BudgetAdmission budgets, BudgetEvents events, BedtimeGuard bedtime, ResponseRoutes routes, RateGate rates, TimeProvider time, ILogger<ResponsesProxy> logger)
+    public ResponsesProxy(CallOpening opening, ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, BedtimeGuard bedtime, ResponseRoutes routes, RateGate rates, TimeProvider time, ILogger<ResponsesProxy> logger)
     {
+        _opening = opening;
         _config = config;
         _upstream = upstream;
         _usage = usage;
-        _guard = guard;
         _budgets = budgets;
         _events = events;
         _bedtime = bedtime;
@@ -70,30 +70,17 @@ internal sealed class ResponsesProxy
         _logger = logger;
     }
 
-    public async Task HandleAsync(HttpContext context)
-    {
-        var started = _time.GetTimestamp();
-        var requestId = RequestIds.For(context, _time);
-        context.Response.Headers["x-request-id"] = requestId;
-        var state = _config.Current;
-        if (CallerAuthenticator.Authenticate(context.Request, state, _time, out var key) is { } unauthenticated)
-        {
-            await ErrorWriter.WriteAsync(context, unauthenticated, ApiFormat.OpenAI).ConfigureAwait(false);
-            return;
-        }
+    public Task HandleAsync(HttpContext context) =>
+        _opening.RunAsync(context, "responses", ApiFormat.OpenAI, static (opened, proxy) => proxy.RunAsync(opened), this);
 
-        var call = new CallRecord(requestId, key!.Id, "responses", started);
-        await _guard.RunAsync(context, call, ApiFormat.OpenAI, static args => args.Proxy.RunAsync(args.Context, args.Call, args.Key, args.State),
-            (Proxy: this, Context: context, Call: call, Key: key, State: state)).ConfigureAwait(false);
-    }
-
-    private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state)
+    private async Task RunAsync(OpenedCall opened)
     {
+        var (context, call, key, state) = (opened.Context, opened.Call, opened.Key, opened.State);
         var ct = context.RequestAborted;
         var (body, bodyError) = await RequestBody.ReadAsync(context.Request, state.Config.Server.MaxBodyBytes, ct).ConfigureAwait(false);
         if (bodyError is { } badBody)
         {
-            await FailAsync(context, call, badBody).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badBody).ConfigureAwait(false);
             return;
         }
 
@@ -108,7 +95,7 @@ internal sealed class ResponsesProxy
         shapeError ??= headerError;
         if (shapeError is { } badRequest)
         {
-            await FailAsync(context, call, badRequest).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badRequest).ConfigureAwait(false);
             return;
         }
 
@@ -118,7 +105,7 @@ internal sealed class ResponsesProxy
         call.Bedtime = bedtime.Watches;
         if (bedtime.Error is { } asleep)
         {
-            await FailAsync(context, call, asleep).ConfigureAwait(false);
+            await _opening.FailAsync(opened, asleep).ConfigureAwait(false);
             return;
         }
 
@@ -132,7 +119,7 @@ internal sealed class ResponsesProxy
         }
         else if (state.Config.Ensembles.ContainsKey(fields.Alias!))
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest,
+            await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.InvalidRequest,
                 $"'{fields.Alias}' is an ensemble; the Responses API is served by models and routes only. Call a model of it directly, or use /v1/chat/completions.", "model")).ConfigureAwait(false);
             return;
         }
@@ -140,21 +127,21 @@ internal sealed class ResponsesProxy
         {
             // A route serves the Responses API by its first target, one attempt held like a direct call of that model
             // (no failover yet: see docs/design.md, "The Responses API").
-            if (ChatProxy.ResolveModel(state, key, Routing.AliasCaller.FirstModel(state, fields.Alias!).Alias, ModelKind.Chat, out model, out price, calledAs: fields.Alias) is { } badTarget)
+            if (ModelAccess.Resolve(state, key, Routing.AliasCaller.FirstModel(state, fields.Alias!).Alias, ModelKind.Chat, out model, out price, calledAs: fields.Alias) is { } badTarget)
             {
-                await FailAsync(context, call, badTarget).ConfigureAwait(false);
+                await _opening.FailAsync(opened, badTarget).ConfigureAwait(false);
                 return;
             }
         }
-        else if (ChatProxy.ResolveModel(state, key, fields.Alias!, ModelKind.Chat, out model, out price) is { } badModel)
+        else if (ModelAccess.Resolve(state, key, fields.Alias!, ModelKind.Chat, out model, out price) is { } badModel)
         {
-            await FailAsync(context, call, badModel).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badModel).ConfigureAwait(false);
             return;
         }
 
         if (Translate(request, model, 0, out _) is { } untranslatable)
         {
-            await FailAsync(context, call, untranslatable).ConfigureAwait(false);
+            await _opening.FailAsync(opened, untranslatable).ConfigureAwait(false);
             return;
         }
 
@@ -164,13 +151,13 @@ internal sealed class ResponsesProxy
             var previous = await _routes.FindAsync(previousId, ct).ConfigureAwait(false);
             if (previous is null || previous.KeyId != key.Id)
             {
-                await FailAsync(context, call, new GatewayError(GatewayErrorCode.ResponseNotFound, $"Previous response with id '{previousId}' not found.", "previous_response_id")).ConfigureAwait(false);
+                await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.ResponseNotFound, $"Previous response with id '{previousId}' not found.", "previous_response_id")).ConfigureAwait(false);
                 return;
             }
 
             if (previous.Provider != model.Upstream.Name)
             {
-                await FailAsync(context, call, new GatewayError(GatewayErrorCode.InvalidRequest,
+                await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.InvalidRequest,
                     $"The previous response '{previousId}' is stored at the provider '{previous.Provider}'; continue it with a model served by that provider.", "previous_response_id")).ConfigureAwait(false);
                 return;
             }
@@ -185,14 +172,14 @@ internal sealed class ResponsesProxy
         var (path, pathError) = await _budgets.PathAsync(state, key, budgetHeaders, fields.Alias, ct).ConfigureAwait(false);
         if (pathError is { } badPath)
         {
-            await FailAsync(context, call, badPath).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badPath).ConfigureAwait(false);
             return;
         }
 
         // Rate limits, before anything is held: a refused request leaves no trace in any budget.
         if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, fields.Alias!, BudgetAdmission.WorstTokens(shape, model, 0, maxTokens), ApiFormat.OpenAI).ConfigureAwait(false) is { } limited)
         {
-            await FailAsync(context, call, limited).ConfigureAwait(false);
+            await _opening.FailAsync(opened, limited).ConfigureAwait(false);
             return;
         }
 
@@ -203,14 +190,14 @@ internal sealed class ResponsesProxy
         if (refusal is { } refused)
         {
             _events.Blocked(call.Subject, refused);
-            await FailAsync(context, call, refused).ConfigureAwait(false);
+            await _opening.FailAsync(opened, refused).ConfigureAwait(false);
             return;
         }
 
         // A soft budget past its cap may throttle instead of admitting without limit (the hold released if refused).
         if (await _rates.ThrottleAsync(context, call, admission!, ApiFormat.OpenAI).ConfigureAwait(false) is { } throttled)
         {
-            await FailAsync(context, call, throttled).ConfigureAwait(false);
+            await _opening.FailAsync(opened, throttled).ConfigureAwait(false);
             return;
         }
 
@@ -241,7 +228,7 @@ internal sealed class ResponsesProxy
         var translated = !model.Upstream.ResponsesApi;
         if (Translate(request, model, maxTokens, out var upstreamBody) is { } badTranslation)
         {
-            await FailAsync(context, call, badTranslation).ConfigureAwait(false);
+            await _opening.FailAsync(opened, badTranslation).ConfigureAwait(false);
             return;
         }
 
@@ -249,15 +236,8 @@ internal sealed class ResponsesProxy
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, translated ? model.ChatUri : model.Upstream.ResponsesUri, upstreamBody!, buffer, context.Request);
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), fields.Stream ? ct : CancellationToken.None);
         using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
-        var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, fields.Alias!, deadline).ConfigureAwait(false);
-        if (sent.Sent)
+        if (await _opening.SendAsync(opened, upstreamRequest, model.Upstream.Name, fields.Alias!, deadline).ConfigureAwait(false) is not { } upstreamResponse)
         {
-            call.MarkSent();
-        }
-
-        if (sent.Response is not { } upstreamResponse)
-        {
-            await FailUpstreamAsync(context, call, sent.Failure, Metering.Unknown(call)).ConfigureAwait(false);
             return;
         }
 
@@ -268,7 +248,7 @@ internal sealed class ResponsesProxy
             {
                 await relay.UpstreamErrorAsync(upstreamResponse, deadline.Token).ConfigureAwait(false);
             }
-            else if (fields.Stream && IsEventStream(upstreamResponse))
+            else if (fields.Stream && UpstreamBody.IsEventStream(upstreamResponse))
             {
                 await relay.StreamAsync(upstreamResponse, price, fields.Store && !translated, deadline.Token).ConfigureAwait(false);
             }
@@ -326,34 +306,5 @@ internal sealed class ResponsesProxy
         }
 
         return null;
-    }
-
-    private static bool IsEventStream(HttpResponseMessage upstream) =>
-        upstream.Content.Headers.ContentType?.MediaType is { } media && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
-
-    private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error)
-    {
-        var standing = await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), Metering.Nothing).ConfigureAwait(false);
-        BudgetHeaders.Apply(context.Response, standing);
-        await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
-    }
-
-    private async Task FailUpstreamAsync(HttpContext context, CallRecord call, UpstreamFailure failure, Metering.Charge charge)
-    {
-        var error = UpstreamErrors.For(failure, call.Provider, call.ModelAlias, _config.Current.Config.Server.UpstreamTimeoutSeconds);
-        var gone = failure == UpstreamFailure.CallerGone || context.RequestAborted.IsCancellationRequested;
-        var standing = await _usage.FinishAsync(call, gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), charge).ConfigureAwait(false);
-        if (gone)
-        {
-            return;
-        }
-
-        if (charge.Source != UsageSource.None)
-        {
-            context.Response.Headers["x-request-cost"] = charge.Cost.ToString();
-        }
-
-        BudgetHeaders.Apply(context.Response, standing);
-        await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
     }
 }

@@ -27,52 +27,35 @@ internal sealed class StoredResponsesProxy
 {
     private const int MaxUpstreamBodyBytes = 64 * 1024 * 1024;
 
-    private readonly ConfigMonitor _config;
+    private readonly CallOpening _opening;
     private readonly UpstreamClient _upstream;
     private readonly UsageRecorder _usage;
-    private readonly CallGuard _guard;
     private readonly ResponseRoutes _routes;
     private readonly IBudgetLedger _ledger;
-    private readonly TimeProvider _time;
     private readonly ILogger<StoredResponsesProxy> _logger;
 
-    public StoredResponsesProxy(ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, CallGuard guard, ResponseRoutes routes, IBudgetLedger ledger, TimeProvider time, ILogger<StoredResponsesProxy> logger)
+    public StoredResponsesProxy(CallOpening opening, UpstreamClient upstream, UsageRecorder usage, ResponseRoutes routes, IBudgetLedger ledger, ILogger<StoredResponsesProxy> logger)
     {
-        _config = config;
+        _opening = opening;
         _upstream = upstream;
         _usage = usage;
-        _guard = guard;
         _routes = routes;
         _ledger = ledger;
-        _time = time;
         _logger = logger;
     }
 
     /// <summary>Serves <paramref name="suffix"/> ("" for the response itself, "/cancel", "/input_items") of response <paramref name="id"/>.</summary>
-    public async Task HandleAsync(HttpContext context, string id, string suffix)
-    {
-        var started = _time.GetTimestamp();
-        var requestId = RequestIds.For(context, _time);
-        context.Response.Headers["x-request-id"] = requestId;
-        var state = _config.Current;
-        if (CallerAuthenticator.Authenticate(context.Request, state, _time, out var key) is { } unauthenticated)
-        {
-            await ErrorWriter.WriteAsync(context, unauthenticated, ApiFormat.OpenAI).ConfigureAwait(false);
-            return;
-        }
+    public Task HandleAsync(HttpContext context, string id, string suffix) =>
+        _opening.RunAsync(context, "responses", ApiFormat.OpenAI, static (opened, args) => args.Proxy.RunAsync(opened, args.Id, args.Suffix), (Proxy: this, Id: id, Suffix: suffix));
 
-        var call = new CallRecord(requestId, key!.Id, "responses", started);
-        await _guard.RunAsync(context, call, ApiFormat.OpenAI, static args => args.Proxy.RunAsync(args.Context, args.Call, args.Key, args.State, args.Id, args.Suffix),
-            (Proxy: this, Context: context, Call: call, Key: key, State: state, Id: id, Suffix: suffix)).ConfigureAwait(false);
-    }
-
-    private async Task RunAsync(HttpContext context, CallRecord call, Keys.VirtualKey key, GatewayState state, string id, string suffix)
+    private async Task RunAsync(OpenedCall opened, string id, string suffix)
     {
+        var (context, call, key, state) = (opened.Context, opened.Call, opened.Key, opened.State);
         var ct = context.RequestAborted;
         var route = await _routes.FindAsync(id, ct).ConfigureAwait(false);
         if (route is null || route.KeyId != key.Id)
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.ResponseNotFound, $"Response with id '{id}' not found.", "response_id")).ConfigureAwait(false);
+            await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.ResponseNotFound, $"Response with id '{id}' not found.", "response_id")).ConfigureAwait(false);
             return;
         }
 
@@ -81,7 +64,7 @@ internal sealed class StoredResponsesProxy
         call.UpstreamModel = route.UpstreamModel;
         if (Target(state, route) is not { } model)
         {
-            await FailAsync(context, call, new GatewayError(GatewayErrorCode.ModelNotFound, $"The provider '{route.Provider}' that stored response '{id}' is no longer configured.", "response_id")).ConfigureAwait(false);
+            await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.ModelNotFound, $"The provider '{route.Provider}' that stored response '{id}' is no longer configured.", "response_id")).ConfigureAwait(false);
             return;
         }
 
@@ -93,7 +76,7 @@ internal sealed class StoredResponsesProxy
         if (sent.Response is not { } upstream)
         {
             // A retrieval is free whether or not it reached the provider.
-            await FailAsync(context, call, UpstreamErrors.For(sent.Failure, route.Provider, route.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
+            await _opening.FailAsync(opened, UpstreamErrors.For(sent.Failure, route.Provider, route.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
             return;
         }
 
@@ -106,7 +89,7 @@ internal sealed class StoredResponsesProxy
             }
             catch (Exception ex) when (UpstreamClient.IsReadFailure(ex))
             {
-                await FailAsync(context, call, UpstreamErrors.For(UpstreamClient.ClassifyRead(ex, deadline), route.Provider, route.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
+                await _opening.FailAsync(opened, UpstreamErrors.For(UpstreamClient.ClassifyRead(ex, deadline), route.Provider, route.ModelAlias, state.Config.Server.UpstreamTimeoutSeconds)).ConfigureAwait(false);
                 return;
             }
 
@@ -197,11 +180,5 @@ internal sealed class StoredResponsesProxy
         }
 
         return null;
-    }
-
-    private async Task FailAsync(HttpContext context, CallRecord call, GatewayError error)
-    {
-        await _usage.FinishAsync(call, ErrorTable.StatusOf(error), ErrorTable.CodeOf(error), Metering.Nothing).ConfigureAwait(false);
-        await ErrorWriter.WriteAsync(context, error, ApiFormat.OpenAI).ConfigureAwait(false);
     }
 }

@@ -230,7 +230,7 @@ internal sealed partial class AliasCaller
         }
 
         var usageFound = anthropic ? UsageReader.TryReadAnthropic(responseBody, out var usage) : UsageReader.TryReadOpenAi(responseBody, out usage);
-        var parsed = usageFound ? ParseObject(responseBody) : null;
+        var parsed = usageFound ? UpstreamBody.ParseObject(responseBody) : null;
         var price = model.Model.Price ?? ModelPrice.Free;
         if (parsed is null || !Plausible(usage, price, worst))
         {
@@ -311,18 +311,6 @@ internal sealed partial class AliasCaller
         }
 
         return null;
-    }
-
-    private static JsonObject? ParseObject(byte[] body)
-    {
-        try
-        {
-            return JsonNode.Parse(body) as JsonObject;
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null;
-        }
     }
 
     private static SubCallResult StatusFailure(string alias, string provider, HttpStatusCode status)

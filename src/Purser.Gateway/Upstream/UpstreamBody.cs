@@ -1,8 +1,10 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Purser.Gateway.Wire;
 
 namespace Purser.Gateway.Upstream;
 
-/// <summary>Reads a provider's (non-streamed) body into memory, refusing past a limit while reading.</summary>
+/// <summary>Reads a provider's (non-streamed) body into memory, refusing past a limit while reading, and tells what it is.</summary>
 internal static class UpstreamBody
 {
     public static async Task<byte[]> ReadBoundedAsync(HttpContent content, int limit, CancellationToken ct)
@@ -30,6 +32,37 @@ internal static class UpstreamBody
                     throw new InvalidDataException("The upstream body is larger than the gateway accepts.");
                 }
             }
+        }
+    }
+
+    /// <summary>True when the provider answered with an event stream (what a stream request expects).</summary>
+    public static bool IsEventStream(HttpResponseMessage upstream) =>
+        upstream.Content.Headers.ContentType?.MediaType is { } media && media.Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The body as a JSON object, or null when it is not one.</summary>
+    public static JsonObject? ParseObject(byte[] body)
+    {
+        try
+        {
+            return JsonNode.Parse(body) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True when the body is one whole JSON object (an error body that can be relayed as it is).</summary>
+    public static bool LooksLikeJsonObject(byte[] body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            return reader.Read() && reader.TokenType == JsonTokenType.StartObject && reader.TrySkip();
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 }

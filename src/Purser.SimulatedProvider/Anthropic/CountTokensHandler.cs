@@ -21,23 +21,9 @@ internal sealed class CountTokensHandler
 
     public async Task HandleAsync(HttpContext context)
     {
-        context.Response.Headers["request-id"] = sim.Ids.Next("req_");
-        if (!Auth.HasKey(context.Request))
-        {
-            await AnthropicErrors.MissingKeyAsync(context).ConfigureAwait(false);
-            return;
-        }
-
-        if (string.IsNullOrWhiteSpace(context.Request.Headers["anthropic-version"].ToString()))
-        {
-            await AnthropicErrors.InvalidRequestAsync(context, "anthropic-version: header is required").ConfigureAwait(false);
-            return;
-        }
-
-        using JsonDocument? document = await RequestBody.TryParseAsync(context).ConfigureAwait(false);
+        using JsonDocument? document = await AnthropicOpening.OpenAsync(context, sim).ConfigureAwait(false);
         if (document is null)
         {
-            await AnthropicErrors.InvalidRequestAsync(context, "There was an issue with your request body: it is not valid JSON.").ConfigureAwait(false);
             return;
         }
 

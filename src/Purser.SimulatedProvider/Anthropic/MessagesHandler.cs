@@ -22,23 +22,9 @@ internal sealed class MessagesHandler
 
     public async Task HandleAsync(HttpContext context)
     {
-        context.Response.Headers["request-id"] = sim.Ids.Next("req_");
-        if (!Auth.HasKey(context.Request))
-        {
-            await AnthropicErrors.MissingKeyAsync(context).ConfigureAwait(false);
-            return;
-        }
-
-        if (string.IsNullOrWhiteSpace(context.Request.Headers["anthropic-version"].ToString()))
-        {
-            await AnthropicErrors.InvalidRequestAsync(context, "anthropic-version: header is required").ConfigureAwait(false);
-            return;
-        }
-
-        using JsonDocument? document = await RequestBody.TryParseAsync(context).ConfigureAwait(false);
+        using JsonDocument? document = await AnthropicOpening.OpenAsync(context, sim).ConfigureAwait(false);
         if (document is null)
         {
-            await AnthropicErrors.InvalidRequestAsync(context, "There was an issue with your request body: it is not valid JSON.").ConfigureAwait(false);
             return;
         }
 
@@ -61,23 +47,9 @@ internal sealed class MessagesHandler
             return;
         }
 
-        CancellationToken ct = context.RequestAborted;
-        await sim.DelayAsync(options.LatencyMs, ct).ConfigureAwait(false);
-        switch (options.Fail)
+        if (await EarlyFailures.PlayAsync(context, sim, options, MalformedJsonBody, AnthropicErrors.SimulatedFailureAsync).ConfigureAwait(false))
         {
-            case FailMode.Status:
-                await AnthropicErrors.SimulatedFailureAsync(context, options.FailStatus).ConfigureAwait(false);
-                return;
-            case FailMode.Timeout:
-                await sim.HangAsync(ct).ConfigureAwait(false);
-                context.Abort();
-                return;
-            case FailMode.MalformedJson:
-                context.Response.StatusCode = StatusCodes.Status200OK;
-                context.Response.ContentType = ResponseWriter.Json;
-                context.Response.ContentLength = MalformedJsonBody.Length;
-                await context.Response.BodyWriter.WriteAsync(MalformedJsonBody, ct).ConfigureAwait(false);
-                return;
+            return;
         }
 
         var reply = new Reply(request, options, sim);

@@ -22,17 +22,9 @@ internal sealed class ChatCompletionsHandler
 
     public async Task HandleAsync(HttpContext context)
     {
-        context.Response.Headers["x-request-id"] = sim.Ids.Next("req_");
-        if (!Auth.HasKey(context.Request))
-        {
-            await OpenAiErrors.MissingKeyAsync(context).ConfigureAwait(false);
-            return;
-        }
-
-        using JsonDocument? document = await RequestBody.TryParseAsync(context).ConfigureAwait(false);
+        using JsonDocument? document = await OpenAiOpening.OpenAsync(context, sim).ConfigureAwait(false);
         if (document is null)
         {
-            await OpenAiErrors.MalformedBodyAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -54,23 +46,9 @@ internal sealed class ChatCompletionsHandler
             return;
         }
 
-        CancellationToken ct = context.RequestAborted;
-        await sim.DelayAsync(options.LatencyMs, ct).ConfigureAwait(false);
-        switch (options.Fail)
+        if (await EarlyFailures.PlayAsync(context, sim, options, MalformedJsonBody, OpenAiErrors.SimulatedFailureAsync).ConfigureAwait(false))
         {
-            case FailMode.Status:
-                await OpenAiErrors.SimulatedFailureAsync(context, options.FailStatus).ConfigureAwait(false);
-                return;
-            case FailMode.Timeout:
-                await sim.HangAsync(ct).ConfigureAwait(false);
-                context.Abort();
-                return;
-            case FailMode.MalformedJson:
-                context.Response.StatusCode = StatusCodes.Status200OK;
-                context.Response.ContentType = ResponseWriter.Json;
-                context.Response.ContentLength = MalformedJsonBody.Length;
-                await context.Response.BodyWriter.WriteAsync(MalformedJsonBody, ct).ConfigureAwait(false);
-                return;
+            return;
         }
 
         var reply = new Reply(request, options, sim);

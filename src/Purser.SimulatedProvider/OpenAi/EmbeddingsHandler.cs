@@ -24,17 +24,9 @@ internal sealed class EmbeddingsHandler
 
     public async Task HandleAsync(HttpContext context)
     {
-        context.Response.Headers["x-request-id"] = sim.Ids.Next("req_");
-        if (!Auth.HasKey(context.Request))
-        {
-            await OpenAiErrors.MissingKeyAsync(context).ConfigureAwait(false);
-            return;
-        }
-
-        using JsonDocument? document = await RequestBody.TryParseAsync(context).ConfigureAwait(false);
+        using JsonDocument? document = await OpenAiOpening.OpenAsync(context, sim).ConfigureAwait(false);
         if (document is null)
         {
-            await OpenAiErrors.MalformedBodyAsync(context).ConfigureAwait(false);
             return;
         }
 

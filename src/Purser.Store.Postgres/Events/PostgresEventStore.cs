@@ -1,5 +1,6 @@
 using Npgsql;
 using Purser.Events;
+using Purser.Store.Sqlite;
 
 namespace Purser.Store.Postgres.Events;
 
@@ -53,7 +54,7 @@ public sealed class PostgresEventStore : IEventStore
     public async Task<IReadOnlyList<GatewayEvent>> QueryAsync(EventQuery query, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var events = new List<GatewayEvent>();
+        List<GatewayEvent> events;
         try
         {
             await using var command = _dataSource.CreateCommand(Query);
@@ -65,19 +66,7 @@ public sealed class PostgresEventStore : IEventStore
             // LIMIT NULL is no limit.
             command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = query.Limit > 0 ? query.Limit : null });
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                events.Add(new GatewayEvent(
-                    reader.GetString(0),
-                    DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                    reader.GetString(2),
-                    reader.IsDBNull(3) ? null : reader.GetString(3),
-                    reader.IsDBNull(4) ? null : reader.GetString(4),
-                    reader.IsDBNull(5) ? null : reader.GetString(5),
-                    reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.GetString(7),
-                    reader.IsDBNull(8) ? null : reader.GetString(8)));
-            }
+            events = await StoreRows.ReadEventsAsync(reader, ct).ConfigureAwait(false);
         }
         catch (NpgsqlException ex) when (PostgresErrors.IsUnavailable(ex))
         {

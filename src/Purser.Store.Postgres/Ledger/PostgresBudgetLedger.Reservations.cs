@@ -189,28 +189,18 @@ public sealed partial class PostgresBudgetLedger : IReservationLedger
     {
         var tree = await LoadTreeAsync(connection, transaction, reservationId, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"Draw '{holdId}' names reservation '{reservationId}', which is not stored.");
-        CounterDelta delta;
-        SettleOutcome outcome;
-        if (state == PostgresLedgerSql.Held)
+        var settlement = LedgerRules.Settle((HoldPhase)state, amount, tokens, actual, actualTokens);
+        if (!settlement.Changes)
         {
-            delta = tree.SettleDraw(reservationId, amount, actual, actualTokens);
-            (state, outcome) = (PostgresLedgerSql.Settled, SettleOutcome.Settled);
-        }
-        else if (state == PostgresLedgerSql.Expired)
-        {
-            delta = tree.CorrectDraw(reservationId, checked(actual - amount), checked(actualTokens - tokens));
-            (state, outcome) = (PostgresLedgerSql.Corrected, SettleOutcome.CorrectedAfterExpiry);
-        }
-        else
-        {
-            return SettleOutcome.AlreadySettled;
+            return settlement.Outcome;
         }
 
+        var delta = tree.Apply(reservationId, settlement);
         await ApplyRootAsync(connection, transaction, tree, delta, cancellationToken).ConfigureAwait(false);
         await SaveTreeAsync(connection, transaction, tree, cancellationToken).ConfigureAwait(false);
         await ExecuteAsync(connection, transaction, PostgresLedgerSql.MarkHold, cancellationToken,
-            Text(holdId), new NpgsqlParameter<short> { TypedValue = state }, Int64(actual), Int64(actualTokens)).ConfigureAwait(false);
-        return outcome;
+            Text(holdId), new NpgsqlParameter<short> { TypedValue = (short)settlement.Next }, Int64(actual), Int64(actualTokens)).ConfigureAwait(false);
+        return settlement.Outcome;
     }
 
     /// <summary>Charges in full the draws whose requests never settled (a crashed instance), one transaction each.</summary>

@@ -264,41 +264,24 @@ public sealed partial class PostgresBudgetLedger : IBudgetLedger
             return drawOutcome;
         }
 
-        long spent;
-        long spentTokens;
-        long release;
-        long releaseTokens;
-        SettleOutcome outcome;
-        if (state == PostgresLedgerSql.Held)
+        var settlement = LedgerRules.Settle((HoldPhase)state, amount, tokens, actual, actualTokens);
+        if (!settlement.Changes)
         {
-            (spent, spentTokens, release, releaseTokens) = (actual, actualTokens, amount, tokens);
-            state = PostgresLedgerSql.Settled;
-            outcome = SettleOutcome.Settled;
-        }
-        else if (state == PostgresLedgerSql.Expired)
-        {
-            // Expiry charged the worst case; replace it with the actual cost, which may lower spend.
-            (spent, spentTokens, release, releaseTokens) = (checked(actual - amount), checked(actualTokens - tokens), 0, 0);
-            state = PostgresLedgerSql.Corrected;
-            outcome = SettleOutcome.CorrectedAfterExpiry;
-        }
-        else
-        {
-            return SettleOutcome.AlreadySettled;
+            return settlement.Outcome;
         }
 
         await using (var batch = new NpgsqlBatch(connection, transaction))
         {
             batch.BatchCommands.Add(Command(PostgresLedgerSql.LockHoldCounters, Text(holdId)));
             batch.BatchCommands.Add(Command(PostgresLedgerSql.ApplyHold,
-                Text(holdId), Int64(spent), Int64(spentTokens), Int64(release), Int64(releaseTokens)));
+                Text(holdId), Int64(settlement.Spent), Int64(settlement.SpentTokens), Int64(settlement.Release), Int64(settlement.ReleaseTokens)));
             batch.BatchCommands.Add(Command(PostgresLedgerSql.MarkHold,
-                Text(holdId), new NpgsqlParameter<short> { TypedValue = state }, Int64(actual), Int64(actualTokens)));
+                Text(holdId), new NpgsqlParameter<short> { TypedValue = (short)settlement.Next }, Int64(actual), Int64(actualTokens)));
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return outcome;
+        return settlement.Outcome;
     }
 
     private async Task<int> ExpireCoreAsync(DateTimeOffset now, CancellationToken cancellationToken) =>

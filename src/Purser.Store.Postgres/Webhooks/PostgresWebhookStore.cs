@@ -2,6 +2,7 @@ using System.Data;
 using Npgsql;
 using Purser.Events;
 using Purser.Events.Webhooks;
+using Purser.Store.Sqlite;
 
 namespace Purser.Store.Postgres.Webhooks;
 
@@ -237,42 +238,14 @@ public sealed class PostgresWebhookStore : IWebhookStore
 
     private static async Task<List<WebhookEndpoint>> ListEndpointsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken ct)
     {
-        var list = new List<WebhookEndpoint>();
-        await using var command = new NpgsqlCommand("SELECT id, url, secret, event_types, created_at FROM webhook_endpoints ORDER BY created_at, id", connection, transaction);
+        await using var command = new NpgsqlCommand(StoreRows.SelectEndpoints, connection, transaction);
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            var types = reader.GetString(3);
-            list.Add(new WebhookEndpoint(
-                reader.GetString(0),
-                new Uri(reader.GetString(1)),
-                reader.GetString(2),
-                types.Length == 0 ? [] : types.Split(','),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
-        }
-
-        return list;
+        return await StoreRows.ReadEndpointsAsync(reader, ct).ConfigureAwait(false);
     }
 
     private static async Task<List<WebhookDelivery>> ReadDeliveriesAsync(NpgsqlCommand command, CancellationToken ct)
     {
-        var list = new List<WebhookDelivery>();
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            list.Add(new WebhookDelivery(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetString(2),
-                reader.GetString(3),
-                reader.GetString(4),
-                reader.GetInt32(5),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
-                (WebhookDeliveryState)reader.GetInt16(7),
-                reader.IsDBNull(8) ? null : reader.GetInt32(8),
-                reader.IsDBNull(9) ? null : reader.GetString(9)));
-        }
-
-        return list;
+        return await StoreRows.ReadDeliveriesAsync(reader, ct).ConfigureAwait(false);
     }
 }

@@ -55,25 +55,10 @@ public sealed class SqliteEventStore : IEventStore
     public async Task<IReadOnlyList<GatewayEvent>> QueryAsync(EventQuery query, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var events = new List<GatewayEvent>();
         using var connection = _database.OpenConnection();
         using var command = CreateQuery(connection, query);
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            events.Add(new GatewayEvent(
-                reader.GetString(0),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.GetString(7),
-                reader.IsDBNull(8) ? null : reader.GetString(8)));
-        }
-
-        return events;
+        return await StoreRows.ReadEventsAsync(reader, ct).ConfigureAwait(false);
     }
 
     private static SqliteCommand CreateQuery(SqliteConnection connection, EventQuery query)

@@ -178,31 +178,20 @@ public sealed partial class SqliteBudgetLedger : IReservationLedger
     private SettleOutcome SettleDraw(string holdId, string reservationId, long amount, long tokens, long state, long actual, long actualTokens)
     {
         var tree = LoadTree(reservationId) ?? throw new InvalidOperationException($"Draw '{holdId}' names reservation '{reservationId}', which is not stored.");
-        SettleOutcome outcome;
-        if (state == LedgerSql.Held)
+        var settlement = LedgerRules.Settle((HoldPhase)state, amount, tokens, actual, actualTokens);
+        if (!settlement.Changes)
         {
-            ApplyRoot(tree, tree.SettleDraw(reservationId, amount, actual, actualTokens));
-            state = LedgerSql.Settled;
-            outcome = SettleOutcome.Settled;
-        }
-        else if (state == LedgerSql.Expired)
-        {
-            ApplyRoot(tree, tree.CorrectDraw(reservationId, checked(actual - amount), checked(actualTokens - tokens)));
-            state = LedgerSql.Corrected;
-            outcome = SettleOutcome.CorrectedAfterExpiry;
-        }
-        else
-        {
-            return SettleOutcome.AlreadySettled;
+            return settlement.Outcome;
         }
 
+        ApplyRoot(tree, tree.Apply(reservationId, settlement));
         SaveTree(tree);
         _markHoldId.Value = holdId;
-        _markState.Value = state;
+        _markState.Value = (long)settlement.Next;
         _markActual.Value = actual;
         _markActualTokens.Value = actualTokens;
         _markHold.ExecuteNonQuery();
-        return outcome;
+        return settlement.Outcome;
     }
 
     /// <summary>Charges in full the draws whose requests never settled (a crashed instance), inside the expiry transaction.</summary>

@@ -389,32 +389,20 @@ public sealed partial class SqliteBudgetLedger : IBudgetLedger, IDisposable
             return drawOutcome;
         }
 
-        SettleOutcome outcome;
-        if (state == LedgerSql.Held)
+        var settlement = LedgerRules.Settle((HoldPhase)state, amount, tokens, actual, actualTokens);
+        if (!settlement.Changes)
         {
-            ApplyHold(holdId, actual, actualTokens, amount, tokens);
-            state = LedgerSql.Settled;
-            outcome = SettleOutcome.Settled;
-        }
-        else if (state == LedgerSql.Expired)
-        {
-            // Expiry charged the worst case; replace it with the actual cost, which may lower spend.
-            ApplyHold(holdId, checked(actual - amount), checked(actualTokens - tokens), 0, 0);
-            state = LedgerSql.Corrected;
-            outcome = SettleOutcome.CorrectedAfterExpiry;
-        }
-        else
-        {
-            return SettleOutcome.AlreadySettled;
+            return settlement.Outcome;
         }
 
+        ApplyHold(holdId, settlement.Spent, settlement.SpentTokens, settlement.Release, settlement.ReleaseTokens);
         _markHoldId.Value = holdId;
-        _markState.Value = state;
+        _markState.Value = (long)settlement.Next;
         _markActual.Value = actual;
         _markActualTokens.Value = actualTokens;
         _markHold.ExecuteNonQuery();
         transaction.Commit();
-        return outcome;
+        return settlement.Outcome;
     }
 
     private void ApplyHold(string holdId, long spent, long spentTokens, long release, long releaseTokens)

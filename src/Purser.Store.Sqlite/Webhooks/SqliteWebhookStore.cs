@@ -206,44 +206,16 @@ public sealed class SqliteWebhookStore : IWebhookStore
 
     private static async Task<List<WebhookEndpoint>> ListEndpointsAsync(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken ct)
     {
-        var list = new List<WebhookEndpoint>();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT id, url, secret, event_types, created_at FROM webhook_endpoints ORDER BY created_at, id;";
+        command.CommandText = StoreRows.SelectEndpoints + ";";
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            var types = reader.GetString(3);
-            list.Add(new WebhookEndpoint(
-                reader.GetString(0),
-                new Uri(reader.GetString(1)),
-                reader.GetString(2),
-                types.Length == 0 ? [] : types.Split(','),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4))));
-        }
-
-        return list;
+        return await StoreRows.ReadEndpointsAsync(reader, ct).ConfigureAwait(false);
     }
 
     private static async Task<List<WebhookDelivery>> ReadDeliveriesAsync(SqliteCommand command, CancellationToken ct)
     {
-        var list = new List<WebhookDelivery>();
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            list.Add(new WebhookDelivery(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetString(2),
-                reader.GetString(3),
-                reader.GetString(4),
-                reader.GetInt32(5),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
-                (WebhookDeliveryState)reader.GetInt32(7),
-                reader.IsDBNull(8) ? null : reader.GetInt32(8),
-                reader.IsDBNull(9) ? null : reader.GetString(9)));
-        }
-
-        return list;
+        return await StoreRows.ReadDeliveriesAsync(reader, ct).ConfigureAwait(false);
     }
 }

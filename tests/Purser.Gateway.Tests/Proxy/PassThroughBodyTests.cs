@@ -78,7 +78,7 @@ public sealed class PassThroughBodyTests
         var body = Encoding.UTF8.GetBytes(text);
         Assert.True(ChatRequestScan.TryScan(body, format, out var scan));
         var parsed = RequestBody.Parse(body).Json!;
-        Assert.Null(ChatProxy.ValidateShape(parsed, format, out var alias, out var stream, out var maxTokens));
+        Assert.Null(ChatRequestChecks.ValidateShape(parsed, format, out var alias, out var stream, out var maxTokens));
         Assert.Equal(alias, scan.Alias);
         Assert.Equal(stream, scan.Stream);
         Assert.Equal(maxTokens, scan.MaxTokens);

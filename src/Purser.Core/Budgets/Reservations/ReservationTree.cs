@@ -150,6 +150,12 @@ public sealed class ReservationTree
         return new DrawOutcome(ReservationStatus.Done, new Money(remaining - amount));
     }
 
+    /// <summary>Applies a draw's settlement (<see cref="LedgerRules.Settle"/>): a held draw ends, an expired one is corrected.</summary>
+    public CounterDelta Apply(string id, in HoldSettlement settlement) =>
+        settlement.Outcome == SettleOutcome.Settled
+            ? SettleDraw(id, settlement.Release, settlement.Spent, settlement.SpentTokens)
+            : CorrectDraw(id, settlement.Spent, settlement.SpentTokens);
+
     /// <summary>Ends a draw: its worst case <paramref name="held"/> leaves the reservation, its actual cost is spent by it and every ancestor.</summary>
     public CounterDelta SettleDraw(string id, long held, long actual, long actualTokens)
     {
