@@ -62,9 +62,12 @@ YAML
 
 summary() { # name, then lines of "ms rss"
   local name=$1; shift
-  printf '%s\n' "$@" | awk -v n="$name" '{ ms[NR] = $1; rss[NR] = $2 } END {
-    asort(ms); asort(rss); m = int((NR + 1) / 2)
-    printf "%-7s start to first 200: median %d ms (%d-%d)   idle RSS: median %.1f MiB (%.1f-%.1f)\n", n, ms[m], ms[1], ms[NR], rss[m] / 1024, rss[1] / 1024, rss[NR] / 1024 }'
+  local ms rss
+  ms=$(printf '%s\n' "$@" | awk '{print $1}' | sort -n | tr '\n' ' ')
+  rss=$(printf '%s\n' "$@" | awk '{print $2}' | sort -n | tr '\n' ' ')
+  awk -v n="$name" -v ms="$ms" -v rss="$rss" 'BEGIN {
+    c = split(ms, a, " "); split(rss, b, " "); m = int((c + 1) / 2)
+    printf "%-7s start to first 200: median %d ms (%d-%d)   idle RSS: median %.1f MiB (%.1f-%.1f)\n", n, a[m], a[1], a[c], b[m] / 1024, b[1] / 1024, b[c] / 1024 }'
 }
 
 jit=(); aot=()
