@@ -41,7 +41,7 @@ log "build"
 dotnet build Purser.slnx -c Release -nologo -v quiet -clp:ErrorsOnly
 
 log "native binary"
-# The NativeAOT build (scripts/publish-native.sh; a few minutes on a clean clone, the native compile always reruns) for
+# The NativeAOT build (scripts/publish-native.sh; several minutes, the native compile always reruns) for
 # NativeBinarySmokeTests. A failed publish does not stop the suite: the stale binary is removed first, so the smoke
 # test fails, saying the file is missing, and the rest still runs.
 native_started=$SECONDS
