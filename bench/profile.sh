@@ -11,7 +11,8 @@
 # (x-budget-reservation; draws are served from a slice of the reservation, as leased requests are); flood: a key at its cap hammered by a loop (every request a 402 and
 # a usage record), reporting the database's bytes per refused request and its growth per hour at the measured rate. Environment: CONNS (default 8), WARM (warm-up seconds, default 10),
 # EXTRA_ENV (runtime knobs, e.g. "DOTNET_TC_CallCountingDelayMs=0" to reach tier-1 code at once), GWCPU (default 0),
-# SIM_PORT/GW_PORT (28089/28092), PERF_OUT (directory for the profile, default bench/.profile). Builds nothing: run
+# SIM_PORT/GW_PORT (28089/28092), BIN (a purser executable to run instead of the JIT build, e.g. the native binary
+# from scripts/publish-native.sh: BIN=artifacts/native/purser), PERF_OUT (directory for the profile, default bench/.profile). Builds nothing: run
 # `dotnet build src/Purser.Gateway -c Release` and the same for src/Purser.SimulatedProvider first.
 # Read a profile: perf report -i bench/.profile/<variant>.perf --no-children --sort sym -g none | head -60
 set -euo pipefail
@@ -51,7 +52,9 @@ keys:
 $budget
 EOF
 # Perf maps name JIT'd frames; W^X off so perf can read the code they point to.
-env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 ${EXTRA_ENV:-} taskset -c "${GWCPU:-0}" dotnet "$gateway_dll" serve --config "$work/purser.yaml" >"$work/purser.log" 2>&1 & pids+=($!)
+# BIN runs another purser executable instead of the JIT build (the native binary: BIN=artifacts/native/purser).
+if [ -n "${BIN:-}" ]; then gateway=("$BIN"); else gateway=(dotnet "$gateway_dll"); fi
+env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 ${EXTRA_ENV:-} taskset -c "${GWCPU:-0}" "${gateway[@]}" serve --config "$work/purser.yaml" >"$work/purser.log" 2>&1 & pids+=($!)
 gateway_pid=$!
 wait_port "$gw_port"; wait_port "$sim_port"
 echo "idle RSS $(awk '/VmRSS/ {print $2}' "/proc/$gateway_pid/status") KiB"

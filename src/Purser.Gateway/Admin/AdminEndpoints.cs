@@ -99,7 +99,7 @@ internal static class AdminEndpoints
         var list = new JsonArray();
         foreach (var view in await budgets.ViewsAsync(http.RequestAborted).ConfigureAwait(false))
         {
-            list.Add(BudgetJson.Write(view.Budget, view.Source, view.Window, view.State));
+            list.Add((JsonNode?)BudgetJson.Write(view.Budget, view.Source, view.Window, view.State));
         }
 
         return new JsonResult(new JsonObject { ["data"] = list });
@@ -141,7 +141,7 @@ internal static class AdminEndpoints
         foreach (var entry in found.Users)
         {
             var remaining = found.Budget.CapUsd is { } cap ? Money.Max(Money.Zero, cap - entry.State.Spent - entry.State.Held) : (Money?)null;
-            list.Add(new JsonObject
+            list.Add((JsonNode?)new JsonObject
             {
                 ["end_user"] = entry.Counter.BudgetId[prefix..],
                 ["spent"] = entry.State.Spent.ToString(),
@@ -173,7 +173,7 @@ internal static class AdminEndpoints
         var list = new JsonArray();
         foreach (var r in records)
         {
-            list.Add(new JsonObject
+            list.Add((JsonNode?)new JsonObject
             {
                 ["request_id"] = r.RequestId,
                 ["timestamp"] = r.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
@@ -241,7 +241,7 @@ internal static class AdminEndpoints
         var list = new JsonArray();
         foreach (var e in await events.QueryAsync(new EventQuery { Type = q["type"], Scope = q["scope"], From = range.From, To = range.To, Limit = limit }, http.RequestAborted).ConfigureAwait(false))
         {
-            list.Add(new JsonObject
+            list.Add((JsonNode?)new JsonObject
             {
                 ["id"] = e.Id,
                 ["timestamp"] = e.Timestamp.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),

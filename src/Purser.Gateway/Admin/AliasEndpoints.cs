@@ -35,14 +35,14 @@ internal static class AliasEndpoints
         {
             foreach (var (alias, ensemble) in state.Config.Ensembles)
             {
-                list.Add(AliasJson.Write(ensemble, SourceOf(state, alias)));
+                list.Add((JsonNode?)AliasJson.Write(ensemble, SourceOf(state, alias)));
             }
         }
         else
         {
             foreach (var (alias, route) in state.Config.Routes)
             {
-                list.Add(AliasJson.Write(route, SourceOf(state, alias)));
+                list.Add((JsonNode?)AliasJson.Write(route, SourceOf(state, alias)));
             }
         }
 
@@ -51,7 +51,7 @@ internal static class AliasEndpoints
         {
             if (stored.Kind == kind && !IsApplied(state, stored.Alias) && !StoredAliases.InFile(state.FileConfig, stored.Alias))
             {
-                list.Add(new JsonObject { ["alias"] = stored.Alias, ["source"] = "api", ["active"] = false, ["error"] = ErrorOf(state, kind, stored.Alias) });
+                list.Add((JsonNode?)new JsonObject { ["alias"] = stored.Alias, ["source"] = "api", ["active"] = false, ["error"] = ErrorOf(state, kind, stored.Alias) });
             }
         }
 

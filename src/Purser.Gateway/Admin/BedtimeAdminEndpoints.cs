@@ -31,7 +31,7 @@ internal static class BedtimeAdminEndpoints
         var list = new JsonArray();
         foreach (var policy in bedtime.Current.OrderBy(p => p.Scope.ToString(), StringComparer.Ordinal))
         {
-            list.Add(BedtimeJson.Write(policy, bedtime, time.GetUtcNow()));
+            list.Add((JsonNode?)BedtimeJson.Write(policy, bedtime, time.GetUtcNow()));
         }
 
         return new AdminEndpoints.JsonResult(new JsonObject { ["data"] = list });

@@ -39,7 +39,7 @@ internal static class ReservationAdminEndpoints
         {
             var json = ReservationJson.Write(tree);
             json["key_id"] = tree.KeyId;
-            list.Add(json);
+            list.Add((JsonNode?)json);
         }
 
         return new AdminEndpoints.JsonResult(new JsonObject { ["data"] = list });

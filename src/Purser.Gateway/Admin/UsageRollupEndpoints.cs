@@ -26,7 +26,7 @@ internal static class UsageRollupEndpoints
         var list = new JsonArray();
         foreach (var r in await rollups.QueryRollupsAsync(DateTimeOffset.FromUnixTimeMilliseconds(fromHour), DateTimeOffset.FromUnixTimeMilliseconds(toHour), http.RequestAborted).ConfigureAwait(false))
         {
-            list.Add(new JsonObject
+            list.Add((JsonNode?)new JsonObject
             {
                 ["hour"] = r.HourStart.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 ["key_id"] = r.KeyId,

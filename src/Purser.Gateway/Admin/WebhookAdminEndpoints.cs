@@ -23,7 +23,7 @@ internal static class WebhookAdminEndpoints
         var list = new JsonArray();
         foreach (var endpoint in await store.ListEndpointsAsync(http.RequestAborted).ConfigureAwait(false))
         {
-            list.Add(WebhookAdmin.Write(endpoint));
+            list.Add((JsonNode?)WebhookAdmin.Write(endpoint));
         }
 
         return new AdminEndpoints.JsonResult(new JsonObject { ["data"] = list });
@@ -51,7 +51,7 @@ internal static class WebhookAdminEndpoints
         var list = new JsonArray();
         foreach (var d in await store.DeliveriesAsync(id, 1000, http.RequestAborted).ConfigureAwait(false))
         {
-            list.Add(new JsonObject
+            list.Add((JsonNode?)new JsonObject
             {
                 ["id"] = d.Id,
                 ["event_id"] = d.EventId,

@@ -29,7 +29,7 @@ internal static class AliasJson
         var targets = new JsonArray();
         foreach (var target in route.Targets)
         {
-            targets.Add(target);
+            targets.Add((JsonNode?)target);
         }
 
         return new JsonObject { ["alias"] = route.Alias, ["source"] = source, ["active"] = true, ["targets"] = targets, ["cooldown_seconds"] = route.CooldownSeconds };
@@ -41,7 +41,7 @@ internal static class AliasJson
         var panel = new JsonArray();
         foreach (var member in ensemble.Panel)
         {
-            panel.Add(new JsonObject { ["model"] = member.Model, ["temperature"] = member.Temperature, ["seed"] = member.Seed });
+            panel.Add((JsonNode?)new JsonObject { ["model"] = member.Model, ["temperature"] = member.Temperature, ["seed"] = member.Seed });
         }
 
         var guardrail = ensemble.Guardrail;

@@ -17,7 +17,7 @@ internal static class BudgetJson
         var thresholds = new JsonArray();
         foreach (var t in budget.AlertThresholds)
         {
-            thresholds.Add(t);
+            thresholds.Add((JsonNode?)t);
         }
 
         return new JsonObject

@@ -35,12 +35,12 @@ internal sealed class KeyAdmin
         var list = new JsonArray();
         foreach (var key in state.Config.Keys)
         {
-            list.Add(Write(key.Id, key.Team, key.AllowedModels, key.ExpiresAt, null, null, "config"));
+            list.Add((JsonNode?)Write(key.Id, key.Team, key.AllowedModels, key.ExpiresAt, null, null, "config"));
         }
 
         foreach (var key in state.StoredKeys)
         {
-            list.Add(Write(key.Id, key.Team, key.AllowedModels, key.ExpiresAt, key.CreatedAt, key.RevokedAt, "api"));
+            list.Add((JsonNode?)Write(key.Id, key.Team, key.AllowedModels, key.ExpiresAt, key.CreatedAt, key.RevokedAt, "api"));
         }
 
         return list;
@@ -169,7 +169,7 @@ internal sealed class KeyAdmin
         var list = new JsonArray();
         foreach (var m in models)
         {
-            list.Add(m);
+            list.Add((JsonNode?)m);
         }
 
         return new JsonObject

@@ -37,19 +37,19 @@ internal sealed class RateLimitAdmin
         var list = new JsonArray();
         foreach (var limit in state.Config.RateLimits)
         {
-            list.Add(RateLimitJson.Write(limit, "config", _limiter.InFlight(limit.Id)));
+            list.Add((JsonNode?)RateLimitJson.Write(limit, "config", _limiter.InFlight(limit.Id)));
         }
 
         foreach (var limit in state.StoredRateLimits)
         {
-            list.Add(RateLimitJson.Write(limit, "api", _limiter.InFlight(limit.Id)));
+            list.Add((JsonNode?)RateLimitJson.Write(limit, "api", _limiter.InFlight(limit.Id)));
         }
 
         foreach (var stored in state.StoredRateLimitDefinitions)
         {
             if (!state.RateLimitIds.Contains(stored.Id))
             {
-                list.Add(new JsonObject { ["id"] = stored.Id, ["source"] = "api", ["active"] = false, ["error"] = ErrorOf(state, stored.Id) });
+                list.Add((JsonNode?)new JsonObject { ["id"] = stored.Id, ["source"] = "api", ["active"] = false, ["error"] = ErrorOf(state, stored.Id) });
             }
         }
 

@@ -77,7 +77,7 @@ internal sealed class WebhookAdmin
         var types = new JsonArray();
         foreach (var type in endpoint.EventTypes)
         {
-            types.Add(type);
+            types.Add((JsonNode?)type);
         }
 
         return new JsonObject

@@ -12,7 +12,7 @@ internal static class ReservationJson
         var children = new JsonArray();
         foreach (var child in view.Children)
         {
-            children.Add(Write(child));
+            children.Add((JsonNode?)Write(child));
         }
 
         return new JsonObject

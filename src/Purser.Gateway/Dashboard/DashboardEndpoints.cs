@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Components;
@@ -56,16 +57,20 @@ internal static class DashboardEndpoints
                 ? Page<RateLimitsPage>(http, new() { ["Error"] = refused.Message }, ErrorTable.StatusOf(refused))
                 : Done("/ui/rate-limits", $"Deleted rate limit {id}."));
         ui.MapGet("/events", (HttpContext http, string? type, string? scope) => Page<EventsPage>(http, new() { ["Type"] = type, ["Scope"] = scope }));
-        ui.MapGet("/events/feed", (string? type, string? scope) => new RazorComponentResult<EventRows>(new Dictionary<string, object?> { ["Type"] = type, ["Scope"] = scope }));
+        ui.MapGet("/events/feed", (string? type, string? scope) => Fragment<EventRows>(new() { ["Type"] = type, ["Scope"] = scope }));
         ui.MapGet("/reservations", (HttpContext http, string? key_id) => Page<ReservationsPage>(http, new() { ["KeyId"] = key_id }));
-        ui.MapGet("/reservations/feed", (string? key_id) => new RazorComponentResult<ReservationTrees>(new Dictionary<string, object?> { ["KeyId"] = key_id }));
+        ui.MapGet("/reservations/feed", (string? key_id) => Fragment<ReservationTrees>(new() { ["KeyId"] = key_id }));
         ui.MapGet("/usage", (HttpContext http, string? key_id, string? model, string? from, string? to) =>
             Page<UsagePage>(http, new() { ["KeyId"] = key_id, ["Model"] = model, ["From"] = from, ["To"] = to }));
         ui.MapGet("/usage.csv", ExportUsageAsync);
         return routes;
     }
 
-    private static RazorComponentResult Page<T>(HttpContext http, Dictionary<string, object?> parameters, int status = 200)
+    // The component type parameters keep every member of the component for the trimmer (its [Parameter] properties
+    // are set by reflection), as RazorComponentResult<T> asks. Both return the non-generic RazorComponentResult so
+    // that no endpoint's signature names a component: the native build's request delegate generator cannot see
+    // the types the Razor generator writes.
+    private static RazorComponentResult Page<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] T>(HttpContext http, Dictionary<string, object?> parameters, int status = 200)
         where T : IComponent
     {
         parameters["Csrf"] = DashboardSession.Csrf(http);
@@ -74,6 +79,10 @@ internal static class DashboardEndpoints
         http.Response.Headers.XContentTypeOptions = "nosniff";
         return new RazorComponentResult<T>(parameters) { StatusCode = status };
     }
+
+    /// <summary>A part of a page (no session headers): the events and reservations feeds, the ensemble preview.</summary>
+    private static RazorComponentResult Fragment<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.All)] T>(Dictionary<string, object?> parameters)
+        where T : IComponent => new RazorComponentResult<T>(parameters);
 
     private static IResult Done(string page, string message) => Results.Redirect(page + "?ok=" + Uri.EscapeDataString(message));
 
@@ -228,7 +237,7 @@ internal static class DashboardEndpoints
     private static async Task<IResult> PreviewEnsembleAsync(HttpContext http)
     {
         var form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
-        return new RazorComponentResult<ProjectionView>(new Dictionary<string, object?> { ["Posted"] = DashboardForms.Fields(form) });
+        return Fragment<ProjectionView>(new() { ["Posted"] = DashboardForms.Fields(form) });
     }
 
     private static async Task ExportUsageAsync(HttpContext http, IUsageExport export)

@@ -27,7 +27,7 @@ internal static class DashboardForms
         var list = new JsonArray();
         foreach (var item in (text ?? "").Split([',', '\n', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            list.Add(item);
+            list.Add((JsonNode?)item);
         }
 
         return list;
@@ -103,7 +103,7 @@ internal static class DashboardForms
                 member[eq > 0 ? parts[i][..eq] : parts[i]] = eq > 0 ? Number(parts[i][(eq + 1)..]) : null;
             }
 
-            panel.Add(member);
+            panel.Add((JsonNode?)member);
         }
 
         var judge = new JsonObject { ["model"] = Text(form, "judge") };

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Purser.Dashboard;
@@ -9,6 +10,7 @@ internal static class DashboardSetup
 {
     public const string CsrfField = "__csrf";
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Static server rendering only (no circuits, no interactive render modes, no persisted component state): the components are created and their parameters set through RazorComponentResult<T>, whose type argument keeps every member of each page (DashboardEndpoints), and the native binary's smoke test renders the sign-in page and a signed-in page.")]
     public static void AddDashboard(this IServiceCollection services)
     {
         // Static server rendering only: no circuits, no WebAssembly, no JavaScript build.

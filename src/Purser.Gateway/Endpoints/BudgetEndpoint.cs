@@ -50,7 +50,7 @@ internal static class BudgetEndpoint
         var list = new JsonArray();
         for (var i = 0; i < lines.Count; i++)
         {
-            list.Add(BudgetJson.Write(lines[i].Budget, IsFromFile(state, lines[i].Budget.Id) ? "config" : "api", lines[i].Window, states[i]));
+            list.Add((JsonNode?)BudgetJson.Write(lines[i].Budget, IsFromFile(state, lines[i].Budget.Id) ? "config" : "api", lines[i].Window, states[i]));
         }
 
         var tightest = BudgetAdmission.Standing(lines, states, Pricing.Money.Zero, Pricing.Money.Zero);

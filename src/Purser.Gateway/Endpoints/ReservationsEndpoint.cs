@@ -181,7 +181,7 @@ internal static class ReservationsEndpoint
         foreach (var ended in outcome.Ended)
         {
             Released(events, ended, "released");
-            released.Add(new JsonObject { ["id"] = ended.Id, ["spent_usd"] = ended.Spent.ToString(), ["returned_usd"] = ended.Remaining.ToString() });
+            released.Add((JsonNode?)new JsonObject { ["id"] = ended.Id, ["spent_usd"] = ended.Spent.ToString(), ["returned_usd"] = ended.Remaining.ToString() });
         }
 
         var json = ReservationJson.Write(view!);

@@ -68,8 +68,8 @@ internal static class EnsembleResponseWriter
         var message = openAi["choices"] is JsonArray { Count: > 0 } choices ? choices[0]?["message"] as JsonObject : null;
         var delta = message is null ? new JsonObject() : (JsonObject)message.DeepClone();
         var finish = Ensembles.JudgeRequest.FinishReason(openAi) ?? "stop";
-        WriteChunk(writer, openAi, [new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = null }], null);
-        WriteChunk(writer, openAi, [new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = finish }], null);
+        WriteChunk(writer, openAi, new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = null }), null);
+        WriteChunk(writer, openAi, new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = finish }), null);
         if (includeUsage && openAi["usage"] is JsonObject usage)
         {
             var withCost = (JsonObject)usage.DeepClone();

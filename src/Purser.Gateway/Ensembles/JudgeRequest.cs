@@ -38,11 +38,9 @@ internal static class JudgeRequest
 
         return new JsonObject
         {
-            ["messages"] = new JsonArray
-            {
+            ["messages"] = new JsonArray(
                 new JsonObject { ["role"] = "system", ["content"] = synthesisPrompt },
-                new JsonObject { ["role"] = "user", ["content"] = text.ToString() },
-            },
+                new JsonObject { ["role"] = "user", ["content"] = text.ToString() }),
         };
     }
 

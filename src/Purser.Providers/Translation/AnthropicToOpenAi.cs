@@ -77,13 +77,13 @@ public static class AnthropicToOpenAi
         {
             if (JsonNodes.TryGetString(message["content"], out var text) && text.Length > 0)
             {
-                content.Add(new JsonObject { ["type"] = "text", ["text"] = text });
+                content.Add((JsonNode?)new JsonObject { ["type"] = "text", ["text"] = text });
             }
             else if (JsonNodes.TryGetString(message["refusal"], out var refusal) && refusal.Length > 0)
             {
                 // A refusal is what the model said instead of content; keep it visible to the caller.
                 refused = true;
-                content.Add(new JsonObject { ["type"] = "text", ["text"] = refusal });
+                content.Add((JsonNode?)new JsonObject { ["type"] = "text", ["text"] = refusal });
             }
 
             if (message["tool_calls"] is JsonArray toolCalls)
@@ -102,7 +102,7 @@ public static class AnthropicToOpenAi
                         && parsed is JsonObject obj
                             ? obj
                             : [];
-                    content.Add(new JsonObject
+                    content.Add((JsonNode?)new JsonObject
                     {
                         ["type"] = "tool_use",
                         ["id"] = JsonNodes.GetString(call, "id") ?? "",

@@ -24,7 +24,7 @@ internal static class AnthropicToOpenAiMessages
 
         if (text.Length > 0)
         {
-            outMessages.Add(new JsonObject { ["role"] = "system", ["content"] = text });
+            outMessages.Add((JsonNode?)new JsonObject { ["role"] = "system", ["content"] = text });
         }
 
         return true;
@@ -53,7 +53,7 @@ internal static class AnthropicToOpenAiMessages
                     return false;
                 }
 
-                outMessages.Add(new JsonObject { ["role"] = "system", ["content"] = systemText });
+                outMessages.Add((JsonNode?)new JsonObject { ["role"] = "system", ["content"] = systemText });
                 continue;
             }
 
@@ -65,7 +65,7 @@ internal static class AnthropicToOpenAiMessages
 
             if (JsonNodes.TryGetString(content, out var s))
             {
-                outMessages.Add(new JsonObject { ["role"] = role, ["content"] = s });
+                outMessages.Add((JsonNode?)new JsonObject { ["role"] = role, ["content"] = s });
                 continue;
             }
 
@@ -109,7 +109,7 @@ internal static class AnthropicToOpenAiMessages
                         return false;
                     }
 
-                    parts.Add(new JsonObject { ["type"] = "text", ["text"] = text });
+                    parts.Add((JsonNode?)new JsonObject { ["type"] = "text", ["text"] = text });
                     break;
                 case "image":
                     if (!TryTranslateImage(block, blockPath, out var image, out error))
@@ -117,7 +117,7 @@ internal static class AnthropicToOpenAiMessages
                         return false;
                     }
 
-                    parts.Add(image);
+                    parts.Add((JsonNode?)image);
                     break;
                 case "document":
                     if (!TryTranslateDocument(block, blockPath, out var document, out error))
@@ -125,7 +125,7 @@ internal static class AnthropicToOpenAiMessages
                         return false;
                     }
 
-                    parts.Add(document);
+                    parts.Add((JsonNode?)document);
                     break;
                 case "tool_result":
                     if (!TryTranslateToolResult(block, blockPath, outMessages, parts, out error))
@@ -150,7 +150,7 @@ internal static class AnthropicToOpenAiMessages
         JsonNode content = parts.Count == 1 && parts[0] is JsonObject only && JsonNodes.GetString(only, "type") == "text"
             ? JsonValue.Create(JsonNodes.GetString(only, "text") ?? "")
             : parts;
-        outMessages.Add(new JsonObject { ["role"] = "user", ["content"] = content });
+        outMessages.Add((JsonNode?)new JsonObject { ["role"] = "user", ["content"] = content });
         return true;
     }
 
@@ -201,7 +201,7 @@ internal static class AnthropicToOpenAiMessages
                             return false;
                         }
 
-                        userParts.Add(image);
+                        userParts.Add((JsonNode?)image);
                         break;
                     default:
                         error = new TranslationError(
@@ -218,7 +218,7 @@ internal static class AnthropicToOpenAiMessages
             return false;
         }
 
-        outMessages.Add(new JsonObject { ["role"] = "tool", ["tool_call_id"] = toolUseId, ["content"] = text });
+        outMessages.Add((JsonNode?)new JsonObject { ["role"] = "tool", ["tool_call_id"] = toolUseId, ["content"] = text });
         return true;
     }
 
@@ -322,7 +322,7 @@ internal static class AnthropicToOpenAiMessages
                         return false;
                     }
 
-                    toolCalls.Add(new JsonObject
+                    toolCalls.Add((JsonNode?)new JsonObject
                     {
                         ["id"] = id,
                         ["type"] = "function",
@@ -358,7 +358,7 @@ internal static class AnthropicToOpenAiMessages
             message["tool_calls"] = toolCalls;
         }
 
-        outMessages.Add(message);
+        outMessages.Add((JsonNode?)message);
         return true;
     }
     /// <summary>Text that must be plain: a string, or an array of text blocks joined by <paramref name="separator"/>.</summary>

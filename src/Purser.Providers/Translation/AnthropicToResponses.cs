@@ -32,7 +32,7 @@ public static class AnthropicToResponses
                         if (textParts is null)
                         {
                             textParts = [];
-                            output.Add(new JsonObject
+                            output.Add((JsonNode?)new JsonObject
                             {
                                 ["id"] = "msg_" + responseId,
                                 ["type"] = "message",
@@ -42,11 +42,11 @@ public static class AnthropicToResponses
                             });
                         }
 
-                        textParts.Add(TextPart(JsonNodes.GetString(block, "text") ?? ""));
+                        textParts.Add((JsonNode?)TextPart(JsonNodes.GetString(block, "text") ?? ""));
                         break;
                     case "tool_use":
                         var id = JsonNodes.GetString(block, "id") ?? "";
-                        output.Add(FunctionCall(id, JsonNodes.GetString(block, "name") ?? "", JsonNodes.ToCompactJson(block["input"] ?? new JsonObject()), "completed"));
+                        output.Add((JsonNode?)FunctionCall(id, JsonNodes.GetString(block, "name") ?? "", JsonNodes.ToCompactJson(block["input"] ?? new JsonObject()), "completed"));
                         break;
                 }
             }

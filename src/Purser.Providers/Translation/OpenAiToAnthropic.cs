@@ -119,7 +119,7 @@ public static class OpenAiToAnthropic
                         text.Append(JsonNodes.GetString(block, "text"));
                         break;
                     case "tool_use":
-                        toolCalls.Add(new JsonObject
+                        toolCalls.Add((JsonNode?)new JsonObject
                         {
                             ["id"] = JsonNodes.GetString(block, "id") ?? "",
                             ["type"] = "function",
@@ -160,16 +160,14 @@ public static class OpenAiToAnthropic
             ["object"] = "chat.completion",
             ["created"] = created,
             ["model"] = model,
-            ["choices"] = new JsonArray
-            {
+            ["choices"] = new JsonArray(
                 new JsonObject
                 {
                     ["index"] = 0,
                     ["message"] = message,
                     ["logprobs"] = null,
                     ["finish_reason"] = FinishReasonFor(JsonNodes.GetString(anthropicResponse, "stop_reason")),
-                },
-            },
+                }),
             ["usage"] = new JsonObject
             {
                 ["prompt_tokens"] = prompt,

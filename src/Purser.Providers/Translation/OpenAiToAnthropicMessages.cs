@@ -98,7 +98,7 @@ internal static class OpenAiToAnthropicMessages
 
             lastContent = blocks;
             lastRole = targetRole;
-            outMessages.Add(new JsonObject { ["role"] = targetRole, ["content"] = blocks });
+            outMessages.Add((JsonNode?)new JsonObject { ["role"] = targetRole, ["content"] = blocks });
         }
 
         return true;
@@ -172,7 +172,7 @@ internal static class OpenAiToAnthropicMessages
                         return false;
                     }
 
-                    blocks.Add(image);
+                    blocks.Add((JsonNode?)image);
                     break;
                 case "file":
                     if (!TryTranslateFile(part, partPath, out var document, out error))
@@ -180,7 +180,7 @@ internal static class OpenAiToAnthropicMessages
                         return false;
                     }
 
-                    blocks.Add(document);
+                    blocks.Add((JsonNode?)document);
                     break;
                 default:
                     error = new TranslationError(
@@ -206,7 +206,7 @@ internal static class OpenAiToAnthropicMessages
             block["cache_control"] = cc.DeepClone();
         }
 
-        blocks.Add(block);
+        blocks.Add((JsonNode?)block);
     }
 
     private static bool TryTranslateImage(JsonObject part, string partPath, out JsonObject image, out TranslationError error)
@@ -378,7 +378,7 @@ internal static class OpenAiToAnthropicMessages
                 return false;
             }
 
-            blocks.Add(new JsonObject { ["type"] = "tool_use", ["id"] = id, ["name"] = name, ["input"] = input });
+            blocks.Add((JsonNode?)new JsonObject { ["type"] = "tool_use", ["id"] = id, ["name"] = name, ["input"] = input });
         }
 
         return true;
@@ -426,7 +426,7 @@ internal static class OpenAiToAnthropicMessages
             block["content"] = text;
         }
 
-        blocks.Add(block);
+        blocks.Add((JsonNode?)block);
         return true;
     }
 

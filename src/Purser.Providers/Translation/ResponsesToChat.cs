@@ -32,12 +32,12 @@ public static class ResponsesToChat
         var messages = new JsonArray();
         if (JsonNodes.TryGetString(request["instructions"], out var instructions))
         {
-            messages.Add(new JsonObject { ["role"] = "system", ["content"] = instructions });
+            messages.Add((JsonNode?)new JsonObject { ["role"] = "system", ["content"] = instructions });
         }
 
         if (JsonNodes.TryGetString(request["input"], out var text))
         {
-            messages.Add(new JsonObject { ["role"] = "user", ["content"] = text });
+            messages.Add((JsonNode?)new JsonObject { ["role"] = "user", ["content"] = text });
         }
         else if (request["input"] is JsonArray items && !TryTranslateItems(items, messages, out error))
         {
@@ -122,7 +122,7 @@ public static class ResponsesToChat
                         return false;
                     }
 
-                    messages.Add(message);
+                    messages.Add((JsonNode?)message);
                     break;
                 case "function_call":
                     var call = new JsonObject
@@ -139,16 +139,16 @@ public static class ResponsesToChat
                     // Consecutive calls are one assistant turn with several tool calls.
                     if (messages.Count > 0 && messages[^1] is JsonObject last && JsonNodes.GetString(last, "role") == "assistant" && last["tool_calls"] is JsonArray calls)
                     {
-                        calls.Add(call);
+                        calls.Add((JsonNode?)call);
                     }
                     else
                     {
-                        messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(call) });
+                        messages.Add((JsonNode?)new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(call) });
                     }
 
                     break;
                 case "function_call_output":
-                    messages.Add(new JsonObject
+                    messages.Add((JsonNode?)new JsonObject
                     {
                         ["role"] = "tool",
                         ["tool_call_id"] = JsonNodes.GetString(item, "call_id") ?? "",
@@ -196,10 +196,10 @@ public static class ResponsesToChat
             switch (JsonNodes.GetString(part, "type"))
             {
                 case "input_text" or "output_text" or "text":
-                    translated.Add(new JsonObject { ["type"] = "text", ["text"] = JsonNodes.GetString(part, "text") ?? "" });
+                    translated.Add((JsonNode?)new JsonObject { ["type"] = "text", ["text"] = JsonNodes.GetString(part, "text") ?? "" });
                     break;
                 case "refusal":
-                    translated.Add(new JsonObject { ["type"] = "text", ["text"] = JsonNodes.GetString(part, "refusal") ?? "" });
+                    translated.Add((JsonNode?)new JsonObject { ["type"] = "text", ["text"] = JsonNodes.GetString(part, "refusal") ?? "" });
                     break;
                 case "input_image" when JsonNodes.GetString(part, "image_url") is { } url:
                     var image = new JsonObject { ["url"] = url };
@@ -208,7 +208,7 @@ public static class ResponsesToChat
                         image["detail"] = detail;
                     }
 
-                    translated.Add(new JsonObject { ["type"] = "image_url", ["image_url"] = image });
+                    translated.Add((JsonNode?)new JsonObject { ["type"] = "image_url", ["image_url"] = image });
                     break;
                 case "input_file" when JsonNodes.GetString(part, "file_data") is { } data:
                     var file = new JsonObject { ["file_data"] = data };
@@ -217,7 +217,7 @@ public static class ResponsesToChat
                         file["filename"] = filename;
                     }
 
-                    translated.Add(new JsonObject { ["type"] = "file", ["file"] = file });
+                    translated.Add((JsonNode?)new JsonObject { ["type"] = "file", ["file"] = file });
                     break;
                 default:
                     error = new TranslationError($"A '{JsonNodes.GetString(part, "type")}' part of 'input[{index}]' cannot be translated for this model's provider (uploaded files and images by id live at OpenAI).", "input");
@@ -254,7 +254,7 @@ public static class ResponsesToChat
                 function["parameters"] = parameters.DeepClone();
             }
 
-            translated.Add(new JsonObject { ["type"] = "function", ["function"] = function });
+            translated.Add((JsonNode?)new JsonObject { ["type"] = "function", ["function"] = function });
         }
 
         if (translated.Count > 0)

@@ -143,7 +143,7 @@ internal static class SamplingTranslation
         {
             if (single.Length > 0 || !skipEmpty)
             {
-                strings.Add(single);
+                strings.Add((JsonNode?)single);
             }
 
             return true;
@@ -165,7 +165,7 @@ internal static class SamplingTranslation
 
             if (sequence.Length > 0 || !skipEmpty)
             {
-                strings.Add(sequence);
+                strings.Add((JsonNode?)sequence);
             }
         }
 

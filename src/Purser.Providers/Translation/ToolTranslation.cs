@@ -174,7 +174,7 @@ internal static class ToolTranslation
                 return false;
             }
 
-            converted.Add(one);
+            converted.Add((JsonNode?)one);
         }
 
         any = converted.Count > 0;

@@ -123,7 +123,7 @@ internal static class AdminColumns
         var array = new JsonArray();
         foreach (var model in models)
         {
-            array.Add(model);
+            array.Add((JsonNode?)model);
         }
 
         return array.ToJsonString();

@@ -38,12 +38,17 @@ internal sealed partial class GatewayProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<GatewayProcess> StartAsync(string configPath, IReadOnlyDictionary<string, string> environment)
+    public static Task<GatewayProcess> StartAsync(string configPath, IReadOnlyDictionary<string, string> environment) =>
+        StartAsync("dotnet", ["exec", "--runtimeconfig", Path.Combine(AppContext.BaseDirectory, "purser.runtimeconfig.json"),
+            Path.Combine(AppContext.BaseDirectory, "purser.dll"), "serve", "--config", configPath, "--urls", "http://127.0.0.1:0"],
+            Path.GetDirectoryName(configPath)!, environment);
+
+    /// <summary>Any purser executable (the native binary, say) with its own arguments, started in <paramref name="workDir"/>.</summary>
+    public static async Task<GatewayProcess> StartAsync(string fileName, IEnumerable<string> args, string workDir, IReadOnlyDictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo("dotnet", ["exec", "--runtimeconfig", Path.Combine(AppContext.BaseDirectory, "purser.runtimeconfig.json"),
-            Path.Combine(AppContext.BaseDirectory, "purser.dll"), "serve", "--config", configPath, "--urls", "http://127.0.0.1:0"])
+        var start = new ProcessStartInfo(fileName, args)
         {
-            WorkingDirectory = Path.GetDirectoryName(configPath)!,
+            WorkingDirectory = workDir,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
