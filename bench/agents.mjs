@@ -147,8 +147,10 @@ const scenarios = {
   },
 
   async 'Claude Code claude -p (OpenAI-format model)'(key) {
+    // Its tools are limited to Read: the simulator answers with a call of the first tool it is offered, and Claude
+    // Code's first would start a sub-agent that does the same, until the time limit.
     const home = mkdtempSync(join(tmpdir(), 'purser-claude-'));
-    const result = await run(join(modules, '.bin', 'claude'), ['-p', 'Say hello in one short sentence.', '--output-format', 'json', '--model', model], {
+    const result = await run(join(modules, '.bin', 'claude'), ['-p', 'Read the file notes.txt and say what it holds.', '--output-format', 'json', '--model', model, '--tools', 'Read'], {
       HOME: home,
       ANTHROPIC_BASE_URL: url,
       ANTHROPIC_API_KEY: key,
@@ -156,9 +158,6 @@ const scenarios = {
       ANTHROPIC_DEFAULT_HAIKU_MODEL: model,
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_AUTOUPDATER: '1',
-      // Claude Code's own betas (claude-code-20250219 and others) are refused by default (server.anthropic_betas): a beta can
-      // change what a call is billed. This asks Claude Code to send only the betas it needs.
-      CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS: process.env.AGENTS_CLAUDE_BETAS === 'on' ? '' : '1',
     }, home);
     const json = JSON.parse(result.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
     if (result.code !== 0 || json.is_error || json.subtype !== 'success') throw new Error(`claude exit ${result.code ?? result.signal}: ${(result.stdout + result.stderr).slice(-500)}`);
