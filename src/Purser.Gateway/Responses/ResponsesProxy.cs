@@ -251,7 +251,7 @@ internal sealed class ResponsesProxy
         for (var i = 0; i < route.Count; i++)
         {
             var target = route[i];
-            var attempt = new Attempt(target, route.Count == 1, i == route.Count - 1, earlier);
+            var attempt = new Attempt(target, route.Count == 1, i == route.Count - 1, earlier, bodyBytes);
             var outcome = await AttemptAsync(context, call, fields, route.Count > 1 ? (JsonObject)request.DeepClone() : request, attempt, state).ConfigureAwait(false);
             if (route.Count > 1)
             {
@@ -273,7 +273,7 @@ internal sealed class ResponsesProxy
     }
 
     /// <summary>One attempt: its target, whether it is the call's only one or its last, and what earlier attempts were charged.</summary>
-    private readonly record struct Attempt(ResponsesTarget Target, bool Only, bool Last, (Money Cost, TokenUsage Usage) Earlier);
+    private readonly record struct Attempt(ResponsesTarget Target, bool Only, bool Last, (Money Cost, TokenUsage Usage) Earlier, int BodyBytes);
 
     /// <summary>A failed attempt that another target may retry: whether its bytes went upstream, and why it failed.</summary>
     private readonly record struct Retry(bool Sent, string Reason);
@@ -301,7 +301,7 @@ internal sealed class ResponsesProxy
             return null;
         }
 
-        using var buffer = new PooledBufferWriter(1024);
+        using var buffer = new PooledBufferWriter(attempt.BodyBytes + 256);
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, translated ? model.ChatUri : model.Upstream.ResponsesUri, upstreamBody!, buffer, context.Request);
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), fields.Stream ? ct : CancellationToken.None);
         using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
