@@ -307,5 +307,10 @@ internal static class SqliteSchema
         """
         ALTER TABLE budgets ADD COLUMN degrade_throttle_rpm INTEGER;
         """,
+
+        // (issue 16) background responses whose hold is still pending, oldest first: what the background sweep settles.
+        """
+        CREATE INDEX ix_response_routes_pending ON response_routes (created_at) WHERE pending_hold_id IS NOT NULL;
+        """,
     ];
 }

@@ -64,4 +64,26 @@ public abstract class ResponseRouteStoreContractTests
         Assert.Null(await Open().FindAsync("resp_1", default));
         await Open().ForgetAsync("resp_1", default);
     }
+
+    [Fact]
+    public async Task Pending_routes_are_listed_oldest_first_up_to_the_cutoff_and_limit_and_leave_once_claimed()
+    {
+        var store = Open();
+        for (var i = 0; i < 5; i++)
+        {
+            await store.RememberAsync(new ResponseRoute("resp_p" + i, "k1", "openai", "gpt-x", "gpt-x", Created.AddMinutes(4 - i), "held:h" + i, new Money(100 + i), 10), default);
+        }
+
+        await store.RememberAsync(new ResponseRoute("resp_done", "k1", "openai", "gpt-x", "gpt-x", Created.AddMinutes(-10)), default);
+
+        var pending = await Open().PendingAsync(Created.AddMinutes(3), 10, default);
+        Assert.Equal(["resp_p4", "resp_p3", "resp_p2", "resp_p1"], pending.Select(r => r.ResponseId));
+        Assert.Equal(new Money(104), pending[0].PendingHoldAmount);
+        Assert.Equal("held:h4", pending[0].PendingHoldId);
+
+        Assert.Equal(["resp_p4", "resp_p3"], (await Open().PendingAsync(Created.AddMinutes(3), 2, default)).Select(r => r.ResponseId));
+
+        Assert.True(await Open().TryClaimPendingAsync("resp_p4", default));
+        Assert.Equal(["resp_p3", "resp_p2", "resp_p1", "resp_p0"], (await Open().PendingAsync(Created.AddHours(1), 10, default)).Select(r => r.ResponseId));
+    }
 }

@@ -123,6 +123,23 @@ public sealed class ResponsesTests : IClassFixture<SimServerFixture>
         Assert.Equal("cancelled", (string)cancelled["status"]!);
     }
 
+    [Fact]
+    public async Task A_background_response_with_queued_n_stays_queued_for_n_retrievals()
+    {
+        var (_, created) = await CreateAsync("""{"model":"sim-chat~out=4,queued=2","input":"slow","background":true}""");
+        var id = (string)created["id"]!;
+        for (var i = 0; i < 2; i++)
+        {
+            var (_, still) = await SendAsync(HttpMethod.Get, "/v1/responses/" + id);
+            Assert.Equal("queued", (string)still["status"]!);
+            Assert.Null(still["usage"]);
+        }
+
+        var (_, done) = await SendAsync(HttpMethod.Get, "/v1/responses/" + id);
+        Assert.Equal("completed", (string)done["status"]!);
+        Assert.Equal(4, (int)done["usage"]!["output_tokens"]!);
+    }
+
     [Theory]
     [InlineData("""{"model":"sim-chat","input":42}""", "input")]
     [InlineData("""{"model":"sim-chat","input":"hi","max_output_tokens":8}""", "max_output_tokens")]

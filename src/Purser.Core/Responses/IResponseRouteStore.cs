@@ -20,6 +20,12 @@ public interface IResponseRouteStore
     /// <summary>Clears the pending hold of the response; true for the one caller that cleared it.</summary>
     Task<bool> TryClaimPendingAsync(string responseId, CancellationToken ct);
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> routes whose background hold is still pending and that were created at or before
+    /// <paramref name="createdBefore"/>, oldest first: what the background sweep settles before their holds expire.
+    /// </summary>
+    Task<IReadOnlyList<ResponseRoute>> PendingAsync(DateTimeOffset createdBefore, int limit, CancellationToken ct);
+
     /// <summary>Forgets the response (it was deleted at the provider).</summary>
     Task ForgetAsync(string responseId, CancellationToken ct);
 }

@@ -174,6 +174,8 @@ public sealed class GatewayHost : IAsyncDisposable
         services.AddSingleton<Responses.ResponseRoutes>();
         services.AddSingleton<Responses.ResponsesProxy>();
         services.AddSingleton<Responses.StoredResponsesProxy>();
+        services.AddSingleton<Responses.BackgroundSettlement>();
+        services.AddHostedService<Responses.BackgroundResponseSweep>();
         var telemetry = TelemetrySetup.AddTelemetry(services, config.Telemetry, options);
         Dashboard.DashboardSetup.AddDashboard(services);
 

@@ -57,6 +57,12 @@ internal static partial class Log
     [LoggerMessage(1601, LogLevel.Warning, "Response {ResponseId}: its route could not be written to the store ({Reason}); this instance still knows it, others will not")]
     public static partial void ResponseRouteNotStored(ILogger logger, string responseId, string reason);
 
+    [LoggerMessage(1602, LogLevel.Error, "Settling background responses failed")]
+    public static partial void BackgroundSweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1603, LogLevel.Warning, "Background response {ResponseId} at {Provider}: {Outcome}; its hold of {Amount} is charged in full")]
+    public static partial void BackgroundChargedInFull(ILogger logger, string responseId, string provider, string outcome, string amount);
+
     [LoggerMessage(41, LogLevel.Warning, "Request {RequestId}: upstream {Provider} reported usage the request could not have produced; charged its hold")]
     public static partial void ImplausibleUsage(ILogger logger, string requestId, string provider);
 

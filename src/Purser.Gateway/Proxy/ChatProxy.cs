@@ -189,7 +189,9 @@ internal sealed class ChatProxy
         // Issue 13: the worst case is computed from the request's shape (RequestShapes / ChatRequestScan.Shape).
         RequestShape? shape = scan?.Shape(bodyBytes);
         var shapeError = shape is null ? RequestShapes.Read(request!, callerFormat, bodyBytes, out shape) : null;
-        shapeError ??= BetaHeaders.Check(context.Request.Headers, state.Config.Server.AnthropicBetas, shape!);
+        // anthropic-beta travels only to an Anthropic upstream (UpstreamRequest); a translated call drops it, so it cannot
+        // change what that call is billed (Claude Code sends its own betas on every call, whatever the model).
+        shapeError ??= model.Upstream.Kind == ProviderKind.Anthropic ? BetaHeaders.Check(context.Request.Headers, state.Config.Server.AnthropicBetas, shape!) : null;
         if (shapeError is { } badShapeField)
         {
             await _opening.FailAsync(opened, badShapeField).ConfigureAwait(false);
@@ -241,6 +243,12 @@ internal sealed class ChatProxy
             }
 
             maxTokens = admission.MaxTokens;
+            if (model.Upstream.Kind == ProviderKind.Anthropic && BetaHeaders.Check(context.Request.Headers, state.Config.Server.AnthropicBetas, shape!) is { } refusedBeta)
+            {
+                // Degraded onto an Anthropic model, where the betas would travel: the same check, the hold released.
+                await _opening.FailAsync(opened, refusedBeta).ConfigureAwait(false);
+                return;
+            }
         }
 
         call.Provider = model.Upstream.Name;

@@ -60,6 +60,10 @@ internal sealed class ResponseRoutes
         return claimed;
     }
 
+    /// <summary>Background responses whose hold is still pending, created at or before <paramref name="createdBefore"/>, oldest first (from the store: every instance's).</summary>
+    public Task<IReadOnlyList<ResponseRoute>> PendingAsync(DateTimeOffset createdBefore, int limit, CancellationToken ct) =>
+        _store.PendingAsync(createdBefore, limit, ct);
+
     public async Task ForgetAsync(string responseId)
     {
         _cache.TryRemove(responseId, out _);

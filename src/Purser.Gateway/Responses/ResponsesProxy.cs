@@ -52,10 +52,11 @@ internal sealed class ResponsesProxy
     private readonly BedtimeGuard _bedtime;
     private readonly ResponseRoutes _routes;
     private readonly RateGate _rates;
+    private readonly Routing.AliasCaller _aliases;
     private readonly TimeProvider _time;
     private readonly ILogger<ResponsesProxy> _logger;
 
-    public ResponsesProxy(CallOpening opening, ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, BedtimeGuard bedtime, ResponseRoutes routes, RateGate rates, TimeProvider time, ILogger<ResponsesProxy> logger)
+    public ResponsesProxy(CallOpening opening, ConfigMonitor config, UpstreamClient upstream, UsageRecorder usage, BudgetAdmission budgets, BudgetEvents events, BedtimeGuard bedtime, ResponseRoutes routes, RateGate rates, Routing.AliasCaller aliases, TimeProvider time, ILogger<ResponsesProxy> logger)
     {
         _opening = opening;
         _config = config;
@@ -66,6 +67,7 @@ internal sealed class ResponsesProxy
         _bedtime = bedtime;
         _routes = routes;
         _rates = rates;
+        _aliases = aliases;
         _time = time;
         _logger = logger;
     }
@@ -111,6 +113,7 @@ internal sealed class ResponsesProxy
 
         ResolvedModel model;
         ModelPrice price;
+        List<ResponsesTarget>? route = null;
         if (bedtime.DegradeTo is { } nightModel)
         {
             context.Response.Headers["x-bedtime-degraded"] = "model=" + bedtime.DegradeAlias;
@@ -125,13 +128,15 @@ internal sealed class ResponsesProxy
         }
         else if (state.Config.Routes.ContainsKey(fields.Alias!))
         {
-            // A route serves the Responses API by its first target, one attempt held like a direct call of that model
-            // (no failover yet: see docs/design.md, "The Responses API").
-            if (ModelAccess.Resolve(state, key, Routing.AliasCaller.FirstModel(state, fields.Alias!).Alias, ModelKind.Chat, out model, out price, calledAs: fields.Alias) is { } badTarget)
+            // A route fails over along its targets (those that can serve this request), each attempt charged by the
+            // pipeline's rules; its hold is the sum of their worst cases, as for a chat route.
+            if (RouteTargets(state, key, request, shape, fields, out route) is { } badTarget)
             {
                 await _opening.FailAsync(opened, badTarget).ConfigureAwait(false);
                 return;
             }
+
+            (model, price) = (route[0].Model, route[0].Price);
         }
         else if (ModelAccess.Resolve(state, key, fields.Alias!, ModelKind.Chat, out model, out price) is { } badModel)
         {
@@ -177,7 +182,8 @@ internal sealed class ResponsesProxy
         }
 
         // Rate limits, before anything is held: a refused request leaves no trace in any budget.
-        if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, fields.Alias!, BudgetAdmission.WorstTokens(shape, model, 0, maxTokens), ApiFormat.OpenAI).ConfigureAwait(false) is { } limited)
+        var worstTokens = route is null ? BudgetAdmission.WorstTokens(shape, model, 0, maxTokens) : SumTokens(route);
+        if (await _rates.AdmitAsync(context, call, state, key, budgetHeaders.TaskId, fields.Alias!, worstTokens, ApiFormat.OpenAI).ConfigureAwait(false) is { } limited)
         {
             await _opening.FailAsync(opened, limited).ConfigureAwait(false);
             return;
@@ -185,7 +191,8 @@ internal sealed class ResponsesProxy
 
         var holdTtl = fields.Background ? BackgroundHoldTtl : TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds + 60);
         var (admission, refusal) = await _budgets.AdmitAsync(
-            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, holdTtl, Shape: shape,
+            new AdmissionRequest(call.RequestId, state, path, budgetHeaders.Hint, model, price, 0, maxTokens, holdTtl, AllowDegrade: route is null,
+                FixedAmount: route is null ? null : SumCost(route), FixedTokens: route is null ? null : worstTokens, Shape: shape,
                 Reservation: budgetHeaders.ReservationId is { } reservationId ? new ReservationDraw(reservationId, key.Id) : null), ct).ConfigureAwait(false);
         if (refusal is { } refused)
         {
@@ -204,6 +211,11 @@ internal sealed class ResponsesProxy
         call.Admission = admission;
         ReservationRequests.ApplyRemaining(context.Response, admission);
         call.InputTokenBound = admission!.InputTokens;
+        if (route is not null)
+        {
+            call.InputTokenBound = MaxInput(route);
+        }
+
         if (admission.Degraded is { } degraded)
         {
             context.Response.Headers["x-budget-degraded"] = degraded;
@@ -217,6 +229,51 @@ internal sealed class ResponsesProxy
             maxTokens = admission.MaxTokens;
         }
 
+        // One target for a model; a route's targets in order, the next tried only on the provider's failure before
+        // any byte reached the caller. An attempt that went upstream and failed is charged its worst case (what the
+        // provider may bill); the served attempt's charge carries the earlier ones (ResponsesRelay.Earlier).
+        route ??= [new ResponsesTarget(model, price, maxTokens, admission!.Amount, admission.Tokens, admission.InputTokens)];
+        var earlier = (Cost: Money.Zero, Usage: default(TokenUsage));
+        var cooldown = state.Config.Routes.TryGetValue(fields.Alias!, out var routeConfig) ? routeConfig.CooldownSeconds : 0;
+        for (var i = 0; i < route.Count; i++)
+        {
+            var target = route[i];
+            var attempt = new Attempt(target, route.Count == 1, i == route.Count - 1, earlier, bodyBytes);
+            var outcome = await AttemptAsync(opened, fields, route.Count > 1 ? (JsonObject)request.DeepClone() : request, attempt, state).ConfigureAwait(false);
+            if (route.Count > 1)
+            {
+                _aliases.Attempted(target.Model.Alias, failed: outcome is not null, cooldown);
+            }
+
+            if (outcome is not { } failed)
+            {
+                return;
+            }
+
+            if (failed.Sent)
+            {
+                earlier = (earlier.Cost + target.WorstCost, earlier.Usage + new TokenUsage(target.InputTokens, target.MaxTokens));
+            }
+
+            Log.RouteFailover(_logger, fields.Alias!, target.Model.Alias, failed.Reason);
+        }
+    }
+
+    /// <summary>One attempt: its target, whether it is the call's only one or its last, and what earlier attempts were charged.</summary>
+    private readonly record struct Attempt(ResponsesTarget Target, bool Only, bool Last, (Money Cost, TokenUsage Usage) Earlier, int BodyBytes);
+
+    /// <summary>A failed attempt that another target may retry: whether its bytes went upstream, and why it failed.</summary>
+    private readonly record struct Retry(bool Sent, string Reason);
+
+    /// <summary>
+    /// Sends the request to <paramref name="model"/> and relays its answer; or, when the provider failed before any byte
+    /// reached the caller and <paramref name="last"/> is false, answers nothing and returns how it failed.
+    /// </summary>
+    private async Task<Retry?> AttemptAsync(OpenedCall opened, ResponsesShape.Fields fields, JsonObject request, Attempt attempt, GatewayState state)
+    {
+        var (context, call) = (opened.Context, opened.Call);
+        var ct = context.RequestAborted;
+        var (model, price, maxTokens) = (attempt.Target.Model, attempt.Target.Price, attempt.Target.MaxTokens);
         call.Provider = model.Upstream.Name;
         call.UpstreamModel = model.Model.UpstreamModel;
         call.Price = price;
@@ -229,21 +286,47 @@ internal sealed class ResponsesProxy
         if (Translate(request, model, maxTokens, out var upstreamBody) is { } badTranslation)
         {
             await _opening.FailAsync(opened, badTranslation).ConfigureAwait(false);
-            return;
+            return null;
         }
 
-        using var buffer = new PooledBufferWriter(bodyBytes + 256);
+        using var buffer = new PooledBufferWriter(attempt.BodyBytes + 256);
         using var upstreamRequest = UpstreamRequest.Create(model.Upstream, translated ? model.ChatUri : model.Upstream.ResponsesUri, upstreamBody!, buffer, context.Request);
         using var deadline = _upstream.Deadline(TimeSpan.FromSeconds(state.Config.Server.UpstreamTimeoutSeconds), fields.Stream ? ct : CancellationToken.None);
         using var upstreamSpan = Telemetry.GatewayTracing.StartUpstream(call.Subject);
-        if (await _opening.SendAsync(opened, upstreamRequest, model.Upstream.Name, fields.Alias!, deadline).ConfigureAwait(false) is not { } upstreamResponse)
+        var sent = await _upstream.SendAsync(upstreamRequest, model.Upstream.Name, fields.Alias!, deadline).ConfigureAwait(false);
+        if (sent.Sent)
         {
-            return;
+            call.MarkSent();
+        }
+
+        var retryable = !attempt.Last && !ct.IsCancellationRequested;
+        if (sent.Response is not { } upstreamResponse)
+        {
+            // A background request that reached the provider is not retried: its hold moves to the queued response.
+            if (retryable && UpstreamErrors.ProviderCaused(sent.Failure) && !(fields.Background && sent.Sent))
+            {
+                return new Retry(sent.Sent, sent.Failure.ToString());
+            }
+
+            // Bytes went upstream and nothing can be known: this attempt's worst case (the hold, for a direct call).
+            var charge = !sent.Sent ? Metering.Nothing
+                : attempt.Only ? Metering.Unknown(call)
+                : new Metering.Charge(new TokenUsage(attempt.Target.InputTokens, maxTokens), UsageSource.Held, attempt.Target.WorstCost, false);
+            var relay = new ResponsesRelay(context, call, _usage, _routes, _logger, _time, _config) { Earlier = attempt.Earlier };
+            await relay.FailUpstreamAsync(sent.Failure, charge).ConfigureAwait(false);
+            return null;
         }
 
         using (upstreamResponse)
         {
-            var relay = new ResponsesRelay(context, call, _usage, _routes, _logger, _time, _config) { Anthropic = anthropic, ChatOnly = translated && !anthropic, MaxOutputTokens = maxTokens };
+            var status = (int)upstreamResponse.StatusCode;
+            if (retryable && (status == 429 || status >= 500))
+            {
+                // A refused request is not billed; its body is left unread.
+                return new Retry(false, "upstream_" + status.ToString(CultureInfo.InvariantCulture));
+            }
+
+            var relay = new ResponsesRelay(context, call, _usage, _routes, _logger, _time, _config) { Anthropic = anthropic, ChatOnly = translated && !anthropic, MaxOutputTokens = maxTokens, Earlier = attempt.Earlier };
             if (!upstreamResponse.IsSuccessStatusCode)
             {
                 await relay.UpstreamErrorAsync(upstreamResponse, deadline.Token).ConfigureAwait(false);
@@ -257,6 +340,71 @@ internal sealed class ResponsesProxy
                 await relay.WholeAsync(upstreamResponse, price, fields with { Store = fields.Store && !translated }, deadline).ConfigureAwait(false);
             }
         }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The targets of route <c>fields.Alias</c> that can serve this request, in the order they are tried (healthy first),
+    /// each resolved for the key (the key must allow the route) and with its worst case; a target whose format cannot
+    /// carry the request (built-in tools on a translated provider) is left out; none left is that target's 400.
+    /// </summary>
+    private GatewayError? RouteTargets(GatewayState state, Keys.VirtualKey key, JsonObject request, RequestShape shape, ResponsesShape.Fields fields, out List<ResponsesTarget> targets)
+    {
+        targets = [];
+        GatewayError? untranslatable = null;
+        foreach (var alias in _aliases.ModelsInOrder(state, fields.Alias!))
+        {
+            if (ModelAccess.Resolve(state, key, alias, ModelKind.Chat, out var model, out var price, calledAs: fields.Alias) is { } badTarget)
+            {
+                return badTarget;
+            }
+
+            if (Translate(request, model, 0, out _) is { } cannot)
+            {
+                untranslatable ??= cannot;
+                continue;
+            }
+
+            var max = fields.MaxOutputTokens ?? model.Model.MaxOutputTokens;
+            var bound = WorstCases.Of(shape, model.Model.UpstreamModel, model.Upstream.Kind == ProviderKind.Anthropic, model.Model.ContextWindow, max);
+            targets.Add(new ResponsesTarget(model, price, max, bound.Cost(price), bound.Tokens, bound.InputTokens));
+        }
+
+        return targets.Count == 0 ? untranslatable : null;
+    }
+
+    private static Money SumCost(List<ResponsesTarget> targets)
+    {
+        var sum = Money.Zero;
+        foreach (var target in targets)
+        {
+            sum += target.WorstCost;
+        }
+
+        return sum;
+    }
+
+    private static long SumTokens(List<ResponsesTarget> targets)
+    {
+        long sum = 0;
+        foreach (var target in targets)
+        {
+            sum += target.WorstTokens;
+        }
+
+        return sum;
+    }
+
+    private static long MaxInput(List<ResponsesTarget> targets)
+    {
+        long most = 0;
+        foreach (var target in targets)
+        {
+            most = Math.Max(most, target.InputTokens);
+        }
+
+        return most;
     }
 
     /// <summary>

@@ -36,6 +36,7 @@ internal sealed class ResponsesRelay
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConfigMonitor _config;
+    private Money _charged;
 
     /// <summary>The provider is Anthropic-format: its answers are translated to the Responses API.</summary>
     public bool Anthropic { get; init; }
@@ -45,6 +46,12 @@ internal sealed class ResponsesRelay
 
     /// <summary>The output limit held and sent (echoed as <c>max_output_tokens</c> in a translated response).</summary>
     public int MaxOutputTokens { get; init; }
+
+    /// <summary>
+    /// What a route's earlier attempts were charged (they reached the provider and failed before any byte reached the
+    /// caller): added to this call's charge, the total never above the hold.
+    /// </summary>
+    public (Money Cost, TokenUsage Usage) Earlier { get; init; }
 
     public ResponsesRelay(HttpContext context, CallRecord call, UsageRecorder usage, ResponseRoutes routes, ILogger logger, TimeProvider time, ConfigMonitor config)
     {
@@ -83,7 +90,7 @@ internal sealed class ResponsesRelay
             body = JsonSerializer.SerializeToUtf8Bytes(Providers.Translation.ErrorTranslation.AnthropicErrorToOpenAi(status, body), GatewayJsonContext.Default.JsonObject);
         }
 
-        var standing = await _usage.FinishAsync(_call, status, "upstream_" + status.ToString(CultureInfo.InvariantCulture), Metering.Nothing).ConfigureAwait(false);
+        var standing = await FinishAsync(status, "upstream_" + status.ToString(CultureInfo.InvariantCulture), Metering.Nothing).ConfigureAwait(false);
         if (_context.RequestAborted.IsCancellationRequested)
         {
             return;
@@ -142,7 +149,7 @@ internal sealed class ResponsesRelay
             _call.Admission = null;
             charge = Metering.Nothing;
             standing = admission.WhileRunning;
-            await _usage.FinishAsync(_call, gone ? 499 : 200, gone ? "client_closed" : "background_pending", charge).ConfigureAwait(false);
+            await FinishAsync(gone ? 499 : 200, gone ? "client_closed" : "background_pending", charge).ConfigureAwait(false);
         }
         else
         {
@@ -155,7 +162,7 @@ internal sealed class ResponsesRelay
                 return;
             }
 
-            standing = await _usage.FinishAsync(_call, gone ? 499 : 200, gone ? "client_closed" : null, charge).ConfigureAwait(false);
+            standing = await FinishAsync(gone ? 499 : 200, gone ? "client_closed" : null, charge).ConfigureAwait(false);
             if (fields.Store)
             {
                 // Remembered before the caller learns the id, so its next request (on any instance) finds it.
@@ -168,7 +175,7 @@ internal sealed class ResponsesRelay
             var response = _context.Response;
             response.StatusCode = 200;
             response.ContentType = "application/json";
-            response.Headers["x-request-cost"] = charge.Cost.ToString();
+            response.Headers["x-request-cost"] = _charged.ToString();
             response.ContentLength = body.Length;
             BudgetHeaders.Apply(response, standing);
             await response.Body.WriteAsync(body, _context.RequestAborted).ConfigureAwait(false);
@@ -207,14 +214,14 @@ internal sealed class ResponsesRelay
                 Log.ImplausibleUsage(_logger, _call.RequestId, _call.Provider);
             }
 
-            await _usage.FinishAsync(_call, status, charge.Implausible && !end.ClientGone ? "upstream_invalid_response" : end.ErrorCode, charge).ConfigureAwait(false);
+            await FinishAsync(status, charge.Implausible && !end.ClientGone ? "upstream_invalid_response" : end.ErrorCode, charge).ConfigureAwait(false);
             settled = charge;
         }
         else
         {
             var counted = Metering.Unknown(_call, relay.CountedOutputTokens, relay.ReportedInput);
             Log.StreamSettledFromCount(_logger, _call.RequestId, _call.Provider, counted.Usage.OutputTokens);
-            await _usage.FinishAsync(_call, status, end.ErrorCode ?? "upstream_stream_cut", counted).ConfigureAwait(false);
+            await FinishAsync(status, end.ErrorCode ?? "upstream_stream_cut", counted).ConfigureAwait(false);
             settled = counted;
         }
 
@@ -253,7 +260,7 @@ internal sealed class ResponsesRelay
         var translated = AnthropicToResponses.TranslateResponse(parsed, usage, "resp_" + _call.RequestId, _call.ModelAlias, _time.GetUtcNow().ToUnixTimeSeconds(), MaxOutputTokens);
         body = JsonSerializer.SerializeToUtf8Bytes(translated, GatewayJsonContext.Default.JsonObject);
         var gone = _context.RequestAborted.IsCancellationRequested;
-        var standing = await _usage.FinishAsync(_call, gone ? 499 : 200, gone ? "client_closed" : null, charge).ConfigureAwait(false);
+        var standing = await FinishAsync(gone ? 499 : 200, gone ? "client_closed" : null, charge).ConfigureAwait(false);
         if (gone)
         {
             return;
@@ -262,7 +269,7 @@ internal sealed class ResponsesRelay
         var response = _context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
-        response.Headers["x-request-cost"] = charge.Cost.ToString();
+        response.Headers["x-request-cost"] = _charged.ToString();
         response.ContentLength = body.Length;
         BudgetHeaders.Apply(response, standing);
         await response.Body.WriteAsync(body, _context.RequestAborted).ConfigureAwait(false);
@@ -287,18 +294,42 @@ internal sealed class ResponsesRelay
         pending is null ? null : PendingHold.Encode(pending), pending?.Amount ?? Money.Zero, pending is null ? 0 : _call.InputTokenBound,
         usage is { } known ? known.InputTokens + known.OutputTokens : null);
 
-    private async Task FailAsync(GatewayError error, Metering.Charge charge)
+    /// <summary>The upstream could not be reached, or failed before answering: its error, charged <paramref name="charge"/>.</summary>
+    public Task FailUpstreamAsync(UpstreamFailure failure, Metering.Charge charge) =>
+        FailAsync(UpstreamErrors.For(failure, _call.Provider, _call.ModelAlias, TimeoutSeconds), charge, failure == UpstreamFailure.CallerGone);
+
+    /// <summary>The call's one usage record and settlement: <paramref name="charge"/> plus the route's earlier attempts.</summary>
+    private ValueTask<BudgetStanding> FinishAsync(int status, string? errorCode, Metering.Charge charge)
     {
-        var gone = _context.RequestAborted.IsCancellationRequested;
-        var standing = await _usage.FinishAsync(_call, gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), charge).ConfigureAwait(false);
+        if (Earlier.Cost == Money.Zero)
+        {
+            _charged = charge.Cost;
+            return _usage.FinishAsync(_call, status, errorCode, charge);
+        }
+
+        var cost = charge.Cost + Earlier.Cost;
+        if (_call.Admission is { } admission && cost > admission.Amount)
+        {
+            cost = admission.Amount;
+        }
+
+        _charged = cost;
+        var source = charge.Source == UsageSource.None ? UsageSource.Held : charge.Source;
+        return _usage.FinishAsync(_call, status, errorCode, charge with { Usage = charge.Usage + Earlier.Usage, Source = source, Cost = cost });
+    }
+
+    private async Task FailAsync(GatewayError error, Metering.Charge charge, bool callerGone = false)
+    {
+        var gone = callerGone || _context.RequestAborted.IsCancellationRequested;
+        var standing = await FinishAsync(gone ? 499 : ErrorTable.StatusOf(error), gone ? "client_closed" : ErrorTable.CodeOf(error), charge).ConfigureAwait(false);
         if (gone)
         {
             return;
         }
 
-        if (charge.Source != UsageSource.None)
+        if (charge.Source != UsageSource.None || _charged != Money.Zero)
         {
-            _context.Response.Headers["x-request-cost"] = charge.Cost.ToString();
+            _context.Response.Headers["x-request-cost"] = _charged.ToString();
         }
 
         BudgetHeaders.Apply(_context.Response, standing);

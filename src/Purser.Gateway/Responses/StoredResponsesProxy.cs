@@ -31,16 +31,18 @@ internal sealed class StoredResponsesProxy
     private readonly UpstreamClient _upstream;
     private readonly UsageRecorder _usage;
     private readonly ResponseRoutes _routes;
-    private readonly IBudgetLedger _ledger;
+    private readonly BackgroundSettlement _settlement;
+    private readonly TimeProvider _time;
     private readonly ILogger<StoredResponsesProxy> _logger;
 
-    public StoredResponsesProxy(CallOpening opening, UpstreamClient upstream, UsageRecorder usage, ResponseRoutes routes, IBudgetLedger ledger, ILogger<StoredResponsesProxy> logger)
+    public StoredResponsesProxy(CallOpening opening, UpstreamClient upstream, UsageRecorder usage, ResponseRoutes routes, BackgroundSettlement settlement, TimeProvider time, ILogger<StoredResponsesProxy> logger)
     {
         _opening = opening;
         _upstream = upstream;
         _usage = usage;
         _routes = routes;
-        _ledger = ledger;
+        _settlement = settlement;
+        _time = time;
         _logger = logger;
     }
 
@@ -62,7 +64,7 @@ internal sealed class StoredResponsesProxy
         call.ModelAlias = route.ModelAlias;
         call.Provider = route.Provider;
         call.UpstreamModel = route.UpstreamModel;
-        if (Target(state, route) is not { } model)
+        if (BackgroundSettlement.Target(state, route) is not { } model)
         {
             await _opening.FailAsync(opened, new GatewayError(GatewayErrorCode.ModelNotFound, $"The provider '{route.Provider}' that stored response '{id}' is no longer configured.", "response_id")).ConfigureAwait(false);
             return;
@@ -95,9 +97,14 @@ internal sealed class StoredResponsesProxy
 
             var status = (int)upstream.StatusCode;
             var ok = status is >= 200 and < 300;
-            var (usage, source, cost) = ok && suffix is "" or "/cancel" && method != HttpMethod.Delete && route.PendingHoldId is not null
-                ? await SettleBackgroundAsync(route, body, model).ConfigureAwait(false)
-                : (default(TokenUsage), UsageSource.None, Money.Zero);
+            // The retrieval that first finds a background response finished settles its hold and records its cost; a
+            // deleted one that was never seen finished cannot be known any more: its hold, in full.
+            var pending = ok && route.PendingHoldId is not null;
+            var settled = !pending ? null
+                : method == HttpMethod.Delete ? await _settlement.InFullAsync(route, "deleted before it was seen finished").ConfigureAwait(false)
+                : suffix is "" or "/cancel" ? await _settlement.FromResponseAsync(route, body, model.Model.Price ?? ModelPrice.Free).ConfigureAwait(false)
+                : null;
+            var (usage, source, cost) = settled is { } s ? (s.Usage, s.Source, s.Cost) : (default(TokenUsage), UsageSource.None, Money.Zero);
             if (ok && method == HttpMethod.Delete)
             {
                 await _routes.ForgetAsync(id).ConfigureAwait(false);
@@ -116,69 +123,5 @@ internal sealed class StoredResponsesProxy
             response.ContentLength = body.Length;
             await response.Body.WriteAsync(body, ct).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>
-    /// Settles a background response's open hold once it is finished (completed, incomplete, failed or cancelled):
-    /// its reported usage at the model's price, clamped to the hold; a finished response without usage ran nothing
-    /// billable. Claimed once across instances, so racing retrievals settle it once.
-    /// </summary>
-    private async Task<(TokenUsage Usage, UsageSource Source, Money Cost)> SettleBackgroundAsync(ResponseRoute route, byte[] body, ResolvedModel model)
-    {
-        var observer = new ResponsesStreamObserver();
-        if (!observer.ObserveResponseObject(body) || observer.Status is not ("completed" or "incomplete" or "failed" or "cancelled"))
-        {
-            return (default, UsageSource.None, Money.Zero);
-        }
-
-        if (!await _routes.TryClaimPendingAsync(route).ConfigureAwait(false))
-        {
-            return (default, UsageSource.None, Money.Zero);
-        }
-
-        var price = model.Model.Price ?? ModelPrice.Free;
-        var usage = observer.ReportedUsage ?? default;
-        var source = observer.ReportedUsage is null ? UsageSource.None : UsageSource.Reported;
-        var cost = source == UsageSource.None ? Money.Zero : price.Cost(usage);
-        if (cost > route.PendingHoldAmount || usage.TotalTokens < 0 || usage.InputTokens >= Metering.MaxPlausibleTokens || usage.OutputTokens >= Metering.MaxPlausibleTokens)
-        {
-            // More than the request could have produced: the hold in full, as for any implausible report.
-            Log.ImplausibleUsage(_logger, route.ResponseId, route.Provider);
-            usage = new TokenUsage(route.PendingInputBound, 0);
-            source = UsageSource.Held;
-            cost = route.PendingHoldAmount;
-        }
-
-        if (PendingHold.Decode(route.PendingHoldId!, out var holdId))
-        {
-            try
-            {
-                await _ledger.SettleAsync(holdId, cost, source == UsageSource.None ? 0 : usage.TotalTokens, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (LedgerUnavailableException)
-            {
-                // The hold stays and expires, charged in full; the record still carries the actual cost.
-            }
-        }
-
-        return (usage, source, cost);
-    }
-
-    private static ResolvedModel? Target(GatewayState state, ResponseRoute route)
-    {
-        if (state.Models.TryGetValue(route.ModelAlias, out var byAlias) && byAlias.Upstream.Name == route.Provider)
-        {
-            return byAlias;
-        }
-
-        foreach (var model in state.Models.Values)
-        {
-            if (model.Upstream.Name == route.Provider)
-            {
-                return model;
-            }
-        }
-
-        return null;
     }
 }

@@ -128,6 +128,52 @@ internal sealed partial class AliasCaller
         new(GatewayErrorCode.BudgetExceeded, $"The request's hold has no room left for another attempt at '{alias}'.");
 
     /// <summary>
+    /// The models a call of <paramref name="alias"/> tries, in the order it would try them (a nested route's own order
+    /// in its place): what a caller that opens its own attempts (the Responses API) fails over along.
+    /// </summary>
+    public List<string> ModelsInOrder(GatewayState state, string alias)
+    {
+        var models = new List<string>();
+        AddInOrder(state, alias, models, 0);
+        return models;
+    }
+
+    /// <summary>Marks a route target as failed (cooling for <paramref name="cooldownSeconds"/>) or healthy again, for a caller that opens its own attempts.</summary>
+    public void Attempted(string target, bool failed, int cooldownSeconds)
+    {
+        if (failed)
+        {
+            _health.Failed(target, cooldownSeconds);
+        }
+        else
+        {
+            _health.Succeeded(target);
+        }
+    }
+
+    private void AddInOrder(GatewayState state, string alias, List<string> models, int depth)
+    {
+        if (!state.Config.Routes.TryGetValue(alias, out var route))
+        {
+            if (!models.Contains(alias))
+            {
+                models.Add(alias);
+            }
+
+            return;
+        }
+
+        // The loader refuses cycles; the depth bound only keeps a bug from recursing forever.
+        if (depth <= 16)
+        {
+            foreach (var target in Order(route))
+            {
+                AddInOrder(state, target, models, depth + 1);
+            }
+        }
+    }
+
+    /// <summary>
     /// Healthy targets first, in the operator's order; cooling ones last rather than never, since a request that
     /// would otherwise fail might as well try them.
     /// </summary>

@@ -23,6 +23,9 @@ internal sealed class SimOptions
     /// <summary>Server-side web searches the model runs, at most the tool's max_uses.</summary>
     public int Searches { get; set; }
 
+    /// <summary>A background response stays queued for this many retrievals before it completes (default: completes on the first).</summary>
+    public int Queued { get; set; }
+
     public FailMode Fail { get; set; }
 
     public int FailStatus { get; set; }

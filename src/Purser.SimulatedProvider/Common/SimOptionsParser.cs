@@ -17,6 +17,7 @@ internal static class SimOptionsParser
         ("x-sim-chunk", "chunk"),
         ("x-sim-reason", "reason"),
         ("x-sim-searches", "searches"),
+        ("x-sim-queued", "queued"),
     ];
 
     public static bool TryParse(string model, IHeaderDictionary headers, out SimOptions options, out string error)
@@ -78,6 +79,8 @@ internal static class SimOptionsParser
                 return TryInt(key, value, 0, options, static (o, v) => o.Reason = v, out error);
             case "searches":
                 return TryInt(key, value, 0, options, static (o, v) => o.Searches = v, out error);
+            case "queued":
+                return TryInt(key, value, 0, options, static (o, v) => o.Queued = v, out error);
             case "fail":
                 return TryFail(options, value, out error);
             default:

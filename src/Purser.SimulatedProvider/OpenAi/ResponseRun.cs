@@ -18,6 +18,7 @@ internal sealed class ResponseRun
         MessageId = sim.Ids.Next("msg_");
         InputTokens = request.InputTokens + conversationTokens;
         CachedTokens = Math.Min(options.Cached, InputTokens);
+        QueuedRetrievals = options.Queued;
         int visible;
         if (request.TryChooseTool(out string name, out JsonElement parameters))
         {
@@ -45,6 +46,9 @@ internal sealed class ResponseRun
     }
 
     public ResponsesRequest Request { get; }
+
+    /// <summary>How many retrievals find a background response still queued (<c>queued=N</c>).</summary>
+    public int QueuedRetrievals { get; }
 
     public string Id { get; }
 

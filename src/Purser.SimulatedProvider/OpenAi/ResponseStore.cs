@@ -5,7 +5,8 @@ namespace Purser.SimulatedProvider.OpenAi;
 /// <summary>
 /// The responses created with <c>store: true</c>, by id, for <c>previous_response_id</c>, <c>GET</c>, <c>DELETE</c>,
 /// <c>cancel</c> and <c>input_items</c>. In memory, for the life of the simulator. A background response is queued
-/// when created and completes when it is first retrieved (the simulator's stand-in for "some time later").
+/// when created and completes when it is first retrieved (the simulator's stand-in for "some time later"), or after
+/// <c>queued=N</c> retrievals that find it still queued.
 /// </summary>
 internal sealed class ResponseStore
 {
@@ -21,11 +22,13 @@ internal sealed class ResponseStore
     internal sealed class Entry
     {
         private int stage;
+        private int queuedRetrievals;
 
         public Entry(ResponseRun run, ResponseJson.Stage stage)
         {
             Run = run;
             this.stage = (int)stage;
+            queuedRetrievals = run.QueuedRetrievals;
         }
 
         public ResponseRun Run { get; }
@@ -35,6 +38,12 @@ internal sealed class ResponseStore
         /// <summary>A queued response moves on: to finished when retrieved, to cancelled when cancelled; others stay as they are.</summary>
         public ResponseJson.Stage Advance(ResponseJson.Stage to)
         {
+            // queued=N: a retrieval of a response still "running" answers it queued, N times.
+            if (to == ResponseJson.Stage.Finished && Interlocked.Decrement(ref queuedRetrievals) >= 0)
+            {
+                return Stage;
+            }
+
             Interlocked.CompareExchange(ref stage, (int)to, (int)ResponseJson.Stage.Queued);
             return Stage;
         }

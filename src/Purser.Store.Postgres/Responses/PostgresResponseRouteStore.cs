@@ -63,18 +63,33 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
                 + "FROM response_routes WHERE response_id = $1");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = responseId });
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            if (!await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                return (ResponseRoute?)null;
-            }
-
-            return new ResponseRoute(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-                reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8),
-                reader.IsDBNull(9) ? null : reader.GetInt64(9));
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? Read(reader) : null;
         });
     }
+
+    public Task<IReadOnlyList<ResponseRoute>> PendingAsync(DateTimeOffset createdBefore, int limit, CancellationToken ct) =>
+        PostgresErrors.RunAsync<IReadOnlyList<ResponseRoute>>(async () =>
+        {
+            await using var command = _dataSource.CreateCommand(
+                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens "
+                + "FROM response_routes WHERE pending_hold_id IS NOT NULL AND created_at <= $1 ORDER BY created_at LIMIT $2");
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = createdBefore.ToUnixTimeMilliseconds() });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            var routes = new List<ResponseRoute>();
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                routes.Add(Read(reader));
+            }
+
+            return routes;
+        });
+
+    private static ResponseRoute Read(NpgsqlDataReader reader) => new(
+        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+        reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8),
+        reader.IsDBNull(9) ? null : reader.GetInt64(9));
 
     public Task<bool> TryClaimPendingAsync(string responseId, CancellationToken ct)
     {

@@ -66,18 +66,34 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
                 + "FROM response_routes WHERE response_id = $id;";
             command.Parameters.AddWithValue("$id", responseId);
             using var reader = command.ExecuteReader();
-            if (!reader.Read())
-            {
-                return (ResponseRoute?)null;
-            }
-
-            return new ResponseRoute(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-                reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8),
-                reader.IsDBNull(9) ? null : reader.GetInt64(9));
+            return reader.Read() ? Read(reader) : null;
         });
     }
+
+    public Task<IReadOnlyList<ResponseRoute>> PendingAsync(DateTimeOffset createdBefore, int limit, CancellationToken ct) =>
+        Run<IReadOnlyList<ResponseRoute>>(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText =
+                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens "
+                + "FROM response_routes WHERE pending_hold_id IS NOT NULL AND created_at <= $before ORDER BY created_at LIMIT $limit;";
+            command.Parameters.AddWithValue("$before", createdBefore.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$limit", limit);
+            using var reader = command.ExecuteReader();
+            var routes = new List<ResponseRoute>();
+            while (reader.Read())
+            {
+                routes.Add(Read(reader));
+            }
+
+            return routes;
+        });
+
+    private static ResponseRoute Read(SqliteDataReader reader) => new(
+        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+        reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8),
+        reader.IsDBNull(9) ? null : reader.GetInt64(9));
 
     public Task<bool> TryClaimPendingAsync(string responseId, CancellationToken ct)
     {

@@ -172,6 +172,27 @@ public sealed class WorstCaseAdmissionTests
     }
 
     [Fact]
+    public async Task Claude_codes_betas_on_an_openai_format_model_are_dropped_with_the_translation_not_refused()
+    {
+        var secret = await _fixture.CreateKeyAsync("beta-translated");
+        await _fixture.PutBudgetAsync("beta-translated-daily", Budget("key:beta-translated", 1_000_000_000));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages")
+        {
+            Content = new StringContent("""{"model":"sim-chat","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("x-api-key", secret);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        request.Headers.Add("anthropic-beta", "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,effort-2025-11-24");
+
+        // The header travels only to an Anthropic upstream; the translated call cannot be billed by it.
+        using var response = await _fixture.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var (spent, held, _) = await _fixture.BudgetStateAsync("beta-translated-daily");
+        Assert.True(spent > 0);
+        Assert.Equal(0, held);
+    }
+
+    [Fact]
     public async Task Near_the_cap_an_openai_models_messages_are_counted_exactly_instead_of_by_their_bytes()
     {
         var secret = await _fixture.CreateKeyAsync("exact-count");

@@ -83,6 +83,11 @@ public sealed class MeteringFixture : IAsyncLifetime
               claude-route: { targets: [claude-ok, sim-ok], cooldown_seconds: 30 }
               late-route: { targets: [sim-late, sim-ok], cooldown_seconds: 30 }
               responses-route: { targets: [sim-ok, claude-ok], cooldown_seconds: 30 }
+              responses-after-500: { targets: [sim-500, sim-ok], cooldown_seconds: 30 }
+              responses-after-429: { targets: [sim-429, claude-ok], cooldown_seconds: 30 }
+              responses-after-timeout: { targets: [sim-timeout, sim-ok], cooldown_seconds: 30 }
+              responses-all-fail: { targets: [sim-429, sim-500], cooldown_seconds: 30 }
+              responses-cut-first: { targets: [sim-cut, sim-ok], cooldown_seconds: 30 }
             ensembles:
               panel-with-liar:
                 panel: [sim-ok, sim-nousage]
