@@ -150,7 +150,7 @@ internal sealed class KeyAdmin
         var models = new JsonArray();
         foreach (var m in key.AllowedModels)
         {
-            models.Add(m);
+            models.Add((JsonNode?)m);
         }
 
         return new JsonObject
