@@ -88,7 +88,7 @@ internal sealed class MessagesRequest
         }
 
         r.StopSequences = stops;
-        r.InputTokens += TokenCounter.PerRequest;
+        r.InputTokens += TokenCounter.PerRequest + r.tools.ListTokens;
         request = r;
         return true;
     }
@@ -291,12 +291,11 @@ internal sealed class MessagesRequest
 
     private bool TryReadTools(JsonElement root, out string error)
     {
-        if (!tools.TryReadList(root, "tools: expected an array", CheckTool, out error))
+        if (!tools.TryRead(root, "tools: expected an array", CheckTool, out JsonElement choice, out error))
         {
             return false;
         }
 
-        InputTokens += tools.ListTokens;
         if (tools.List.ValueKind == JsonValueKind.Array)
         {
             foreach (JsonElement tool in tools.List.EnumerateArray())
@@ -311,7 +310,7 @@ internal sealed class MessagesRequest
             }
         }
 
-        if (!root.TryGetProperty("tool_choice", out JsonElement choice) || choice.ValueKind == JsonValueKind.Null)
+        if (choice.ValueKind == JsonValueKind.Undefined)
         {
             return true;
         }

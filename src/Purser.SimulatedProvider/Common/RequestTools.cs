@@ -28,10 +28,12 @@ internal sealed class RequestTools
     /// <summary>
     /// Reads the optional <c>tools</c> array: <paramref name="notArray"/> when it is not one, else the first error
     /// <paramref name="check"/> gives for a tool (its element and index). A non-empty list is kept (cloned, so it
-    /// outlives the body) and its bytes are counted in <see cref="ListTokens"/>.
+    /// outlives the body) and its bytes are counted in <see cref="ListTokens"/>. <paramref name="choice"/> is the
+    /// request's <c>tool_choice</c>, undefined when it has none (or null), for the format to read.
     /// </summary>
-    public bool TryReadList(JsonElement root, string notArray, Func<JsonElement, int, string?> check, out string error)
+    public bool TryRead(JsonElement root, string notArray, Func<JsonElement, int, string?> check, out JsonElement choice, out string error)
     {
+        choice = root.TryGetProperty("tool_choice", out JsonElement c) && c.ValueKind != JsonValueKind.Null ? c : default;
         error = string.Empty;
         if (!root.TryGetProperty("tools", out JsonElement toolList) || toolList.ValueKind == JsonValueKind.Null)
         {

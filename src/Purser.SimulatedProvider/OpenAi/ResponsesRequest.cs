@@ -152,7 +152,7 @@ internal sealed class ResponsesRequest
             return false;
         }
 
-        r.InputTokens += TokenCounter.PerRequest;
+        r.InputTokens += TokenCounter.PerRequest + r.tools.ListTokens;
         param = null;
         request = r;
         return true;
@@ -296,14 +296,13 @@ internal sealed class ResponsesRequest
     private bool TryReadTools(JsonElement root, out string error, out string? param)
     {
         param = "tools";
-        if (!tools.TryReadList(root, "Invalid type for 'tools': expected an array.", CheckTool, out error))
+        if (!tools.TryRead(root, "Invalid type for 'tools': expected an array.", CheckTool, out JsonElement choice, out error))
         {
             return false;
         }
 
-        InputTokens += tools.ListTokens;
         param = "tool_choice";
-        if (!root.TryGetProperty("tool_choice", out JsonElement choice) || choice.ValueKind == JsonValueKind.Null)
+        if (choice.ValueKind == JsonValueKind.Undefined)
         {
             return true;
         }
