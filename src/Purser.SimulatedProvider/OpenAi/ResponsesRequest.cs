@@ -293,6 +293,16 @@ internal sealed class ResponsesRequest
         return true;
     }
 
+    private static string? CheckTool(JsonElement tool, int index)
+    {
+        if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("type", out JsonElement type) || type.ValueKind != JsonValueKind.String)
+        {
+            return $"Invalid 'tools[{index}]': expected an object with a string 'type'.";
+        }
+
+        return type.ValueEquals("function") && !HasString(tool, "name") ? $"Missing required parameter: 'tools[{index}].name'." : null;
+    }
+
     private bool TryReadTools(JsonElement root, out string error, out string? param)
     {
         param = "tools";
@@ -302,18 +312,15 @@ internal sealed class ResponsesRequest
         }
 
         param = "tool_choice";
-        if (choice.ValueKind == JsonValueKind.Undefined)
+        if (choice.ValueKind == JsonValueKind.Undefined
+            || (choice.ValueKind == JsonValueKind.String && (choice.ValueEquals("auto") || choice.ValueEquals("required"))))
         {
             return true;
         }
 
-        if (choice.ValueKind == JsonValueKind.String && (choice.ValueEquals("none") || choice.ValueEquals("auto") || choice.ValueEquals("required")))
+        if (choice.ValueKind == JsonValueKind.String && choice.ValueEquals("none"))
         {
-            if (choice.ValueEquals("none"))
-            {
-                tools.ChooseNone();
-            }
-
+            tools.ChooseNone();
             return true;
         }
 
@@ -330,16 +337,6 @@ internal sealed class ResponsesRequest
 
         error = "Invalid 'tool_choice': expected \"none\", \"auto\", \"required\" or {\"type\":\"function\",\"name\":...}.";
         return false;
-    }
-
-    private static string? CheckTool(JsonElement tool, int index)
-    {
-        if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("type", out JsonElement type) || type.ValueKind != JsonValueKind.String)
-        {
-            return $"Invalid 'tools[{index}]': expected an object with a string 'type'.";
-        }
-
-        return type.ValueEquals("function") && !HasString(tool, "name") ? $"Missing required parameter: 'tools[{index}].name'." : null;
     }
 
     private static bool HasString(JsonElement obj, string name) =>
