@@ -49,16 +49,10 @@ public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IU
     public async Task<IReadOnlyList<UsageRecord>> QueryAsync(UsageQuery query, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var records = new List<UsageRecord>();
         using var connection = _database.OpenConnection();
         using var command = UsageRecordRows.CreateCommand(connection, query);
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            records.Add(UsageRecordColumns.Read(reader));
-        }
-
-        return records;
+        return await UsageRecordColumns.ReadAllAsync(reader, ct).ConfigureAwait(false);
     }
 
     /// <summary>

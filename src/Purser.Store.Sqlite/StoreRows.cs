@@ -16,6 +16,18 @@ internal static class StoreRows
     /// <summary>Every webhook endpoint, oldest first (the same statement in both dialects).</summary>
     public const string SelectEndpoints = "SELECT id, url, secret, event_types, created_at FROM webhook_endpoints ORDER BY created_at, id";
 
+    /// <summary>The text in the first column of every remaining row, in order.</summary>
+    public static List<string> ReadTexts(DbDataReader reader)
+    {
+        var texts = new List<string>();
+        while (reader.Read())
+        {
+            texts.Add(reader.GetString(0));
+        }
+
+        return texts;
+    }
+
     /// <summary>Events in the column order <c>id, at, type, scope, budget_id, window_key, request_id, message, payload</c>.</summary>
     public static async Task<List<GatewayEvent>> ReadEventsAsync(DbDataReader reader, CancellationToken ct)
     {

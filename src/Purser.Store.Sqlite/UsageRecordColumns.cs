@@ -13,6 +13,18 @@ internal static class UsageRecordColumns
 {
     private const string GatewayIdPrefix = "req_";
 
+    /// <summary>Every remaining row of <paramref name="reader"/>, in its order.</summary>
+    public static async Task<IReadOnlyList<UsageRecord>> ReadAllAsync(DbDataReader reader, CancellationToken ct)
+    {
+        var records = new List<UsageRecord>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            records.Add(Read(reader));
+        }
+
+        return records;
+    }
+
     public static UsageRecord Read(DbDataReader reader) => new()
     {
         RequestId = ReadRequestId(reader, 0),

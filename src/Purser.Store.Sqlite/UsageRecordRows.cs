@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Data.Sqlite;
 using Purser.Pricing;
 using Purser.Usage;
@@ -21,54 +20,29 @@ internal static class UsageRecordRows
     /// </summary>
     public static SqliteCommand CreateCommand(SqliteConnection connection, UsageQuery query)
     {
-        var command = connection.CreateCommand();
-        var sql = new StringBuilder(SelectColumns, 512);
-        var separator = " WHERE ";
+        var filter = new SqliteFilter(connection.CreateCommand(), SelectColumns);
         if (query.KeyId is not null)
         {
-            sql.Append(separator).Append("key_id = $key_id");
-            command.Parameters.AddWithValue("$key_id", query.KeyId);
-            separator = " AND ";
+            filter.Where("key_id = $key_id", "$key_id", query.KeyId);
         }
 
         if (query.ModelAlias is not null)
         {
-            sql.Append(separator).Append("model_alias = $model_alias");
-            command.Parameters.AddWithValue("$model_alias", query.ModelAlias);
-            separator = " AND ";
+            filter.Where("model_alias = $model_alias", "$model_alias", query.ModelAlias);
         }
 
         if (query.EndUser is not null)
         {
-            sql.Append(separator).Append("end_user = $end_user");
-            command.Parameters.AddWithValue("$end_user", query.EndUser);
-            separator = " AND ";
+            filter.Where("end_user = $end_user", "$end_user", query.EndUser);
         }
 
         if (query.Tag is not null)
         {
             // One of the comma-separated tags, matched whole (instr, not LIKE, whose '_' is a wildcard).
-            sql.Append(separator).Append("instr(',' || tags || ',', ',' || $tag || ',') > 0");
-            command.Parameters.AddWithValue("$tag", query.Tag);
-            separator = " AND ";
+            filter.Where("instr(',' || tags || ',', ',' || $tag || ',') > 0", "$tag", query.Tag);
         }
 
-        if (query.From is { } from)
-        {
-            sql.Append(separator).Append("timestamp >= $from");
-            command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
-            separator = " AND ";
-        }
-
-        if (query.To is { } to)
-        {
-            sql.Append(separator).Append("timestamp < $to");
-            command.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());
-        }
-
-        sql.Append(" ORDER BY timestamp DESC, rowid DESC LIMIT $limit;");
-        command.Parameters.AddWithValue("$limit", query.Limit > 0 ? query.Limit : -1);
-        command.CommandText = sql.ToString();
-        return command;
+        filter.Between("timestamp", query.From, query.To);
+        return filter.Finish(query.Limit);
     }
 }

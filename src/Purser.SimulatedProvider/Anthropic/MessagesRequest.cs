@@ -6,9 +6,7 @@ namespace Purser.SimulatedProvider.Anthropic;
 /// <summary>The fields of an Anthropic Messages request the simulator acts on, validated in one pass.</summary>
 internal sealed class MessagesRequest
 {
-    private JsonElement tools;
-    private string? toolChoiceName;
-    private bool toolChoiceNone;
+    private readonly RequestTools tools = new(ToolShape.AnthropicTool);
 
     private MessagesRequest(string model)
     {
@@ -90,34 +88,13 @@ internal sealed class MessagesRequest
         }
 
         r.StopSequences = stops;
-        r.InputTokens += TokenCounter.PerRequest;
+        r.InputTokens += TokenCounter.PerRequest + r.tools.ListTokens;
         request = r;
         return true;
     }
 
     /// <summary>The tool to call, when the answer must be a tool_use block rather than text.</summary>
-    public bool TryChooseTool(out string name, out JsonElement inputSchema)
-    {
-        name = string.Empty;
-        inputSchema = default;
-        if (tools.ValueKind != JsonValueKind.Array || toolChoiceNone || LastIsToolResult)
-        {
-            return false;
-        }
-
-        foreach (JsonElement tool in tools.EnumerateArray())
-        {
-            string toolName = tool.GetProperty("name").GetString()!;
-            if (toolChoiceName is null || toolChoiceName == toolName)
-            {
-                name = toolName;
-                tool.TryGetProperty("input_schema", out inputSchema);
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool TryChooseTool(out string name, out JsonElement inputSchema) => tools.TryChoose(LastIsToolResult, out name, out inputSchema);
 
     private bool TryReadMessages(JsonElement root, out string error)
     {
@@ -314,24 +291,15 @@ internal sealed class MessagesRequest
 
     private bool TryReadTools(JsonElement root, out string error)
     {
-        error = string.Empty;
-        if (root.TryGetProperty("tools", out JsonElement toolList) && toolList.ValueKind != JsonValueKind.Null)
+        if (!tools.TryRead(root, "tools: expected an array", CheckTool, out JsonElement choice, out error))
         {
-            if (toolList.ValueKind != JsonValueKind.Array)
-            {
-                error = "tools: expected an array";
-                return false;
-            }
+            return false;
+        }
 
-            int index = 0;
-            foreach (JsonElement tool in toolList.EnumerateArray())
+        if (tools.List.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement tool in tools.List.EnumerateArray())
             {
-                if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("name", out JsonElement name) || name.ValueKind != JsonValueKind.String)
-                {
-                    error = $"tools.{index}: expected an object with a string 'name'";
-                    return false;
-                }
-
                 NoteCache(tool);
                 if (tool.TryGetProperty("type", out JsonElement toolType) && toolType.ValueKind == JsonValueKind.String
                     && toolType.GetString()!.StartsWith("web_search_", StringComparison.Ordinal))
@@ -339,18 +307,10 @@ internal sealed class MessagesRequest
                     HasWebSearch = true;
                     WebSearchMaxUses = tool.TryGetProperty("max_uses", out JsonElement maxUses) && maxUses.TryGetInt32(out int uses) ? uses : null;
                 }
-
-                index++;
-            }
-
-            if (index > 0)
-            {
-                tools = toolList;
-                InputTokens += TokenCounter.FromBytes(JsonText.RawLength(toolList));
             }
         }
 
-        if (!root.TryGetProperty("tool_choice", out JsonElement choice) || choice.ValueKind == JsonValueKind.Null)
+        if (choice.ValueKind == JsonValueKind.Undefined)
         {
             return true;
         }
@@ -363,7 +323,7 @@ internal sealed class MessagesRequest
 
         if (type.ValueEquals("none"))
         {
-            toolChoiceNone = true;
+            tools.ChooseNone();
             return true;
         }
 
@@ -374,10 +334,9 @@ internal sealed class MessagesRequest
 
         if (type.ValueEquals("tool") && choice.TryGetProperty("name", out JsonElement chosen) && chosen.ValueKind == JsonValueKind.String)
         {
-            toolChoiceName = chosen.GetString();
-            if (!TryChooseTool(out _, out _) && !LastIsToolResult)
+            if (!tools.TryChooseNamed(chosen.GetString(), LastIsToolResult))
             {
-                error = $"tool_choice: no tool named '{toolChoiceName}' in tools";
+                error = $"tool_choice: no tool named '{tools.ChosenName}' in tools";
                 return false;
             }
 
@@ -387,4 +346,9 @@ internal sealed class MessagesRequest
         error = "tool_choice: expected type auto, any, none, or tool with a name";
         return false;
     }
+
+    private static string? CheckTool(JsonElement tool, int index) =>
+        tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("name", out JsonElement name) || name.ValueKind != JsonValueKind.String
+            ? $"tools.{index}: expected an object with a string 'name'"
+            : null;
 }

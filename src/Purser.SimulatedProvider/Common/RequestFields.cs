@@ -123,4 +123,10 @@ internal static class RequestFields
 
         return bytes;
     }
+
+    /// <summary>The tier a call is served at: the requested <c>service_tier</c> when priority or flex, else default.</summary>
+    public static string ServiceTier(JsonElement root) =>
+        root.TryGetProperty("service_tier", out JsonElement tier) && tier.ValueKind == JsonValueKind.String
+            ? tier.ValueEquals("priority") ? "priority" : tier.ValueEquals("flex") ? "flex" : "default"
+            : "default";
 }

@@ -6,9 +6,7 @@ namespace Purser.SimulatedProvider.OpenAi;
 /// <summary>The fields of a chat completion request the simulator acts on, validated in one pass over the JSON.</summary>
 internal sealed class ChatRequest
 {
-    private JsonElement tools;
-    private string? toolChoiceName;
-    private bool toolChoiceNone;
+    private readonly RequestTools tools = new(ToolShape.ChatFunction);
 
     private ChatRequest(string model)
     {
@@ -102,10 +100,7 @@ internal sealed class ChatRequest
         }
 
         r.Stops = stops;
-        if (root.TryGetProperty("service_tier", out JsonElement tier) && tier.ValueKind == JsonValueKind.String)
-        {
-            r.ServiceTier = tier.ValueEquals("priority") ? "priority" : tier.ValueEquals("flex") ? "flex" : "default";
-        }
+        r.ServiceTier = RequestFields.ServiceTier(root);
 
         if (!r.TryReadResponseFormat(root, out error, out param)
             || !r.TryReadStreamOptions(root, out error, out param)
@@ -114,36 +109,14 @@ internal sealed class ChatRequest
             return false;
         }
 
-        r.InputTokens += TokenCounter.PerRequest;
+        r.InputTokens += TokenCounter.PerRequest + r.tools.ListTokens;
         param = null;
         request = r;
         return true;
     }
 
     /// <summary>The tool to call, when the answer must be a tool call rather than text.</summary>
-    public bool TryChooseTool(out string name, out JsonElement parameters)
-    {
-        name = string.Empty;
-        parameters = default;
-        if (tools.ValueKind != JsonValueKind.Array || toolChoiceNone || LastIsToolResult)
-        {
-            return false;
-        }
-
-        foreach (JsonElement tool in tools.EnumerateArray())
-        {
-            JsonElement function = tool.GetProperty("function");
-            string toolName = function.GetProperty("name").GetString()!;
-            if (toolChoiceName is null || toolChoiceName == toolName)
-            {
-                name = toolName;
-                function.TryGetProperty("parameters", out parameters);
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool TryChooseTool(out string name, out JsonElement parameters) => tools.TryChoose(LastIsToolResult, out name, out parameters);
 
     private bool TryReadMessages(JsonElement root, out string error)
     {
@@ -266,41 +239,14 @@ internal sealed class ChatRequest
 
     private bool TryReadTools(JsonElement root, out string error, out string? param)
     {
-        error = string.Empty;
         param = "tools";
-        if (root.TryGetProperty("tools", out JsonElement toolList) && toolList.ValueKind != JsonValueKind.Null)
+        if (!tools.TryRead(root, "Invalid type for 'tools': expected an array.", CheckTool, out JsonElement choice, out error))
         {
-            if (toolList.ValueKind != JsonValueKind.Array)
-            {
-                error = "Invalid type for 'tools': expected an array.";
-                return false;
-            }
-
-            int index = 0;
-            foreach (JsonElement tool in toolList.EnumerateArray())
-            {
-                if (tool.ValueKind != JsonValueKind.Object
-                    || !tool.TryGetProperty("function", out JsonElement function)
-                    || function.ValueKind != JsonValueKind.Object
-                    || !function.TryGetProperty("name", out JsonElement name)
-                    || name.ValueKind != JsonValueKind.String)
-                {
-                    error = $"Invalid 'tools[{index}]': expected {{\"type\":\"function\",\"function\":{{\"name\":...}}}}.";
-                    return false;
-                }
-
-                index++;
-            }
-
-            if (index > 0)
-            {
-                tools = toolList;
-                InputTokens += TokenCounter.FromBytes(JsonText.RawLength(toolList));
-            }
+            return false;
         }
 
         param = "tool_choice";
-        if (!root.TryGetProperty("tool_choice", out JsonElement choice) || choice.ValueKind == JsonValueKind.Null)
+        if (choice.ValueKind == JsonValueKind.Undefined)
         {
             return true;
         }
@@ -309,7 +255,7 @@ internal sealed class ChatRequest
         {
             if (choice.ValueEquals("none"))
             {
-                toolChoiceNone = true;
+                tools.ChooseNone();
                 return true;
             }
 
@@ -324,10 +270,9 @@ internal sealed class ChatRequest
             && chosen.TryGetProperty("name", out JsonElement chosenName)
             && chosenName.ValueKind == JsonValueKind.String)
         {
-            toolChoiceName = chosenName.GetString();
-            if (!TryChooseTool(out _, out _) && !LastIsToolResult)
+            if (!tools.TryChooseNamed(chosenName.GetString(), LastIsToolResult))
             {
-                error = $"Invalid 'tool_choice': no tool named '{toolChoiceName}' in 'tools'.";
+                error = $"Invalid 'tool_choice': no tool named '{tools.ChosenName}' in 'tools'.";
                 return false;
             }
 
@@ -337,6 +282,15 @@ internal sealed class ChatRequest
         error = "Invalid 'tool_choice': expected \"none\", \"auto\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}.";
         return false;
     }
+
+    private static string? CheckTool(JsonElement tool, int index) =>
+        tool.ValueKind != JsonValueKind.Object
+            || !tool.TryGetProperty("function", out JsonElement function)
+            || function.ValueKind != JsonValueKind.Object
+            || !function.TryGetProperty("name", out JsonElement name)
+            || name.ValueKind != JsonValueKind.String
+            ? $"Invalid 'tools[{index}]': expected {{\"type\":\"function\",\"function\":{{\"name\":...}}}}."
+            : null;
 
     private static long StringBytes(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String ? JsonText.Utf8Length(value) : 0;

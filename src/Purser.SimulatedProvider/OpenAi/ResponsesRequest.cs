@@ -14,9 +14,7 @@ internal sealed class ResponsesRequest
 {
     private const int MinOutputTokens = 16;
 
-    private JsonElement tools;
-    private string? toolChoiceName;
-    private bool toolChoiceNone;
+    private readonly RequestTools tools = new(ToolShape.ResponsesFunction);
 
     private ResponsesRequest(string model)
     {
@@ -49,7 +47,7 @@ internal sealed class ResponsesRequest
     /// <summary>The request's <c>input</c>, as sent (a string or an array), cloned so it outlives the request body.</summary>
     public JsonElement Input { get; private set; }
 
-    public JsonElement Tools => tools;
+    public JsonElement Tools => tools.List;
 
     public static bool TryRead(JsonElement root, out ResponsesRequest request, out string error, out string? param)
     {
@@ -139,10 +137,7 @@ internal sealed class ResponsesRequest
             r.PreviousResponseId = previous.GetString();
         }
 
-        if (root.TryGetProperty("service_tier", out JsonElement tier) && tier.ValueKind == JsonValueKind.String)
-        {
-            r.ServiceTier = tier.ValueEquals("priority") ? "priority" : tier.ValueEquals("flex") ? "flex" : "default";
-        }
+        r.ServiceTier = RequestFields.ServiceTier(root);
 
         param = "text";
         if (root.TryGetProperty("text", out JsonElement text) && text.ValueKind == JsonValueKind.Object
@@ -157,40 +152,14 @@ internal sealed class ResponsesRequest
             return false;
         }
 
-        r.InputTokens += TokenCounter.PerRequest;
+        r.InputTokens += TokenCounter.PerRequest + r.tools.ListTokens;
         param = null;
         request = r;
         return true;
     }
 
     /// <summary>The function to call, when the answer must be a function call rather than text.</summary>
-    public bool TryChooseTool(out string name, out JsonElement parameters)
-    {
-        name = string.Empty;
-        parameters = default;
-        if (tools.ValueKind != JsonValueKind.Array || toolChoiceNone || LastIsToolResult)
-        {
-            return false;
-        }
-
-        foreach (JsonElement tool in tools.EnumerateArray())
-        {
-            if (!tool.TryGetProperty("type", out JsonElement type) || !type.ValueEquals("function"))
-            {
-                continue;
-            }
-
-            string toolName = tool.GetProperty("name").GetString()!;
-            if (toolChoiceName is null || toolChoiceName == toolName)
-            {
-                name = toolName;
-                tool.TryGetProperty("parameters", out parameters);
-                return true;
-            }
-        }
-
-        return false;
-    }
+    public bool TryChooseTool(out string name, out JsonElement parameters) => tools.TryChoose(LastIsToolResult, out name, out parameters);
 
     private bool TryReadInput(JsonElement root, out string error)
     {
@@ -324,61 +293,42 @@ internal sealed class ResponsesRequest
         return true;
     }
 
+    private static string? CheckTool(JsonElement tool, int index)
+    {
+        if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("type", out JsonElement type) || type.ValueKind != JsonValueKind.String)
+        {
+            return $"Invalid 'tools[{index}]': expected an object with a string 'type'.";
+        }
+
+        return type.ValueEquals("function") && !HasString(tool, "name") ? $"Missing required parameter: 'tools[{index}].name'." : null;
+    }
+
     private bool TryReadTools(JsonElement root, out string error, out string? param)
     {
-        error = string.Empty;
         param = "tools";
-        if (root.TryGetProperty("tools", out JsonElement toolList) && toolList.ValueKind != JsonValueKind.Null)
+        if (!tools.TryRead(root, "Invalid type for 'tools': expected an array.", CheckTool, out JsonElement choice, out error))
         {
-            if (toolList.ValueKind != JsonValueKind.Array)
-            {
-                error = "Invalid type for 'tools': expected an array.";
-                return false;
-            }
-
-            int index = 0;
-            foreach (JsonElement tool in toolList.EnumerateArray())
-            {
-                if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("type", out JsonElement type) || type.ValueKind != JsonValueKind.String)
-                {
-                    error = $"Invalid 'tools[{index}]': expected an object with a string 'type'.";
-                    return false;
-                }
-
-                if (type.ValueEquals("function") && !HasString(tool, "name"))
-                {
-                    error = $"Missing required parameter: 'tools[{index}].name'.";
-                    return false;
-                }
-
-                index++;
-            }
-
-            if (index > 0)
-            {
-                tools = toolList.Clone();
-                InputTokens += TokenCounter.FromBytes(JsonText.RawLength(toolList));
-            }
+            return false;
         }
 
         param = "tool_choice";
-        if (!root.TryGetProperty("tool_choice", out JsonElement choice) || choice.ValueKind == JsonValueKind.Null)
+        if (choice.ValueKind == JsonValueKind.Undefined
+            || (choice.ValueKind == JsonValueKind.String && (choice.ValueEquals("auto") || choice.ValueEquals("required"))))
         {
             return true;
         }
 
-        if (choice.ValueKind == JsonValueKind.String && (choice.ValueEquals("none") || choice.ValueEquals("auto") || choice.ValueEquals("required")))
+        if (choice.ValueKind == JsonValueKind.String && choice.ValueEquals("none"))
         {
-            toolChoiceNone = choice.ValueEquals("none");
+            tools.ChooseNone();
             return true;
         }
 
         if (choice.ValueKind == JsonValueKind.Object && HasString(choice, "name"))
         {
-            toolChoiceName = choice.GetProperty("name").GetString();
-            if (!TryChooseTool(out _, out _) && !LastIsToolResult)
+            if (!tools.TryChooseNamed(choice.GetProperty("name").GetString(), LastIsToolResult))
             {
-                error = $"Tool choice '{toolChoiceName}' not found in 'tools' parameter.";
+                error = $"Tool choice '{tools.ChosenName}' not found in 'tools' parameter.";
                 return false;
             }
 

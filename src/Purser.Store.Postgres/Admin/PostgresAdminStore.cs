@@ -14,14 +14,8 @@ namespace Purser.Store.Postgres.Admin;
 /// </summary>
 public sealed class PostgresAdminStore : IAdminStore
 {
-    private const string KeyColumns = "id, hash, team, allowed_models, expires_at, created_at, revoked_at, trust_end_user, trust_tags";
-
-    private const string BudgetColumns =
-        "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model, degrade_throttle_rpm";
-
     private const string InsertBudget =
-        "INSERT INTO budgets (" + BudgetColumns + ", created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $15, $12, $12)";
+        "INSERT INTO budgets (" + AdminRows.BudgetColumns + ", created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $14, $15, $12, $12)";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
@@ -40,33 +34,16 @@ public sealed class PostgresAdminStore : IAdminStore
 
         // DO NOTHING without a target covers both the id and the hash uniqueness constraints.
         return ExecuteAsync(
-            $"INSERT INTO admin_keys ({KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            $"INSERT INTO admin_keys ({AdminRows.KeyColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
             command => AddKeyParameters(command, key),
             ct);
     }
 
-    public Task<IReadOnlyList<StoredKey>> ListKeysAsync(CancellationToken ct) => PostgresErrors.RunAsync<IReadOnlyList<StoredKey>>(async () =>
+    public Task<IReadOnlyList<StoredKey>> ListKeysAsync(CancellationToken ct) => PostgresErrors.RunAsync(async () =>
     {
-        var keys = new List<StoredKey>();
-        await using var command = _dataSource.CreateCommand($"SELECT {KeyColumns} FROM admin_keys ORDER BY id COLLATE \"C\"");
+        await using var command = _dataSource.CreateCommand($"SELECT {AdminRows.KeyColumns} FROM admin_keys ORDER BY id COLLATE \"C\"");
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            keys.Add(new StoredKey(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                AdminColumns.ParseModels(reader.GetString(3)),
-                reader.IsDBNull(4) ? null : AdminColumns.FromUnixMs(reader.GetInt64(4)),
-                AdminColumns.FromUnixMs(reader.GetInt64(5)),
-                reader.IsDBNull(6) ? null : AdminColumns.FromUnixMs(reader.GetInt64(6)))
-            {
-                TrustEndUser = reader.GetBoolean(7),
-                TrustTags = reader.GetBoolean(8),
-            });
-        }
-
-        return keys;
+        return await AdminRows.ReadKeysAsync(reader, ct).ConfigureAwait(false);
     });
 
     public async Task<bool> UpdateKeyAsync(StoredKey key, CancellationToken ct)
@@ -120,17 +97,11 @@ public sealed class PostgresAdminStore : IAdminStore
         return ExecuteAsync(InsertBudget + " ON CONFLICT (id) DO NOTHING", command => AddBudgetParameters(command, budget), ct);
     }
 
-    public Task<IReadOnlyList<BudgetDefinition>> ListBudgetsAsync(CancellationToken ct) => PostgresErrors.RunAsync<IReadOnlyList<BudgetDefinition>>(async () =>
+    public Task<IReadOnlyList<BudgetDefinition>> ListBudgetsAsync(CancellationToken ct) => PostgresErrors.RunAsync(async () =>
     {
-        var budgets = new List<BudgetDefinition>();
-        await using var command = _dataSource.CreateCommand($"SELECT {BudgetColumns} FROM budgets ORDER BY id COLLATE \"C\"");
+        await using var command = _dataSource.CreateCommand($"SELECT {AdminRows.BudgetColumns} FROM budgets ORDER BY id COLLATE \"C\"");
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            budgets.Add(AdminColumns.ReadBudget(reader));
-        }
-
-        return budgets;
+        return await AdminRows.ReadBudgetsAsync(reader, ct).ConfigureAwait(false);
     });
 
     public Task<bool> DeleteBudgetAsync(string id, CancellationToken ct)
@@ -196,17 +167,11 @@ public sealed class PostgresAdminStore : IAdminStore
             ct);
     }
 
-    public Task<IReadOnlyList<StoredAlias>> ListAliasesAsync(CancellationToken ct) => PostgresErrors.RunAsync<IReadOnlyList<StoredAlias>>(async () =>
+    public Task<IReadOnlyList<StoredAlias>> ListAliasesAsync(CancellationToken ct) => PostgresErrors.RunAsync(async () =>
     {
-        var aliases = new List<StoredAlias>();
-        await using var command = _dataSource.CreateCommand("SELECT alias, kind, definition, updated_at FROM composed_aliases ORDER BY alias");
+        await using var command = _dataSource.CreateCommand($"SELECT {AdminRows.AliasColumns} FROM composed_aliases ORDER BY alias");
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            aliases.Add(new StoredAlias(reader.GetString(0), AdminColumns.ParseAliasKind(reader.GetString(1)), reader.GetString(2), AdminColumns.FromUnixMs(reader.GetInt64(3))));
-        }
-
-        return aliases;
+        return await AdminRows.ReadAliasesAsync(reader, ct).ConfigureAwait(false);
     });
 
     public Task<bool> DeleteAliasAsync(AliasKind kind, string alias, CancellationToken ct)

@@ -14,10 +14,6 @@ namespace Purser.Store.Postgres.Admin;
 /// </summary>
 public sealed class PostgresTaskScopeStore : ITaskScopeStore
 {
-    private const string BudgetColumns =
-        "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens";
-
     private readonly NpgsqlDataSource _dataSource;
     private readonly TimeProvider _time;
 
@@ -34,7 +30,7 @@ public sealed class PostgresTaskScopeStore : ITaskScopeStore
         ArgumentNullException.ThrowIfNull(budgetId);
         return PostgresErrors.RunAsync(async () =>
         {
-            await using var command = _dataSource.CreateCommand($"SELECT {BudgetColumns} FROM budgets WHERE id = $1");
+            await using var command = _dataSource.CreateCommand($"SELECT {AdminRows.TaskBudgetColumns} FROM budgets WHERE id = $1");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = budgetId });
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             return await reader.ReadAsync(ct).ConfigureAwait(false) ? AdminColumns.ReadBudget(reader) : null;
@@ -66,7 +62,7 @@ public sealed class PostgresTaskScopeStore : ITaskScopeStore
             }
 
             await using var insert = new NpgsqlCommand(
-                $"INSERT INTO budgets ({BudgetColumns}, created_at, updated_at, created_by) "
+                $"INSERT INTO budgets ({AdminRows.TaskBudgetColumns}, created_at, updated_at, created_by) "
                 + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) ON CONFLICT (id) DO NOTHING",
                 connection,
                 transaction);

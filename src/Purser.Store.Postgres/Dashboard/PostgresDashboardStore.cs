@@ -1,5 +1,6 @@
 using Npgsql;
 using Purser.Dashboard;
+using Purser.Store.Sqlite;
 
 namespace Purser.Store.Postgres.Dashboard;
 
@@ -19,15 +20,9 @@ public sealed class PostgresDashboardStore : IDashboardStore
 
     public IReadOnlyList<string> ListKeyRingElements() => PostgresErrors.Run<IReadOnlyList<string>>(() =>
     {
-        var list = new List<string>();
         using var command = _dataSource.CreateCommand("SELECT xml FROM dashboard_key_ring ORDER BY seq");
         using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            list.Add(reader.GetString(0));
-        }
-
-        return list;
+        return StoreRows.ReadTexts(reader);
     });
 
     public void AddKeyRingElement(string name, string xml)

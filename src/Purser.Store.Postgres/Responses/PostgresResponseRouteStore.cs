@@ -1,6 +1,6 @@
 using Npgsql;
-using Purser.Pricing;
 using Purser.Responses;
+using Purser.Store.Sqlite.Responses;
 
 namespace Purser.Store.Postgres.Responses;
 
@@ -25,7 +25,7 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
         return PostgresErrors.RunAsync(async () =>
         {
             await using var command = _dataSource.CreateCommand(
-                "INSERT INTO response_routes (response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens) "
+                "INSERT INTO response_routes (" + ResponseRouteRows.Columns + ") "
                 + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (response_id) DO NOTHING");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = route.ResponseId });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = route.KeyId });
@@ -59,11 +59,11 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
         return PostgresErrors.RunAsync(async () =>
         {
             await using var command = _dataSource.CreateCommand(
-                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens "
+                "SELECT " + ResponseRouteRows.Columns + " "
                 + "FROM response_routes WHERE response_id = $1");
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = responseId });
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            return await reader.ReadAsync(ct).ConfigureAwait(false) ? Read(reader) : null;
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? ResponseRouteRows.Read(reader) : null;
         });
     }
 
@@ -71,7 +71,7 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
         PostgresErrors.RunAsync<IReadOnlyList<ResponseRoute>>(async () =>
         {
             await using var command = _dataSource.CreateCommand(
-                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens "
+                "SELECT " + ResponseRouteRows.Columns + " "
                 + "FROM response_routes WHERE pending_hold_id IS NOT NULL AND created_at <= $1 ORDER BY created_at LIMIT $2");
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = createdBefore.ToUnixTimeMilliseconds() });
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
@@ -79,17 +79,11 @@ public sealed class PostgresResponseRouteStore : IResponseRouteStore
             var routes = new List<ResponseRoute>();
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                routes.Add(Read(reader));
+                routes.Add(ResponseRouteRows.Read(reader));
             }
 
             return routes;
         });
-
-    private static ResponseRoute Read(NpgsqlDataReader reader) => new(
-        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-        reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8),
-        reader.IsDBNull(9) ? null : reader.GetInt64(9));
 
     public Task<bool> TryClaimPendingAsync(string responseId, CancellationToken ct)
     {

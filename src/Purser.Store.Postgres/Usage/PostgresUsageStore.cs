@@ -47,17 +47,11 @@ public sealed class PostgresUsageStore : IUsageSink, IUsageStore, IUsageExport, 
     public Task<IReadOnlyList<UsageRecord>> QueryAsync(UsageQuery query, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return PostgresErrors.RunAsync<IReadOnlyList<UsageRecord>>(async () =>
+        return PostgresErrors.RunAsync(async () =>
         {
-            var records = new List<UsageRecord>();
             await using var command = PostgresUsageRows.CreateQuery(_database.DataSource, query);
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                records.Add(UsageRecordColumns.Read(reader));
-            }
-
-            return records;
+            return await UsageRecordColumns.ReadAllAsync(reader, ct).ConfigureAwait(false);
         });
     }
 

@@ -12,12 +12,6 @@ namespace Purser.Store.Sqlite.Admin;
 /// </summary>
 public sealed class SqliteAdminStore : IAdminStore
 {
-    private const string KeyColumns = "id, hash, team, allowed_models, expires_at, created_at, revoked_at, trust_end_user, trust_tags";
-
-    private const string BudgetColumns =
-        "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens, under_scope, model, degrade_throttle_rpm";
-
     private const string BudgetValues =
         "$id, $scope, $window_kind, $time_zone, $cap_nano, $cap_tokens, $enforcement, $mode, $alert_thresholds, "
         + "$degrade_fallback_model, $degrade_min_max_tokens, $under_scope, $model, $degrade_throttle_rpm, $now, $now";
@@ -40,35 +34,18 @@ public sealed class SqliteAdminStore : IAdminStore
         using var command = connection.CreateCommand();
 
         // DO NOTHING covers both the id and the hash uniqueness constraints; NOT NULL violations still throw (bugs).
-        command.CommandText = $"INSERT INTO admin_keys ({KeyColumns}) VALUES ($id, $hash, $team, $allowed_models, $expires_at, $created_at, $revoked_at, $trust_end_user, $trust_tags) ON CONFLICT DO NOTHING;";
+        command.CommandText = $"INSERT INTO admin_keys ({AdminRows.KeyColumns}) VALUES ($id, $hash, $team, $allowed_models, $expires_at, $created_at, $revoked_at, $trust_end_user, $trust_tags) ON CONFLICT DO NOTHING;";
         AddKeyParameters(command, key);
         return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
     }
 
     public async Task<IReadOnlyList<StoredKey>> ListKeysAsync(CancellationToken ct)
     {
-        var keys = new List<StoredKey>();
         using var connection = _database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {KeyColumns} FROM admin_keys ORDER BY id;";
+        command.CommandText = $"SELECT {AdminRows.KeyColumns} FROM admin_keys ORDER BY id;";
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            keys.Add(new StoredKey(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                AdminColumns.ParseModels(reader.GetString(3)),
-                reader.IsDBNull(4) ? null : AdminColumns.FromUnixMs(reader.GetInt64(4)),
-                AdminColumns.FromUnixMs(reader.GetInt64(5)),
-                reader.IsDBNull(6) ? null : AdminColumns.FromUnixMs(reader.GetInt64(6)))
-            {
-                TrustEndUser = reader.GetBoolean(7),
-                TrustTags = reader.GetBoolean(8),
-            });
-        }
-
-        return keys;
+        return await AdminRows.ReadKeysAsync(reader, ct).ConfigureAwait(false);
     }
 
     public async Task<bool> UpdateKeyAsync(StoredKey key, CancellationToken ct)
@@ -103,7 +80,7 @@ public sealed class SqliteAdminStore : IAdminStore
         using var connection = _database.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText =
-            $"INSERT INTO budgets ({BudgetColumns}, created_at, updated_at) VALUES ({BudgetValues}) "
+            $"INSERT INTO budgets ({AdminRows.BudgetColumns}, created_at, updated_at) VALUES ({BudgetValues}) "
             + "ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, window_kind = excluded.window_kind, "
             + "time_zone = excluded.time_zone, cap_nano = excluded.cap_nano, cap_tokens = excluded.cap_tokens, "
             + "enforcement = excluded.enforcement, mode = excluded.mode, alert_thresholds = excluded.alert_thresholds, "
@@ -119,24 +96,18 @@ public sealed class SqliteAdminStore : IAdminStore
         ArgumentNullException.ThrowIfNull(budget);
         using var connection = _database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = $"INSERT INTO budgets ({BudgetColumns}, created_at, updated_at) VALUES ({BudgetValues}) ON CONFLICT (id) DO NOTHING;";
+        command.CommandText = $"INSERT INTO budgets ({AdminRows.BudgetColumns}, created_at, updated_at) VALUES ({BudgetValues}) ON CONFLICT (id) DO NOTHING;";
         AddBudgetParameters(command, budget);
         return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
     }
 
     public async Task<IReadOnlyList<BudgetDefinition>> ListBudgetsAsync(CancellationToken ct)
     {
-        var budgets = new List<BudgetDefinition>();
         using var connection = _database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {BudgetColumns} FROM budgets ORDER BY id;";
+        command.CommandText = $"SELECT {AdminRows.BudgetColumns} FROM budgets ORDER BY id;";
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            budgets.Add(AdminColumns.ReadBudget(reader));
-        }
-
-        return budgets;
+        return await AdminRows.ReadBudgetsAsync(reader, ct).ConfigureAwait(false);
     }
 
     public async Task<bool> DeleteBudgetAsync(string id, CancellationToken ct)
@@ -166,17 +137,11 @@ public sealed class SqliteAdminStore : IAdminStore
 
     public async Task<IReadOnlyList<StoredAlias>> ListAliasesAsync(CancellationToken ct)
     {
-        var aliases = new List<StoredAlias>();
         using var connection = _database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT alias, kind, definition, updated_at FROM composed_aliases ORDER BY alias;";
+        command.CommandText = $"SELECT {AdminRows.AliasColumns} FROM composed_aliases ORDER BY alias;";
         using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await reader.ReadAsync(ct).ConfigureAwait(false))
-        {
-            aliases.Add(new StoredAlias(reader.GetString(0), AdminColumns.ParseAliasKind(reader.GetString(1)), reader.GetString(2), AdminColumns.FromUnixMs(reader.GetInt64(3))));
-        }
-
-        return aliases;
+        return await AdminRows.ReadAliasesAsync(reader, ct).ConfigureAwait(false);
     }
 
     public async Task<bool> DeleteAliasAsync(AliasKind kind, string alias, CancellationToken ct)

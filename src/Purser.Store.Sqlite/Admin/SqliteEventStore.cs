@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Data.Sqlite;
 using Purser.Events;
 
@@ -63,40 +62,19 @@ public sealed class SqliteEventStore : IEventStore
 
     private static SqliteCommand CreateQuery(SqliteConnection connection, EventQuery query)
     {
-        var command = connection.CreateCommand();
-        var sql = new StringBuilder("SELECT " + Columns + " FROM events", 256);
-        var separator = " WHERE ";
+        var filter = new SqliteFilter(connection.CreateCommand(), "SELECT " + Columns + " FROM events");
         if (query.Type is not null)
         {
-            sql.Append(separator).Append("type = $type");
-            command.Parameters.AddWithValue("$type", query.Type);
-            separator = " AND ";
+            filter.Where("type = $type", "$type", query.Type);
         }
 
         if (query.Scope is not null)
         {
-            sql.Append(separator).Append("scope = $scope");
-            command.Parameters.AddWithValue("$scope", query.Scope);
-            separator = " AND ";
+            filter.Where("scope = $scope", "$scope", query.Scope);
         }
 
-        if (query.From is { } from)
-        {
-            sql.Append(separator).Append("timestamp >= $from");
-            command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
-            separator = " AND ";
-        }
-
-        if (query.To is { } to)
-        {
-            sql.Append(separator).Append("timestamp < $to");
-            command.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());
-        }
-
-        sql.Append(" ORDER BY timestamp DESC, rowid DESC LIMIT $limit;");
-        command.Parameters.AddWithValue("$limit", query.Limit > 0 ? query.Limit : -1);
-        command.CommandText = sql.ToString();
-        return command;
+        filter.Between("timestamp", query.From, query.To);
+        return filter.Finish(query.Limit);
     }
 
     private void AddParameters(SqliteCommand command, GatewayEvent e, string? dedupeKey)

@@ -12,10 +12,6 @@ namespace Purser.Store.Sqlite.Admin;
 /// </summary>
 public sealed class SqliteTaskScopeStore : ITaskScopeStore
 {
-    private const string BudgetColumns =
-        "id, scope, window_kind, time_zone, cap_nano, cap_tokens, enforcement, mode, alert_thresholds, "
-        + "degrade_fallback_model, degrade_min_max_tokens";
-
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
 
@@ -34,7 +30,7 @@ public sealed class SqliteTaskScopeStore : ITaskScopeStore
         {
             using var connection = _database.OpenConnection();
             using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {BudgetColumns} FROM budgets WHERE id = $id;";
+            command.CommandText = $"SELECT {AdminRows.TaskBudgetColumns} FROM budgets WHERE id = $id;";
             command.Parameters.AddWithValue("$id", budgetId);
             using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             return await reader.ReadAsync(ct).ConfigureAwait(false) ? AdminColumns.ReadBudget(reader) : null;
@@ -67,7 +63,7 @@ public sealed class SqliteTaskScopeStore : ITaskScopeStore
             using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText =
-                $"INSERT INTO budgets ({BudgetColumns}, created_at, updated_at, created_by) VALUES ($id, $scope, $window_kind, "
+                $"INSERT INTO budgets ({AdminRows.TaskBudgetColumns}, created_at, updated_at, created_by) VALUES ($id, $scope, $window_kind, "
                 + "$time_zone, $cap_nano, $cap_tokens, $enforcement, $mode, $alert_thresholds, $degrade_fallback_model, "
                 + "$degrade_min_max_tokens, $now, $now, $created_by);";
             insert.Parameters.AddWithValue("$id", budget.Id);

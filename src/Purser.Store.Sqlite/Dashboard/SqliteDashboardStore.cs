@@ -15,17 +15,11 @@ public sealed class SqliteDashboardStore : IDashboardStore
 
     public IReadOnlyList<string> ListKeyRingElements()
     {
-        var list = new List<string>();
         using var connection = _database.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT xml FROM dashboard_key_ring ORDER BY seq;";
         using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            list.Add(reader.GetString(0));
-        }
-
-        return list;
+        return StoreRows.ReadTexts(reader);
     }
 
     public void AddKeyRingElement(string name, string xml)

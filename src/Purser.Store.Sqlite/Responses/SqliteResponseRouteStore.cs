@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Purser.Pricing;
 using Purser.Responses;
 
 namespace Purser.Store.Sqlite.Responses;
@@ -26,7 +25,7 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
         {
             using var command = connection.CreateCommand();
             command.CommandText =
-                "INSERT INTO response_routes (response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens) "
+                "INSERT INTO response_routes (" + ResponseRouteRows.Columns + ") "
                 + "VALUES ($id, $key, $provider, $alias, $upstream, $created, $hold, $nano, $bound, $conversation) ON CONFLICT (response_id) DO NOTHING;";
             command.Parameters.AddWithValue("$id", route.ResponseId);
             command.Parameters.AddWithValue("$key", route.KeyId);
@@ -62,11 +61,11 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
         {
             using var command = connection.CreateCommand();
             command.CommandText =
-                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens "
+                "SELECT " + ResponseRouteRows.Columns + " "
                 + "FROM response_routes WHERE response_id = $id;";
             command.Parameters.AddWithValue("$id", responseId);
             using var reader = command.ExecuteReader();
-            return reader.Read() ? Read(reader) : null;
+            return reader.Read() ? ResponseRouteRows.Read(reader) : null;
         });
     }
 
@@ -75,7 +74,7 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
         {
             using var command = connection.CreateCommand();
             command.CommandText =
-                "SELECT response_id, key_id, provider, model_alias, upstream_model, created_at, pending_hold_id, pending_hold_nano, pending_input_bound, conversation_tokens "
+                "SELECT " + ResponseRouteRows.Columns + " "
                 + "FROM response_routes WHERE pending_hold_id IS NOT NULL AND created_at <= $before ORDER BY created_at LIMIT $limit;";
             command.Parameters.AddWithValue("$before", createdBefore.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$limit", limit);
@@ -83,17 +82,11 @@ public sealed class SqliteResponseRouteStore : IResponseRouteStore
             var routes = new List<ResponseRoute>();
             while (reader.Read())
             {
-                routes.Add(Read(reader));
+                routes.Add(ResponseRouteRows.Read(reader));
             }
 
             return routes;
         });
-
-    private static ResponseRoute Read(SqliteDataReader reader) => new(
-        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-        reader.IsDBNull(6) ? null : reader.GetString(6), new Money(reader.GetInt64(7)), reader.GetInt64(8),
-        reader.IsDBNull(9) ? null : reader.GetInt64(9));
 
     public Task<bool> TryClaimPendingAsync(string responseId, CancellationToken ct)
     {
