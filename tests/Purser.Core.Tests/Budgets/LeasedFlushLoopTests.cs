@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Purser.Budgets;
+using Purser.Ledger.Contract;
 using Purser.Pricing;
 
 namespace Purser.Core.Tests.Budgets;

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Purser.Ledger.Contract;
 using Purser.Pricing;
 using Purser.Usage;
 

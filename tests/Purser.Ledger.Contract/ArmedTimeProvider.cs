@@ -1,13 +1,13 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Purser.Core.Tests;
+namespace Purser.Ledger.Contract;
 
 /// <summary>
 /// A fake clock that tells when a timer was armed, so a test advances time only once a loop waits on it (advancing
 /// before would be lost) — a signal instead of a sleep.
 /// </summary>
-internal sealed class ArmedTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
+public sealed class ArmedTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
 {
     private readonly Channel<TimeSpan> _armed = Channel.CreateUnbounded<TimeSpan>();
 
