@@ -16,5 +16,5 @@ internal sealed class BackgroundLoops(GatewayStorage storage) : IHostedService
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => storage.StopLoopsAsync().AsTask().WaitAsync(cancellationToken);
+    public Task StopAsync(CancellationToken cancellationToken) => storage.StopLoopsAsync().WaitAsync(cancellationToken);
 }

@@ -42,6 +42,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
     private readonly IDisposable? _sqliteLedger;
     // Typed as the interface: a field of the PostgreSQL type would load its assembly in every gateway.
     private readonly IAsyncDisposable? _postgres;
+    private readonly Lock _stopGate = new();
+    private Task? _stopped;
 
     private GatewayStorage(
         IAdminStore admin,
@@ -226,9 +228,18 @@ internal sealed class GatewayStorage : IAsyncDisposable
     /// <summary>
     /// Stops the loops in order, draining each: the usage records still queued are written, then the leases are returned
     /// into the ledger below, then the settlements still pending get their last bounded try. Idempotent: the host's stop
-    /// (<c>BackgroundLoops</c>) and <see cref="DisposeAsync"/> both call it.
+    /// (<c>BackgroundLoops</c>) and <see cref="DisposeAsync"/> both call it, and both await the one drain (a host stop that
+    /// timed out leaves it running; the disposal waits for it before closing the databases).
     /// </summary>
-    public async ValueTask StopLoopsAsync()
+    public Task StopLoopsAsync()
+    {
+        lock (_stopGate)
+        {
+            return _stopped ??= StopLoopsOnceAsync();
+        }
+    }
+
+    private async Task StopLoopsOnceAsync()
     {
         await _usage.DisposeAsync().ConfigureAwait(false);
 
