@@ -34,7 +34,12 @@ internal sealed class ScaleInstance : IAsyncDisposable
         var settlements = new SettlementRetry(new CountingLedger(new PostgresBudgetLedger(database), shadow, calls), time);
         var id = "scale-" + index.ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];
         var leases = options.LeaseMax is { } max ? new LeaseOptions { InstanceId = id, MaxLease = max } : new LeaseOptions { InstanceId = id };
-        return new ScaleInstance(database, settlements, new LeasedBudgetLedger(settlements, leases, time), options.SweepPeriod, time);
+        var ledger = new LeasedBudgetLedger(settlements, leases, time);
+
+        // As the gateway's BackgroundLoops does at host start: the retry and the flush run from here on.
+        settlements.Start();
+        ledger.Start();
+        return new ScaleInstance(database, settlements, ledger, options.SweepPeriod, time);
     }
 
     public async ValueTask DisposeAsync()

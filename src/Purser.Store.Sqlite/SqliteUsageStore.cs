@@ -37,6 +37,9 @@ public sealed class SqliteUsageStore : IUsageSink, IUsageStore, IUsageExport, IU
     /// <summary>Enqueues the record for the background writer; never waits for the disk (see <see cref="UsageBatchQueue.Record"/>).</summary>
     public void Record(UsageRecord record) => _queue.Record(record);
 
+    /// <summary>Starts the background writer (the gateway's <c>Hosting/BackgroundLoops</c> calls it at host start).</summary>
+    public void Start() => _queue.Start();
+
     /// <summary>
     /// Completes once every record recorded before this call is committed. Cancelling stops the wait, not the write.
     /// </summary>

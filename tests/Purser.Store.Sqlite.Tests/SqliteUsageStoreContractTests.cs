@@ -16,7 +16,9 @@ public sealed class SqliteUsageStoreContractTests : UsageStoreContractTests, IDi
         // A new pool too, so "another instance" does not share a cached connection with the first.
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         var options = new SqliteStoreOptions { Path = DatabasePath, MaxBatch = 64, MaxDelay = TimeSpan.FromMilliseconds(50) };
-        return UsageStoreUnderTest.Of(new SqliteUsageStore(SqliteDatabase.Open(DatabasePath), options, Time));
+        var store = new SqliteUsageStore(SqliteDatabase.Open(DatabasePath), options, Time);
+        store.Start();
+        return UsageStoreUnderTest.Of(store);
     }
 
     protected override Task<long> CountAsync() =>

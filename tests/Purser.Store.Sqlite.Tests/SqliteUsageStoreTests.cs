@@ -184,6 +184,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
             },
         };
         await using var store = new SqliteUsageStore(db, options, TimeProvider.System);
+        store.Start();
         store.Record(TestRecords.Make("a"));
         store.Record(TestRecords.Make("b"));
 
@@ -214,6 +215,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
             OnError = _ => Interlocked.Increment(ref failures),
         };
         await using var store = new SqliteUsageStore(db, options, TimeProvider.System);
+        store.Start();
         for (var i = 0; i < 6; i++)
         {
             store.Record(TestRecords.Make($"r{i}", costNano: 1));
@@ -251,6 +253,7 @@ public sealed class SqliteUsageStoreTests : IDisposable
             },
         };
         await using var store = new SqliteUsageStore(db, options, TimeProvider.System);
+        store.Start();
         store.Record(TestRecords.Make("a"));
 
         Assert.True(await WaitUntil(() => Volatile.Read(ref calls) >= 2));
@@ -265,7 +268,9 @@ public sealed class SqliteUsageStoreTests : IDisposable
         path ??= _dir.File("purser.db");
         var db = SqliteDatabase.Open(path);
         var options = new SqliteStoreOptions { Path = path, MaxBatch = maxBatch, MaxDelay = maxDelay ?? TimeSpan.FromMilliseconds(50) };
-        return (db, new SqliteUsageStore(db, options, _time));
+        var store = new SqliteUsageStore(db, options, _time);
+        store.Start();
+        return (db, store);
     }
 
     /// <summary>Polls a condition in real time, at most ~10 s.</summary>

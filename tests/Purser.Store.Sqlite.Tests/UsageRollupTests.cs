@@ -23,6 +23,7 @@ public sealed class UsageRollupTests : IAsyncLifetime
         var path = _dir.File("purser.db");
         _db = SqliteDatabase.Open(path);
         _store = new SqliteUsageStore(_db, new SqliteStoreOptions { Path = path }, new FakeTimeProvider(T0));
+        _store.Start();
         return Task.CompletedTask;
     }
 

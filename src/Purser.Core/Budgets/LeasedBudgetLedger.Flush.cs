@@ -4,6 +4,22 @@ namespace Purser.Budgets;
 public sealed partial class LeasedBudgetLedger
 {
     /// <summary>
+    /// Starts the flush loop (idempotent): a pass every <see cref="LeaseOptions.FlushInterval"/> until disposal. The
+    /// gateway's <c>Hosting/BackgroundLoops</c> calls it when the host starts; without it nothing is renewed or returned
+    /// in the background (tests drive <see cref="FlushAsync"/> themselves).
+    /// </summary>
+    public void Start()
+    {
+        lock (_loopGate)
+        {
+            if (_loop is null && Volatile.Read(ref _disposed) == 0)
+            {
+                _loop = Task.Run(RunAsync);
+            }
+        }
+    }
+
+    /// <summary>
     /// One flush pass: retries failed lease settlements, renews leases at half their TTL, returns idle ones, renews or
     /// returns reservation slices (LeasedBudgetLedger.Slices) and forgets
     /// old settled holds. The background loop runs it every <see cref="LeaseOptions.FlushInterval"/>.
@@ -86,9 +102,15 @@ public sealed partial class LeasedBudgetLedger
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
+        Task? loop;
+        lock (_loopGate)
         {
-            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            loop = _loop;
+        }
+
+        if (loop is not null)
+        {
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         await Task.WhenAll(_background.Values).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -133,8 +155,27 @@ public sealed partial class LeasedBudgetLedger
             }
             catch (Exception ex) when (ex is LedgerUnavailableException or OperationCanceledException)
             {
-                // Next pass.
+                // An outage or the shutdown: the next pass tries again.
             }
+#pragma warning disable CA1031 // Any other failure is reported; the loop must outlive it (leases still need renewing).
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                ReportFlushError(ex);
+            }
+        }
+    }
+
+    private void ReportFlushError(Exception error)
+    {
+        try
+        {
+            _onError?.Invoke(error);
+        }
+#pragma warning disable CA1031 // A throwing error callback must not stop the loop.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
         }
     }
 }

@@ -38,12 +38,15 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
     private readonly PendingLeaseSettlements _pending = new();
     private readonly ConcurrentDictionary<long, Task> _background = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task? _loop;
+    private readonly Action<Exception>? _onError;
+    private readonly Lock _loopGate = new();
+    private Task? _loop;
     private long _sequence;
     private long _leaseOperations;
     private int _disposed;
 
-    public LeasedBudgetLedger(IBudgetLedger inner, LeaseOptions options, TimeProvider time, bool runFlushLoop = true)
+    /// <param name="onError">Hears a flush pass that failed other than by an outage (the loop goes on at its next turn).</param>
+    public LeasedBudgetLedger(IBudgetLedger inner, LeaseOptions options, TimeProvider time, Action<Exception>? onError = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
@@ -53,10 +56,7 @@ public sealed partial class LeasedBudgetLedger : IBudgetLedger, IAsyncDisposable
         _inner = inner;
         _options = options;
         _time = time;
-        if (runFlushLoop)
-        {
-            _loop = Task.Run(RunAsync);
-        }
+        _onError = onError;
     }
 
     /// <summary>Calls this decorator made on the inner ledger for its leases (reads, lease holds, lease settlements).</summary>

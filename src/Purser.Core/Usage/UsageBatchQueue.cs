@@ -7,7 +7,9 @@ namespace Purser.Usage;
 /// queue into batches of up to <c>maxBatch</c> records, waiting at most <c>maxDelay</c> for a batch to fill, and hands
 /// each batch to the store's write function. A failed write is reported and retried with exponential backoff until it
 /// lands — a record is accounting data — so the store's write must be idempotent (request ids are unique keys).
-/// Disposal stops accepting records and drains everything still queued.
+/// The writer runs from <see cref="Start"/> (the gateway's <c>Hosting/BackgroundLoops</c> calls it when the host starts;
+/// records accepted before are queued); disposal stops accepting records and drains everything still queued, starting
+/// the writer if nothing did.
 /// </summary>
 public sealed class UsageBatchQueue : IAsyncDisposable
 {
@@ -21,7 +23,8 @@ public sealed class UsageBatchQueue : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _owner;
     private readonly Channel<QueueItem> _queue;
-    private readonly Task _writer;
+    private readonly Lock _gate = new();
+    private Task? _writer;
     private long _pending;
 
     /// <param name="write">Writes one batch durably, or throws; called by one writer at a time.</param>
@@ -45,7 +48,15 @@ public sealed class UsageBatchQueue : IAsyncDisposable
             SingleWriter = false,
             AllowSynchronousContinuations = false,
         });
-        _writer = Task.Run(RunWriterAsync);
+    }
+
+    /// <summary>Starts the one writer (idempotent).</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            _writer ??= Task.Run(RunWriterAsync);
+        }
     }
 
     /// <summary>Records accepted by <see cref="Record"/> and not yet written.</summary>
@@ -77,17 +88,27 @@ public sealed class UsageBatchQueue : IAsyncDisposable
     {
         var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        // After disposal began the writer drains everything still queued, so its end is the flush.
+        // After disposal began (it started the writer first) the writer drains everything still queued, so its end is
+        // the flush.
         return _queue.Writer.TryWrite(new QueueItem(null, flushed))
             ? flushed.Task.WaitAsync(ct)
-            : _writer.WaitAsync(ct);
+            : Writer().WaitAsync(ct);
     }
 
-    /// <summary>Stops accepting records, writes everything still queued, then stops the writer.</summary>
+    /// <summary>Stops accepting records, writes everything still queued, then stops the writer. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        Start();
         _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        await Writer().ConfigureAwait(false);
+    }
+
+    private Task Writer()
+    {
+        lock (_gate)
+        {
+            return _writer ?? Task.CompletedTask;
+        }
     }
 
     private async Task RunWriterAsync()

@@ -113,6 +113,12 @@ public sealed class GatewayHost : IAsyncDisposable
             {
                 Log.UsageWriteFailed(storeLogger, ex);
             }
+        }, (loop, ex) =>
+        {
+            if (storeLogger is not null)
+            {
+                Log.BackgroundWorkFailed(storeLogger, loop, ex);
+            }
         });
         var admin = storage.Admin;
         var storedKeys = await admin.ListKeysAsync(cancellationToken).ConfigureAwait(false);
@@ -122,6 +128,9 @@ public sealed class GatewayHost : IAsyncDisposable
         var services = builder.Services;
         services.AddSingleton(options.Time);
         storage.Register(services);
+
+        // First of the hosted services: the stores' loops start before the others and stop after them (BackgroundLoops).
+        services.AddHostedService(_ => new BackgroundLoops(storage));
         services.AddSingleton(sp => new ConfigMonitor(new GatewayState(config, storedKeys, storedBudgets, storedAliases, storedRateLimits), options.ConfigPath, options.Environment, options.Time, sp.GetRequiredService<ILogger<ConfigMonitor>>()));
         services.AddSingleton<TaskBudgets>();
         var failOpen = config.Storage.FailOpenLocalCap is { } localCap ? new FailOpenAllowance(localCap, options.Time) : null;
@@ -180,6 +189,7 @@ public sealed class GatewayHost : IAsyncDisposable
         Dashboard.DashboardSetup.AddDashboard(services);
 
         var app = builder.Build();
+        storeLogger = app.Services.GetRequiredService<ILogger<GatewayHost>>();
         TelemetrySetup.Use(app, telemetry);
         app.UseMiddleware<Errors.UnmatchedRoutes>();
         if (jsonLogs)
@@ -194,8 +204,7 @@ public sealed class GatewayHost : IAsyncDisposable
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var logger = app.Services.GetRequiredService<ILogger<GatewayHost>>();
-        storeLogger = logger;
+        var logger = storeLogger;
         Log.Listening(logger, address);
         var monitor = app.Services.GetRequiredService<ConfigMonitor>();
         return new GatewayHost(app, storage, simulator, monitor, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)), demoKey, adminKey);

@@ -42,6 +42,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
     private readonly IDisposable? _sqliteLedger;
     // Typed as the interface: a field of the PostgreSQL type would load its assembly in every gateway.
     private readonly IAsyncDisposable? _postgres;
+    private readonly Lock _stopGate = new();
+    private Task? _stopped;
 
     private GatewayStorage(
         IAdminStore admin,
@@ -119,43 +121,63 @@ internal sealed class GatewayStorage : IAsyncDisposable
     /// <summary>The Responses API's response id → provider memory, in the same database.</summary>
     public required Purser.Responses.IResponseRouteStore ResponseRoutes { get; init; }
 
-    /// <summary>Opens (and migrates) the configured stores. <paramref name="onUsageError"/> hears failed usage batches.</summary>
-    public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
+    /// <summary>Starts the stores' background loops: the usage writer, the settlement retry, the lease flush.</summary>
+    private Action StartAll { get; init; } = static () => { };
+
+    /// <summary>
+    /// Opens (and migrates) the configured stores; their background loops start with <see cref="StartLoops"/>.
+    /// <paramref name="onUsageError"/> hears failed usage batches, <paramref name="onLoopError"/> any other loop's failure
+    /// (the loop's name and the error).
+    /// </summary>
+    public static GatewayStorage Open(StorageConfig storage, TimeProvider time, Action<Exception> onUsageError, Action<string, Exception> onLoopError)
     {
         if (storage.Postgres is not { } connectionString)
         {
             var sqlite = SqliteDatabase.Open(storage.SqlitePath);
             var store = new SqliteUsageStore(sqlite, new SqliteStoreOptions { Path = storage.SqlitePath, OnError = onUsageError }, time);
             var ledger = new SqliteBudgetLedger(sqlite);
+            var leased = Leased(storage, ledger, time, onLoopError);
             return new GatewayStorage(
-                new SqliteAdminStore(sqlite, time), store, store, store, store, store, store, new SqliteEventStore(sqlite, time), ledger, Leased(storage, ledger, time),
+                new SqliteAdminStore(sqlite, time), store, store, store, store, store, store, new SqliteEventStore(sqlite, time), ledger, leased,
                 new SqliteBedtimeStore(sqlite, time), new SqliteSpendHistory(sqlite), new SqliteWebhookStore(sqlite), null, ledger, null,
                 new SqliteDashboardStore(sqlite))
             {
+                StartAll = () =>
+                {
+                    store.Start();
+                    leased?.Start();
+                },
                 Tasks = new SqliteTaskScopeStore(sqlite, time),
                 RateLimits = new Purser.Store.Sqlite.RateLimits.SqliteRateLimitStore(sqlite),
                 ResponseRoutes = new Purser.Store.Sqlite.Responses.SqliteResponseRouteStore(sqlite),
             };
         }
 
-        return OpenPostgres(connectionString, storage, time, onUsageError);
+        return OpenPostgres(connectionString, storage, time, onUsageError, onLoopError);
     }
 
     // A method of its own so that a SQLite-only gateway never loads the PostgreSQL store's assemblies: compiling Open
     // would otherwise load them for the branch it does not take.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static GatewayStorage OpenPostgres(string connectionString, StorageConfig storage, TimeProvider time, Action<Exception> onUsageError)
+    private static GatewayStorage OpenPostgres(string connectionString, StorageConfig storage, TimeProvider time, Action<Exception> onUsageError, Action<string, Exception> onLoopError)
     {
         // Fails start-up when the server is unreachable: an instance that never saw the schema has nothing to serve. No
         // SQLite file is opened: every store, webhooks included, is in the shared database.
         var postgres = PostgresDatabase.Open(connectionString);
         var usage = new PostgresUsageStore(postgres, onUsageError, time);
-        var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time);
+        var settlements = new SettlementRetry(new PostgresBudgetLedger(postgres), time, ex => onLoopError(nameof(SettlementRetry), ex));
+        var leased = Leased(storage, settlements, time, onLoopError);
         return new GatewayStorage(
-            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, Leased(storage, settlements, time),
+            new PostgresAdminStore(postgres, time), usage, usage, usage, usage, usage, usage, new PostgresEventStore(postgres, time), settlements, leased,
             new PostgresBedtimeStore(postgres, time), new PostgresSpendHistory(postgres), new PostgresWebhookStore(postgres), settlements, null, postgres,
             new PostgresDashboardStore(postgres), new PostgresChangeFeed(postgres, "purser-listener-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)))
         {
+            StartAll = () =>
+            {
+                usage.Start();
+                settlements.Start();
+                leased?.Start();
+            },
             Tasks = new PostgresTaskScopeStore(postgres, time),
             RateLimits = new Purser.Store.Postgres.RateLimits.PostgresRateLimitStore(postgres),
             ResponseRoutes = new Purser.Store.Postgres.Responses.PostgresResponseRouteStore(postgres),
@@ -166,8 +188,8 @@ internal sealed class GatewayStorage : IAsyncDisposable
     /// The same decorator over either store's ledger. Over SQLite it turns two write transactions per request (reserve,
     /// settle) into a few per lease, which is what bounded a single instance's throughput.
     /// </summary>
-    private static LeasedBudgetLedger? Leased(StorageConfig storage, IBudgetLedger ledger, TimeProvider time) =>
-        storage.Leases ? new LeasedBudgetLedger(ledger, Leases(storage), time) : null;
+    private static LeasedBudgetLedger? Leased(StorageConfig storage, IBudgetLedger ledger, TimeProvider time, Action<string, Exception> onLoopError) =>
+        storage.Leases ? new LeasedBudgetLedger(ledger, Leases(storage), time, ex => onLoopError(nameof(LeasedBudgetLedger), ex)) : null;
 
     private static LeaseOptions Leases(StorageConfig storage) =>
         storage.LeaseMax is { } max ? new LeaseOptions { InstanceId = InstanceId(), MaxLease = max } : new LeaseOptions { InstanceId = InstanceId() };
@@ -200,8 +222,24 @@ internal sealed class GatewayStorage : IAsyncDisposable
         }
     }
 
-    /// <summary>Drains the buffered usage records and pending settlements, then closes the databases.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Starts the stores' background loops (<c>BackgroundLoops</c> calls it when the host starts). Idempotent.</summary>
+    public void StartLoops() => StartAll();
+
+    /// <summary>
+    /// Stops the loops in order, draining each: the usage records still queued are written, then the leases are returned
+    /// into the ledger below, then the settlements still pending get their last bounded try. Idempotent: the host's stop
+    /// (<c>BackgroundLoops</c>) and <see cref="DisposeAsync"/> both call it, and both await the one drain (a host stop that
+    /// timed out leaves it running; the disposal waits for it before closing the databases).
+    /// </summary>
+    public Task StopLoopsAsync()
+    {
+        lock (_stopGate)
+        {
+            return _stopped ??= StopLoopsOnceAsync();
+        }
+    }
+
+    private async Task StopLoopsOnceAsync()
     {
         await _usage.DisposeAsync().ConfigureAwait(false);
 
@@ -216,7 +254,12 @@ internal sealed class GatewayStorage : IAsyncDisposable
         {
             await _settlements.DisposeAsync().ConfigureAwait(false);
         }
+    }
 
+    /// <summary>Drains the loops (<see cref="StopLoopsAsync"/>, if the host's stop did not), then closes the databases.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopLoopsAsync().ConfigureAwait(false);
         _sqliteLedger?.Dispose();
         if (Changes is IAsyncDisposable changes)
         {

@@ -9,7 +9,10 @@ namespace Purser.Store.Postgres.Ledger;
 /// that was admitted just before an outage keeps its hold, which then expires and is charged in full: safe (never
 /// under-counted) but wrong by the unused part of the worst case, and the ledger would no longer match the usage
 /// records. Settlement is idempotent and a late one corrects an expired hold, so retrying is always safe. The caller
-/// still sees the failure (it fails closed on what it can observe); only the charge is repaired later.
+/// still sees the failure (it fails closed on what it can observe); only the charge is repaired later. The retry loop
+/// runs from <see cref="Start"/> (the gateway's <c>Hosting/BackgroundLoops</c> calls it when the host starts); a retry
+/// that fails other than by an outage is reported through the error callback and dropped (the hold still expires,
+/// charged in full), and the loop goes on.
 /// </summary>
 public sealed partial class SettlementRetry : IBudgetLedger, IAsyncDisposable
 {
@@ -22,15 +25,31 @@ public sealed partial class SettlementRetry : IBudgetLedger, IAsyncDisposable
     private readonly ConcurrentDictionary<string, PendingSettle> _pending = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private readonly Action<Exception>? _onError;
+    private readonly Lock _gate = new();
+    private Task? _loop;
+    private bool _disposed;
 
-    public SettlementRetry(IBudgetLedger inner, TimeProvider time)
+    /// <param name="onError">Hears a retried settlement that failed other than by an outage (it is not retried).</param>
+    public SettlementRetry(IBudgetLedger inner, TimeProvider time, Action<Exception>? onError = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(time);
         _inner = inner;
         _time = time;
-        _loop = Task.Run(RunAsync);
+        _onError = onError;
+    }
+
+    /// <summary>Starts the retry loop (idempotent; not after disposal).</summary>
+    public void Start()
+    {
+        lock (_gate)
+        {
+            if (_loop is null && !_disposed)
+            {
+                _loop = Task.Run(RunAsync);
+            }
+        }
     }
 
     /// <summary>Settlements that failed and wait for the database.</summary>
@@ -60,16 +79,32 @@ public sealed partial class SettlementRetry : IBudgetLedger, IAsyncDisposable
     public ValueTask<IReadOnlyList<CounterState>> ReadAsync(IReadOnlyList<CounterKey> counters, CancellationToken cancellationToken) =>
         _inner.ReadAsync(counters, cancellationToken);
 
-    /// <summary>Stops retrying after one last bounded attempt to land what is pending (the rest expires, charged in full).</summary>
+    /// <summary>Stops retrying after one last bounded attempt to land what is pending (the rest expires, charged in full). Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        Task? loop;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            loop = _loop;
+        }
+
         using (var bound = new CancellationTokenSource(DrainOnDispose, _time))
         {
             await ((Task)RetryPendingAsync(bound.Token)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         await _stop.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (loop is not null)
+        {
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         _stop.Dispose();
         _wake.Dispose();
     }
@@ -117,14 +152,28 @@ public sealed partial class SettlementRetry : IBudgetLedger, IAsyncDisposable
                 return false;
             }
 #pragma warning disable CA1031 // Anything else is not an outage: retrying would repeat it, and the hold still expires, charged in full.
-            catch (Exception)
+            catch (Exception ex)
 #pragma warning restore CA1031
             {
                 _pending.TryRemove(holdId, out _);
+                ReportError(ex);
             }
         }
 
         return true;
+    }
+
+    private void ReportError(Exception error)
+    {
+        try
+        {
+            _onError?.Invoke(error);
+        }
+#pragma warning disable CA1031 // A throwing error callback must not stop the loop.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
     }
 
     private readonly record struct PendingSettle(string HoldId, Money Actual, long ActualTokens);

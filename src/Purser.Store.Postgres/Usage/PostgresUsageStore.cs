@@ -38,6 +38,9 @@ public sealed class PostgresUsageStore : IUsageSink, IUsageStore, IUsageExport, 
     /// <summary>Enqueues the record for the background writer; never waits for the database (see <see cref="UsageBatchQueue.Record"/>).</summary>
     public void Record(UsageRecord record) => _queue.Record(record);
 
+    /// <summary>Starts the background writer (the gateway's <c>Hosting/BackgroundLoops</c> calls it at host start).</summary>
+    public void Start() => _queue.Start();
+
     public Task FlushAsync(CancellationToken ct) => _queue.FlushAsync(ct);
 
     /// <summary>

@@ -40,7 +40,7 @@ public sealed class LeaseSizingPropertyTests
         var time = new FakeTimeProvider(Start);
         var caps = scenario.Caps;
         var inner = new Observed(new InMemoryBudgetLedger(), caps);
-        var leased = new LeasedBudgetLedger(inner, new LeaseOptions { InstanceId = "p", MaxLease = new Money(MaxLease) }, time, runFlushLoop: false);
+        var leased = new LeasedBudgetLedger(inner, new LeaseOptions { InstanceId = "p", MaxLease = new Money(MaxLease) }, time);
         var open = new List<(string Id, long Amount, long Mask, DateTimeOffset ExpiresAt)>();
         var actualSpent = new long[Counters.Length];
         var n = 0;

@@ -296,7 +296,7 @@ public sealed class LeasedBudgetLedgerTests
         new(id, lines, new Money(amount), tokens, _time.GetUtcNow().AddMinutes(2));
 
     private LeasedBudgetLedger Leased(IBudgetLedger inner, string instance) =>
-        new(inner, new LeaseOptions { InstanceId = instance, MaxLease = new Money(100_000) }, _time, runFlushLoop: false);
+        new(inner, new LeaseOptions { InstanceId = instance, MaxLease = new Money(100_000) }, _time);
 
     /// <summary>Checks spent + held against the cap after every change.</summary>
     private sealed class CheckedLedger(IBudgetLedger inner, CounterKey counter, long cap) : IBudgetLedger

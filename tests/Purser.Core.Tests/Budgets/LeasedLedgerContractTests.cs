@@ -17,6 +17,5 @@ public sealed class LeasedLedgerContractTests : LedgerContractTests
         Task.FromResult<IBudgetLedger>(new LeasedBudgetLedger(
             new InMemoryBudgetLedger(),
             new LeaseOptions { MaxLease = Money.Zero, PassThroughWorstCases = 1_000_000 },
-            new FakeTimeProvider(Now),
-            runFlushLoop: false));
+            new FakeTimeProvider(Now)));
 }

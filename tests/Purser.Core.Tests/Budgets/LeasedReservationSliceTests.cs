@@ -126,7 +126,7 @@ public sealed class LeasedReservationSliceTests
     }
 
     private LeasedBudgetLedger Leased(string instance) =>
-        new(_store, new LeaseOptions { InstanceId = instance }, _time, runFlushLoop: false);
+        new(_store, new LeaseOptions { InstanceId = instance }, _time);
 
     private static async Task ReserveAsync(IReservationLedger ledger, string id, long amount)
     {

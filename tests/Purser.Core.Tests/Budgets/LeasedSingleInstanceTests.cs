@@ -101,5 +101,5 @@ public sealed class LeasedSingleInstanceTests
     private HoldRequest Hold(string id, long amount, HoldLine line) => new(id, [line], new Money(amount), 1, _time.GetUtcNow().AddMinutes(2));
 
     private LeasedBudgetLedger Leased(IBudgetLedger inner) =>
-        new(inner, new LeaseOptions { InstanceId = "solo", MaxLease = new Money(100_000) }, _time, runFlushLoop: false);
+        new(inner, new LeaseOptions { InstanceId = "solo", MaxLease = new Money(100_000) }, _time);
 }

@@ -70,7 +70,7 @@ public sealed class ReservationPropertyTests
         var store = new InMemoryBudgetLedger();
         var options = new LeaseOptions { MaxLease = new Money(1_200), Divisor = 3, PassThroughWorstCases = 2, InstanceId = "i" };
         var leased = Enumerable.Range(0, instances)
-            .Select(i => new LeasedBudgetLedger(store, options with { InstanceId = "i" + i }, time, runFlushLoop: false)).ToArray();
+            .Select(i => new LeasedBudgetLedger(store, options with { InstanceId = "i" + i }, time)).ToArray();
         IReservationLedger[] ledgers = instances == 0 ? [store] : leased;
         var caps = scenario.Caps;
         var nodes = new List<string>();

@@ -53,6 +53,9 @@ public sealed class PostgresUsageRollupTests : IAsyncLifetime
         await using (var first = new PostgresUsageStore(_db, null, TimeProvider.System))
         await using (var second = new PostgresUsageStore(_db, null, TimeProvider.System))
         {
+            first.Start();
+            second.Start();
+
             // Both instances write interleaved batches of the same hours; the second also replays the first's records.
             var both = Task.WhenAll(
                 Task.Run(() => { foreach (var r in records.Where((_, i) => i % 2 == 0)) { first.Record(r); } }),

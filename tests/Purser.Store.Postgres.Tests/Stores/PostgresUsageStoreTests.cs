@@ -30,7 +30,9 @@ public sealed class PostgresUsageStoreTests : UsageStoreContractTests, IAsyncLif
     {
         var db = PostgresDatabase.Open(Schema.ConnectionString);
         _databases.Add(db);
-        return UsageStoreUnderTest.Of(new PostgresUsageStore(db, null, Time));
+        var store = new PostgresUsageStore(db, null, Time);
+        store.Start();
+        return UsageStoreUnderTest.Of(store);
     }
 
     protected override Task<long> CountAsync() => Schema.ScalarAsync("SELECT count(*) FROM usage_records");

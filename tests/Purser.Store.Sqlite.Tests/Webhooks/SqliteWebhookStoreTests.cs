@@ -82,6 +82,7 @@ public sealed class SqliteWebhookStoreTests : IDisposable
         var database = SqliteDatabase.Open(path);
         await using (var usage = new SqliteUsageStore(database, new SqliteStoreOptions { Path = path }, _time))
         {
+            usage.Start();
             foreach (var (key, at, usd) in new[] { ("a", T0, 1m), ("a", T0.AddHours(1), 2m), ("b", T0, 4m), ("c", T0, 8m), ("a", T0.AddDays(1), 16m) })
             {
                 usage.Record(new UsageRecord { RequestId = Guid.NewGuid().ToString("N"), Timestamp = at, KeyId = key, ModelAlias = "m", Operation = "chat", Cost = Money.FromUsd(usd) });
