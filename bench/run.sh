@@ -124,10 +124,17 @@ purser_config purser-default 18093 ""
 # The budget-only row's twin with one rate limit on the key too (never reached): the limiter's cost per request.
 purser_config purser-sqlite-ratelimit 18095 ", leases: false" 'rate_limits: [{ id: bench-rl, scope: "key:bench", requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, max_concurrent: 100000 }]'
 purser_config purser-pg 18094 ", postgres: \"Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=purser_bench\""
-declare -A port_of_purser=([purser-sqlite]=18092 [purser-default]=18093 [purser-pg]=18094 [purser-sqlite-ratelimit]=18095)
+# The native binary (scripts/publish-native.sh; BENCH_NATIVE names another path) in the default configuration: a row of
+# its own when the binary is there, none otherwise (publishing it takes minutes, so the benchmark does not do it).
+native_bin=${BENCH_NATIVE:-artifacts/native/purser}
+purser_config purser-native 18096 ""
+declare -A port_of_purser=([purser-sqlite]=18092 [purser-default]=18093 [purser-pg]=18094 [purser-sqlite-ratelimit]=18095 [purser-native]=18096)
 declare -A purser_pid idle
-for name in purser-sqlite purser-sqlite-ratelimit purser-default purser-pg; do
-  taskset -c 0 dotnet "$gateway_dll" serve --config "$work/$name.yaml" >"$work/$name.log" 2>&1 & pids+=($!)
+purser_names=(purser-sqlite purser-sqlite-ratelimit purser-default purser-pg)
+if [ -x "$native_bin" ]; then purser_names+=(purser-native); else log "no native binary at $native_bin: no purser-native row"; fi
+for name in "${purser_names[@]}"; do
+  if [ "$name" = purser-native ]; then gateway=("$native_bin"); else gateway=(dotnet "$gateway_dll"); fi
+  taskset -c 0 "${gateway[@]}" serve --config "$work/$name.yaml" >"$work/$name.log" 2>&1 & pids+=($!)
   purser_pid[$name]=$!
   wait_port "${port_of_purser[$name]}"
   sleep 1
@@ -135,7 +142,7 @@ for name in purser-sqlite purser-sqlite-ratelimit purser-default purser-pg; do
 done
 idle[direct]=$(rss_kib "$sim_pid"); idle[nginx]=$(rss_kib "$nginx_pid"); idle[portkey]=$(rss_kib "$portkey_pid")
 
-targets=(direct nginx portkey purser-sqlite purser-sqlite-ratelimit purser-default purser-pg)
+targets=(direct nginx portkey "${purser_names[@]}")
 url_of() {
   case $1 in
     direct) echo http://127.0.0.1:18089;; nginx) echo http://127.0.0.1:18090;; portkey) echo http://127.0.0.1:18091;;
@@ -241,7 +248,7 @@ dirty=""; git diff --quiet HEAD -- src bench scripts || dirty=" + uncommitted ch
   echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -sr); .NET $(dotnet --version), nginx $(nginx -v 2>&1 | cut -d/ -f2), Portkey $portkey_version on Node $(node --version), PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}'), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}')."
   echo "Command: \`BENCH_SECONDS=$seconds BENCH_REPEATS=$repeats BENCH_WARMUP=$warmup bench/run.sh\`. Proxy under test on CPU 0; provider, load generator and PostgreSQL on CPU 1 (taskset)."
   echo "Load: \`wrk -t1 -c{1,8,64} -d${seconds}s --latency\` (keep-alive; exact percentiles), a chat completion with max_tokens 64 (16 output tokens from the simulator); every target first warmed for ${warmup}s, then 2s before each point; median of $repeats alternating repeats."
-  echo "Purser: one virtual key, a daily budget in reserve mode on the key, usage records on. purser-default: the default configuration (SQLite, no ledger option: leases on the embedded SQLite ledger); purser-sqlite: the embedded SQLite ledger with \`storage.leases: false\`, a hold and a settlement (two write transactions) per request; purser-sqlite-ratelimit: the same plus one rate limit on the key (requests, tokens, concurrency; never reached); purser-pg: the shared PostgreSQL ledger with leases (its default), usage records in PostgreSQL."
+  echo "Purser: one virtual key, a daily budget in reserve mode on the key, usage records on. purser-default: the default configuration (SQLite, no ledger option: leases on the embedded SQLite ledger); purser-sqlite: the embedded SQLite ledger with \`storage.leases: false\`, a hold and a settlement (two write transactions) per request; purser-sqlite-ratelimit: the same plus one rate limit on the key (requests, tokens, concurrency; never reached); purser-pg: the shared PostgreSQL ledger with leases (its default), usage records in PostgreSQL; purser-native (when \`artifacts/native/purser\` was published): the default configuration served by the NativeAOT binary."
   echo
   for mode in instant 20ms; do
     echo "## Provider $mode"
