@@ -217,34 +217,10 @@ internal sealed class BudgetsSection(ConfigDiagnostics diagnostics) : SectionRea
         };
     }
 
-    internal ScopeRef? ParseBudgetScope(ConfigScalar text, string path, BudgetScopes scopes)
-    {
-        if (!ScopeRef.TryParse(text.Value, out var parsed))
-        {
-            Error(text.Line, path, $"expected org:<organization>, team:<team>, key:<key>, tag:<tag>, global or user:*, got {text.Describe()}");
-            return null;
-        }
-
-        var scope = parsed.Value;
-        switch (scope.Kind)
-        {
-            case ScopeKind.Organization when scope.Id != scopes.Organization:
-                Error(text.Line, path, $"{text.Describe()} is not this organisation (organization: {scopes.Organization})");
-                return null;
-            case ScopeKind.Team when !scopes.Teams.Contains(scope.Id):
-                Error(text.Line, path, $"unknown team in {text.Describe()} (define it under teams:)");
-                return null;
-            case ScopeKind.Key when !scopes.Keys.Contains(scope.Id):
-                Error(text.Line, path, $"unknown key in {text.Describe()} (define it under keys:)");
-                return null;
-            case ScopeKind.Task:
-                // A task exists only while an agent runs: its budget comes from the x-budget-ceiling header.
-                Error(text.Line, path, "task budgets are created at run time (x-budget-ceiling), not in the config file");
-                return null;
-            default:
-                return scope;
-        }
-    }
+    // A task exists only while an agent runs: its budget comes from the x-budget-ceiling header.
+    internal ScopeRef? ParseBudgetScope(ConfigScalar text, string path, BudgetScopes scopes) =>
+        ParseScope(text, path, "org:<organization>, team:<team>, key:<key>, tag:<tag>, global or user:*", scopes.Organization, scopes.Teams, scopes.Keys,
+            " (define it under keys:)", "task budgets are created at run time (x-budget-ceiling), not in the config file");
 
     /// <summary>"under" narrows the end-user template to one key's or one team's end users; no other scope takes it.</summary>
     private ScopeRef? ParseUnder(ConfigScalar text, string path, ScopeRef? scope, BudgetScopes scopes)

@@ -159,31 +159,9 @@ internal sealed class RateLimitsSection(ConfigDiagnostics diagnostics) : Section
         return new RateLimitDefinition { Id = id, Scope = s, Under = under, Model = model, RequestsPerMinute = rpm, TokensPerMinute = tpm, MaxConcurrent = concurrent };
     }
 
-    private ScopeRef? ParseRateLimitScope(ConfigScalar text, string path, RateLimitScopes scopes)
-    {
-        if (!ScopeRef.TryParse(text.Value, out var parsed))
-        {
-            Error(text.Line, path, $"expected org:<organization>, team:<team>, key:<key>, task:<task> or user:*, got {text.Describe()}");
-            return null;
-        }
-
-        var scope = parsed.Value;
-        switch (scope.Kind)
-        {
-            case ScopeKind.Organization when scope.Id != scopes.Organization:
-                Error(text.Line, path, $"{text.Describe()} is not this organisation (organization: {scopes.Organization})");
-                return null;
-            case ScopeKind.Team when !scopes.Teams.Contains(scope.Id):
-                Error(text.Line, path, $"unknown team in {text.Describe()} (define it under teams:)");
-                return null;
-            case ScopeKind.Key when !scopes.Keys.Contains(scope.Id):
-                Error(text.Line, path, $"unknown key in {text.Describe()}");
-                return null;
-            default:
-                // A task scope names an agent's run, which exists only at run time: any valid task id may be limited.
-                return scope;
-        }
-    }
+    // A task scope names an agent's run, which exists only at run time: any valid task id may be limited.
+    private ScopeRef? ParseRateLimitScope(ConfigScalar text, string path, RateLimitScopes scopes) =>
+        ParseScope(text, path, "org:<organization>, team:<team>, key:<key>, task:<task> or user:*", scopes.Organization, scopes.Teams, scopes.Keys, "", taskRefusal: null);
 
     /// <summary>
     /// A rate limit sent to the admin API (<paramref name="definition"/> is the file entry as JSON), checked against the

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Purser.Budgets;
 using Purser.Keys;
 using Purser.Pricing;
 using YamlDotNet.Core;
@@ -23,6 +24,39 @@ internal abstract class SectionReader
     protected int ErrorCount => Diagnostics.Errors.Count;
 
     protected void Error(long? line, string field, string message) => Diagnostics.Error(line, field, message);
+
+    /// <summary>
+    /// A scope (<c>org:</c>, <c>team:</c>, <c>key:</c>, …) checked against what the configuration defines, for every
+    /// section that names one: another organisation, an undeclared team or an unknown key is an error on
+    /// <paramref name="path"/>; a task scope is refused with <paramref name="taskRefusal"/>, or taken when it is null.
+    /// </summary>
+    protected ScopeRef? ParseScope(ConfigScalar text, string path, string expected, string organization, HashSet<string> teams, HashSet<string> keys, string unknownKeyHint, string? taskRefusal)
+    {
+        if (!ScopeRef.TryParse(text.Value, out var parsed))
+        {
+            Error(text.Line, path, $"expected {expected}, got {text.Describe()}");
+            return null;
+        }
+
+        var scope = parsed.Value;
+        switch (scope.Kind)
+        {
+            case ScopeKind.Organization when scope.Id != organization:
+                Error(text.Line, path, $"{text.Describe()} is not this organisation (organization: {organization})");
+                return null;
+            case ScopeKind.Team when !teams.Contains(scope.Id):
+                Error(text.Line, path, $"unknown team in {text.Describe()} (define it under teams:)");
+                return null;
+            case ScopeKind.Key when !keys.Contains(scope.Id):
+                Error(text.Line, path, $"unknown key in {text.Describe()}{unknownKeyHint}");
+                return null;
+            case ScopeKind.Task when taskRefusal is not null:
+                Error(text.Line, path, taskRefusal);
+                return null;
+            default:
+                return scope;
+        }
+    }
 
     /// <summary>The one mapping a stored definition (JSON text, which YAML reads) holds; a body that is not one is an error on <paramref name="path"/>.</summary>
     protected YamlNode? Definition(string text, string path) => Diagnostics.Definition(text, path);
